@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+// The `capacity` CLI: commander wiring only. Each command lives in cli/commands/<name>.ts and exports
+// `register(program)`; the work itself is done by functions in the modules the command calls.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError } from 'commander';
+import { UserError, describeError } from './errors.ts';
+import { register as registerStack } from './commands/stack.ts';
+import { register as registerDoctor } from './commands/doctor.ts';
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('capacity')
+    .description('Load-testing and capacity planning for self-hosted CommCare HQ')
+    .version(process.env.npm_package_version ?? '0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerStack(program);
+  registerDoctor(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // commander has already printed its message (help, version, or a usage error).
+      return err.exitCode;
+    }
+    process.stderr.write(`capacity: ${describeError(err)}\n`);
+    if (process.env.CAPACITY_DEBUG && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+    return err instanceof UserError ? err.exitCode : 1;
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  main(process.argv).then((code) => process.exit(code));
+}
