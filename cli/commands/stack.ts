@@ -1,0 +1,84 @@
+import { spawn } from 'node:child_process';
+import type { Command } from 'commander';
+import { parsePortOverrides } from '../../stack/config.ts';
+import { componentByName, components, loadStackContext, stackDown, stackStatus, stackUp, stderrProgress } from '../../stack/stack.ts';
+import { tailFile } from '../../stack/process.ts';
+import { formatBytes, formatTable } from '../table.ts';
+import { UserError } from '../errors.ts';
+
+async function printStatus(): Promise<boolean> {
+  const ctx = loadStackContext();
+  const rows = await stackStatus(ctx);
+  console.log(
+    formatTable(
+      ['component', 'version', 'state', 'pid', 'memory', 'endpoint'],
+      rows.map((r) => [r.name, r.version, r.state, r.pid ? String(r.pid) : '-', formatBytes(r.rssBytes), r.endpoint]),
+    ),
+  );
+  const total = rows.reduce((s, r) => s + (r.rssBytes ?? 0), 0);
+  if (total > 0) console.log(`\nmemory in use by the stack: ${formatBytes(total)}`);
+  return rows.every((r) => r.state === 'running' || r.state === 'installed');
+}
+
+export function register(program: Command): void {
+  const stack = program.command('stack').description('the local stack: PostgreSQL, Kafka, Elasticsearch, nginx, Redis, k6');
+
+  stack
+    .command('up')
+    .description('install what is missing (cached), start every component and wait until each is healthy')
+    .option('--ports <list>', 'port overrides, e.g. postgres=25432,nginx=28080 (also CAPACITY_PORTS)')
+    .action(async (opts: { ports?: string }) => {
+      const ports = parsePortOverrides(opts.ports ?? process.env.CAPACITY_PORTS);
+      const ctx = loadStackContext({ ports, progress: stderrProgress, createUser: true });
+      const t0 = Date.now();
+      const res = await stackUp(ctx);
+      stderrProgress.step(
+        res.started.length
+          ? `up in ${((Date.now() - t0) / 1000).toFixed(1)} s (started ${res.started.join(', ')})`
+          : 'already running',
+      );
+      await printStatus();
+    });
+
+  stack
+    .command('down')
+    .description('stop the processes the stack started (by pid)')
+    .action(async () => {
+      const stopped = await stackDown(loadStackContext({ progress: stderrProgress }));
+      console.log(stopped.length ? `stopped: ${stopped.join(', ')}` : 'nothing was running');
+    });
+
+  stack
+    .command('status')
+    .description('each component with version, state, pid, memory and endpoint')
+    .action(async () => {
+      if (!(await printStatus())) process.exitCode = 1;
+    });
+
+  stack
+    .command('logs')
+    .description('show the last lines of a component log (all components when none is named)')
+    .argument('[component]', `one of ${components.filter((c) => c.start).map((c) => c.name).join(', ')}`)
+    .option('-n, --lines <n>', 'lines to show', '40')
+    .option('-f, --follow', 'keep printing new lines (Ctrl-C to stop)')
+    .action(async (name: string | undefined, opts: { lines: string; follow?: boolean }) => {
+      const ctx = loadStackContext();
+      const n = Number(opts.lines);
+      if (!Number.isInteger(n) || n < 1) throw new UserError(`--lines must be a positive whole number, not "${opts.lines}"`);
+      const chosen = name ? [componentByName(name)] : components.filter((c) => c.start);
+      if (opts.follow) {
+        const files = chosen.map((c) => c.logFile(ctx));
+        await new Promise<void>((resolve) => {
+          const child = spawn('tail', ['-n', String(n), '-F', ...files], { stdio: 'inherit' });
+          child.on('exit', () => resolve());
+          process.once('SIGINT', () => child.kill('SIGTERM'));
+        });
+        return;
+      }
+      for (const c of chosen) {
+        const lines = tailFile(c.logFile(ctx), n);
+        console.log(`==> ${c.name} (${c.logFile(ctx)}) <==`);
+        console.log(lines.length ? lines.join('\n') : '(no log yet)');
+      }
+    });
+}
