@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh or warm machine: installs what is missing, type-checks, brings up the real
+# local stack, runs unit and integration tests in one node:test run, and stops the stack if it started it.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+scripts/bootstrap.sh
+
+echo "[test] type-checking (tsc --noEmit)"
+npx tsc --noEmit -p .
+
+was_running=0
+./capacity stack status >/dev/null 2>&1 && was_running=1
+if [[ $was_running -eq 0 ]]; then
+  echo "[test] bringing up the local stack (first run installs it)"
+  ./capacity stack up >/dev/null
+  trap './capacity stack down >/dev/null 2>&1 || true' EXIT
+fi
+
+mapfile -t files < <(find cli stack generators scenarios topology collectors reports docker test -name '*.test.ts' 2>/dev/null | sort)
+echo "[test] ${#files[@]} test files"
+tap=$(mktemp)
+status=0
+node --import tsx --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout \
+  --test-reporter=tap --test-reporter-destination="$tap" "${files[@]}" || status=$?
+passed=$(sed -n 's/^# pass //p' "$tap" | tail -1)
+failed=$(sed -n 's/^# fail //p' "$tap" | tail -1)
+skipped=$(sed -n 's/^# skipped //p' "$tap" | tail -1)
+rm -f "$tap"
+echo "tests: ${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"
+exit $status
