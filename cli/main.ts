@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { UserError, describeError } from './errors.ts';
 import { register as registerStack } from './commands/stack.ts';
 import { register as registerDoctor } from './commands/doctor.ts';
+import { register as registerTopology } from './commands/topology.ts';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerStack(program);
   registerDoctor(program);
+  registerTopology(program);
   return program;
 }
 
