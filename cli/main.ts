@@ -8,6 +8,7 @@ import { UserError, describeError } from './errors.ts';
 import { register as registerStack } from './commands/stack.ts';
 import { register as registerDoctor } from './commands/doctor.ts';
 import { register as registerTopology } from './commands/topology.ts';
+import { register as registerPlan } from './commands/plan.ts';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerStack(program);
   registerDoctor(program);
   registerTopology(program);
+  registerPlan(program);
   return program;
 }
 

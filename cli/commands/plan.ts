@@ -1,0 +1,66 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { parse as parseYaml } from 'yaml';
+import { UserError } from '../errors.ts';
+import { computeVmSummary, formatPlan, readSizingConfig, type SizingOverride } from '../../reports/sizing/index.ts';
+import type { PrintStyle } from '../../topology/vm-table.ts';
+
+const STYLES: PrintStyle[] = ['seed', 'grid', 'markdown', 'csv'];
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** Overrides from a YAML/JSON file: a map path -> value, or a list of {path, value, source}. */
+function readOverridesFile(file: string): SizingOverride[] {
+  let data: unknown;
+  try {
+    data = parseYaml(readFileSync(file, 'utf8'));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new UserError(`${file}: no such file`);
+    throw new UserError(`${file}: not readable as YAML/JSON: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (Array.isArray(data)) {
+    return data.map((o, i) => {
+      if (!o || typeof o !== 'object' || typeof (o as SizingOverride).path !== 'string' || (o as SizingOverride).value === undefined) {
+        throw new UserError(`${file}: entry ${i + 1} needs "path" and "value"`);
+      }
+      return o as SizingOverride;
+    });
+  }
+  if (data && typeof data === 'object') {
+    return Object.entries(data as Record<string, unknown>).map(([path, value]) => {
+      if (typeof value !== 'number' && typeof value !== 'string') throw new UserError(`${file}: ${path}: value must be a number or size`);
+      return { path, value, source: file };
+    });
+  }
+  throw new UserError(`${file}: expected a map of override paths to values, or a list of {path, value}`);
+}
+
+export function register(program: Command): void {
+  program
+    .command('plan')
+    .description('size an installation from a commcare_resource_model config: the VM summary for each summary date')
+    .argument('<config>', 'commcare_resource_model YAML config (usage + services)')
+    .option('--json', 'print the full result as JSON')
+    .option('--date <YYYY-MM>', 'summarise at this month instead of the summary_dates (repeatable)', collect)
+    .option('--format <style>', `table style: ${STYLES.join(', ')}`, 'seed')
+    .option('--set <path=value>', 'override a figure, e.g. services.pg_main.storage.data_models.forms_total.unit_size=1100 (repeatable)', collect)
+    .option('--overrides <file>', 'YAML/JSON overrides (path: value), e.g. per-unit costs from a calibration run')
+    .option('--vars <name>', 'which entry of the config\'s "sets" to use (default: the first of each)')
+    .action((file: string, opts: { json?: boolean; date?: string[]; format: string; set?: string[]; overrides?: string; vars?: string }) => {
+      if (!STYLES.includes(opts.format as PrintStyle)) throw new UserError(`--format must be one of ${STYLES.join(', ')}, not "${opts.format}"`);
+      for (const d of opts.date ?? []) if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(d)) throw new UserError(`--date must be YYYY-MM, not "${d}"`);
+      const overrides: SizingOverride[] = opts.overrides ? readOverridesFile(opts.overrides) : [];
+      for (const s of opts.set ?? []) {
+        const m = /^([^=\s]+)\s*=\s*(.+)$/.exec(s);
+        if (!m) throw new UserError(`--set expects path=value, not "${s}"`);
+        overrides.push({ path: m[1]!, value: m[2]!.trim(), source: '--set' });
+      }
+      const config = readSizingConfig(file, { set: opts.vars });
+      const result = computeVmSummary(config, overrides, { dates: opts.date });
+      if (opts.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+      else process.stdout.write(formatPlan(result, opts.format as PrintStyle));
+    });
+}
