@@ -17,6 +17,8 @@ export interface StackContext {
 export interface Component {
   name: string;
   version: string;
+  /** Start order group: 1 (default) is infrastructure; 2 starts once every phase-1 component is healthy. */
+  phase?: 1 | 2;
   /** Ports this component listens on while running (checked free before start). */
   ports(ctx: StackContext): number[];
   /** Whether install() has already been done (no download or build needed). */

@@ -7,17 +7,30 @@ import type { Component, Progress, StackContext } from './component.ts';
 import { configWithPorts, type StackConfig, type StackPorts } from './config.ts';
 import { elasticsearch } from './components/elasticsearch.ts';
 import { k6 } from './components/k6.ts';
-import { kafka } from './components/kafka.ts';
+import { kafka, kafkaBroker } from './components/kafka.ts';
 import { nginx } from './components/nginx.ts';
 import { postgres } from './components/postgres.ts';
 import { redis } from './components/redis.ts';
+import { HQ_TOPICS, pillow, webWorker } from './components/hq.ts';
+import { defaultConfig } from './config.ts';
+import { ensureTopics } from './hq/outbox.ts';
 import { stackPaths } from './paths.ts';
 import { groupRssBytes, ownedPid, stopOwned, tailFile, writeFileAtomic } from './process.ts';
 import { portHolder, portIsFree } from './ports.ts';
 import { ensureServiceUser } from './service-user.ts';
 
+// Kafka's topics for HQ's change feed exist before any web worker publishes or pillow reads.
+const kafkaWithTopics: Component = {
+  ...kafka,
+  afterStart: (ctx) => ensureTopics([kafkaBroker(ctx)], HQ_TOPICS, ctx.config.kafkaPartitions),
+};
+
 /** In start order; stopped in reverse. */
-export const components: Component[] = [postgres, redis, kafka, elasticsearch, nginx, k6];
+export const components: Component[] = [
+  postgres, redis, kafkaWithTopics, elasticsearch, nginx, k6,
+  ...Array.from({ length: defaultConfig().webWorkers }, (_, i) => webWorker(i)),
+  pillow('xform'), pillow('case'), pillow('ucr'),
+];
 
 const readyTimeoutMs: Record<string, number> = { elasticsearch: 180_000, kafka: 90_000 };
 
@@ -125,22 +138,26 @@ export async function stackUp(ctx: StackContext): Promise<UpResult> {
   writeFileAtomic(stateFile(ctx), JSON.stringify({ ports: ctx.config.ports, startedAt: new Date().toISOString() }, null, 2));
   const started: Component[] = [];
   try {
-    for (const c of toStart) {
-      ctx.progress.step(`starting ${c.name}`);
-      await c.start!(ctx);
-      started.push(c);
-    }
-    const results = await Promise.allSettled(
-      toStart.map((c) => timed(ctx.progress, `${c.name}: healthy at ${c.endpoint(ctx)}`, () => waitHealthy(ctx, c))),
-    );
-    const failedIdx = results.findIndex((r) => r.status === 'rejected');
-    if (failedIdx >= 0) {
-      const c = toStart[failedIdx]!;
-      const reason = (results[failedIdx] as PromiseRejectedResult).reason as Error;
-      throw new ComponentStartError(c, reason.message, tailFile(c.logFile(ctx), 15));
-    }
-    for (const c of [...alreadyRunning, ...toStart]) {
-      if (c.afterStart) await c.afterStart(ctx);
+    for (const phase of [1, 2]) {
+      const inPhase = (c: Component) => (c.phase ?? 1) === phase;
+      const starting = toStart.filter(inPhase);
+      for (const c of starting) {
+        ctx.progress.step(`starting ${c.name}`);
+        await c.start!(ctx);
+        started.push(c);
+      }
+      const results = await Promise.allSettled(
+        starting.map((c) => timed(ctx.progress, `${c.name}: healthy at ${c.endpoint(ctx)}`, () => waitHealthy(ctx, c))),
+      );
+      const failedIdx = results.findIndex((r) => r.status === 'rejected');
+      if (failedIdx >= 0) {
+        const c = starting[failedIdx]!;
+        const reason = (results[failedIdx] as PromiseRejectedResult).reason as Error;
+        throw new ComponentStartError(c, reason.message, tailFile(c.logFile(ctx), 15));
+      }
+      for (const c of [...alreadyRunning, ...starting].filter(inPhase)) {
+        if (c.afterStart) await c.afterStart(ctx);
+      }
     }
   } catch (err) {
     // Nothing is left half-running: stop what this call started, newest first.

@@ -144,3 +144,12 @@ create table if not exists ucr_form_submissions (
   case_count integer not null,
   inserted_at timestamptz not null default now()
 );
+
+-- Changes a pillow could not write because the target rejected the document (HQ: pillow_retry).
+create table if not exists hq_pillow_error (
+  id bigserial primary key,
+  pillow text not null,
+  doc_id text not null,
+  error text not null,
+  created_on timestamptz not null default now()
+);

@@ -1,0 +1,69 @@
+// A pillow process: `pillow.ts --pillow xform|case|ucr [--process 0 --of 1]`.
+import { parseArgs } from 'node:util';
+import { Client as EsClient } from '@elastic/elasticsearch';
+import { BlobStore } from './blobs.ts';
+import { applySchema, createPool, waitForDatabase } from './db.ts';
+import { ensureTopics } from './outbox.ts';
+import { runFeed } from './pillow-kafka.ts';
+import { pillows } from './pillows.ts';
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      pillow: { type: 'string' },
+      process: { type: 'string', default: '0' },
+      of: { type: 'string', default: '1' },
+      'pg-url': { type: 'string' },
+      kafka: { type: 'string' },
+      es: { type: 'string' },
+      blobs: { type: 'string' },
+      partitions: { type: 'string', default: '4' },
+    },
+  });
+  const def = pillows[values.pillow ?? ''];
+  if (!def) throw new Error(`unknown pillow ${values.pillow}: one of ${Object.keys(pillows).join(', ')}`);
+  const log = (m: string) => process.stderr.write(`${new Date().toISOString()} ${def.checkpointId}: ${m}\n`);
+  const pool = createPool(values['pg-url']!, 4);
+  await waitForDatabase(pool);
+  await applySchema(pool);
+  const es = new EsClient({ node: values.es!, requestTimeout: 60_000 });
+  const deps = { pool, es, blobs: new BlobStore(values.blobs!) };
+  await def.setup(deps);
+  await ensureTopics([values.kafka!], ['form-sql', 'case-sql'], Number(values.partitions));
+  let processed = 0;
+  const consumer = await runFeed({
+    brokers: [values.kafka!],
+    checkpointId: def.checkpointId,
+    topics: def.topics,
+    processNum: Number(values.process),
+    processes: Number(values.of),
+    pool,
+    log,
+    handle: async (changes) => {
+      // Retry a failing batch in place (ES or PostgreSQL restarting) rather than skipping it.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await def.handle(deps, changes);
+          processed += changes.length;
+          return;
+        } catch (err) {
+          log(`batch of ${changes.length} failed (attempt ${attempt}), retrying: ${(err as Error).message}`);
+          await new Promise((r) => setTimeout(r, Math.min(500 * attempt, 5000)));
+        }
+      }
+    },
+  });
+  log('running');
+  const shutdown = () => {
+    log(`stopping after ${processed} changes`);
+    void consumer.disconnect().finally(() => pool.end().finally(() => process.exit(0)));
+    setTimeout(() => process.exit(0), 5000).unref();
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+}
+
+main().catch((err) => {
+  process.stderr.write(`pillow failed: ${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});

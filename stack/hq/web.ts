@@ -1,0 +1,264 @@
+// One web worker of the HQ-compatible service (HQ runs several gunicorn workers behind nginx).
+// Routes: the receiver, OTA restore, case search, heartbeat, and /healthz for the stack.
+import http from 'node:http';
+import { parseArgs } from 'node:util';
+import busboy from 'busboy';
+import { Client as EsClient } from '@elastic/elasticsearch';
+import type pg from 'pg';
+import { BlobStore } from './blobs.ts';
+import { applySchema, createPool, waitForDatabase } from './db.ts';
+import { openRosaMessage, submitSuccess, escapeXml } from './openrosa.ts';
+import { OutboxDrainer } from './outbox.ts';
+import { processSubmission } from './process-form.ts';
+import { buildRestore } from './restore.ts';
+import { formFromXml, SubmissionError, UnprocessableForm } from './submission.ts';
+import { Authenticator, type AuthenticatedUser } from './users.ts';
+
+export const MAX_SUBMISSION_BYTES = 10 * 1024 * 1024;
+
+export interface WebDeps {
+  pool: pg.Pool;
+  blobs: BlobStore;
+  auth: Authenticator;
+  outbox?: OutboxDrainer;
+  es?: EsClient;
+  /** Added latency per request, to make a deliberately slower build for gate tests. */
+  delayMs?: number;
+}
+
+class HttpError extends Error {
+  constructor(readonly status: number, message: string, readonly body?: string) {
+    super(message);
+  }
+}
+
+const ROUTES = {
+  receiver: /^\/a\/([\w.-]+)\/receiver\/(?:secure\/)?(?:([\w-]+)\/)?$/,
+  restore: /^\/a\/([\w.-]+)\/phone\/restore\/(?:([\w-]+)\/)?$/,
+  search: /^\/a\/([\w.-]+)\/phone\/search\/(?:([\w-]+)\/)?$/,
+  heartbeat: /^\/a\/([\w.-]+)\/phone\/heartbeat\/([\w-]+)\/$/,
+};
+
+function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > limit) return reject(new HttpError(413, 'request body over 10 MB'));
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        reject(new HttpError(413, 'request body over 10 MB'));
+        req.resume();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+/** The XML and attachments of a multipart submission (xml_submission_file + any other file parts). */
+function readMultipart(req: http.IncomingMessage, body: Buffer): Promise<{ xml?: Buffer; attachments: { name: string; data: Buffer }[] }> {
+  return new Promise((resolve, reject) => {
+    const out: { xml?: Buffer; attachments: { name: string; data: Buffer }[] } = { attachments: [] };
+    let bb: busboy.Busboy;
+    try {
+      bb = busboy({ headers: req.headers, limits: { fileSize: MAX_SUBMISSION_BYTES } });
+    } catch (err) {
+      return reject(new HttpError(400, `bad multipart body: ${(err as Error).message}`));
+    }
+    bb.on('file', (field, stream, info) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        const data = Buffer.concat(chunks);
+        if (field === 'xml_submission_file') out.xml = data;
+        else out.attachments.push({ name: safeName(info.filename || field), data });
+      });
+    });
+    bb.on('field', (field, value) => {
+      if (field === 'xml_submission_file') out.xml = Buffer.from(value);
+    });
+    bb.on('error', (err) => reject(new HttpError(400, `bad multipart body: ${(err as Error).message}`)));
+    bb.on('close', () => resolve(out));
+    bb.end(body);
+  });
+}
+
+function safeName(name: string): string {
+  const cleaned = name.replace(/[^\w.-]/g, '_').replace(/^\.+/, '_');
+  return cleaned === 'form.xml' ? 'attachment-form.xml' : cleaned.slice(0, 120) || 'attachment';
+}
+
+function send(res: http.ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'Content-Type': 'text/xml; charset=utf-8', 'X-OpenRosa-Version': '3.0', ...headers });
+  res.end(body);
+}
+
+async function requireUser(deps: WebDeps, domain: string, req: http.IncomingMessage): Promise<AuthenticatedUser> {
+  const user = await deps.auth.authenticate(domain, req.headers.authorization);
+  if (!user) {
+    throw new HttpError(401, 'authentication required', openRosaMessage('submit_error', 'Authentication required'));
+  }
+  return user;
+}
+
+async function handleReceiver(deps: WebDeps, req: http.IncomingMessage, res: http.ServerResponse, domain: string, appId?: string) {
+  if (req.method !== 'POST') throw new HttpError(405, 'POST only');
+  const user = await requireUser(deps, domain, req);
+  const body = await readBody(req, MAX_SUBMISSION_BYTES);
+  if (body.length === 0) throw new HttpError(400, 'empty body', openRosaMessage('submit_error', 'No XML submission found'));
+  const v3 = req.headers['x-openrosa-version'] === '3.0';
+  let xml: Buffer | undefined = body;
+  let attachments: { name: string; data: Buffer }[] = [];
+  if (String(req.headers['content-type'] ?? '').startsWith('multipart/')) {
+    ({ xml, attachments } = await readMultipart(req, body));
+    if (!xml || xml.length === 0) {
+      throw new HttpError(400, 'no xml_submission_file', openRosaMessage('submit_error', 'No xml_submission_file part in the request'));
+    }
+  }
+  let form;
+  try {
+    form = formFromXml(xml);
+  } catch (err) {
+    if (err instanceof SubmissionError || err instanceof UnprocessableForm) {
+      // HQ: with v3, 422 processing_failure (the phone keeps the form and retries); without, 201 submit_error.
+      const msg = `Invalid XML: ${err.message}`;
+      return send(res, v3 ? 422 : 201, openRosaMessage(v3 ? 'processing_failure' : 'submit_error', msg));
+    }
+    throw err;
+  }
+  const result = await processSubmission(deps.pool, deps.blobs, { domain, appId, authUserId: user.userId, xml, form, attachments });
+  deps.outbox?.kick();
+  send(res, 201, submitSuccess(), {
+    'X-CommCareHQ-FormID': result.formId,
+    Location: `/a/${domain}/api/form/${result.formId}/`,
+  });
+}
+
+async function handleRestore(deps: WebDeps, req: http.IncomingMessage, res: http.ServerResponse, domain: string, url: URL) {
+  if (req.method !== 'GET') throw new HttpError(405, 'GET only');
+  let user = await requireUser(deps, domain, req);
+  const as = url.searchParams.get('as');
+  if (as) {
+    const other = await deps.auth.lookup(domain, as);
+    if (!other) throw new HttpError(404, `no mobile worker ${as}`, openRosaMessage('ota_restore_error', `No user ${as}`));
+    user = other;
+  }
+  const out = await buildRestore(deps.pool, user, {
+    since: url.searchParams.get('since') || undefined,
+    deviceId: url.searchParams.get('device_id') || undefined,
+    items: url.searchParams.get('items') === 'true',
+    skipFixtures: url.searchParams.get('skip_fixtures') === 'true',
+  });
+  send(res, out.status, out.body);
+}
+
+/** Case search as HQ does it: against the hqcases index in Elasticsearch, answered as a casedb. */
+async function handleSearch(deps: WebDeps, req: http.IncomingMessage, res: http.ServerResponse, domain: string, url: URL) {
+  await requireUser(deps, domain, req);
+  if (!deps.es) throw new HttpError(503, 'case search needs Elasticsearch');
+  const params = new URLSearchParams(url.search);
+  if (req.method === 'POST') {
+    const body = (await readBody(req, 1024 * 1024)).toString('utf8');
+    for (const [k, v] of new URLSearchParams(body)) params.append(k, v);
+  }
+  const caseType = params.get('case_type');
+  const must: object[] = [{ term: { domain } }, { term: { closed: false } }];
+  if (caseType) must.push({ term: { type: caseType } });
+  for (const [k, v] of params) {
+    if (k === 'case_type' || k.startsWith('_') || !v) continue;
+    must.push({ match: { [`properties.${k}`]: v } });
+  }
+  const result = await deps.es.search({ index: 'hqcases', size: 50, query: { bool: { must } } });
+  const cases = result.hits.hits.map((h) => {
+    const src = h._source as { type: string; name: string; owner_id: string; properties?: Record<string, string> };
+    const props = Object.entries(src.properties ?? {})
+      .filter(([k]) => /^[A-Za-z_][\w.-]*$/.test(k))
+      .map(([k, v]) => `<${k}>${escapeXml(String(v))}</${k}>`)
+      .join('');
+    return `<case case_id="${escapeXml(String(h._id))}" case_type="${escapeXml(src.type)}" owner_id="${escapeXml(src.owner_id)}" status="open"><case_name>${escapeXml(src.name ?? '')}</case_name>${props}</case>`;
+  });
+  send(res, 200, `<results id="case">${cases.join('')}</results>`);
+}
+
+export function createHandler(deps: WebDeps): http.RequestListener {
+  return (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://local');
+    const run = async () => {
+      if (deps.delayMs) await new Promise((r) => setTimeout(r, deps.delayMs));
+      let m: RegExpExecArray | null;
+      if (url.pathname === '/healthz') {
+        await deps.pool.query('select 1');
+        res.writeHead(200, { 'Content-Type': 'text/plain' });
+        return res.end('ok\n');
+      }
+      if ((m = ROUTES.receiver.exec(url.pathname))) return handleReceiver(deps, req, res, m[1]!, m[2]);
+      if ((m = ROUTES.restore.exec(url.pathname))) return handleRestore(deps, req, res, m[1]!, url);
+      if ((m = ROUTES.search.exec(url.pathname))) return handleSearch(deps, req, res, m[1]!, url);
+      if ((m = ROUTES.heartbeat.exec(url.pathname))) {
+        await requireUser(deps, m[1]!, req);
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        return res.end(JSON.stringify({ app_id: m[2], latest_apk_version: {}, latest_ccz_version: {} }));
+      }
+      throw new HttpError(404, 'not found');
+    };
+    run().catch((err: unknown) => {
+      if (res.headersSent) return res.destroy();
+      if (err instanceof HttpError) {
+        return send(res, err.status, err.body ?? openRosaMessage('submit_error', err.message),
+          err.status === 401 ? { 'WWW-Authenticate': 'Basic realm="CommCare HQ"' } : {});
+      }
+      // Database or storage trouble: a 500 with nothing acknowledged; the phone will retry.
+      process.stderr.write(`${new Date().toISOString()} ${req.method} ${url.pathname} failed: ${(err as Error).stack ?? err}\n`);
+      send(res, 500, openRosaMessage('submit_error', 'Internal server error'));
+    });
+  };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string', default: '127.0.0.1' },
+      'pg-url': { type: 'string' },
+      kafka: { type: 'string' },
+      es: { type: 'string' },
+      blobs: { type: 'string' },
+      'delay-ms': { type: 'string', default: '0' },
+    },
+  });
+  const pool = createPool(values['pg-url']!, 12);
+  await waitForDatabase(pool);
+  await applySchema(pool);
+  const outbox = new OutboxDrainer(pool, { brokers: [values.kafka!], log: (m) => process.stderr.write(`${new Date().toISOString()} ${m}\n`) });
+  outbox.start();
+  const deps: WebDeps = {
+    pool,
+    blobs: new BlobStore(values.blobs!),
+    auth: new Authenticator(pool),
+    outbox,
+    es: new EsClient({ node: values.es! }),
+    delayMs: Number(values['delay-ms']),
+  };
+  const server = http.createServer({ keepAliveTimeout: 70_000 }, createHandler(deps));
+  server.listen(Number(values.port), values.host, () => {
+    process.stderr.write(`${new Date().toISOString()} web worker ${process.pid} listening on ${values.host}:${values.port}\n`);
+  });
+  const shutdown = () => {
+    server.close();
+    void outbox.stop().then(() => pool.end()).finally(() => process.exit(0));
+    setTimeout(() => process.exit(0), 5000).unref();
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+}
+
+if (process.argv[1]?.endsWith('web.ts')) {
+  main().catch((err) => {
+    process.stderr.write(`web worker failed to start: ${(err as Error).stack ?? err}\n`);
+    process.exit(1);
+  });
+}
