@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { UserError, describeError } from './errors.ts';
 import { register as registerStack } from './commands/stack.ts';
 import { register as registerDoctor } from './commands/doctor.ts';
+import { register as registerAudit } from './commands/audit.ts';
 import { register as registerTopology } from './commands/topology.ts';
 import { register as registerPlan } from './commands/plan.ts';
 
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerStack(program);
   registerDoctor(program);
+  registerAudit(program);
   registerTopology(program);
   registerPlan(program);
   return program;

@@ -3,6 +3,8 @@ import type { Command } from 'commander';
 import { parsePortOverrides } from '../../stack/config.ts';
 import { componentByName, components, loadStackContext, stackDown, stackStatus, stackUp, stderrProgress } from '../../stack/stack.ts';
 import { tailFile } from '../../stack/process.ts';
+import { nginxUrl } from '../../stack/components/nginx.ts';
+import { DEMO_DOMAIN, demoWorkers } from '../../stack/hq/users.ts';
 import { formatBytes, formatTable } from '../table.ts';
 import { UserError } from '../errors.ts';
 
@@ -17,6 +19,13 @@ async function printStatus(): Promise<boolean> {
   );
   const total = rows.reduce((s, r) => s + (r.rssBytes ?? 0), 0);
   if (total > 0) console.log(`\nmemory in use by the stack: ${formatBytes(total)}`);
+  if (rows.find((r) => r.name === 'nginx')?.state === 'running') {
+    const w = demoWorkers(1)[0]!;
+    const front = nginxUrl(ctx);
+    console.log(`\nfront door: ${front}   domain: ${DEMO_DOMAIN}   mobile worker: ${w.username} / ${w.password}`);
+    console.log(`post a form: curl -u ${w.username}:${w.password} -H 'X-OpenRosa-Version: 3.0' --data-binary @form.xml ${front}/a/${DEMO_DOMAIN}/receiver/`);
+    console.log(`restore:     curl -u ${w.username}:${w.password} '${front}/a/${DEMO_DOMAIN}/phone/restore/?version=2.0'`);
+  }
   return rows.every((r) => r.state === 'running' || r.state === 'installed');
 }
 
