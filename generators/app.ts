@@ -381,21 +381,35 @@ function checkRefs(ctx: Ctx, form: FormDef, path: string): void {
   const check = (ref: string | undefined, scopes: Set<string>[], p: string) => {
     if (ref === undefined) return;
     for (const id of referencedIds(ref)) {
-      if (!scopes.some((s) => s.has(id))) ctx.fail(p, `"${id}" is not a question of this form (in scope here)`);
+      if (!scopes.some((s) => s.has(id))) ctx.fail(p, `"${id}" is not a question of this form in scope here (an id used in two groups must be referred to by its path, e.g. group/id)`);
     }
   };
   const visit = (nodes: Node[], cases: CaseBlockSpec[], ledgers: LedgerSpec[], scopes: Set<string>[], aliases: Set<string>, p: string) => {
+    // Questions are referred to by id, or by path from the form root / repeat item (group/id).
     const ids = new Set<string>();
-    const collect = (ns: Node[]) => {
+    const ambiguous = new Set<string>();
+    const paths = new Set<string>();
+    const topIds = new Set<string>();
+    const groupIds = new Set<string>();
+    const collect = (ns: Node[], prefix: string) => {
       for (const n of ns) {
-        if (n.kind === 'group') collect(n.children);
+        if (n.kind === 'group') collect(n.children, `${prefix}${n.id}/`);
         else {
-          if (ids.has(n.id)) ctx.fail(p, `question id "${n.id}" is used twice at this level`);
+          const path = prefix + n.id;
+          if (paths.has(path)) ctx.fail(p, `question "${path}" is defined twice`);
+          paths.add(path);
+          if (prefix) {
+            ids.add(path);
+            if (groupIds.has(n.id)) ambiguous.add(n.id);
+            groupIds.add(n.id);
+          } else topIds.add(n.id);
           ids.add(n.id);
         }
       }
     };
-    collect(nodes);
+    collect(nodes, '');
+    // A plain id names the question outside groups if there is one, else the only one with that id.
+    for (const a of ambiguous) if (!topIds.has(a)) ids.delete(a);
     const here = [ids, ...scopes];
     const localAliases = new Set(aliases);
     cases.forEach((c, i) => {
@@ -430,7 +444,7 @@ function checkRefs(ctx: Ctx, form: FormDef, path: string): void {
 export function referencedIds(ref: string): string[] {
   const r = ref.trim();
   if (r.startsWith("'") || r === 'today()' || r === 'now()' || r === 'uuid()') return [];
-  if (r.includes('{')) return [...r.matchAll(/\{([A-Za-z_][A-Za-z0-9_.-]*)\}/g)].map((m) => m[1] as string);
+  if (r.includes('{')) return [...r.matchAll(/\{([A-Za-z_][A-Za-z0-9_./-]*)\}/g)].map((m) => m[1] as string);
   return [r];
 }
 

@@ -173,15 +173,19 @@ class Renderer {
     return out + '</extra_questions>';
   }
 
-  private nodes(list: Node[], scopes: Scope[]): string {
+  private nodes(list: Node[], scopes: Scope[], prefix = ''): string {
     let out = '';
     for (const n of list) {
       if (n.kind === 'question') {
         const v = this.answer(n, scopes);
-        scopes[0]!.set(n.id, v);
+        const scope = scopes[0]!;
+        if (prefix) {
+          scope.set(prefix + n.id, v);
+          if (!scope.has(n.id)) scope.set(n.id, v);
+        } else scope.set(n.id, v);
         out += v === '' ? `<${n.id}/>` : `<${n.id}>${escText(v)}</${n.id}>`;
       } else if (n.kind === 'group') {
-        out += `<${n.id}>${this.nodes(n.children, scopes)}</${n.id}>`;
+        out += `<${n.id}>${this.nodes(n.children, scopes, `${prefix}${n.id}/`)}</${n.id}>`;
       } else {
         let count: number;
         if (this.inp.replay) count = this.inp.replay.repeatCounts[this.repeatCursor++] ?? n.count[0];
@@ -280,7 +284,7 @@ class Renderer {
     if (r === 'today()') return formatDay(this.formDay);
     if (r === 'now()') return this.timeEnd;
     if (r === 'uuid()') return this.inp.rng.uuid();
-    if (r.includes('{')) return r.replace(/\{([A-Za-z_][A-Za-z0-9_.-]*)\}/g, (_, id: string) => lookup(scopes, id));
+    if (r.includes('{')) return r.replace(/\{([A-Za-z_][A-Za-z0-9_./-]*)\}/g, (_, id: string) => lookup(scopes, id));
     return lookup(scopes, r);
   }
 
