@@ -10,6 +10,7 @@ import { register as registerDoctor } from './commands/doctor.ts';
 import { register as registerAudit } from './commands/audit.ts';
 import { register as registerTopology } from './commands/topology.ts';
 import { register as registerPlan } from './commands/plan.ts';
+import { register as registerGenerate } from './commands/generate.ts';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerAudit(program);
   registerTopology(program);
   registerPlan(program);
+  registerGenerate(program);
   return program;
 }
 

@@ -80,20 +80,25 @@ class Lifecycle {
       if (this.instances.has(instanceID)) problems.push(`instanceID ${instanceID} was already used at line ${this.instances.get(instanceID)} (kind "original")`);
       this.instances.set(instanceID, at);
     }
+    // HQ applies a form's case blocks together: a block may index or update a case created by a later
+    // block of the same form (App Builder puts repeat subcases before the form's own case block).
     const createdHere = new Set<string>();
     for (const c of sub.cases) {
-      if (c.create) {
-        if (this.created.has(c.caseId) && !createdHere.has(c.caseId)) problems.push(`case ${c.caseId} is created again`);
-        this.created.add(c.caseId);
-        createdHere.add(c.caseId);
-      } else if (!this.created.has(c.caseId)) {
-        problems.push(`case ${c.caseId} is updated (${c.actions.join(', ')}) before it is created`);
-      }
+      if (!c.create) continue;
+      if (this.created.has(c.caseId) && !createdHere.has(c.caseId)) problems.push(`case ${c.caseId} is created again`);
+      createdHere.add(c.caseId);
+    }
+    for (const c of sub.cases) {
+      const known = this.created.has(c.caseId) || createdHere.has(c.caseId);
+      if (!known) problems.push(`case ${c.caseId} is updated (${c.actions.join(', ')}) before it is created`);
       if (this.closed.has(c.caseId)) problems.push(`case ${c.caseId} is touched (${c.actions.join(', ')}) after it was closed`);
       for (const [ident, ref] of Object.entries(c.index ?? {})) {
-        if (ref.caseId && !this.created.has(ref.caseId)) problems.push(`case ${c.caseId} index "${ident}" points to ${ref.caseId}, which was never created`);
+        if (ref.caseId && !this.created.has(ref.caseId) && !createdHere.has(ref.caseId)) {
+          problems.push(`case ${c.caseId} index "${ident}" points to ${ref.caseId}, which was never created`);
+        }
       }
     }
+    for (const id of createdHere) this.created.add(id);
     for (const c of sub.cases) if (c.close) this.closed.add(c.caseId);
     return problems;
   }
@@ -205,7 +210,8 @@ export async function validatePath(target: string, opts: ValidateOptions = {}): 
     if (!existsSync(path.join(target, manifest.usersFile ?? 'users.json'))) col.add({ file: path.join(target, 'users.json'), severity: 'error', message: 'missing (listed in manifest.json)' });
   }
   for (const f of files) {
-    const shown = path.relative(process.cwd(), f) || f;
+    const rel = path.relative(process.cwd(), f);
+    const shown = rel && !rel.startsWith('..') ? rel : f;
     if (/\.ndjson$/i.test(f)) {
       const want = expected.get(path.resolve(f));
       const n = await validateNdjson(col, f, shown, opts.lifecycle ?? want !== undefined);
