@@ -11,6 +11,7 @@ import { register as registerAudit } from './commands/audit.ts';
 import { register as registerTopology } from './commands/topology.ts';
 import { register as registerPlan } from './commands/plan.ts';
 import { register as registerGenerate } from './commands/generate.ts';
+import { register as registerCollect } from './commands/collect.ts';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerTopology(program);
   registerPlan(program);
   registerGenerate(program);
+  registerCollect(program);
   return program;
 }
 

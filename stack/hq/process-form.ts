@@ -33,6 +33,7 @@ interface CaseRow {
   closed_by: string | null;
   external_id: string | null;
   case_json: Record<string, string>;
+  domain?: string;
   isNew: boolean;
 }
 
@@ -43,12 +44,17 @@ export async function processSubmission(pool: pg.Pool, blobs: BlobStore, sub: Su
   const now = new Date().toISOString();
   const instanceId = sub.form.instanceId;
   return inTransaction(pool, async (c) => {
-    const existing = await c.query<{ xml_md5: string; state: number }>(
-      'select xml_md5, state from form_processor_xforminstancesql where form_id = $1 for update',
+    const existing = await c.query<{ xml_md5: string; state: number; domain: string }>(
+      'select xml_md5, state, domain from form_processor_xforminstancesql where form_id = $1 for update',
       [instanceId],
     );
-    const prev = existing.rows[0];
+    let prev = existing.rows[0];
     let formId = instanceId;
+    if (prev && prev.domain !== sub.domain) {
+      // An id already used in another project space: HQ gives the new form an id of its own.
+      formId = randomUUID();
+      prev = undefined;
+    }
     let outcome: ProcessResult['outcome'] = 'normal';
     let state: number = FORM_STATE.normal;
     let origId: string | null = null;
@@ -121,7 +127,7 @@ async function applyCases(c: pg.PoolClient, sub: Submission, formId: string, now
   if (ids.length === 0) return [];
   // Lock in a stable order so concurrent forms touching the same cases cannot deadlock.
   const found = await c.query(
-    `select case_id, type, name, owner_id, opened_on, opened_by, closed, closed_on, closed_by, external_id, case_json
+    `select case_id, domain, type, name, owner_id, opened_on, opened_by, closed, closed_on, closed_by, external_id, case_json
      from form_processor_commcarecasesql where case_id = any($1) order by case_id for update`,
     [ids],
   );
@@ -167,7 +173,7 @@ async function applyCases(c: pg.PoolClient, sub: Submission, formId: string, now
   }
   for (const row of rows.values()) {
     const m = modified.get(row.case_id)!;
-    const values = [row.case_id, sub.domain, row.type, row.name, row.owner_id, row.opened_on, row.opened_by, m.on, m.by, now,
+    const values = [row.case_id, row.domain ?? sub.domain, row.type, row.name, row.owner_id, row.opened_on, row.opened_by, m.on, m.by, now,
       row.closed, row.closed_on, row.closed_by, row.external_id, row.case_json];
     if (row.isNew) {
       await c.query(

@@ -1,0 +1,197 @@
+// The HQ-compatible service on the real local stack: the receiver's answers, case processing, restores,
+// pillows into Elasticsearch and the UCR table, and an audit with nothing lost.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Client as EsClient } from '@elastic/elasticsearch';
+import type pg from 'pg';
+import { readRestoreResponse } from '../../generators/requests.ts';
+import type { StackContext } from '../../stack/component.ts';
+import { elasticsearchUrl } from '../../stack/components/elasticsearch.ts';
+import { blobRoot } from '../../stack/components/hq.ts';
+import { kafkaBroker } from '../../stack/components/kafka.ts';
+import { nginxUrl } from '../../stack/components/nginx.ts';
+import { postgresUrl } from '../../stack/components/postgres.ts';
+import { audit } from '../../stack/hq/audit.ts';
+import { BlobStore } from '../../stack/hq/blobs.ts';
+import { createPool } from '../../stack/hq/db.ts';
+import { ensureMobileWorkers, type MobileWorkerAccount } from '../../stack/hq/users.ts';
+import { accountsOf, populationFor, postGenerated } from '../support/post-forms.ts';
+import { ensureStackUp } from './stack-fixture.ts';
+
+const fixtures = path.resolve(import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname), '../../../shared/reference/hq-fixtures');
+const fixtureDir = fs.existsSync(fixtures) ? fixtures : path.resolve(process.cwd(), '../shared/reference/hq-fixtures');
+
+const auth = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
+
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+describe('HQ-compatible service', { timeout: 600_000 }, () => {
+  let ctx: StackContext;
+  let pool: pg.Pool;
+  let es: EsClient;
+  let base: string;
+  const domain = `it-${randomUUID().slice(0, 8)}`;
+  // Owners and users named in the hq-fixtures, as mobile workers of this domain.
+  const fixtureUsers: MobileWorkerAccount[] = [
+    { username: 'ledger.owner', userId: '91cadfa4cb957cf021c76dfe31d206a6', password: 'pw-ledger' },
+    { username: 'bihar.user', userId: '6046f531e7c5bdb2cb59258a78bba32d', password: 'pw-bihar' },
+    { username: 'formplayer.user', userId: '3c6d579a8abdddd07c033d1725b10735', password: 'pw-fp' },
+  ];
+  const poster = fixtureUsers[0]!;
+
+  before(async () => {
+    ctx = await ensureStackUp();
+    pool = createPool(postgresUrl(ctx), 4);
+    es = new EsClient({ node: elasticsearchUrl(ctx) });
+    base = nginxUrl(ctx);
+    await ensureMobileWorkers(pool, domain, fixtureUsers);
+    // The fixtures carry fixed form and case ids: forget them from earlier runs on this stack so this run
+    // sees them as new (form and case ids are global, as in HQ).
+    const xmls = fs.readdirSync(fixtureDir).filter((f) => f.endsWith('.xml')).map((f) => fs.readFileSync(path.join(fixtureDir, f), 'utf8'));
+    const caseIds = xmls.flatMap((x) => [...x.matchAll(/case_id="([^"]+)"/g)].map((m) => m[1]!));
+    const formIds = xmls.flatMap((x) => [...x.matchAll(/instanceID>([^<]+)</g)].map((m) => m[1]!));
+    await pool.query('delete from form_processor_casetransaction where case_id = any($1) or form_id = any($2)', [caseIds, formIds]);
+    await pool.query('delete from form_processor_commcarecaseindexsql where case_id = any($1)', [caseIds]);
+    await pool.query('delete from form_processor_ledgervalue where case_id = any($1)', [caseIds]);
+    await pool.query('delete from form_processor_commcarecasesql where case_id = any($1)', [caseIds]);
+    await pool.query('delete from form_processor_xforminstancesql where form_id = any($1) or orig_id = any($1)', [formIds]);
+  });
+  after(async () => {
+    await pool.end();
+  });
+
+  const post = (body: string | Buffer, headers: Record<string, string> = {}, user = poster) =>
+    fetch(`${base}/a/${domain}/receiver/`, {
+      method: 'POST',
+      headers: { Authorization: auth(user.username, user.password), 'X-OpenRosa-Version': '3.0', ...headers },
+      body,
+    });
+
+  it('accepts every hq-fixture with 201 submit_success and the form id, and stores its cases and ledgers', async () => {
+    const files = fs.readdirSync(fixtureDir).filter((f) => f.endsWith('.xml')).sort();
+    assert.equal(files.length, 4);
+    const ids: Record<string, string> = {};
+    for (const f of files) {
+      const res = await post(fs.readFileSync(path.join(fixtureDir, f)));
+      const body = await res.text();
+      assert.equal(res.status, 201, `${f}: ${body}`);
+      assert.match(body, /<message nature="submit_success">/);
+      ids[f] = res.headers.get('x-commcarehq-formid') ?? '';
+      assert.ok(ids[f], `${f} has X-CommCareHQ-FormID`);
+    }
+    // HQ keeps the phone's instanceID as the form id
+    for (const f of files) {
+      const instanceId = /instanceID>([^<]+)</.exec(fs.readFileSync(path.join(fixtureDir, f), 'utf8'))?.[1];
+      if (instanceId) assert.equal(ids[f], instanceId, f);
+    }
+    const cases = await pool.query('select case_id, type, closed, case_json from form_processor_commcarecasesql where domain = $1 order by case_id', [domain]);
+    const byId = new Map(cases.rows.map((r) => [r.case_id, r]));
+    // case_ledger_form: two invoice cases, one of them closed; ledger balance 10 for the first
+    assert.equal(byId.get('fbb69a88-1eca-463a-883e-1148b96fb03b')?.closed, true);
+    assert.equal(byId.get('fbb69a88-1eca-463a-883e-1148b96fb03c')?.type, 'invoice');
+    const ledger = await pool.query("select balance from form_processor_ledgervalue where domain = $1 and section_id = 'stock'", [domain]);
+    assert.deepEqual(ledger.rows.map((r) => Number(r.balance)), [10]);
+    // index_update: the index to the parent is stored
+    const idx = await pool.query('select identifier, referenced_id from form_processor_commcarecaseindexsql where domain = $1', [domain]);
+    assert.ok(idx.rows.length >= 1, 'index_update.xml created an index');
+    // the pillows index the forms and cases
+    const formIds = Object.values(ids);
+    await waitFor('fixture forms in xforms', async () => {
+      await es.indices.refresh({ index: 'xforms' });
+      const r = await es.mget({ index: 'xforms', ids: formIds, _source: false });
+      return r.docs.every((d) => 'found' in d && d.found) ? true : undefined;
+    });
+    await waitFor('fixture cases in hqcases', async () => {
+      await es.indices.refresh({ index: 'hqcases' });
+      const r = await es.count({ index: 'hqcases', query: { term: { domain } } });
+      return r.count === cases.rows.length ? true : undefined;
+    });
+  });
+
+  it("serves the fixture cases in their owners' restores", async () => {
+    const owner = fixtureUsers[1]!; // owner of the bihar pregnancy case in namespace_in_meta.xml
+    const res = await fetch(`${base}/a/${domain}/phone/restore/?version=2.0&device_id=it`, { headers: { Authorization: auth(owner.username, owner.password) } });
+    const body = await res.text();
+    assert.equal(res.status, 200);
+    const parsed = readRestoreResponse(res.status, body);
+    assert.equal(parsed.nature, 'ota_restore_success');
+    assert.ok(parsed.restoreId);
+    const owned = await pool.query('select case_id from form_processor_commcarecasesql where domain = $1 and owner_id = $2 and not closed', [domain, owner.userId]);
+    assert.ok(owned.rows.length >= 1);
+    assert.deepEqual([...(parsed.caseIds ?? [])].sort(), owned.rows.map((r) => r.case_id).sort());
+  });
+
+  it("answers as HQ does: 401, 400, 413, 422 with v3, 201 submit_error without, duplicates and edits", async () => {
+    const xml = fs.readFileSync(path.join(fixtureDir, 'formplayer_creates_case.xml'), 'utf8').replace(/<n0:instanceID>[^<]*</, `<n0:instanceID>${randomUUID()}<`);
+    assert.equal((await post(xml, {}, { ...poster, password: 'wrong' })).status, 401);
+    assert.equal((await post('')).status, 400);
+    assert.equal((await post(Buffer.alloc(10 * 1024 * 1024 + 10, 32))).status, 413);
+    const bad = await post('<data><unclosed></data>');
+    assert.equal(bad.status, 422);
+    assert.match(await bad.text(), /nature="processing_failure"/);
+    const old = await post('<data><unclosed></data>', { 'X-OpenRosa-Version': '' });
+    assert.equal(old.status, 201);
+    assert.match(await old.text(), /nature="submit_error"/);
+
+    const instanceId = randomUUID();
+    const form = (v: string) => `<data xmlns="http://openrosa.org/formdesigner/it"><q>${v}</q><meta xmlns="http://openrosa.org/jr/xforms"><instanceID>${instanceId}</instanceID><userID>${poster.userId}</userID></meta></data>`;
+    const first = await post(form('a'));
+    assert.equal(first.status, 201);
+    assert.equal(first.headers.get('x-commcarehq-formid'), instanceId);
+    const dup = await post(form('a'));
+    assert.equal(dup.status, 201);
+    assert.notEqual(dup.headers.get('x-commcarehq-formid'), instanceId);
+    const edit = await post(form('b'));
+    assert.equal(edit.status, 201);
+    assert.equal(edit.headers.get('x-commcarehq-formid'), instanceId);
+    const states = await pool.query('select state, orig_id from form_processor_xforminstancesql where form_id = $1 or orig_id = $1 order by state', [instanceId]);
+    assert.deepEqual(states.rows.map((r) => r.state), [1, 4, 32]); // normal, duplicate, deprecated
+  });
+
+  it('carries generated traffic: restores match the generator, incremental sync sends only changes, audit finds nothing lost', async () => {
+    // A fresh seed per run: generated ids (users, forms, cases) derive from the seed, and ids are global.
+    const pop = populationFor(domain, 4, Math.floor(Math.random() * 1e9));
+    await ensureMobileWorkers(pool, domain, accountsOf(pop));
+    const run = await postGenerated({ baseUrl: base, domain, population: pop, count: 120, concurrency: 4, maxDurationMs: 120_000 });
+    assert.equal(run.givenUp.length, 0);
+    assert.equal(run.acks.length, 120);
+    // What each worker should hold: cases created by its forms and not closed since.
+    const open = new Map<number, Set<string>>();
+    for (const s of run.submissions) {
+      const set = open.get(s.worker) ?? new Set<string>();
+      for (const c of s.cases) {
+        if (c.create) set.add(c.caseId);
+        if (c.close) set.delete(c.caseId);
+      }
+      open.set(s.worker, set);
+    }
+    const users = pop.users();
+    for (const [w, expected] of open) {
+      const u = users[w]!;
+      const res = await fetch(`${base}/a/${domain}/phone/restore/?version=2.0&device_id=${u.deviceId}`, { headers: { Authorization: auth(u.login, u.password) } });
+      const parsed = readRestoreResponse(res.status, await res.text());
+      assert.deepEqual([...(parsed.caseIds ?? [])].sort(), [...expected].sort(), `worker ${w} restore`);
+      // nothing changed since: an incremental restore carries no cases; an unknown token is 412
+      const inc = await fetch(`${base}/a/${domain}/phone/restore/?version=2.0&since=${parsed.restoreId}`, { headers: { Authorization: auth(u.login, u.password) } });
+      assert.equal(readRestoreResponse(inc.status, await inc.text()).caseCount, 0);
+      const stale = await fetch(`${base}/a/${domain}/phone/restore/?version=2.0&since=deadbeef`, { headers: { Authorization: auth(u.login, u.password) } });
+      assert.equal(stale.status, 412);
+    }
+    const report = await audit({ pool, blobs: new BlobStore(blobRoot(ctx)), esUrl: elasticsearchUrl(ctx), kafkaBrokers: [kafkaBroker(ctx)],
+      acknowledged: run.acks.map((a) => a.formId), waitMs: 120_000 });
+    assert.equal(report.acknowledged, 120);
+    assert.deepEqual([report.missingInPostgres, report.missingBlobs, report.missingInXforms, report.missingCasesInHqcases, report.missingInUcr],
+      [[], [], [], [], []]);
+  });
+});
