@@ -31,6 +31,8 @@ export interface Component {
   healthy?(ctx: StackContext): Promise<boolean>;
   /** Work to do once healthy (create databases, topics...); idempotent. */
   afterStart?(ctx: StackContext): Promise<void>;
+  /** The signal for a clean, prompt stop (default SIGTERM). */
+  stopSignal?: NodeJS.Signals;
   /** Where a person or a tool reaches it. */
   endpoint(ctx: StackContext): string;
   /** The log file the process writes to. */

@@ -126,13 +126,13 @@ export function groupRssBytes(pid: number): number {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** SIGTERM the component's process group, wait, then SIGKILL what is left. Returns whether it was running. */
-export async function stopOwned(runDir: string, name: string, graceMs = 20_000): Promise<boolean> {
+export async function stopOwned(runDir: string, name: string, graceMs = 20_000, signal: NodeJS.Signals = 'SIGTERM'): Promise<boolean> {
   const pid = ownedPid(runDir, name);
   if (pid === undefined) {
     fs.rmSync(pidFile(runDir, name), { force: true });
     return false;
   }
-  signalGroup(pid, 'SIGTERM');
+  signalGroup(pid, signal);
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline && groupPids(pid).length > 0) await sleep(100);
   if (groupPids(pid).length > 0) {

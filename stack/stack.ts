@@ -161,7 +161,7 @@ export async function stackUp(ctx: StackContext): Promise<UpResult> {
     }
   } catch (err) {
     // Nothing is left half-running: stop what this call started, newest first.
-    for (const c of [...started].reverse()) await stopOwned(ctx.paths.run, c.name, 10_000);
+    for (const c of [...started].reverse()) await stopOwned(ctx.paths.run, c.name, 10_000, c.stopSignal);
     if (err instanceof ComponentStartError) {
       throw new UserError(`${err.component.name} failed to start: ${err.message}\n--- last lines of ${err.component.logFile(ctx)}\n${err.logTail.join('\n')}`, 1);
     }
@@ -186,7 +186,7 @@ export async function stackDown(ctx: StackContext): Promise<string[]> {
   const stopped: string[] = [];
   for (const c of [...components].reverse()) {
     if (!c.start) continue;
-    if (await stopOwned(ctx.paths.run, c.name)) {
+    if (await stopOwned(ctx.paths.run, c.name, 20_000, c.stopSignal)) {
       ctx.progress.step(`stopped ${c.name}`);
       stopped.push(c.name);
     }
@@ -216,6 +216,12 @@ export async function stackStatus(ctx: StackContext): Promise<ComponentStatus[]>
       return { ...base, state: ok ? 'running' : 'unhealthy', pid, rssBytes: groupRssBytes(pid) };
     }),
   );
+}
+
+/** Stops one component of the stack (for fault tests and `capacity stack restart`-like use). */
+export async function stopComponent(ctx: StackContext, name: string): Promise<boolean> {
+  const c = componentByName(name);
+  return stopOwned(ctx.paths.run, c.name, 20_000, c.stopSignal);
 }
 
 export function componentByName(name: string): Component {

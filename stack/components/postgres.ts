@@ -32,6 +32,8 @@ async function withClient<T>(ctx: StackContext, database: string, fn: (c: pg.Cli
 export const postgres: Component = {
   name: 'postgres',
   version: versions.postgres,
+  // SIGTERM is PostgreSQL's 'smart' shutdown, which waits for every client to leave; SIGINT is 'fast'.
+  stopSignal: 'SIGINT',
   ports: (ctx) => [ctx.config.ports.postgres],
   isInstalled: (ctx) => fs.existsSync(path.join(dataDir(ctx), 'PG_VERSION')),
   async install(ctx) {
