@@ -30,6 +30,9 @@ export interface SamplerStats {
   ticks: number;
   samples: number;
   gaps: number;
+  /** Collector readings taken, and how many of them failed outright (a whole-source gap). */
+  readings: number;
+  failedReadings: number;
   skipped: number;
   /** Wall time from tick start to the last collector answering, per tick. */
   tickMs: number[];
@@ -56,7 +59,7 @@ export function startSampler(collectors: Collector[], opts: SamplerOptions = {})
     fs.mkdirSync(path.dirname(path.resolve(opts.outFile)), { recursive: true });
     fd = fs.openSync(opts.outFile, 'a');
   }
-  const stats: SamplerStats = { ticks: 0, samples: 0, gaps: 0, skipped: 0, tickMs: [] };
+  const stats: SamplerStats = { ticks: 0, samples: 0, gaps: 0, readings: 0, failedReadings: 0, skipped: 0, tickMs: [] };
   const write = (samples: Sample[]) => {
     if (!samples.length) return;
     stats.samples += samples.length;
@@ -100,6 +103,8 @@ export function startSampler(collectors: Collector[], opts: SamplerOptions = {})
       const p = (async () => {
         const t1 = performance.now();
         const samples = await runOne(c, now);
+        stats.readings++;
+        if (samples.length === 1 && samples[0]!.gap && !samples[0]!.labels.part) stats.failedReadings++;
         samples.push(sample(now, 'sampler', c.host, 'sample_ms', performance.now() - t1, { collector: c.name }));
         write(samples);
         all.push(...samples);
