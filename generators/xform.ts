@@ -197,8 +197,16 @@ class Importer {
       const t = tagOf(n)!;
       const name = local(t);
       const p = `${path}/${name}`;
-      if (name === 'meta' || isCaseBlock(n)) continue;
+      if (name === 'meta') continue;
+      if (isCaseBlock(n)) {
+        this.blockAliases.set(p, `case${this.blockAliases.size}`);
+        continue;
+      }
       const children = elements(n);
+      if (children.length > 0 && children.every(isCaseBlock)) {
+        for (let i = 0; i < children.length; i++) this.blockAliases.set(`${p}/case`, `case${this.blockAliases.size}`);
+        continue;
+      }
       if (this.repeats.has(p) || attr(n, 'template') !== undefined) {
         this.repeats.add(p);
         this.collectKeys(children, p, p);
@@ -312,7 +320,7 @@ class Importer {
     const idCalc = bindOf('@case_id') ?? attr(n, 'case_id') ?? '';
     const block: Record<string, unknown> = {};
     const create = child(n, 'create');
-    const alias = `case${this.blockAliases.size}`;
+    const alias = this.blockAliases.get(p) ?? `case${this.blockAliases.size}`;
     this.blockAliases.set(p, alias);
     const other = [...this.blockAliases.entries()].find(([bp]) => bp !== p && idCalc.includes(`${bp}/@case_id`));
     if (create) {
