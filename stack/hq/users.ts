@@ -29,6 +29,11 @@ export async function ensureMobileWorkers(pool: pg.Pool, domain: string, workers
   for (let i = 0; i < workers.length; i += batch) {
     const slice = workers.slice(i, i + batch);
     const salts = slice.map(() => randomBytes(8).toString('hex'));
+    // A login now belongs to another user id (a new seed): the new account replaces the old one.
+    await pool.query('delete from hq_mobile_worker where username = any($1) and not (user_id = any($2))', [
+      slice.map((w) => fullUsername(w.username, domain)),
+      slice.map((w) => w.userId),
+    ]);
     await pool.query(
       `insert into hq_mobile_worker (user_id, domain, username, password_salt, password_hash, device_id)
        select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
