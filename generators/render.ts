@@ -158,17 +158,16 @@ class Renderer {
     );
   }
 
+  /** Extra free-text answers (a long survey section) until the form reaches the target size. */
   private padding(deficit: number): string {
     const { rng, pools } = this.inp;
+    const sentences = pools.pool('lorem.sentence');
     let out = '<extra_questions>';
     let n = 0;
-    let len = out.length + 18;
-    while (len < deficit) {
-      const id = `q${++n}`;
-      const text = pools.words(rng.int(3, 12), rng);
-      const el = `<${id}>${escText(text)}</${id}>`;
-      out += el;
-      len += el.length;
+    const limit = deficit - 18;
+    while (out.length < limit) {
+      const id = ++n;
+      out += `<q${id}>${escText(sentences[Math.floor(rng.float() * sentences.length)]!)}</q${id}>`;
     }
     return out + '</extra_questions>';
   }

@@ -14,7 +14,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { AppDefinition } from '../app.ts';
-import { base64Encode, utf8Length } from '../encoding.ts';
+import { base64Encode } from '../encoding.ts';
 import { submissionMultipart } from '../multipart.ts';
 import { Population, type PopulationOptions } from '../population.ts';
 
@@ -115,7 +115,7 @@ export async function writeCorpus(opts: CorpusOptions): Promise<CorpusManifest> 
       let bufLen = 0;
       for (let k = 0; k < n; k++) {
         const sub = tl.next();
-        const xmlLen = utf8Length(sub.xml);
+        const xmlLen = Buffer.byteLength(sub.xml);
         const rec: Record<string, unknown> = {
           seq: sub.seq, worker: sub.worker, form: sub.formId, kind: sub.kind, phase: sub.phase,
           instanceID: sub.instanceID, timeEnd: sub.timeEnd, bytes: xmlLen,
