@@ -170,8 +170,9 @@ export function postgresCollector(target: PostgresTarget, opts: PostgresOptions 
       }
       add('connections_total', totalConn);
       const a = activity?.[0] ?? {};
-      add('longest_xact_s', num(a.longest_xact_s) ?? 0);
-      add('longest_query_s', num(a.longest_query_s) ?? 0);
+      // now() is this query's own start: a transaction that began after it shows as a hair below zero
+      add('longest_xact_s', Math.max(0, num(a.longest_xact_s) ?? 0));
+      add('longest_query_s', Math.max(0, num(a.longest_query_s) ?? 0));
       add('lock_waiting_backends', num(a.lock_waiting_backends));
       add('waiting_locks', num(locks?.[0]?.waiting_locks));
       const s = status?.[0] ?? {};

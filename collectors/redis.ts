@@ -1,7 +1,7 @@
 // Redis INFO through ioredis: memory, clients, command and hit rates, evictions, keys.
 import { Redis } from 'ioredis';
 import { RateTracker, deltaRatio } from './rates.ts';
-import { sample, type Collector, type Sample } from './types.ts';
+import { errorText, sample, type Collector, type Sample } from './types.ts';
 
 /** INFO's `key:value` lines, grouped by `# Section` (lower-cased). */
 export function parseRedisInfo(text: string): Record<string, Record<string, string>> {
@@ -67,15 +67,19 @@ export function redisCollector(target: RedisTarget, opts: { timeoutMs?: number }
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       // keep trying in the background; while down, commands fail at once (a gap) instead of queueing
-      retryStrategy: () => 1000,
+      retryStrategy: () => 500,
     });
-    client.on('error', () => undefined); // reported through the failing command, as a gap
+    client.on('error', (e: Error) => {
+      lastError = errorText(e); // reported through the failing reading, as a gap
+    });
     return client;
   };
+  let lastError: string | undefined;
+  /** Waits for the first connection; once connected, a lost connection fails at once (a gap) while ioredis reconnects. */
   const waitReady = async (r: Redis): Promise<void> => {
     if (r.status === 'ready') return;
-    if (r.status !== 'connecting' && r.status !== 'connect' && r.status !== 'reconnecting' && r.status !== 'wait') {
-      throw new Error(`redis ${target.url}: ${r.status}`);
+    if (r.status !== 'connecting' && r.status !== 'connect' && r.status !== 'wait') {
+      throw new Error(`redis ${target.host}: not connected (${r.status}${lastError ? `: ${lastError}` : ''})`);
     }
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => done(new Error(`redis ${target.host}: not ready after ${opts.timeoutMs ?? 3000} ms (${r.status})`)), opts.timeoutMs ?? 3000);
