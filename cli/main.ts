@@ -8,6 +8,7 @@ import { UserError, describeError } from './errors.ts';
 import { register as registerStack } from './commands/stack.ts';
 import { register as registerDoctor } from './commands/doctor.ts';
 import { register as registerAudit } from './commands/audit.ts';
+import { register as registerRun } from './commands/run.ts';
 import { register as registerTopology } from './commands/topology.ts';
 import { register as registerPlan } from './commands/plan.ts';
 import { register as registerGenerate } from './commands/generate.ts';
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerStack(program);
   registerDoctor(program);
   registerAudit(program);
+  registerRun(program);
   registerTopology(program);
   registerPlan(program);
   registerGenerate(program);

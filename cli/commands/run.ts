@@ -1,0 +1,127 @@
+import { Option, type Command } from 'commander';
+import { defaultResultsRoot } from '../../runner/results.ts';
+import { runScenario } from '../../runner/run.ts';
+import { formatSummary } from '../../runner/summary.ts';
+import { isScenarioName, SCENARIO_DESCRIPTIONS, SCENARIO_NAMES, type ShapeParams } from '../../scenarios/lib/shapes.ts';
+import { parseDuration } from '../duration.ts';
+import { UserError } from '../errors.ts';
+
+function positive(name: string, integer = false) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+      throw new UserError(`${name} must be a positive ${integer ? 'whole ' : ''}number, not "${v}"`);
+    }
+    return n;
+  };
+}
+
+const seconds = (name: string) => (v: string): number => parseDuration(v, name) / 1000;
+
+function share(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0 || n > 1) throw new UserError(`${name} must be a share between 0 and 1, not "${v}"`);
+    return n;
+  };
+}
+
+interface RunFlags {
+  target: string;
+  allowRemote?: boolean;
+  topology?: string;
+  domain: string;
+  app: string;
+  users: number;
+  seed?: number;
+  credentials?: string;
+  esUrl?: string;
+  results?: string;
+  interval: number;
+  collect: boolean;
+  livenessEvery: number;
+  rate?: number;
+  duration?: number;
+  vus?: number;
+  baseline?: number;
+  burst?: number;
+  recovery?: number;
+  burstFactor?: number;
+  prefill?: number;
+  window?: number;
+  restoreRatio?: number;
+  searchRatio?: number;
+  stepRate?: number;
+  step?: number;
+  maxRate?: number;
+  p95Write?: number;
+  p95Read?: number;
+  maxFailed?: number;
+}
+
+export function register(program: Command): void {
+  program
+    .command('run')
+    .description('run a load scenario through nginx with k6 and keep the results (local stack by default)')
+    .argument('<scenario>', SCENARIO_NAMES.join(' | '))
+    .addHelpText('after', `\nScenarios:\n${SCENARIO_NAMES.map((n) => `  ${n.padEnd(14)} ${SCENARIO_DESCRIPTIONS[n]}`).join('\n')}\n\nExit code: 0 when the thresholds hold, 1 when one fails or the target fails, 2 for bad input, 130 when interrupted.`)
+    .option('--target <local|url>', 'the local stack this tool starts, or a base URL of a CommCare HQ', 'local')
+    .option('--allow-remote', 'allow a target that is not on this machine')
+    .option('--topology <file>', 'VM topology (seed table, YAML or commcare-cloud inventory): recorded, and used by the collectors')
+    .option('--domain <name>', 'project space to load', 'capacity-load')
+    .option('--app <name|file>', 'app whose forms are sent (household, supply, or a YAML/JSON/XForm file)', 'household')
+    .option('--users <n>', 'mobile workers', positive('--users', true), 100)
+    .option('--seed <n>', 'seed for the generated traffic (default: a new one, recorded in the manifest)', positive('--seed', true))
+    .option('--rate <n>', 'base submissions per second', positive('--rate'))
+    .option('--duration <d>', 'length of the main phase (steady, mixed-day, soak), e.g. 2m', seconds('--duration'))
+    .option('--vus <n>', 'concurrency available to the open model', positive('--vus', true))
+    .addOption(new Option('--baseline <d>', 'submit-burst: quiet baseline').argParser(seconds('--baseline')))
+    .addOption(new Option('--burst <d>', 'submit-burst: length of the burst').argParser(seconds('--burst')))
+    .addOption(new Option('--recovery <d>', 'submit-burst: recovery after the burst').argParser(seconds('--recovery')))
+    .addOption(new Option('--burst-factor <x>', 'submit-burst: burst rate as a multiple of the base rate').argParser(positive('--burst-factor')))
+    .addOption(new Option('--prefill <d>', 'restore-storm: submissions before the storm').argParser(seconds('--prefill')))
+    .addOption(new Option('--window <d>', 'restore-storm: every worker syncs inside this window').argParser(seconds('--window')))
+    .addOption(new Option('--restore-ratio <x>', 'mixed-day: restores per submission').argParser(share('--restore-ratio')))
+    .addOption(new Option('--search-ratio <x>', 'mixed-day: case searches per submission').argParser(share('--search-ratio')))
+    .addOption(new Option('--step-rate <n>', 'ramp-to-break: rate added at each step').argParser(positive('--step-rate')))
+    .addOption(new Option('--step <d>', 'ramp-to-break: how long each step holds').argParser(seconds('--step')))
+    .addOption(new Option('--max-rate <n>', 'ramp-to-break: highest rate tried').argParser(positive('--max-rate')))
+    .option('--p95-write <ms>', 'threshold: p95 of submissions in ms (default 900)', positive('--p95-write'))
+    .option('--p95-read <ms>', 'threshold: p95 of restores and searches in ms (default 450)', positive('--p95-read'))
+    .option('--max-failed <rate>', 'threshold: share of failed requests (default 0.001)', share('--max-failed'))
+    .option('--credentials <file>', 'URL targets: mobile workers as username,password lines or JSON (also CAPACITY_CREDENTIALS)')
+    .option('--es-url <url>', 'URL targets: Elasticsearch to follow data liveness in')
+    .option('--results <dir>', 'where results directories go (default ./results)')
+    .option('--interval <d>', 'collector sampling interval', seconds('--interval'), 5)
+    .option('--no-collect', 'do not run the collectors')
+    .option('--liveness-every <n>', 'follow one acknowledged form in N until searchable', positive('--liveness-every', true), 10)
+    .action(async (scenario: string, f: RunFlags) => {
+      if (!isScenarioName(scenario)) throw new UserError(`unknown scenario "${scenario}": one of ${SCENARIO_NAMES.join(', ')}`);
+      const shape: Partial<ShapeParams> = {
+        rate: f.rate, durationS: f.duration, vus: f.vus, baselineS: f.baseline, burstS: f.burst, recoveryS: f.recovery,
+        burstFactor: f.burstFactor, prefillS: f.prefill, windowS: f.window, restoreRatio: f.restoreRatio, searchRatio: f.searchRatio,
+        stepRate: f.stepRate, stepS: f.step, maxRate: f.maxRate, writeP95Ms: f.p95Write, readP95Ms: f.p95Read, failedRate: f.maxFailed,
+      };
+      const out = await runScenario({
+        scenario,
+        target: f.target,
+        allowRemote: f.allowRemote,
+        topologyFile: f.topology,
+        domain: f.domain,
+        app: f.app,
+        users: f.users,
+        seed: f.seed,
+        shape,
+        credentialsFile: f.credentials,
+        elasticsearchUrl: f.esUrl,
+        resultsRoot: f.results ?? defaultResultsRoot(),
+        collectIntervalMs: f.interval * 1000,
+        noCollect: !f.collect,
+        livenessEvery: f.livenessEvery,
+        log: (m) => process.stderr.write(`[run] ${m}\n`),
+      });
+      console.log(formatSummary(out.summary));
+      console.log(`results: ${out.dir}`);
+      process.exitCode = out.exitCode;
+    });
+}

@@ -1,0 +1,79 @@
+// The corpus a run sends: generated once per (app, users, count, seed, domain) into .capacity/corpora and
+// reused when the same parameters come again. The k6 bundle of the generators is rebuilt when stale.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadApp } from '../generators/node/apps.ts';
+import { writeCorpus, type CorpusManifest } from '../generators/node/corpus.ts';
+import { buildK6Bundle } from '../generators/node/k6-bundle.ts';
+import { repoRoot } from '../stack/paths.ts';
+
+export interface CorpusSpec {
+  app: string;
+  users: number;
+  count: number;
+  seed: number;
+  domain: string;
+}
+
+export interface PreparedCorpus {
+  dir: string;
+  key: string;
+  reused: boolean;
+  manifest: CorpusManifest;
+}
+
+export function corpusKey(spec: CorpusSpec, appText: string): string {
+  return createHash('sha256').update(JSON.stringify({ ...spec, appText, format: 1 })).digest('hex').slice(0, 16);
+}
+
+export async function prepareCorpus(home: string, spec: CorpusSpec, progress: (msg: string) => void): Promise<PreparedCorpus> {
+  const loaded = loadApp(spec.app);
+  const key = corpusKey(spec, JSON.stringify(loaded.app));
+  const dir = path.join(home, 'corpora', key);
+  const manifestFile = path.join(dir, 'manifest.json');
+  if (fs.existsSync(manifestFile)) {
+    return { dir, key, reused: true, manifest: JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as CorpusManifest };
+  }
+  const tmp = `${dir}.partial-${process.pid}`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  const t0 = Date.now();
+  let lastReport = 0;
+  const manifest = await writeCorpus({
+    app: loaded.app,
+    appSource: loaded.source,
+    population: { seed: spec.seed, domain: spec.domain, users: spec.users },
+    count: spec.count,
+    out: tmp,
+    multipart: true,
+    onProgress: (p) => {
+      if (Date.now() - lastReport > 2000) {
+        lastReport = Date.now();
+        progress(`generating corpus: ${p.done}/${p.total} forms`);
+      }
+    },
+  });
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.renameSync(tmp, dir); // a corpus is complete or absent, never half-written
+  progress(`generated ${manifest.count} forms for ${spec.users} workers in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  return { dir, key, reused: false, manifest };
+}
+
+export const bundleFile = path.join(repoRoot, 'scenarios', 'lib', 'generated', 'generators.k6.js');
+
+/** Rebuilds the generators' k6 bundle when any generator source is newer than it. */
+export async function ensureK6Bundle(): Promise<string> {
+  const srcDir = path.join(repoRoot, 'generators');
+  let newest = 0;
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else newest = Math.max(newest, fs.statSync(p).mtimeMs);
+    }
+  };
+  walk(srcDir);
+  const built = fs.existsSync(bundleFile) ? fs.statSync(bundleFile).mtimeMs : 0;
+  if (built < newest) await buildK6Bundle({ outFile: bundleFile });
+  return bundleFile;
+}

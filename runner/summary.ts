@@ -1,0 +1,110 @@
+// The short account of a run: what was offered, what the target did, whether the thresholds held.
+import { quantile, type SecondRow, type StepResult } from './timeseries.ts';
+
+export interface EndpointStats {
+  count: number;
+  failed: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+export interface RunSummary {
+  scenario: string;
+  target: string;
+  startedAt: string;
+  endedAt: string;
+  durationS: number;
+  requests: number;
+  failedRequests: number;
+  failedRate: number;
+  acknowledged: number;
+  acknowledgedPerSec: number;
+  droppedIterations: number;
+  corpusExhausted: number;
+  endpoints: Record<string, EndpointStats>;
+  thresholds: { metric: string; expression: string; ok: boolean }[];
+  thresholdsPassed: boolean;
+  liveness: { followed: number; searchable: number; neverSearchable: number; p50Ms?: number; p95Ms?: number; maxMs?: number };
+  rampToBreak?: { steps: StepResult[]; highestSustainedRate: number | null };
+  k6ExitCode: number;
+  interrupted: boolean;
+  outcome: 'passed' | 'thresholds-failed' | 'interrupted' | 'failed';
+  message: string;
+}
+
+interface K6Metric {
+  count?: number;
+  rate?: number;
+  value?: number;
+  passes?: number;
+  fails?: number;
+  thresholds?: Record<string, boolean>;
+  [k: string]: unknown;
+}
+
+export interface K6SummaryExport {
+  metrics: Record<string, K6Metric>;
+}
+
+/**
+ * k6's --summary-export marks each threshold expression with `true` when it FAILED (its "failed" flag).
+ */
+export function thresholdResults(summary: K6SummaryExport | undefined): RunSummary['thresholds'] {
+  const out: RunSummary['thresholds'] = [];
+  for (const [metric, m] of Object.entries(summary?.metrics ?? {})) {
+    for (const [expression, failed] of Object.entries(m.thresholds ?? {})) out.push({ metric, expression, ok: !failed });
+  }
+  return out.sort((a, b) => a.metric.localeCompare(b.metric));
+}
+
+export function endpointStats(rows: SecondRow[], summary: K6SummaryExport | undefined): Record<string, EndpointStats> {
+  const out: Record<string, EndpointStats> = {};
+  const endpoints = new Set(rows.map((r) => r.endpoint).filter((e) => e !== 'none'));
+  for (const e of endpoints) {
+    const mine = rows.filter((r) => r.endpoint === e);
+    const count = mine.reduce((s, r) => s + r.requests, 0);
+    const failed = mine.reduce((s, r) => s + r.failed, 0);
+    const exact = summary?.metrics[`http_req_duration{endpoint:${e}}`];
+    // exact percentiles from k6 where it computed them (thresholded sub-metrics), else from the per-second rows
+    const p = (k: string, q: number) =>
+      typeof exact?.[k] === 'number' ? (exact[k] as number) : quantile(mine.map((r) => (q === 1 ? r.max : q >= 0.99 ? r.p99 : q >= 0.95 ? r.p95 : r.p50)).sort((a, b) => a - b), q === 1 ? 1 : 0.5);
+    out[e] = { count, failed, p50: p('med', 0.5), p95: p('p(95)', 0.95), p99: p('p(99)', 0.99), max: p('max', 1) };
+  }
+  return out;
+}
+
+export function livenessStats(lags: number[], neverSearchable: number): RunSummary['liveness'] {
+  const sorted = [...lags].sort((a, b) => a - b);
+  return {
+    followed: lags.length + neverSearchable,
+    searchable: lags.length,
+    neverSearchable,
+    ...(sorted.length ? { p50Ms: quantile(sorted, 0.5), p95Ms: quantile(sorted, 0.95), maxMs: sorted[sorted.length - 1] } : {}),
+  };
+}
+
+const ms = (n: number | undefined) => (n === undefined ? '-' : n >= 10_000 ? `${(n / 1000).toFixed(1)} s` : `${Math.round(n)} ms`);
+
+export function formatSummary(s: RunSummary): string {
+  const lines: string[] = [];
+  lines.push(`${s.scenario} against ${s.target}: ${s.outcome.toUpperCase()} (${s.message})`);
+  lines.push(`  ran ${s.durationS.toFixed(0)} s; ${s.requests} requests, ${s.failedRequests} failed (${(s.failedRate * 100).toFixed(2)} %)`);
+  lines.push(`  forms acknowledged: ${s.acknowledged} (${s.acknowledgedPerSec.toFixed(1)}/s); dropped iterations: ${s.droppedIterations}${s.corpusExhausted ? `; corpus ran out ${s.corpusExhausted} times` : ''}`);
+  for (const [e, st] of Object.entries(s.endpoints)) {
+    lines.push(`  ${e.padEnd(9)} n=${st.count} failed=${st.failed} p50=${ms(st.p50)} p95=${ms(st.p95)} p99=${ms(st.p99)} max=${ms(st.max)}`);
+  }
+  const l = s.liveness;
+  lines.push(l.followed
+    ? `  data liveness (ack -> searchable in xforms), ${l.searchable}/${l.followed} followed forms: p50=${ms(l.p50Ms)} p95=${ms(l.p95Ms)} max=${ms(l.maxMs)}${l.neverSearchable ? `, ${l.neverSearchable} never searchable` : ''}`
+    : '  data liveness: not followed');
+  if (s.rampToBreak) {
+    for (const st of s.rampToBreak.steps) {
+      lines.push(`  step ${String(st.rate).padStart(5)}/s: achieved ${st.achievedPerSec.toFixed(1)}/s p95=${ms(st.p95)} failed=${(st.failedRate * 100).toFixed(1)} % dropped=${st.dropped} ${st.sustained ? 'sustained' : 'BROKEN'}`);
+    }
+    lines.push(`  highest rate sustained: ${s.rampToBreak.highestSustainedRate ?? 'none'} submissions/s`);
+  }
+  for (const t of s.thresholds) lines.push(`  threshold ${t.ok ? 'ok  ' : 'FAIL'} ${t.metric} ${t.expression}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,34 @@
+/// <reference types="k6" />
+// What `capacity run` hands to the k6 script (one JSON environment variable), and the options built from it.
+import { k6Scenarios, k6Thresholds, resolveShape, type ScenarioName, type ShapeParams } from './shapes.ts';
+
+export interface RunEnv {
+  scenario: ScenarioName;
+  baseUrl: string;
+  domain: string;
+  appId?: string;
+  /** Absolute path of the corpus folder (manifest.json, users.json, forms/). */
+  corpusDir: string;
+  shape: Partial<ShapeParams>;
+  /** Log every acknowledged form id (for audit and liveness): all, or none. */
+  ackLog: 'all' | 'none';
+}
+
+export function runEnv(): RunEnv {
+  const raw = __ENV.CAPACITY_RUN;
+  if (!raw) throw new Error('CAPACITY_RUN is not set: run scenarios with `capacity run <scenario>`');
+  return JSON.parse(raw) as RunEnv;
+}
+
+export function buildOptions(name: ScenarioName, env: RunEnv): Record<string, unknown> {
+  const shape = resolveShape(name, env.shape);
+  return {
+    scenarios: k6Scenarios(name, shape),
+    thresholds: k6Thresholds(name, shape),
+    discardResponseBodies: false,
+    summaryTrendStats: ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)', 'p(99)'],
+    userAgent: 'capacity (k6)',
+    noConnectionReuse: false,
+    insecureSkipTLSVerify: false,
+  };
+}

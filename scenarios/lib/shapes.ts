@@ -1,0 +1,227 @@
+// The load shapes: every scenario's defaults and the k6 `options.scenarios` it runs, as pure data, so the
+// same code builds the k6 options (inside k6) and the run manifest (in Node). Open model everywhere:
+// arrival-rate executors, so a slow target shows up as latency and dropped iterations, never as less load.
+
+export const SCENARIO_NAMES = ['submit-burst', 'steady', 'restore-storm', 'mixed-day', 'soak', 'ramp-to-break'] as const;
+export type ScenarioName = (typeof SCENARIO_NAMES)[number];
+
+export function isScenarioName(s: string): s is ScenarioName {
+  return (SCENARIO_NAMES as readonly string[]).includes(s);
+}
+
+/** Every figure a scenario uses; each can be overridden from the command line. */
+export interface ShapeParams {
+  /** Submissions per second at the base rate. */
+  rate: number;
+  /** Length of the main phase in seconds (scenario-specific meaning, see describeShape). */
+  durationS: number;
+  /** Pre-allocated (and maximum) VUs per scenario: the concurrency available to the open model. */
+  vus: number;
+  users: number;
+  // submit-burst
+  baselineS: number;
+  burstS: number;
+  recoveryS: number;
+  burstFactor: number;
+  // restore-storm
+  prefillS: number;
+  windowS: number;
+  // mixed-day: restores and searches per submission
+  restoreRatio: number;
+  searchRatio: number;
+  // ramp-to-break
+  stepRate: number;
+  stepS: number;
+  maxRate: number;
+  // thresholds (defaults from OpenCRVS's k6 suite: reads p95 < 450 ms, writes p95 < 900 ms, failures < 0.1 %)
+  writeP95Ms: number;
+  readP95Ms: number;
+  failedRate: number;
+}
+
+export const DEFAULT_SHAPE: ShapeParams = {
+  rate: 10,
+  durationS: 120,
+  vus: 60,
+  users: 100,
+  baselineS: 30,
+  burstS: 60,
+  recoveryS: 30,
+  burstFactor: 5,
+  prefillS: 30,
+  windowS: 60,
+  restoreRatio: 0.2,
+  searchRatio: 0.1,
+  stepRate: 10,
+  stepS: 30,
+  maxRate: 300,
+  writeP95Ms: 900,
+  readP95Ms: 450,
+  failedRate: 0.001,
+};
+
+/** Scenario-specific defaults on top of DEFAULT_SHAPE. */
+export const SCENARIO_DEFAULTS: Record<ScenarioName, Partial<ShapeParams>> = {
+  'submit-burst': {},
+  steady: { durationS: 120 },
+  'restore-storm': { rate: 10 },
+  'mixed-day': { durationS: 300 },
+  soak: { rate: 3, durationS: 2 * 3600 },
+  'ramp-to-break': { readP95Ms: 1000, writeP95Ms: 1000, failedRate: 0.01 },
+};
+
+export const SCENARIO_DESCRIPTIONS: Record<ScenarioName, string> = {
+  'submit-burst': 'quiet baseline, then a burst at several times the baseline (a district\'s morning upload), then recovery',
+  steady: 'constant arrival rate of submissions',
+  'restore-storm': 'a short prefill of submissions, then every worker syncs inside a window (a first restore and an incremental one)',
+  'mixed-day': 'submissions, restores and case search together in a day\'s proportions',
+  soak: 'hours at a modest rate of submissions and restores',
+  'ramp-to-break': 'steps the submission rate up until a threshold breaks; reports the highest rate sustained',
+};
+
+export function resolveShape(name: ScenarioName, overrides: Partial<ShapeParams>): ShapeParams {
+  const p: ShapeParams = { ...DEFAULT_SHAPE, ...SCENARIO_DEFAULTS[name] };
+  for (const [k, v] of Object.entries(overrides)) if (v !== undefined) (p as unknown as Record<string, number>)[k] = v;
+  return p;
+}
+
+type K6Scenario = Record<string, unknown>;
+
+function arrival(rate: number, durationS: number, vus: number, exec: string, startS = 0): K6Scenario {
+  return {
+    executor: 'constant-arrival-rate',
+    rate: Math.max(1, Math.round(rate * 100)),
+    timeUnit: '100s', // rate is per 100 s so fractional rates per second stay exact
+    duration: `${Math.max(1, Math.round(durationS))}s`,
+    preAllocatedVUs: vus,
+    maxVUs: vus,
+    exec,
+    startTime: `${Math.round(startS)}s`,
+    gracefulStop: '30s',
+  };
+}
+
+/** Ramp stages for ramp-to-break: hold each step for stepS, up to maxRate. */
+export function breakSteps(p: ShapeParams): number[] {
+  const steps: number[] = [];
+  for (let r = p.stepRate; r <= p.maxRate + 1e-9; r += p.stepRate) steps.push(r);
+  return steps;
+}
+
+export function k6Scenarios(name: ScenarioName, p: ShapeParams): Record<string, K6Scenario> {
+  const vus = Math.max(1, Math.round(p.vus));
+  switch (name) {
+    case 'steady':
+      return { submissions: arrival(p.rate, p.durationS, vus, 'submit') };
+    case 'submit-burst': {
+      const burst = p.rate * p.burstFactor;
+      return {
+        submissions: {
+          executor: 'ramping-arrival-rate',
+          startRate: Math.round(p.rate * 100),
+          timeUnit: '100s',
+          preAllocatedVUs: vus,
+          maxVUs: vus,
+          exec: 'submit',
+          gracefulStop: '30s',
+          stages: [
+            { target: Math.round(p.rate * 100), duration: `${p.baselineS}s` },
+            { target: Math.round(burst * 100), duration: '5s' },
+            { target: Math.round(burst * 100), duration: `${p.burstS}s` },
+            { target: Math.round(p.rate * 100), duration: '5s' },
+            { target: Math.round(p.rate * 100), duration: `${p.recoveryS}s` },
+          ],
+        },
+      };
+    }
+    case 'restore-storm':
+      return {
+        prefill: arrival(p.rate, p.prefillS, vus, 'submit'),
+        storm: arrival(p.users / p.windowS, p.windowS, vus, 'restoreStorm', p.prefillS + 5),
+      };
+    case 'mixed-day':
+      return {
+        submissions: arrival(p.rate, p.durationS, vus, 'submit'),
+        restores: arrival(p.rate * p.restoreRatio, p.durationS, Math.max(2, Math.ceil(vus / 4)), 'restore'),
+        searches: arrival(p.rate * p.searchRatio, p.durationS, Math.max(2, Math.ceil(vus / 4)), 'search'),
+      };
+    case 'soak':
+      return {
+        submissions: arrival(p.rate, p.durationS, vus, 'submit'),
+        restores: arrival(p.rate / 10, p.durationS, Math.max(2, Math.ceil(vus / 4)), 'restore'),
+      };
+    case 'ramp-to-break': {
+      const steps = breakSteps(p);
+      return {
+        submissions: {
+          executor: 'ramping-arrival-rate',
+          startRate: Math.round(steps[0]! * 100),
+          timeUnit: '100s',
+          preAllocatedVUs: vus,
+          maxVUs: vus,
+          exec: 'submit',
+          gracefulStop: '30s',
+          stages: steps.flatMap((r) => [
+            { target: Math.round(r * 100), duration: '2s' },
+            { target: Math.round(r * 100), duration: `${Math.max(1, p.stepS - 2)}s` },
+          ]),
+        },
+      };
+    }
+  }
+}
+
+/** Which endpoints a scenario sends to (thresholds only for those). */
+export function endpointsOf(name: ScenarioName): ('receiver' | 'restore' | 'search')[] {
+  switch (name) {
+    case 'restore-storm':
+      return ['receiver', 'restore'];
+    case 'mixed-day':
+      return ['receiver', 'restore', 'search'];
+    case 'soak':
+      return ['receiver', 'restore'];
+    default:
+      return ['receiver'];
+  }
+}
+
+export function k6Thresholds(name: ScenarioName, p: ShapeParams): Record<string, unknown[]> {
+  const abort = name === 'ramp-to-break';
+  const t: Record<string, unknown[]> = {
+    http_req_failed: [abort ? { threshold: `rate<${p.failedRate}`, abortOnFail: true, delayAbortEval: '10s' } : `rate<${p.failedRate}`],
+    checks: [`rate>${1 - Math.max(p.failedRate, 0.001)}`],
+  };
+  for (const e of endpointsOf(name)) {
+    const limit = e === 'receiver' ? p.writeP95Ms : p.readP95Ms;
+    t[`http_req_duration{endpoint:${e}}`] = [abort ? { threshold: `p(95)<${limit}`, abortOnFail: true, delayAbortEval: '10s' } : `p(95)<${limit}`];
+  }
+  return t;
+}
+
+/** Seconds the scenario runs (without graceful stop), for progress and corpus sizing. */
+export function plannedSeconds(name: ScenarioName, p: ShapeParams): number {
+  switch (name) {
+    case 'submit-burst':
+      return p.baselineS + 5 + p.burstS + 5 + p.recoveryS;
+    case 'restore-storm':
+      return p.prefillS + 5 + p.windowS;
+    case 'ramp-to-break':
+      return breakSteps(p).length * p.stepS;
+    default:
+      return p.durationS;
+  }
+}
+
+/** The most submissions the scenario can ask for: the corpus must hold at least this many. */
+export function plannedSubmissions(name: ScenarioName, p: ShapeParams): number {
+  switch (name) {
+    case 'submit-burst':
+      return Math.ceil(p.rate * (p.baselineS + p.recoveryS + 5) + p.rate * p.burstFactor * (p.burstS + 5) + 5);
+    case 'restore-storm':
+      return Math.ceil(p.rate * p.prefillS + 5);
+    case 'ramp-to-break':
+      return Math.ceil(breakSteps(p).reduce((s, r) => s + r * p.stepS, 0) + 5);
+    default:
+      return Math.ceil(p.rate * p.durationS + 5);
+  }
+}
