@@ -21,7 +21,7 @@ describe('app model', () => {
     assert.deepEqual(baby.cases[0]!.parent, { ref: 'subject', identifier: 'parent', relationship: 'child' });
     assert.equal(baby.cases[0]!.caseType, 'child');
     const types = new Set(app.forms.flatMap((f) => JSON.stringify(f.children).match(/"type":"(\w+)"/g) ?? []));
-    for (const t of ['text', 'int', 'decimal', 'date', 'datetime', 'select1', 'select', 'geopoint', 'phone', 'barcode', 'image', 'hidden']) {
+    for (const t of ['text', 'int', 'decimal', 'date', 'datetime', 'select1', 'select', 'geopoint', 'phone', 'barcode', 'image', 'audio', 'time', 'hidden']) {
       assert.ok(types.has(`"type":"${t}"`), `household uses ${t}`);
     }
   });

@@ -190,8 +190,13 @@ function scopeFor(attrs: Record<string, string> | undefined, parent: Scope): Sco
   return scope;
 }
 
+// Native decoder where there is one (Node); k6 has none, so fall back to the JS decoder.
+const nativeDecoder: { decode(b: Uint8Array): string } | undefined =
+  typeof TextDecoder !== 'undefined' ? new TextDecoder('utf-8', { ignoreBOM: false }) : undefined;
+
 function toBytesString(xml: string | Uint8Array): string {
   if (typeof xml === 'string') return xml;
+  if (nativeDecoder) return nativeDecoder.decode(xml); // strips a BOM
   let start = 0;
   if (xml[0] === 0xef && xml[1] === 0xbb && xml[2] === 0xbf) start = 3;
   return utf8Decode(xml, start);

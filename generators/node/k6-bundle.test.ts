@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Population } from '../population.ts';
 import { builtin, fnv1a } from '../testing.ts';
+import { writeCorpus } from './corpus.ts';
 import { buildK6Bundle, findK6 } from './k6-bundle.ts';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'capacity-k6-'));
@@ -63,7 +64,7 @@ describe('k6 bundle', () => {
     const script = path.join(tmp, 'gen-test.js');
     const out = path.join(tmp, 'k6-result.json');
     writeFileSync(script, SCRIPT(bundle, out));
-    const r = spawnSync(k6!, ['run', '--quiet', '--no-usage-report', '--iterations', '20', script], { encoding: 'utf8', timeout: 180_000, cwd: tmp });
+    const r = spawnSync(k6!, ['run', '--quiet', '--no-usage-report', '--address', '', '--iterations', '20', script], { encoding: 'utf8', timeout: 180_000, cwd: tmp });
     assert.equal(r.status, 0, `k6 exited ${r.status}\n${r.stdout}\n${r.stderr}`);
     const k6Result = JSON.parse(readFileSync(out, 'utf8')) as Record<string, { fp: string; cases: number }>;
     for (const app of ['household', 'supply']) {
@@ -71,6 +72,43 @@ describe('k6 bundle', () => {
       const xs = Array.from({ length: 150 }, () => t.next().xml);
       assert.equal(k6Result[app]!.fp, fnv1a(xs), `${app}: k6 and Node generate the same bytes`);
       assert.ok(k6Result[app]!.cases > 100);
+    }
+  });
+
+  it('k6 reads a corpus written by capacity generate (SharedArray + parseCorpusFile + corpusRequestBody)', { skip: k6 ? false : 'k6 not found' }, async () => {
+    const bundle = path.join(tmp, 'generators.k6.js');
+    await buildK6Bundle({ outFile: bundle });
+    for (const multipart of [false, true]) {
+      const dir = path.join(tmp, `corpus-${multipart}`);
+      await writeCorpus({ app: builtin('household'), appSource: 'household', population: { users: 3, seed: 3 }, count: 30, out: dir, multipart });
+      const script = path.join(tmp, `corpus-${multipart}.js`);
+      writeFileSync(script, `
+import { check } from 'k6';
+import { SharedArray } from 'k6/data';
+import * as gen from '${bundle}';
+export const options = { vus: 3, iterations: 30, thresholds: { checks: ['rate==1'] } };
+const users = JSON.parse(open('${dir}/users.json'));
+// k6 only lets VUs open files the first init (__VU == 0) opened: declare every worker's SharedArray
+// (each file is read once, then shared); a VU then plays one worker, in order.
+const corpus = users.map((u) => new SharedArray(u.file, () => gen.parseCorpusFile(open('${dir}/' + u.file))));
+let i = 0;
+export function handleSummary() { return {}; }
+export default function () {
+  const me = users[(__VU - 1) % users.length];
+  const forms = corpus[me.index];
+  const rec = forms[i++ % forms.length];
+  const { body, contentType } = gen.corpusRequestBody(rec);
+  const xml = typeof body === 'string' ? body : gen.xmlFromMultipart(new Uint8Array(body), contentType).xml;
+  const sub = gen.readSubmission(xml);
+  check(sub, {
+    'record matches its form': (s) => s.meta.instanceID === rec.instanceID && s.meta.username === me.username,
+    'content type': () => contentType.indexOf(${multipart} ? 'multipart/form-data; boundary=' : 'text/xml') === 0,
+    'ten forms per worker': () => forms.length === 10,
+  });
+}
+`);
+      const r = spawnSync(k6!, ['run', '--quiet', '--no-usage-report', '--address', '', script], { encoding: 'utf8', timeout: 180_000, cwd: tmp });
+      assert.equal(r.status, 0, `k6 (multipart=${multipart}) exited ${r.status}\n${r.stdout}\n${r.stderr}`);
     }
   });
 });
