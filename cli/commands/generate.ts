@@ -152,7 +152,7 @@ export async function runGenerate(flags: GenerateFlags): Promise<void> {
   }
   for (const w of loaded.warnings) process.stderr.write(`warning: ${w}\n`);
   if (flags.dumpApp) {
-    process.stdout.write(toYaml(loaded.app));
+    process.stdout.write(toYaml(loaded.doc));
     return;
   }
   if (!flags.out) throw new UserError('--out DIR is required (or use --validate PATH / --dump-app)');

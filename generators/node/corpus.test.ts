@@ -5,6 +5,7 @@ import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFi
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
+import { parseAppText } from '../app.ts';
 import { readSubmission } from '../reader.ts';
 import { builtin } from '../testing.ts';
 import { loadApp } from './apps.ts';
@@ -124,6 +125,11 @@ describe('corpus writer', () => {
     assert.equal(loadApp(path.join(ROOT, 'generators/apps/supply.yaml')).app.name, 'supply');
     const fromXForms = loadApp(path.join(ROOT, 'generators/testdata'), { subjectType: 'mother' });
     assert.deepEqual(fromXForms.app.forms.map((f) => f.id).sort(), ['close_mother', 'register_mother']);
+    // --dump-app prints an app file that loads back to the same model
+    const dump = cli('generate', '--app', path.join(ROOT, 'generators/testdata'), '--case-type', 'mother', '--dump-app');
+    assert.equal(dump.code, 0, dump.stderr);
+    assert.match(dump.stderr, /warning: close_mother: \/data\/case\/update\/close_reason: calculate/);
+    assert.deepEqual(parseAppText(dump.stdout, 'dump.yaml'), fromXForms.app);
     assert.throws(() => loadApp('nope'), /app "nope" is neither a built-in app \(household, supply\) nor an existing file or folder/);
   });
 });
