@@ -369,7 +369,7 @@ export class WorkerTimeline {
     return { out, start, end };
   }
 
-  private apply(form: FormDef, cases: ExpectedCase[]): void {
+  private apply(cases: ExpectedCase[]): void {
     const track = this.population.app.track;
     for (const e of cases) {
       let open = this.cases.get(e.caseId);
@@ -389,7 +389,6 @@ export class WorkerTimeline {
       }
       if (e.close) this.cases.remove(e.caseId);
     }
-    void form;
   }
 
   next(): GeneratedSubmission {
@@ -411,7 +410,7 @@ export class WorkerTimeline {
           timeStart: formatDateTime(start, p.offsetMin), timeEnd: formatDateTime(end, p.offsetMin),
         };
         // The edit replaces the previous form: later duplicates resubmit the edited content.
-        this.apply(prev.form, out.cases);
+        this.apply(out.cases);
         this.previous = { ...prev, sub };
         this.remember(sub);
         return sub;
@@ -438,7 +437,7 @@ export class WorkerTimeline {
       cases: out.cases,
       ledgers: out.ledgers,
     };
-    this.apply(form, out.cases);
+    this.apply(out.cases);
     this.previous = { sub, form, subject: subject ? { ...subject } : undefined, recipe: out.recipe };
     this.remember(sub);
     return sub;

@@ -4,7 +4,7 @@
  * form xmlns, case blocks with an `n0:` prefix (secondary ones wrapped in <subcase_N>), ledger blocks in
  * the ledger/v1 namespace, and the meta block in the OpenRosa namespace with `cc:appVersion`.
  */
-import { ATTACHMENT_TYPES, type AppDefinition, type CaseBlockSpec, type FormDef, type LedgerSpec, type Node, type Question } from './app.ts';
+import { type AppDefinition, type CaseBlockSpec, type FormDef, type LedgerSpec, type Node, type Question } from './app.ts';
 import { esc, escText, NS } from './xml.ts';
 import type { Rng } from './rng.ts';
 import type { ValuePools } from './values.ts';
@@ -420,8 +420,4 @@ export function renderForm(inp: RenderInput): RenderOutput {
   const r = new Renderer(inp);
   const xml = r.render();
   return { xml, recipe: r.recipe, cases: r.cases, ledgers: r.ledgers, attachments: r.attachments };
-}
-
-export function isAttachmentQuestion(q: Question): boolean {
-  return ATTACHMENT_TYPES.has(q.type);
 }

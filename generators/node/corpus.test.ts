@@ -115,6 +115,20 @@ describe('corpus writer', () => {
     assert.match(r2.stdout, /w0001\.ndjson:26: error: record has neither "xml" nor "body64"/);
     assert.match(r2.stdout, /w0001\.ndjson: error: holds 26 submissions, manifest.json says 25/);
 
+    // population settings from a file (snake_case or camelCase); flags override it
+    const cfg = path.join(tmp, 'population.yaml');
+    writeFileSync(cfg, 'users: 4\ncase_load: 5\nformsPerDay: 20\ndomain: district-7\nmix: { register: 1, followup: 3, close: 1 }\n');
+    const withCfg = cli('generate', '--config', cfg, '--users', '2', '--count', '10', '--out', path.join(tmp, 'cfg'), '--quiet');
+    assert.equal(withCfg.code, 0, withCfg.stderr);
+    const m = JSON.parse(readFileSync(path.join(tmp, 'cfg', 'manifest.json'), 'utf8')) as CorpusManifest;
+    assert.equal(m.users, 2);
+    assert.deepEqual([m.population.caseLoad, m.population.formsPerDay, m.population.domain], [5, 20, 'district-7']);
+    assert.deepEqual(m.population.mix, { register: 1, followup: 3, close: 1 });
+    writeFileSync(cfg, 'userz: 4\n');
+    const badCfg = cli('generate', '--config', cfg, '--out', path.join(tmp, 'cfg2'));
+    assert.equal(badCfg.code, 2);
+    assert.match(badCfg.stderr, /--config .*population.yaml: unknown setting "userz"/);
+
     const usage = cli('generate', '--users', 'many', '--out', path.join(tmp, 'x'));
     assert.equal(usage.code, 2);
     assert.equal(usage.stderr.trim(), 'capacity: --users must be an integer >= 1, got "many"');
