@@ -100,7 +100,10 @@ describe('generated submissions', () => {
       let creates = 0, closes = 0, indexes = 0, ledgers = 0;
       for (let w = 0; w < pop.size; w++) {
         const life = new Lifecycle();
+        let working = false;
         for (const sub of take(pop, w, 600)) {
+          if (sub.phase === 'work') working = true;
+          else assert.ok(!working && sub.kind === 'original', 'preload only at the start, and only new forms');
           const read = readSubmission(sub.xml);
           assertReadsBack(sub, read);
           life.apply(sub, read);

@@ -399,13 +399,13 @@ export class WorkerTimeline {
       const r = this.rng.float();
       if (r < c.duplicates && this.recent.length > 0) {
         const orig = this.recent[Math.floor(this.rng.float() * this.recent.length)]!;
-        return { ...orig, seq: this.seq++, kind: 'duplicate' };
+        return { ...orig, seq: this.seq++, kind: 'duplicate', phase: 'work' };
       }
       if (r < c.duplicates + c.edits) {
         const prev = this.previous;
         const { out, start, end } = this.render(prev.form, prev.subject, prev.sub.instanceID, prev.recipe);
         const sub: GeneratedSubmission = {
-          ...prev.sub, seq: this.seq++, kind: 'edit', xml: out.xml, attachments: out.attachments,
+          ...prev.sub, seq: this.seq++, kind: 'edit', phase: 'work', xml: out.xml, attachments: out.attachments,
           cases: out.cases, ledgers: out.ledgers,
           timeStart: formatDateTime(start, p.offsetMin), timeEnd: formatDateTime(end, p.offsetMin),
         };
