@@ -1,7 +1,10 @@
 // Kafka through kafkajs admin: topic end offsets (messages in per second) and consumer-group lag; and the
 // shared admin handle the pillow-lag collector uses.
 import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { applyKafkajsIdleFix } from './kafkajs-idle-fix.ts';
 import { RateTracker } from './rates.ts';
+
+applyKafkajsIdleFix();
 import { sample, type Collector, type Sample } from './types.ts';
 
 /** One kafkajs admin connection, made on first use and remade after a failure. */
@@ -53,16 +56,40 @@ export class KafkaAdminHandle {
     }
   }
 
-  /** End offset (the offset the next message will get) of every partition of each topic. */
-  async endOffsets(topics: string[]): Promise<Map<string, Map<number, { high: number; low: number }>>> {
-    return this.use(async (admin) => {
-      const out = new Map<string, Map<number, { high: number; low: number }>>();
-      const all = await Promise.all(topics.map((t) => admin.fetchTopicOffsets(t).then((p) => [t, p] as const)));
-      for (const [topic, parts] of all) {
-        out.set(topic, new Map(parts.map((p) => [p.partition, { high: Number(p.high), low: Number(p.low) }])));
+  private memo: { tMs: number; byTopic: Map<string, Promise<Map<number, { high: number; low: number }>>> } = { tMs: NaN, byTopic: new Map() };
+
+  /**
+   * End offset (the offset the next message will get) of every partition of each topic. With `tMs` (the tick
+   * time), readings are shared by every collector that asks during the same tick (pillows and kafka).
+   */
+  async endOffsets(topics: string[], tMs?: number): Promise<Map<string, Map<number, { high: number; low: number }>>> {
+    if (tMs === undefined || tMs !== this.memo.tMs) this.memo = { tMs: tMs ?? NaN, byTopic: new Map() };
+    const memo = this.memo.byTopic;
+    for (const t of topics) {
+      if (!memo.has(t)) {
+        const p = this.use(async (admin) => new Map((await admin.fetchTopicOffsets(t)).map((x) => [x.partition, { high: Number(x.high), low: Number(x.low) }])));
+        p.catch(() => undefined);
+        memo.set(t, p);
       }
-      return out;
-    });
+    }
+    const out = new Map<string, Map<number, { high: number; low: number }>>();
+    const all = await Promise.all(topics.map(async (t) => [t, await memo.get(t)!] as const));
+    for (const [t, parts] of all) out.set(t, parts);
+    return out;
+  }
+
+  private lists = new Map<string, { at: number; value: Promise<string[]> }>();
+
+  /** Topic and group lists change rarely: read at most every `maxAgeMs`. */
+  cachedList(kind: 'topics' | 'groups', tMs: number, maxAgeMs: number): Promise<string[]> {
+    const hit = this.lists.get(kind);
+    if (hit && tMs - hit.at < maxAgeMs && tMs >= hit.at) return hit.value;
+    const value = this.use(async (admin) =>
+      kind === 'topics' ? await admin.listTopics() : (await admin.listGroups()).groups.map((g) => g.groupId),
+    );
+    this.lists.set(kind, { at: tMs, value });
+    value.catch(() => this.lists.delete(kind));
+    return value;
   }
 
   async close(): Promise<void> {
@@ -70,6 +97,14 @@ export class KafkaAdminHandle {
     this.admin = undefined;
     await a?.disconnect().catch(() => undefined);
   }
+}
+
+/** One admin connection per broker list, shared by the collectors of a run (see buildCollectors). */
+export function sharedKafkaHandle(registry: Map<string, KafkaAdminHandle>, brokers: string[], timeoutMs?: number): KafkaAdminHandle {
+  const key = [...brokers].sort().join(',');
+  let h = registry.get(key);
+  if (!h) registry.set(key, (h = new KafkaAdminHandle(brokers, timeoutMs)));
+  return h;
 }
 
 export interface KafkaTarget {
@@ -81,8 +116,21 @@ export interface KafkaTarget {
   groups?: string[] | 'all';
 }
 
-export function kafkaCollector(target: KafkaTarget, opts: { timeoutMs?: number } = {}): Collector {
-  const handle = new KafkaAdminHandle(target.brokers, opts.timeoutMs);
+export interface KafkaOptions {
+  timeoutMs?: number;
+  /** Topic and group lists are re-read at most this often. Default 30 s. */
+  listEveryMs?: number;
+  /** Committed group offsets are read at most this often (each group costs a coordinator lookup and a fetch). Default 5 s; 0 = every tick. */
+  groupsEveryMs?: number;
+  /** A connection shared with other collectors (the pillow-lag collector reads the same end offsets). */
+  handle?: KafkaAdminHandle;
+}
+
+export function kafkaCollector(target: KafkaTarget, opts: KafkaOptions = {}): Collector {
+  const handle = opts.handle ?? new KafkaAdminHandle(target.brokers, opts.timeoutMs);
+  const listEvery = opts.listEveryMs ?? 30_000;
+  const groupsEvery = opts.groupsEveryMs ?? 5000;
+  let lastGroups = -Infinity;
   const rates = new RateTracker();
   return {
     name: `kafka@${target.host}`,
@@ -94,8 +142,8 @@ export function kafkaCollector(target: KafkaTarget, opts: { timeoutMs?: number }
       const add = (metric: string, value: number | undefined, labels: Record<string, string>) => {
         if (value !== undefined && Number.isFinite(value)) out.push(sample(now, 'kafka', target.host, metric, value, labels));
       };
-      const topics = target.topics ?? (await handle.use((a) => a.listTopics())).filter((x) => !x.startsWith('__'));
-      const ends = await handle.endOffsets(topics);
+      const topics = target.topics ?? (await handle.cachedList('topics', t, listEvery)).filter((x) => !x.startsWith('__'));
+      const ends = await handle.endOffsets(topics, t);
       for (const [topic, parts] of ends) {
         let sum = 0;
         for (const p of parts.values()) sum += p.high;
@@ -103,16 +151,15 @@ export function kafkaCollector(target: KafkaTarget, opts: { timeoutMs?: number }
         add('messages_in_per_s', rates.rate(`in.${topic}`, sum, t), { topic });
         add('partitions', parts.size, { topic });
       }
-      const groups =
-        target.groups === undefined || target.groups === 'all'
-          ? (await handle.use((a) => a.listGroups())).groups.map((g) => g.groupId)
-          : target.groups;
+      if (t - lastGroups < groupsEvery) return out;
+      lastGroups = t;
+      const groups = target.groups === undefined || target.groups === 'all' ? await handle.cachedList('groups', t, listEvery) : target.groups;
       for (const groupId of groups) {
         const committed = await handle.use((a) => a.fetchOffsets({ groupId }));
         for (const { topic, partitions } of committed) {
           let topicEnds = ends.get(topic);
           if (!topicEnds) {
-            topicEnds = (await handle.endOffsets([topic])).get(topic);
+            topicEnds = (await handle.endOffsets([topic], t)).get(topic);
             if (topicEnds) ends.set(topic, topicEnds);
           }
           let total = 0;

@@ -166,9 +166,9 @@ export function pillowSamples(
   return out;
 }
 
-export function pillowCollector(target: PillowTarget, opts: { timeoutMs?: number } = {}): Collector {
+export function pillowCollector(target: PillowTarget, opts: { timeoutMs?: number; handle?: KafkaAdminHandle } = {}): Collector {
   const timeoutMs = opts.timeoutMs ?? 5000;
-  const kafka = new KafkaAdminHandle(target.kafkaBrokers, timeoutMs);
+  const kafka = opts.handle ?? new KafkaAdminHandle(target.kafkaBrokers, timeoutMs);
   const rates = new RateTracker();
   const history = new EndOffsetHistory();
   let client: pg.Client | undefined;
@@ -207,7 +207,7 @@ export function pillowCollector(target: PillowTarget, opts: { timeoutMs?: number
         throw err;
       }
       const topics = [...new Set(rows.map((r) => r.topic))];
-      const ends = topics.length ? await kafka.endOffsets(topics) : new Map();
+      const ends = topics.length ? await kafka.endOffsets(topics, now.getTime()) : new Map();
       return pillowSamples(now, target.host, rows, ends, rates, history);
     },
     async close() {

@@ -75,6 +75,19 @@ export function redisCollector(target: RedisTarget, opts: { timeoutMs?: number }
     return client;
   };
   let lastError: string | undefined;
+  // Redis 7 takes several sections at once (a fifth of the full INFO); older servers answer a syntax error
+  let multiSection = true;
+  const readInfo = async (r: Redis): Promise<string> => {
+    if (multiSection) {
+      try {
+        return (await r.call('INFO', 'clients', 'memory', 'stats', 'keyspace')) as string;
+      } catch (err) {
+        if (!(err instanceof Error && /syntax|wrong number/i.test(err.message))) throw err;
+        multiSection = false;
+      }
+    }
+    return r.info();
+  };
   /** Waits for the first connection; once connected, a lost connection fails at once (a gap) while ioredis reconnects. */
   const waitReady = async (r: Redis): Promise<void> => {
     if (r.status === 'ready') return;
@@ -103,7 +116,7 @@ export function redisCollector(target: RedisTarget, opts: { timeoutMs?: number }
     async sample(now: Date): Promise<Sample[]> {
       const r = connect();
       await waitReady(r);
-      const info = parseRedisInfo(await r.info());
+      const info = parseRedisInfo(await readInfo(r));
       const flat: Record<string, string> = Object.assign({}, ...Object.values(info));
       const t = now.getTime();
       const out: Sample[] = [];

@@ -10,7 +10,7 @@ import type { Endpoint, Host, ServiceInstance, Topology } from '../topology/mode
 import { elasticsearchCollector, type ElasticsearchOptions, type ElasticsearchTarget } from './elasticsearch.ts';
 import { hostCollector, type HostTarget } from './host.ts';
 import { joinUrl } from './http.ts';
-import { kafkaCollector, type KafkaTarget } from './kafka.ts';
+import { kafkaCollector, sharedKafkaHandle, type KafkaAdminHandle, type KafkaTarget } from './kafka.ts';
 import { nginxCollector, type NginxTarget } from './nginx.ts';
 import { pillowCollector, type PillowTarget } from './pillows.ts';
 import { postgresCollector, type PostgresOptions, type PostgresTarget } from './postgres.ts';
@@ -157,11 +157,12 @@ export function targetsFromTopology(t: Topology, cred: TopologyCredentials = {})
 /** One collector per target. */
 export function buildCollectors(targets: CollectorTargets, opts: BuildOptions = {}): Collector[] {
   const timeoutMs = opts.timeoutMs ?? 5000;
+  const kafkaHandles = new Map<string, KafkaAdminHandle>();
   return [
     ...(targets.hosts ?? []).map((t) => hostCollector(t, { timeoutMs })),
     ...(targets.postgres ?? []).map((t) => postgresCollector(t, { timeoutMs, ...opts.postgres })),
-    ...(targets.pillows ?? []).map((t) => pillowCollector(t, { timeoutMs })),
-    ...(targets.kafka ?? []).map((t) => kafkaCollector(t, { timeoutMs })),
+    ...(targets.pillows ?? []).map((t) => pillowCollector(t, { timeoutMs, handle: sharedKafkaHandle(kafkaHandles, t.kafkaBrokers, timeoutMs) })),
+    ...(targets.kafka ?? []).map((t) => kafkaCollector(t, { timeoutMs, handle: sharedKafkaHandle(kafkaHandles, t.brokers, timeoutMs) })),
     ...(targets.elasticsearch ?? []).map((t) => elasticsearchCollector(t, { timeoutMs, ...opts.elasticsearch })),
     ...(targets.rabbitmq ?? []).map((t) => rabbitmqCollector(t, { timeoutMs })),
     ...(targets.redis ?? []).map((t) => redisCollector(t, { timeoutMs })),
