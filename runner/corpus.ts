@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { loadApp } from '../generators/node/apps.ts';
 import { writeCorpus, type CorpusManifest } from '../generators/node/corpus.ts';
-import { buildK6Bundle } from '../generators/node/k6-bundle.ts';
+import { build } from 'esbuild';
 import { repoRoot } from '../stack/paths.ts';
 
 export interface CorpusSpec {
@@ -59,12 +59,12 @@ export async function prepareCorpus(home: string, spec: CorpusSpec, progress: (m
   return { dir, key, reused: false, manifest };
 }
 
-export const bundleFile = path.join(repoRoot, 'scenarios', 'lib', 'generated', 'generators.k6.js');
+export const bundleFile = path.join(repoRoot, 'scenarios', 'lib', 'generated', 'requests.k6.js');
+const bundleEntry = path.join(repoRoot, 'scenarios', 'lib', 'k6-deps.ts');
 
-/** Rebuilds the generators' k6 bundle when any generator source is newer than it. */
+/** Rebuilds the scenarios' k6 bundle of generator code when any generator source is newer than it. */
 export async function ensureK6Bundle(): Promise<string> {
-  const srcDir = path.join(repoRoot, 'generators');
-  let newest = 0;
+  let newest = fs.statSync(bundleEntry).mtimeMs;
   const walk = (d: string) => {
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
       const p = path.join(d, e.name);
@@ -72,8 +72,25 @@ export async function ensureK6Bundle(): Promise<string> {
       else newest = Math.max(newest, fs.statSync(p).mtimeMs);
     }
   };
-  walk(srcDir);
+  walk(path.join(repoRoot, 'generators'));
   const built = fs.existsSync(bundleFile) ? fs.statSync(bundleFile).mtimeMs : 0;
-  if (built < newest) await buildK6Bundle({ outFile: bundleFile });
+  if (built < newest) {
+    const tmp = `${bundleFile}.${process.pid}.tmp`;
+    await build({
+      entryPoints: [bundleEntry],
+      outfile: tmp,
+      bundle: true,
+      format: 'esm',
+      platform: 'neutral',
+      mainFields: ['module', 'main'],
+      target: 'es2020',
+      external: ['k6', 'k6/*'],
+      minify: true,
+      legalComments: 'none',
+      logLevel: 'silent',
+      define: { __CAPACITY_BUILTIN_APPS__: '{}' },
+    });
+    fs.renameSync(tmp, bundleFile);
+  }
   return bundleFile;
 }

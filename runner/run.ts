@@ -115,7 +115,6 @@ export function failingSince(rows: SecondRow[]): number | undefined {
 
 export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
   const shape = resolveShape(opts.scenario, { ...opts.shape, users: opts.users });
-  if (shape.vus > opts.users) shape.vus = opts.users;
   const seed = opts.seed ?? randomInt(1, 2 ** 31 - 1);
   const topology = opts.topologyFile ? loadTopology(opts.topologyFile) : undefined;
   const credentials = credentialsFor(opts);
@@ -260,7 +259,9 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
       message: '',
     };
     if (opts.scenario === 'ramp-to-break' && rows.length) {
-      const steps = rampSteps(rows, firstSecond, breakSteps(shape), shape.stepS, { p95Ms: shape.writeP95Ms, failedRate: shape.failedRate });
+      // stages start with the first request (k6 starts the executor at once)
+      const firstRequest = rows.find((r) => r.endpoint === 'receiver')?.second ?? firstSecond;
+      const steps = rampSteps(rows, firstRequest, breakSteps(shape), shape.stepS, { p95Ms: shape.writeP95Ms, failedRate: shape.failedRate });
       let highest: number | null = null;
       for (const st of steps) {
         if (!st.sustained) break;

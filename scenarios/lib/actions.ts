@@ -7,7 +7,7 @@ import exec from 'k6/execution';
 import http from 'k6/http';
 import { SharedArray } from 'k6/data';
 import { Counter } from 'k6/metrics';
-import { parseCorpusFile, RestoreSession, type CorpusRecord } from './generated/generators.k6.js';
+import { RestoreSession } from './generated/requests.k6.js';
 import { runEnv } from './params.ts';
 
 const env = runEnv();
@@ -24,12 +24,26 @@ interface CorpusUser {
   forms: number;
 }
 
+/** One line of a corpus file (forms/wNNNN.ndjson), as `capacity generate` writes it. */
+interface CorpusRecord {
+  form: string;
+  kind: string;
+  instanceID: string;
+  contentType?: string;
+  body64?: string;
+  xml?: string;
+}
+
+function readNdjson(text: string): CorpusRecord[] {
+  return text.split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l) as CorpusRecord);
+}
+
 const users = new SharedArray('users', () => JSON.parse(open(`${env.corpusDir}/users.json`)) as CorpusUser[]);
 // One SharedArray per worker file: parsed once, shared read-only by every VU.
 const corpora: { records: CorpusRecord[] }[] = [];
 for (let i = 0; i < users.length; i++) {
   const u = users[i] as CorpusUser;
-  corpora.push({ records: new SharedArray(`w${i}`, () => parseCorpusFile(open(`${env.corpusDir}/${u.file}`))) as unknown as CorpusRecord[] });
+  corpora.push({ records: new SharedArray(`w${i}`, () => readNdjson(open(`${env.corpusDir}/${u.file}`))) as unknown as CorpusRecord[] });
 }
 
 const corpusExhausted = new Counter('corpus_exhausted');

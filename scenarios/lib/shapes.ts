@@ -42,7 +42,7 @@ export interface ShapeParams {
 export const DEFAULT_SHAPE: ShapeParams = {
   rate: 10,
   durationS: 120,
-  vus: 60,
+  vus: 100,
   users: 100,
   baselineS: 30,
   burstS: 60,
@@ -67,7 +67,7 @@ export const SCENARIO_DEFAULTS: Record<ScenarioName, Partial<ShapeParams>> = {
   'restore-storm': { rate: 10 },
   'mixed-day': { durationS: 300 },
   soak: { rate: 3, durationS: 2 * 3600 },
-  'ramp-to-break': { readP95Ms: 1000, writeP95Ms: 1000, failedRate: 0.01 },
+  'ramp-to-break': { readP95Ms: 1000, writeP95Ms: 1000, failedRate: 0.01, vus: 300 },
 };
 
 export const SCENARIO_DESCRIPTIONS: Record<ScenarioName, string> = {

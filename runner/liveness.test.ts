@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { LivenessFollower } from './liveness.ts';
+
+const consoleLine = (msg: unknown) => JSON.stringify({ level: 'info', msg: JSON.stringify(msg), source: 'console', time: 'x' });
+
+describe('liveness follower', () => {
+  it('writes every ack from the k6 console log and follows a sample until a search sees it', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'live-'));
+    const log = path.join(dir, 'console.ndjson');
+    // An HTTP server answering _mget as Elasticsearch would (unit test of our polling, not of ES):
+    // f2 becomes searchable on the second poll, f4 never does.
+    let polls = 0;
+    const srv = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        polls++;
+        assert.match(req.url ?? '', /\/xforms\/_mget\?_source=false&realtime=false/);
+        const ids = (JSON.parse(body) as { ids: string[] }).ids;
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ docs: ids.map((id) => ({ _id: id, found: id === 'f2' && polls > 1 })) }));
+      });
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const port = (srv.address() as { port: number }).port;
+    const f = new LivenessFollower({ consoleLog: log, acksFile: path.join(dir, 'acks.ndjson'), livenessFile: path.join(dir, 'live.ndjson'),
+      sampleEvery: 2, elasticsearchUrl: `http://127.0.0.1:${port}`, pollMs: 20, giveUpMs: 60_000 });
+    const now = Date.now();
+    fs.writeFileSync(log, [consoleLine({ ack: 'f1', t: now, w: 0 }), consoleLine({ ack: 'f2', t: now, w: 1 }), '{"level":"warning","msg":"other"}', ''].join('\n'));
+    // a line still being written is not read until complete
+    fs.appendFileSync(log, consoleLine({ ack: 'f3', t: now, w: 2 }).slice(0, 10));
+    await f.tick();
+    assert.equal(f.stats.acks, 2);
+    fs.appendFileSync(log, consoleLine({ ack: 'f3', t: now, w: 2 }).slice(10) + '\n' + consoleLine({ ack: 'f4', t: now, w: 3 }) + '\n');
+    await f.tick();
+    await f.stop(200);
+    srv.close();
+    const acks = fs.readFileSync(path.join(dir, 'acks.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).ack);
+    assert.deepEqual(acks, ['f1', 'f2', 'f3', 'f4']);
+    const live = fs.readFileSync(path.join(dir, 'live.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(f.stats.followed, 2); // every second ack: f2 and f4
+    const f2 = live.find((l) => l.formId === 'f2');
+    assert.ok(f2.lagMs >= 0 && f2.searchableAt >= f2.ackedAt);
+    const f4 = live.find((l) => l.formId === 'f4');
+    assert.equal(f4.searchableAt, undefined, 'never searchable is recorded as such');
+  });
+});
