@@ -6,6 +6,8 @@ import { RateTracker } from './rates.ts';
 import type { Sample } from './types.ts';
 
 const recorded = JSON.parse(fs.readFileSync(new URL('./fixtures/es-8.19.4-nodes-stats.json', import.meta.url), 'utf8')) as NodesStatsResponse;
+const find = (xs: Sample[], metric: string, labels: Record<string, string> = {}) =>
+  xs.filter((s) => s.metric === metric && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).length;
 const val = (xs: Sample[], metric: string, labels: Record<string, string> = {}) =>
   xs.find((s) => s.metric === metric && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
 
@@ -55,6 +57,18 @@ describe('Elasticsearch node samples', () => {
     assert.equal(val(s, 'threadpool_rejected_per_s', { pool: 'write' }), 5);
     assert.equal(val(s, 'search_fetch_ms'), undefined, 'no fetches in the interval: no latency rather than 0');
   });
+
+  for (const version of ['es-6.8.23', 'es-7.17.28', 'es-8.19.4', 'opensearch-2.19.1']) {
+    it(`reads node stats recorded from ${version}`, () => {
+      const resp = JSON.parse(fs.readFileSync(new URL(`./fixtures/${version}-nodes-stats.json`, import.meta.url), 'utf8')) as NodesStatsResponse;
+      const s = nodeSamples(new Date(0), resp, new RateTracker(), (n) => n.host ?? '?');
+      for (const m of ['docs', 'store_bytes', 'heap_used_bytes', 'heap_used_pct', 'indexing_current', 'merges_current', 'os_cpu_pct', 'process_cpu_pct']) {
+        assert.equal(find(s, m), 1, `${version}: ${m}`);
+      }
+      for (const pool of ['write', 'search', 'get', 'refresh']) assert.equal(find(s, 'threadpool_queue', { pool }), 1, `${version}: ${pool} pool`);
+      assert.ok(find(s, 'threadpool_rejected') >= 4);
+    });
+  }
 
   it('reads an ES 6.2-shaped node (bulk/index pools, no write pool)', () => {
     const old: NodesStatsResponse = {

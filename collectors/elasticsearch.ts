@@ -6,7 +6,7 @@
 // same in ES 6, 7, 8 and OpenSearch 1-2 (`thread_pool.write` is `bulk`/`index` before ES 6.3; both are read).
 import { httpGetJson, joinUrl } from './http.ts';
 import { RateTracker, deltaRatio } from './rates.ts';
-import { gapSample, sample, type Collector, type Sample } from './types.ts';
+import { errorText, gapSample, sample, type Collector, type Sample } from './types.ts';
 
 interface TimedTotal {
   total?: number;
@@ -163,6 +163,7 @@ export function clusterSamples(now: Date, host: string, h: ClusterHealth): Sampl
 
 interface CatIndex {
   index?: string;
+  status?: string;
   health?: string;
   'docs.count'?: string | null;
   'store.size'?: string | null;
@@ -199,22 +200,28 @@ export function elasticsearchCollector(target: ElasticsearchTarget, opts: Elasti
   return c;
 }
 
-/** Per index: `_count` (top-level documents, as a search sees them) and store size (primaries + replicas). */
+/**
+ * Per index: `_count` (top-level documents, as a search sees them) and store size (primaries + replicas).
+ * Indices whose names start with "." (system, hidden) and closed ones are left out. An index whose `_count`
+ * fails is reported as a gap for that index; the others are still counted.
+ */
 export async function indexSamples(now: Date, target: Pick<ElasticsearchTarget, 'url' | 'host'>, timeoutMs?: number): Promise<Sample[]> {
-  const cat = await httpGetJson<CatIndex[]>(joinUrl(target.url, '_cat/indices?format=json&bytes=b&h=index,health,docs.count,store.size&expand_wildcards=open'), { timeoutMs });
-  const names = cat.map((c) => c.index).filter((i): i is string => !!i && !i.startsWith('.'));
-  const counts = await Promise.all(
-    names.map((i) => httpGetJson<{ count?: number }>(joinUrl(target.url, `${encodeURIComponent(i)}/_count`), { timeoutMs })),
+  // (no expand_wildcards: ES 6 refuses it on _cat; closed indices are filtered by status instead)
+  const cat = await httpGetJson<CatIndex[]>(joinUrl(target.url, '_cat/indices?format=json&bytes=b&h=index,status,health,docs.count,store.size'), { timeoutMs });
+  const open = cat.filter((c): c is CatIndex & { index: string } => !!c.index && !c.index.startsWith('.') && c.status !== 'close');
+  const counts = await Promise.allSettled(
+    open.map((c) => httpGetJson<{ count?: number }>(joinUrl(target.url, `${encodeURIComponent(c.index)}/_count`), { timeoutMs })),
   );
   const out: Sample[] = [];
-  names.forEach((index, i) => {
-    const n = counts[i]?.count;
-    if (n !== undefined) out.push(sample(now, 'elasticsearch', target.host, 'index_docs', n, { index }));
-  });
-  for (const c of cat) {
-    if (!c.index || c.index.startsWith('.')) continue;
+  open.forEach((c, i) => {
+    const r = counts[i]!;
+    const labels = { index: c.index };
+    if (r.status === 'fulfilled' && r.value.count !== undefined) out.push(sample(now, 'elasticsearch', target.host, 'index_docs', r.value.count, labels));
+    else if (r.status === 'rejected') {
+      out.push({ ...sample(now, 'elasticsearch', target.host, 'gap', 1, { collector: `elasticsearch@${target.host}`, part: 'index_docs', index: c.index }), gap: true, error: errorText(r.reason) });
+    }
     const size = Number(c['store.size']);
-    if (c['store.size'] != null && Number.isFinite(size)) out.push(sample(now, 'elasticsearch', target.host, 'index_store_bytes', size, { index: c.index }));
-  }
+    if (c['store.size'] != null && Number.isFinite(size)) out.push(sample(now, 'elasticsearch', target.host, 'index_store_bytes', size, labels));
+  });
   return out;
 }
