@@ -5,7 +5,7 @@ import { applyKafkajsIdleFix } from './kafkajs-idle-fix.ts';
 import { RateTracker } from './rates.ts';
 
 applyKafkajsIdleFix();
-import { sample, type Collector, type Sample } from './types.ts';
+import { gapSample, sample, type Collector, type Sample } from './types.ts';
 
 /** One kafkajs admin connection, made on first use and remade after a failure. */
 export class KafkaAdminHandle {
@@ -44,16 +44,32 @@ export class KafkaAdminHandle {
     return this.connecting;
   }
 
-  /** Runs `fn` with the admin; on failure drops the connection so the next call reconnects. */
+  /** Runs `fn` with the admin; on a connection failure drops the connection so the next call reconnects. */
   async use<T>(fn: (admin: Admin) => Promise<T>): Promise<T> {
     const admin = await this.get();
     try {
       return await fn(admin);
     } catch (err) {
-      this.admin = undefined;
-      admin.disconnect().catch(() => undefined);
+      if (!isProtocolError(err) && this.admin === admin) {
+        this.admin = undefined;
+        admin.disconnect().catch(() => undefined);
+      }
       throw err;
     }
+  }
+
+  /** End offsets per topic; a topic that cannot be read (e.g. deleted) is in `errors`, the others are read. */
+  async endOffsetsSettled(topics: string[], tMs?: number): Promise<{ ends: Map<string, Map<number, { high: number; low: number }>>; errors: Map<string, unknown> }> {
+    const ends = new Map<string, Map<number, { high: number; low: number }>>();
+    const errors = new Map<string, unknown>();
+    const results = await Promise.allSettled(topics.map((t) => this.endOffsets([t], tMs)));
+    results.forEach((r, i) => {
+      if (r.status === 'fulfilled') for (const [k, v] of r.value) ends.set(k, v);
+      else errors.set(topics[i]!, r.reason);
+    });
+    // the broker itself is down: every topic failed for the same reason
+    if (topics.length && errors.size === topics.length && !isProtocolError(errors.values().next().value)) throw errors.values().next().value;
+    return { ends, errors };
   }
 
   private memo: { tMs: number; byTopic: Map<string, Promise<Map<number, { high: number; low: number }>>> } = { tMs: NaN, byTopic: new Map() };
@@ -99,6 +115,14 @@ export class KafkaAdminHandle {
   }
 }
 
+/** A Kafka error answer about one request (unknown topic...), as opposed to a connection that failed. */
+export function isProtocolError(err: unknown): boolean {
+  const e = err as { name?: string; type?: unknown; cause?: unknown; originalError?: unknown } | undefined;
+  if (!e) return false;
+  if (e.name === 'KafkaJSProtocolError' || typeof e.type === 'string') return true;
+  return e.cause !== undefined && e.cause !== err ? isProtocolError(e.cause) : e.originalError !== undefined ? isProtocolError(e.originalError) : false;
+}
+
 /** One admin connection per broker list, shared by the collectors of a run (see buildCollectors). */
 export function sharedKafkaHandle(registry: Map<string, KafkaAdminHandle>, brokers: string[], timeoutMs?: number): KafkaAdminHandle {
   const key = [...brokers].sort().join(',');
@@ -132,7 +156,7 @@ export function kafkaCollector(target: KafkaTarget, opts: KafkaOptions = {}): Co
   const groupsEvery = opts.groupsEveryMs ?? 5000;
   let lastGroups = -Infinity;
   const rates = new RateTracker();
-  return {
+  const c: Collector = {
     name: `kafka@${target.host}`,
     source: 'kafka',
     host: target.host,
@@ -143,7 +167,8 @@ export function kafkaCollector(target: KafkaTarget, opts: KafkaOptions = {}): Co
         if (value !== undefined && Number.isFinite(value)) out.push(sample(now, 'kafka', target.host, metric, value, labels));
       };
       const topics = target.topics ?? (await handle.cachedList('topics', t, listEvery)).filter((x) => !x.startsWith('__'));
-      const ends = await handle.endOffsets(topics, t);
+      const { ends, errors } = await handle.endOffsetsSettled(topics, t);
+      for (const [topic, err] of errors) out.push(gapSample(now, c, err, `topic ${topic}`));
       for (const [topic, parts] of ends) {
         let sum = 0;
         for (const p of parts.values()) sum += p.high;
@@ -159,7 +184,7 @@ export function kafkaCollector(target: KafkaTarget, opts: KafkaOptions = {}): Co
         for (const { topic, partitions } of committed) {
           let topicEnds = ends.get(topic);
           if (!topicEnds) {
-            topicEnds = (await handle.endOffsets([topic], t)).get(topic);
+            topicEnds = (await handle.endOffsetsSettled([topic], t)).ends.get(topic);
             if (topicEnds) ends.set(topic, topicEnds);
           }
           let total = 0;
@@ -180,4 +205,5 @@ export function kafkaCollector(target: KafkaTarget, opts: KafkaOptions = {}): Co
     },
     close: () => handle.close(),
   };
+  return c;
 }

@@ -21,7 +21,7 @@
 import pg from 'pg';
 import { KafkaAdminHandle } from './kafka.ts';
 import { RateTracker } from './rates.ts';
-import { sample, type Collector, type Sample } from './types.ts';
+import { gapSample, sample, type Collector, type Sample } from './types.ts';
 
 export interface PillowTarget {
   /** The database holding pillowtop_kafkacheckpoint (HQ's main database). */
@@ -187,7 +187,7 @@ export function pillowCollector(target: PillowTarget, opts: { timeoutMs?: number
     client = cl;
     return cl;
   };
-  return {
+  const c: Collector = {
     name: `pillows@${target.host}`,
     source: 'pillows',
     host: target.host,
@@ -207,8 +207,10 @@ export function pillowCollector(target: PillowTarget, opts: { timeoutMs?: number
         throw err;
       }
       const topics = [...new Set(rows.map((r) => r.topic))];
-      const ends = topics.length ? await kafka.endOffsets(topics, now.getTime()) : new Map();
-      return pillowSamples(now, target.host, rows, ends, rates, history);
+      const { ends, errors } = await kafka.endOffsetsSettled(topics, now.getTime());
+      // a checkpoint on a topic Kafka cannot answer for (deleted, renamed): that topic alone is a gap
+      const gaps = [...errors].map(([topic, err]) => gapSample(now, c, err, `topic ${topic}`));
+      return [...gaps, ...pillowSamples(now, target.host, rows, ends, rates, history)];
     },
     async close() {
       const cl = client;
@@ -216,4 +218,5 @@ export function pillowCollector(target: PillowTarget, opts: { timeoutMs?: number
       await Promise.all([cl?.end().catch(() => undefined), kafka.close()]);
     },
   };
+  return c;
 }

@@ -40,6 +40,8 @@ select extract(epoch from max(now() - xact_start))::float8 as longest_xact_s,
        count(*) filter (where wait_event_type = 'Lock')::int as lock_waiting_backends
   from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid();
 select count(*)::int as waiting_locks from pg_locks where not granted;
+-- replica lag: 0 when everything received is replayed, else now - time of the last replayed commit (absent
+-- until the replica has replayed one)
 select current_setting('max_connections')::int as max_connections, pg_is_in_recovery() as in_recovery,
        case when pg_is_in_recovery() then
          case when pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() then 0

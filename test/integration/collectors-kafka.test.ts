@@ -136,6 +136,30 @@ describe('collectors: Kafka and pillow lag against Kafka\'s own tools', { timeou
     }
   });
 
+  it('a checkpoint on a topic Kafka does not have is a gap for that topic alone; the others are read', async () => {
+    const stale = `${pillow}-stale`;
+    const gone = `cap-gone-${randomUUID().slice(0, 8)}`;
+    await db.query(
+      `insert into pillowtop_kafkacheckpoint (checkpoint_id, topic, partition, "offset") values ($1, $2, 0, 10), ($1, $3, 0, 3)`,
+      [stale, gone, topic],
+    );
+    const c = pillowCollector({ postgresUrl: postgresUrl(ctx), kafkaBrokers: [kafkaBroker(ctx)], host: 'localhost', pillows: [stale] });
+    try {
+      const s = await c.sample(new Date());
+      const gaps = s.filter((x) => x.gap);
+      assert.equal(gaps.length, 1, JSON.stringify(gaps));
+      assert.equal(gaps[0]!.labels.part, `topic ${gone}`);
+      assert.match(gaps[0]!.error!, /does not host this topic-partition|UNKNOWN_TOPIC|unknown topic/i);
+      assert.equal(find(s, 'offset_lag', { pillow: stale, topic, partition: '0' })?.value, produced[0]! - 3 + 0);
+      assert.equal(find(s, 'offset_lag', { pillow: stale, topic: gone }), undefined, 'no lag, and no zero, for the missing topic');
+      const topics = await admin.listTopics();
+      assert.ok(!topics.includes(gone), 'reading offsets did not create the topic');
+    } finally {
+      await c.close?.();
+      await db.query('delete from pillowtop_kafkacheckpoint where checkpoint_id = $1', [stale]);
+    }
+  });
+
   it('consumer-group lag equals what kafka-consumer-groups (ConsumerGroupCommand) reports', async () => {
     await admin.setOffsets({ groupId: group, topic, partitions: [{ partition: 0, offset: '5' }, { partition: 1, offset: '40' }, { partition: 2, offset: '1' }] });
     const out = kafkaTool(cp, 'org.apache.kafka.tools.consumer.group.ConsumerGroupCommand', ['--bootstrap-server', kafkaBroker(ctx), '--describe', '--group', group]);

@@ -114,6 +114,12 @@ describe('collectors: PostgreSQL replication lag against a real replica', { time
       assert.deepEqual(r0.filter((s) => s.gap && s.labels.part !== 'statements'), []);
       assert.match(r0.find((s) => s.gap)?.error ?? '', /pg_stat_statements/);
 
+      // replica_lag_s is timed from the last replayed commit: make sure there is one
+      await primary.query('select txid_current()');
+      for (let i = 0; i < 50; i++) {
+        if ((await standby.query('select pg_last_xact_replay_timestamp() is not null as ok')).rows[0].ok) break;
+        await sleep(100);
+      }
       await standby.query('select pg_wal_replay_pause()');
       await sleep(300);
       // where replay stopped (other sessions keep writing WAL on the shared primary, so the lag is measured
