@@ -27,12 +27,63 @@ export function corpusKey(spec: CorpusSpec, appText: string): string {
   return createHash('sha256').update(JSON.stringify({ ...spec, appText, format: 1 })).digest('hex').slice(0, 16);
 }
 
+/** One request body in a worker's body pack: where its bytes are and what to send them as. */
+export interface PackedBody {
+  offset: number;
+  length: number;
+  contentType: string;
+  form: string;
+  kind: string;
+}
+
+/**
+ * k6 reads bodies from one binary file per worker (k6/experimental/fs shares a file's memory across VUs),
+ * so a VU neither decodes base64 nor parses a large JSON element per request. bodies/index.json lists every
+ * body (flat), bodies/starts.json where each worker's bodies start in that list.
+ */
+export function writeBodyPacks(dir: string): void {
+  if (fs.existsSync(path.join(dir, 'bodies', 'starts.json'))) return;
+  fs.rmSync(path.join(dir, 'bodies'), { recursive: true, force: true });
+  const users = JSON.parse(fs.readFileSync(path.join(dir, 'users.json'), 'utf8')) as { file: string }[];
+  const tmp = path.join(dir, `bodies.partial-${process.pid}`);
+  fs.rmSync(tmp, { recursive: true, force: true });
+  fs.mkdirSync(tmp, { recursive: true });
+  const all: PackedBody[][] = [];
+  users.forEach((u, i) => {
+    const bin = fs.openSync(path.join(tmp, `w${i}.bin`), 'w');
+    const list: PackedBody[] = [];
+    let offset = 0;
+    for (const line of fs.readFileSync(path.join(dir, u.file), 'utf8').split('\n')) {
+      if (!line) continue;
+      const rec = JSON.parse(line) as { body64?: string; xml?: string; contentType?: string; form: string; kind: string };
+      const body = rec.body64 !== undefined ? Buffer.from(rec.body64, 'base64') : Buffer.from(rec.xml ?? '', 'utf8');
+      fs.writeSync(bin, body);
+      list.push({ offset, length: body.length, contentType: rec.contentType ?? 'text/xml; charset=utf-8', form: rec.form, kind: rec.kind });
+      offset += body.length;
+    }
+    fs.closeSync(bin);
+    all.push(list);
+  });
+  // A flat list (k6's SharedArray parses one element per access: elements must be small) and where each
+  // worker's bodies start in it.
+  fs.writeFileSync(path.join(tmp, 'index.json'), JSON.stringify(all.flat()));
+  const starts: number[] = [];
+  let at = 0;
+  for (const list of all) {
+    starts.push(at);
+    at += list.length;
+  }
+  fs.writeFileSync(path.join(tmp, 'starts.json'), JSON.stringify({ starts, counts: all.map((l) => l.length) }));
+  fs.renameSync(tmp, path.join(dir, 'bodies'));
+}
+
 export async function prepareCorpus(home: string, spec: CorpusSpec, progress: (msg: string) => void): Promise<PreparedCorpus> {
   const loaded = loadApp(spec.app);
   const key = corpusKey(spec, JSON.stringify(loaded.app));
   const dir = path.join(home, 'corpora', key);
   const manifestFile = path.join(dir, 'manifest.json');
   if (fs.existsSync(manifestFile)) {
+    writeBodyPacks(dir);
     return { dir, key, reused: true, manifest: JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as CorpusManifest };
   }
   const tmp = `${dir}.partial-${process.pid}`;
@@ -53,6 +104,7 @@ export async function prepareCorpus(home: string, spec: CorpusSpec, progress: (m
       }
     },
   });
+  writeBodyPacks(tmp);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.renameSync(tmp, dir); // a corpus is complete or absent, never half-written
   progress(`generated ${manifest.count} forms for ${spec.users} workers in ${((Date.now() - t0) / 1000).toFixed(1)} s`);

@@ -44,6 +44,13 @@ ${servers}
     server_name localhost;
     location = /healthz { default_type text/plain; return 200 "ok\\n"; }
     location = /nginx_status { stub_status; allow 127.0.0.0/8; deny all; }
+    # A trivial endpoint that answers like HQ's receiver without doing anything: for benchmarking the load
+    # generator itself (bench/harness.ts), never a stand-in for the service.
+    location /sink/ {
+      default_type text/xml;
+      add_header X-CommCareHQ-FormID sink always;
+      return 201 '<OpenRosaResponse xmlns="http://openrosa.org/http/response"><message nature="submit_success">sink</message></OpenRosaResponse>';
+    }
     location / {
       proxy_pass http://commcarehq;
       proxy_http_version 1.1;
