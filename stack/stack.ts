@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../cli/errors.ts';
 import type { Component, Progress, StackContext } from './component.ts';
-import { configWithPorts, type StackConfig, type StackPorts } from './config.ts';
+import { configWithPorts, parsePortOverrides, type StackConfig, type StackPorts } from './config.ts';
 import { elasticsearch } from './components/elasticsearch.ts';
 import { k6 } from './components/k6.ts';
 import { kafka, kafkaBroker } from './components/kafka.ts';
@@ -60,6 +60,7 @@ function readState(file: string): SavedState | undefined {
  */
 export function loadStackContext(opts: { ports?: Partial<StackPorts>; progress?: Progress; createUser?: boolean } = {}): StackContext {
   const paths = stackPaths();
+  opts = { ...opts, ports: opts.ports ?? parsePortOverrides(process.env.CAPACITY_PORTS) };
   const saved = readState(path.join(paths.run, 'stack.json'));
   const running = saved && components.some((c) => c.start && ownedPid(paths.run, c.name) !== undefined);
   let config: StackConfig;
