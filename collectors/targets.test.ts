@@ -19,9 +19,11 @@ describe('collector targets', () => {
       'elasticsearch@localhost',
       'host@localhost',
       'kafka@localhost',
+      'local_store@localhost',
       'nginx@localhost',
       'pillows@localhost',
       'postgres@localhost',
+      'process@localhost',
       'redis@localhost',
     ]);
   });

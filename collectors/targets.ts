@@ -1,6 +1,8 @@
 // Where the collectors look: CollectorTargets, built for the local stack (from the running stack's ports) or
 // from a topology (hosts, services, endpoints), and turned into collectors.
+import path from 'node:path';
 import type { StackContext } from '../stack/component.ts';
+import { stackPaths } from '../stack/paths.ts';
 import { elasticsearchUrl } from '../stack/components/elasticsearch.ts';
 import { kafkaBroker } from '../stack/components/kafka.ts';
 import { nginxUrl } from '../stack/components/nginx.ts';
@@ -10,6 +12,7 @@ import type { Endpoint, Host, ServiceInstance, Topology } from '../topology/mode
 import { elasticsearchCollector, type ElasticsearchOptions, type ElasticsearchTarget } from './elasticsearch.ts';
 import { hostCollector, type HostTarget } from './host.ts';
 import { joinUrl } from './http.ts';
+import { localStoreCollector, processCollector, type LocalStoreTarget, type ProcessTarget } from './local-stack.ts';
 import { kafkaCollector, sharedKafkaHandle, type KafkaAdminHandle, type KafkaTarget } from './kafka.ts';
 import { nginxCollector, type NginxTarget } from './nginx.ts';
 import { pillowCollector, type PillowTarget } from './pillows.ts';
@@ -18,7 +21,7 @@ import { rabbitmqCollector, type RabbitTarget } from './rabbitmq.ts';
 import { redisCollector, type RedisTarget } from './redis.ts';
 import type { Collector } from './types.ts';
 
-export type { ElasticsearchTarget, HostTarget, KafkaTarget, NginxTarget, PillowTarget, PostgresTarget, RabbitTarget, RedisTarget };
+export type { ElasticsearchTarget, HostTarget, KafkaTarget, LocalStoreTarget, NginxTarget, PillowTarget, PostgresTarget, ProcessTarget, RabbitTarget, RedisTarget };
 
 /** Every source to watch. Each list may be empty; `host` in each entry is the topology host the figures are about. */
 export interface CollectorTargets {
@@ -31,6 +34,10 @@ export interface CollectorTargets {
   nginx?: NginxTarget[];
   /** node_exporter per VM, or (no URL) this machine's /proc. */
   hosts?: HostTarget[];
+  /** Local stack only: CPU and memory per component process tree (pid files), for calibration. */
+  processes?: ProcessTarget[];
+  /** Local stack only: Kafka log bytes per topic, restores and cases from the sync log. */
+  localStores?: LocalStoreTarget[];
 }
 
 export interface BuildOptions {
@@ -43,8 +50,9 @@ export interface BuildOptions {
 export const LOCAL_HOST = 'localhost';
 
 /** The local stack (`capacity stack up`): every source on loopback, host figures from /proc. */
-export function localTargets(ctx: Pick<StackContext, 'config'>): CollectorTargets {
+export function localTargets(ctx: Pick<StackContext, 'config'> & Partial<Pick<StackContext, 'paths'>>): CollectorTargets {
   const host = LOCAL_HOST;
+  const paths = ctx.paths ?? stackPaths();
   return {
     postgres: [{ url: postgresUrl(ctx), host }],
     pillows: [{ postgresUrl: postgresUrl(ctx), kafkaBrokers: [kafkaBroker(ctx)], host }],
@@ -53,6 +61,8 @@ export function localTargets(ctx: Pick<StackContext, 'config'>): CollectorTarget
     redis: [{ url: redisUrl(ctx), host }],
     nginx: [{ statusUrl: joinUrl(nginxUrl(ctx), 'nginx_status'), host }],
     hosts: [{ host }],
+    processes: [{ runDir: paths.run, host }],
+    localStores: [{ host, kafkaLogDir: path.join(paths.data, 'kafka'), postgresUrl: postgresUrl(ctx) }],
   };
 }
 
@@ -167,6 +177,8 @@ export function buildCollectors(targets: CollectorTargets, opts: BuildOptions = 
     ...(targets.rabbitmq ?? []).map((t) => rabbitmqCollector(t, { timeoutMs })),
     ...(targets.redis ?? []).map((t) => redisCollector(t, { timeoutMs })),
     ...(targets.nginx ?? []).map((t) => nginxCollector(t, { timeoutMs })),
+    ...(targets.processes ?? []).map((t) => processCollector(t)),
+    ...(targets.localStores ?? []).map((t) => localStoreCollector(t, { timeoutMs })),
   ];
 }
 
