@@ -25,13 +25,33 @@ const formXml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@
 
 const uniqueIds = (changes: ChangeRecord[]) => [...new Set(changes.map((c) => c.docId))];
 
-async function ensureIndex(es: EsClient, index: string, properties: Record<string, MappingProperty>): Promise<void> {
-  if (await es.indices.exists({ index })) return;
+/**
+ * Creates the index if missing. Case properties and form answers are strings to HQ: dynamic mapping must not guess
+ * dates or numbers from the first value seen (a later '' would then be rejected), so detection is off and
+ * `properties.*` strings are keywords. An index made by an older version without that is rebuilt: dropped, and
+ * the pillow's checkpoints reset so it reprocesses its topic (what HQ's ptop_reindexer does).
+ */
+async function ensureIndex(deps: Pick<PillowDeps, 'es' | 'pool'>, index: string, checkpointId: string,
+  properties: Record<string, MappingProperty>): Promise<void> {
+  const { es } = deps;
+  if (await es.indices.exists({ index })) {
+    const mapping = await es.indices.getMapping({ index });
+    const current = Object.values(mapping)[0]?.mappings;
+    if (current?.date_detection === false) return;
+    await es.indices.delete({ index });
+    await deps.pool.query('update pillowtop_kafkacheckpoint set "offset" = 0, last_modified = now() where checkpoint_id = $1', [checkpointId]);
+  }
   try {
     await es.indices.create({
       index,
       settings: { number_of_shards: 1, number_of_replicas: 0, refresh_interval: '1s', 'mapping.total_fields.limit': 5000 },
-      mappings: { dynamic: true, properties },
+      mappings: {
+        dynamic: true,
+        date_detection: false,
+        numeric_detection: false,
+        dynamic_templates: [{ case_properties: { path_match: 'properties.*', match_mapping_type: 'string', mapping: { type: 'keyword', ignore_above: 2048 } } }],
+        properties,
+      },
     });
   } catch (err) {
     if (!String((err as Error).message).includes('resource_already_exists')) throw err;
@@ -79,8 +99,8 @@ const DOC_TYPE: Record<number, string> = { 1: 'XFormInstance', 2: 'XFormError', 
 export const xformPillow: PillowDefinition = {
   checkpointId: 'xform-pillow',
   topics: ['form-sql'],
-  async setup({ es }) {
-    await ensureIndex(es, 'xforms', {
+  async setup(deps) {
+    await ensureIndex(deps, 'xforms', 'xform-pillow', {
       domain: { type: 'keyword' }, xmlns: { type: 'keyword' }, user_id: { type: 'keyword' }, app_id: { type: 'keyword' },
       doc_type: { type: 'keyword' }, received_on: { type: 'date' }, inserted_at: { type: 'date' },
       // the form body is kept but not indexed field by field (HQ maps form data sparsely too)
@@ -129,8 +149,8 @@ interface CaseRow {
 export const casePillow: PillowDefinition = {
   checkpointId: 'case-pillow',
   topics: ['case-sql'],
-  async setup({ es }) {
-    await ensureIndex(es, 'hqcases', {
+  async setup(deps) {
+    await ensureIndex(deps, 'hqcases', 'case-pillow', {
       domain: { type: 'keyword' }, type: { type: 'keyword' }, owner_id: { type: 'keyword' }, closed: { type: 'boolean' },
       name: { type: 'text', fields: { exact: { type: 'keyword' } } }, opened_on: { type: 'date' }, modified_on: { type: 'date' },
       server_modified_on: { type: 'date' }, inserted_at: { type: 'date' },

@@ -83,9 +83,11 @@ describe('collectors: PostgreSQL replication lag against a real replica', { time
     primary = new pg.Client({ connectionString: postgresUrl(ctx, 'postgres') });
     await primary.connect();
     // the primary sees the replica streaming
-    for (let i = 0; i < 50; i++) {
+    // (a loaded machine can take a while: wait up to a minute, then say why)
+    for (let i = 0; ; i++) {
       const r = await primary.query(`select state from pg_stat_replication where application_name = $1`, [name]);
       if (r.rows[0]?.state === 'streaming') break;
+      if (i > 300) throw new Error(`the replica is not streaming after 60 s (state ${r.rows[0]?.state ?? 'absent'}): ${log.slice(-1000)}`);
       await sleep(200);
     }
   });
