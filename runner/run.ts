@@ -4,6 +4,7 @@ import { randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../cli/errors.ts';
+import { startContainerStack, type ContainerStack } from '../docker/containers.ts';
 import { localTargets, startCollectors, targetsFromTopology, type CollectorTargets, type RunningCollectors } from '../collectors/index.ts';
 import { breakSteps, plannedSeconds, plannedSubmissions, resolveShape, type ScenarioName, type ShapeParams } from '../scenarios/lib/shapes.ts';
 import type { RunEnv } from '../scenarios/lib/params.ts';
@@ -22,6 +23,7 @@ import type { Topology } from '../topology/model.ts';
 import { ensureK6Bundle, prepareCorpus } from './corpus.ts';
 import { K6_EXIT, runK6 } from './k6.ts';
 import { LivenessFollower } from './liveness.ts';
+import { k6SegmentArgs, segmentInfo, segmentLabel, type Segment, type SegmentInfo } from './segments.ts';
 import { createResultsDir, RESULT_FILES, writeJson, readJson } from './results.ts';
 import { endpointStats, formatSummary, livenessStats, thresholdResults, type K6SummaryExport, type RunSummary } from './summary.ts';
 import { parseCredentials, parseTargetUrl, preflightTarget, type Credential, type ResolvedTarget } from './target.ts';
@@ -29,7 +31,7 @@ import { aggregateK6Csv, rampSteps, timeseriesCsv, type SecondRow } from './time
 
 export interface RunOptions {
   scenario: ScenarioName;
-  /** 'local' (the stack this tool starts) or a base URL. */
+  /** 'local' (the stack this tool starts), 'containers' (the same stack in containers, docker/) or a base URL. */
   target: string;
   allowRemote?: boolean;
   topologyFile?: string;
@@ -46,6 +48,8 @@ export interface RunOptions {
   noCollect?: boolean;
   /** Follow one acknowledged form in N for data liveness. */
   livenessEvery: number;
+  /** Run only this k6 execution segment (i of N load generators sharing the scenario); needs a fixed seed. */
+  segment?: Segment;
   log: (msg: string) => void;
   /** Where k6's progress goes (default: stderr). */
   echo?: (chunk: string) => void;
@@ -65,7 +69,8 @@ interface Manifest {
   endedAt?: string;
   parameters: { shape: ShapeParams; users: number; app: string; seed: number; domain: string; plannedSeconds: number; plannedSubmissions: number;
     livenessEvery: number; collectIntervalMs: number | null };
-  target: { kind: ResolvedTarget['kind']; baseUrl: string; domain: string };
+  target: { kind: ResolvedTarget['kind'] | 'containers'; baseUrl: string; domain: string };
+  segment?: SegmentInfo;
   versions: { k6?: string; stack?: typeof versions };
   corpus?: { key: string; dir: string; forms: number; reused: boolean };
   topology?: { file: string; rows: Topology['rows'] };
@@ -118,13 +123,19 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
   const seed = opts.seed ?? randomInt(1, 2 ** 31 - 1);
   const topology = opts.topologyFile ? loadTopology(opts.topologyFile) : undefined;
   const credentials = credentialsFor(opts);
-  const isLocal = opts.target === 'local';
+  const isContainers = opts.target === 'containers';
+  const isLocal = opts.target === 'local' || isContainers;
   const url = isLocal ? undefined : parseTargetUrl(opts.target, opts.allowRemote ?? false);
   if (!isLocal && !credentials) {
     throw new UserError('a URL target needs mobile worker credentials: --credentials <file> (username,password per line) or CAPACITY_CREDENTIALS');
   }
+  if (opts.segment && opts.seed === undefined) {
+    throw new UserError('--segment needs --seed: every segment must send from the same corpus (same --seed, --app, --users and --domain)');
+  }
+  // Before any results folder: without a Docker engine this is one clear line and a non-zero exit.
+  const containers: ContainerStack | undefined = isContainers ? await startContainerStack({ log: opts.log }) : undefined;
 
-  const dir = createResultsDir(opts.resultsRoot, opts.scenario);
+  const dir = createResultsDir(opts.resultsRoot, opts.segment ? `${opts.scenario}-${segmentLabel(opts.segment)}` : opts.scenario);
   const files = Object.fromEntries(Object.entries(RESULT_FILES).map(([k, v]) => [k, path.join(dir, v)])) as Record<keyof typeof RESULT_FILES, string>;
   const manifest: Manifest = {
     tool: { name: 'capacity', version: readPackageVersion(), node: process.version },
@@ -134,7 +145,8 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
     parameters: { shape, users: opts.users, app: opts.app, seed, domain: opts.domain, plannedSeconds: plannedSeconds(opts.scenario, shape),
       plannedSubmissions: plannedSubmissions(opts.scenario, shape), livenessEvery: opts.livenessEvery,
       collectIntervalMs: opts.noCollect ? null : opts.collectIntervalMs },
-    target: { kind: isLocal ? 'local' : 'url', baseUrl: url?.origin ?? 'local', domain: opts.domain },
+    target: { kind: isContainers ? 'containers' : isLocal ? 'local' : 'url', baseUrl: url?.origin ?? opts.target, domain: opts.domain },
+    segment: opts.segment ? segmentInfo(opts.segment) : undefined,
     versions: { stack: versions },
     topology: topology && opts.topologyFile ? { file: path.resolve(opts.topologyFile), rows: topology.rows } : undefined,
     files: RESULT_FILES,
@@ -147,7 +159,11 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
     // Target and k6
     let ctx: StackContext = loadStackContext({ progress: { step: (m) => opts.log(m) }, createUser: isLocal });
     let target: ResolvedTarget;
-    if (isLocal) {
+    if (containers) {
+      ctx = { ...ctx, config: containers.config };
+      if (!k6.isInstalled(ctx)) await k6.install(ctx);
+      target = { kind: 'local', baseUrl: nginxUrl(ctx), domain: opts.domain, elasticsearchUrl: elasticsearchUrl(ctx) };
+    } else if (isLocal) {
       opts.log('local target: making sure the stack is installed and running');
       const up: UpResult = await stackUp(ctx);
       if (up.started.length) opts.log(`started ${up.started.join(', ')}`);
@@ -169,6 +185,7 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
 
     // Mobile workers: provisioned on the local stack; on a real target they must exist (credentials file).
     let first: Credential;
+    let usersFile: string | undefined;
     const corpusUsers = JSON.parse(fs.readFileSync(path.join(corpus.dir, 'users.json'), 'utf8')) as
       { login: string; password: string; userId: string; deviceId: string }[];
     if (isLocal) {
@@ -181,9 +198,12 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
       first = { username: corpusUsers[0]!.login, password: corpusUsers[0]!.password };
     } else {
       // Real workers' logins replace the generated ones for authentication, worker i -> credential i mod n.
+      // They go to a private file for this run only (never into the shared corpus or the results).
       const creds = credentials!;
       const mapped = corpusUsers.map((u, i) => ({ ...u, login: creds[i % creds.length]!.username, password: creds[i % creds.length]!.password }));
-      fs.writeFileSync(path.join(corpus.dir, 'users.json'), JSON.stringify(mapped, null, 1));
+      usersFile = path.join(ctx.paths.run, `credentials-${process.pid}.json`);
+      fs.mkdirSync(ctx.paths.run, { recursive: true });
+      fs.writeFileSync(usersFile, JSON.stringify(mapped), { mode: 0o600 });
       first = creds[0]!;
     }
 
@@ -198,7 +218,7 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
 
     // Collectors and liveness, around k6
     if (!opts.noCollect) {
-      const targets: CollectorTargets | undefined = topology ? targetsFromTopology(topology) : isLocal ? localTargets(ctx) : undefined;
+      const targets: CollectorTargets | undefined = topology ? targetsFromTopology(topology) : containers ? containers.collectorTargets : isLocal ? localTargets(ctx) : undefined;
       if (targets) collectors = startCollectors(targets, { intervalMs: opts.collectIntervalMs, outFile: files.samples });
     }
     const liveness = new LivenessFollower({ consoleLog: files.k6Console, acksFile: files.acks, livenessFile: files.liveness,
@@ -207,16 +227,20 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
     fs.writeFileSync(files.liveness, '');
     liveness.start();
 
-    const runEnv: RunEnv = { scenario: opts.scenario, baseUrl: target.baseUrl, domain: opts.domain, corpusDir: corpus.dir,
+    const runEnv: RunEnv = { scenario: opts.scenario, baseUrl: target.baseUrl, domain: opts.domain, corpusDir: corpus.dir, usersFile,
       shape: { ...shape }, ackLog: 'all' };
+    if (opts.segment) opts.log(`k6 execution segment ${manifest.segment!.executionSegment} of ${manifest.segment!.executionSegmentSequence} (segment ${opts.segment.index}/${opts.segment.count})`);
     opts.log(`k6: ${opts.scenario} for about ${manifest.parameters.plannedSeconds} s (${shape.rate}/s base rate, ${opts.users} workers, ${shape.vus} VUs)`);
     const k6res = await runK6({
       binary,
       script: path.join(repoRoot, 'scenarios', `${opts.scenario}.ts`),
-      args: ['--summary-export', files.k6Summary, '--out', `csv=${files.k6Csv}`, '--log-output', `file=${files.k6Console}`, '--log-format', 'json'],
+      args: ['--summary-export', files.k6Summary, '--out', `csv=${files.k6Csv}`, '--log-output', `file=${files.k6Console}`, '--log-format', 'json',
+        ...(opts.segment ? k6SegmentArgs(opts.segment) : [])],
       env: { CAPACITY_RUN: JSON.stringify(runEnv) },
       logFile: files.k6Log,
       echo: opts.echo ?? ((c) => process.stderr.write(c)),
+    }).finally(() => {
+      if (usersFile) fs.rmSync(usersFile, { force: true });
     });
     opts.log(`k6 exited ${k6res.exitCode}${k6res.interrupted ? ' (interrupted)' : ''}; waiting briefly for followed forms to become searchable`);
     await liveness.stop(k6res.interrupted ? 2000 : 30_000);
@@ -306,5 +330,7 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
     manifest.error = (err as Error).message;
     writeJson(dir, RESULT_FILES.manifest, manifest);
     throw err;
+  } finally {
+    await containers?.stop().catch((err) => opts.log(`containers: could not stop them: ${(err as Error).message}`));
   }
 }

@@ -34,7 +34,7 @@ interface PackedBody {
   kind: string;
 }
 
-const users = new SharedArray('users', () => JSON.parse(open(`${env.corpusDir}/users.json`)) as CorpusUser[]);
+const users = new SharedArray('users', () => JSON.parse(open(env.usersFile ?? `${env.corpusDir}/users.json`)) as CorpusUser[]);
 const index = new SharedArray('bodies', () => JSON.parse(open(`${env.corpusDir}/bodies/index.json`)) as PackedBody[]);
 const { starts, counts } = JSON.parse(open(`${env.corpusDir}/bodies/starts.json`)) as { starts: number[]; counts: number[] };
 // k6/experimental/fs keeps one copy of each file for all VUs; reads copy only the body asked for.

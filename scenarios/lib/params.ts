@@ -9,6 +9,8 @@ export interface RunEnv {
   appId?: string;
   /** Absolute path of the corpus folder (manifest.json, users.json, forms/). */
   corpusDir: string;
+  /** The mobile workers' logins (default <corpusDir>/users.json; a private file for real targets). */
+  usersFile?: string;
   shape: Partial<ShapeParams>;
   /** Log every acknowledged form id (for audit and liveness): all, or none. */
   ackLog: 'all' | 'none';
