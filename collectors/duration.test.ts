@@ -15,3 +15,13 @@ describe('parseDuration', () => {
     for (const bad of ['', 'x', '5 days', '-1s', '1e3s']) assert.equal(parseDuration(bad), undefined, bad);
   });
 });
+
+describe('compound durations', () => {
+  it('adds parts and rejects leftovers', () => {
+    assert.equal(parseDuration('1h30m'), 5_400_000);
+    assert.equal(parseDuration('2m 30s'), 150_000);
+    assert.equal(parseDuration('5x'), undefined);
+    assert.equal(parseDuration('5s junk'), undefined);
+    assert.equal(parseDuration(''), undefined);
+  });
+});

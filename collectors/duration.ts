@@ -1,13 +1,18 @@
 // Durations as people write them on the command line: 500ms, 5s, 1.5m, 2h, or a bare number of seconds.
 
-/** Milliseconds for "500ms", "5s", "1.5m", "2h", "90" (seconds); undefined for anything else. */
+/** Milliseconds for "500ms", "5s", "1.5m", "2h", "1h30m", "90" (seconds); undefined for anything else. */
 export function parseDuration(text: string): number | undefined {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/i.exec(text);
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  const unit = (m[2] ?? 's').toLowerCase();
-  const factor = unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000;
-  return Math.round(n * factor);
+  const t = text.trim().toLowerCase();
+  if (/^\d+(\.\d+)?$/.test(t)) return Math.round(Number(t) * 1000);
+  const re = /\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)/gy;
+  let total = 0;
+  let end = 0;
+  for (let m = re.exec(t); m; m = re.exec(t)) {
+    const n = Number(m[1]);
+    total += m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : m[2] === 'm' ? n * 60_000 : n * 3_600_000;
+    end = re.lastIndex;
+  }
+  return t.length > 0 && end === t.length ? Math.round(total) : undefined;
 }
 
 export function formatDuration(ms: number): string {
