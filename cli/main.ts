@@ -13,6 +13,7 @@ import { register as registerTopology } from './commands/topology.ts';
 import { register as registerPlan } from './commands/plan.ts';
 import { register as registerGenerate } from './commands/generate.ts';
 import { register as registerCollect } from './commands/collect.ts';
+import { register as registerReport } from './commands/report.ts';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerPlan(program);
   registerGenerate(program);
   registerCollect(program);
+  registerReport(program);
   return program;
 }
 

@@ -1,0 +1,77 @@
+import type { Command } from 'commander';
+import { UserError } from '../errors.ts';
+import { buildReport, FORMATS, type Format } from '../../reports/report.ts';
+import type { Target } from '../../reports/project.ts';
+
+function positive(name: string, integer = false): (v: string) => number {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new UserError(`${name} must be a ${integer ? 'whole ' : ''}number above 0, not "${v}"`);
+    return n;
+  };
+}
+
+function share(name: string): (v: string) => number {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0 || n > 1) throw new UserError(`${name} must be above 0 and at most 1, not "${v}"`);
+    return n;
+  };
+}
+
+interface Opts {
+  topology?: string;
+  sizing?: string;
+  targetUsers?: number;
+  formsPerUser?: number;
+  caseLoad?: number;
+  restoresPerUser?: number;
+  months?: number;
+  peakShare?: number;
+  cpuTarget?: number;
+  out?: string;
+  formats: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command('report')
+    .description('calibrate per-unit costs from a run, project them to a target population, judge every VM summary row; HTML, Markdown, JSON and PDF')
+    .argument('<results-dir>', 'the results directory of a run (capacity run)')
+    .option('--topology <file>', 'VM summary / YAML topology / inventory to judge (default: the one the run was given, if any)')
+    .option('--sizing <config>', 'commcare_resource_model config to project with (default reports/sizing/examples/seed-multi-vm.yml)')
+    .option('--target-users <n>', 'mobile workers to size for (default: the sizing config\'s users)', positive('--target-users', true))
+    .option('--forms-per-user <n>', 'forms per user per month (default: the sizing config\'s)', positive('--forms-per-user'))
+    .option('--case-load <n>', 'open cases per user, what a full restore carries (default: measured cases per restore, else 100)', positive('--case-load'))
+    .option('--restores-per-user <n>', 'restores per user per day (default 1)', positive('--restores-per-user'))
+    .option('--months <n>', 'months of growth (default: the sizing config\'s range)', positive('--months', true))
+    .option('--peak-share <x>', 'share of a day\'s forms in the peak 15 minutes (default 0.035)', share('--peak-share'))
+    .option('--cpu-target <x>', 'CPU utilisation a VM may reach at peak (default 0.7)', share('--cpu-target'))
+    .option('--out <dir>', 'where to write the report (default <results-dir>/report)')
+    .option('--formats <list>', `comma-separated: ${FORMATS.join(',')}`, FORMATS.join(','))
+    .action(async (dir: string, opts: Opts) => {
+      const formats = opts.formats.split(',').map((f) => f.trim()).filter(Boolean);
+      for (const f of formats) if (!(FORMATS as readonly string[]).includes(f)) throw new UserError(`--formats: unknown format "${f}" (one of ${FORMATS.join(', ')})`);
+      if (!formats.length) throw new UserError('--formats: give at least one format');
+      const target: Partial<Target> = {};
+      if (opts.targetUsers !== undefined) target.users = opts.targetUsers;
+      if (opts.formsPerUser !== undefined) target.formsPerUserPerMonth = opts.formsPerUser;
+      if (opts.caseLoad !== undefined) target.caseLoad = opts.caseLoad;
+      if (opts.restoresPerUser !== undefined) target.restoresPerUserPerDay = opts.restoresPerUser;
+      if (opts.months !== undefined) target.months = opts.months;
+      if (opts.peakShare !== undefined) target.peakShare = opts.peakShare;
+      if (opts.cpuTarget !== undefined) target.cpuTarget = opts.cpuTarget;
+      const result = await buildReport({ resultsDir: dir, topologyFile: opts.topology, sizingConfig: opts.sizing, target, outDir: opts.out, formats: formats as Format[] });
+      const m = result.model;
+      const lines: string[] = [];
+      for (const v of m.verdicts) {
+        lines.push(`  ${v.row.name.padEnd(14)} ${v.verdict.toUpperCase().padEnd(9)} headroom ${v.headroom === undefined ? '-' : `${Math.round(v.headroom * 100)} %`}${v.firstToRunOut ? `, first to run out: ${v.firstToRunOut}` : ''}${v.signals.length ? `; signals: ${v.signals.map((s) => s.name).join(', ')}` : ''}`);
+      }
+      if (!m.verdicts.length) lines.push('  no topology: no verdicts per VM row (give --topology)');
+      const p = m.projection;
+      process.stdout.write(
+        `${m.title}: ${p ? `${p.target.users} users, ${p.target.formsPerUserPerMonth} forms/user/month, ${p.target.months} months` : ''}\n${lines.join('\n')}\n` +
+          Object.entries(result.files).map(([f, file]) => `  ${f.padEnd(4)} ${file}`).join('\n') + '\n',
+      );
+    });
+}
