@@ -21,6 +21,35 @@ export interface K6RunResult {
 /** k6's documented exit codes that mean something to a run. */
 export const K6_EXIT = { ok: 0, thresholdsFailed: 99, externalAbort: 105, scriptAborted: 107, thresholdsAbort: 99 } as const;
 
+const PROGRESS_LINE = /^(running \(|\S+\s+[✓✗↓]?\s*\[\s*\d+%\s*\])/;
+
+/**
+ * Without a terminal k6 prints a block of progress lines every second; a CI log wants one every `everyMs`.
+ * Everything else (warnings, the end-of-test summary) passes through untouched.
+ */
+export function throttleProgress(echo: (chunk: string) => void, everyMs = 10_000, now = () => Date.now()): (chunk: string) => void {
+  let last = -Infinity;
+  let partial = '';
+  return (chunk) => {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop() ?? '';
+    const out: string[] = [];
+    let progressAllowed = false;
+    for (const line of lines) {
+      if (PROGRESS_LINE.test(line.trim())) {
+        if (!progressAllowed && now() - last >= everyMs) {
+          progressAllowed = true;
+          last = now();
+        }
+        if (progressAllowed) out.push(line);
+      } else {
+        out.push(line);
+      }
+    }
+    if (out.length) echo(`${out.join('\n')}\n`);
+  };
+}
+
 export function runK6(opts: K6RunOptions): Promise<K6RunResult> {
   return new Promise((resolve, reject) => {
     const log = fs.openSync(opts.logFile, 'a');
@@ -40,9 +69,10 @@ export function runK6(opts: K6RunOptions): Promise<K6RunResult> {
     };
     process.on('SIGINT', onSigint);
     process.on('SIGTERM', onSigint);
+    const echo = opts.echo && !process.stderr.isTTY ? throttleProgress(opts.echo) : opts.echo;
     const pass = (d: Buffer) => {
       fs.writeSync(log, d);
-      opts.echo?.(d.toString('utf8'));
+      echo?.(d.toString('utf8'));
     };
     child.stdout.on('data', pass);
     child.stderr.on('data', pass);
