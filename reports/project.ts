@@ -169,6 +169,8 @@ export interface Projection {
   sizing: SizingResult;
   /** The month storage is judged at (the last of the horizon). */
   horizon: string;
+  /** Services whose VM count the config fixes (static_number) rather than derives from usage. */
+  fixedServices: string[];
 }
 
 /**
@@ -221,7 +223,7 @@ export function project(config: SizingConfig, cal: Calibration | undefined, give
         if (perForm !== undefined) {
           const perUserMonth = perForm * target.formsPerUserPerMonth + perCase * target.caseLoad * target.restoresPerUserPerDay * 30;
           const cap = capacityFromCpuCost({ cpuSecondsPerUnit: perUserMonth, cores: s.process.cores_per_node, periodSeconds: PERIOD_SECONDS.month, targetUtilisation: target.cpuTarget / load.peakFactor });
-          overrides.push({ path: `services.${s.name}.usage_capacity_per_node`, value: Math.max(1, Math.floor(cap)), source: `measured: ${perUserMonth.toPrecision(3)} web CPU s per user-month, ${(target.cpuTarget * 100).toFixed(0)} % at ${load.peakFactor.toFixed(2)}x peak` });
+          overrides.push({ path: `services.${s.name}.usage_capacity_per_node`, value: Math.max(1, Math.floor(cap * (1 + 1e-9))), source: `measured: ${perUserMonth.toPrecision(3)} web CPU s per user-month, ${(target.cpuTarget * 100).toFixed(0)} % at ${load.peakFactor.toFixed(2)}x peak` });
         }
       }
       // static services with a measured CPU cost: at least as many VMs as the peak needs
@@ -237,7 +239,8 @@ export function project(config: SizingConfig, cal: Calibration | undefined, give
   }
   const allMonths = monthsBetween(start, horizon);
   const sizing = computeVmSummary(cfg, overrides, { dates: allMonths });
-  return { target, targetSources: sources, load, demands, overrides, skipped, sizing, horizon };
+  const fixedServices = cfg.services.filter((x) => x.static_number > 0 && x.usage_capacity_per_node === undefined && !x.process.sub_processes.length).map((x) => x.name);
+  return { target, targetSources: sources, load, demands, overrides, skipped, sizing, horizon, fixedServices };
 }
 
 // ---- verdicts ---------------------------------------------------------------------------------------------
@@ -250,7 +253,7 @@ export interface Check {
   unit: string;
   utilisation: number;
   basis: string;
-  /** RAM is shown but does not decide "oversized" (measured memory does not scale with load here). */
+  /** Shown but not deciding: RAM as measured (does not scale with load here), model CPU of a fixed VM count. */
   advisory?: boolean;
 }
 
@@ -333,7 +336,10 @@ export function verdicts(rows: readonly VmRow[], proj: Projection | undefined, c
         const share = k && vmsOfKind(k) > row.vmCount && !exact ? row.vmCount / vmsOfKind(k) : 1;
         cores += s.coresTotal * share;
       }
-      checks.push({ resource: 'cpu (model)', need: cores, capacity: rowCores, unit: 'cores', utilisation: cores / rowCores, basis: `sizing model cores for ${modelSvcs.join(', ')} (not measured by this run)` });
+      // A count the config fixes says nothing about load: shown, but it does not decide the verdict.
+      const fixed = modelSvcs.every((n) => proj!.fixedServices.includes(n));
+      checks.push({ resource: 'cpu (model)', need: cores, capacity: rowCores, unit: 'cores', utilisation: cores / rowCores,
+        basis: `sizing model cores for ${modelSvcs.join(', ')} (not measured by this run${fixed ? '; a fixed VM count in the config' : ''})`, ...(fixed ? { advisory: true } : {}) });
     }
     // RAM, as measured
     const loads = cal?.services.filter((l) => kinds.includes(l.kind) && l.peakRssBytes !== undefined) ?? [];
@@ -383,12 +389,12 @@ export function verdicts(rows: readonly VmRow[], proj: Projection | undefined, c
     let verdict: RowVerdict['verdict'] = 'unknown';
     let headroom: number | undefined;
     let firstToRunOut: string | undefined;
-    if (checks.length) {
-      const worst = checks.reduce((a, b) => (b.utilisation > a.utilisation ? b : a));
+    if (deciding.length) {
+      const worst = deciding.reduce((a, b) => (b.utilisation > a.utilisation ? b : a));
       headroom = 1 - worst.utilisation;
       firstToRunOut = worst.resource === 'storage' && storageFullAt ? `storage (disk full ${storageFullAt})` : worst.resource;
-      if (checks.some((c) => c.utilisation > 1)) verdict = 'short';
-      else if (deciding.length && deciding.every((c) => c.utilisation < 0.4) && (row.vmCount > 1 || row.coresPerVm > 2)) verdict = 'oversized';
+      if (deciding.some((c) => c.utilisation > 1)) verdict = 'short';
+      else if (deciding.every((c) => c.utilisation < 0.4) && (row.vmCount > 1 || row.coresPerVm > 2)) verdict = 'oversized';
       else verdict = 'enough';
     }
     const out: RowVerdict = { row, kinds, services, checks, verdict, signals: signals.get(row.name) ?? [], notes };

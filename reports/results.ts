@@ -305,11 +305,14 @@ export function increase(v: readonly number[]): number {
   return total;
 }
 
-/** Sum of a per-second rate over time: each reading holds until the next (the last one for `lastDtMs`). */
-export function integrate(t: readonly number[], v: readonly number[], lastDtMs = 0): number {
+/**
+ * Sum of a per-second rate over time. A collector's rate at a tick covers the interval since the tick before, so
+ * each reading counts for the time back to the previous one (the first for as long as the next interval).
+ */
+export function integrate(t: readonly number[], v: readonly number[]): number {
   let total = 0;
   for (let i = 0; i < t.length; i++) {
-    const dt = i + 1 < t.length ? t[i + 1]! - t[i]! : lastDtMs;
+    const dt = i > 0 ? t[i]! - t[i - 1]! : t.length > 1 ? t[1]! - t[0]! : 0;
     total += (v[i]! * dt) / 1000;
   }
   return total;
