@@ -14,6 +14,8 @@ import { register as registerPlan } from './commands/plan.ts';
 import { register as registerGenerate } from './commands/generate.ts';
 import { register as registerCollect } from './commands/collect.ts';
 import { register as registerReport } from './commands/report.ts';
+import { register as registerGate } from './commands/gate.ts';
+import { register as registerBaseline } from './commands/baseline.ts';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -32,6 +34,8 @@ export function buildProgram(): Command {
   registerGenerate(program);
   registerCollect(program);
   registerReport(program);
+  registerGate(program);
+  registerBaseline(program);
   return program;
 }
 
