@@ -189,6 +189,7 @@ function htmlTable(t: Table, caption?: string): string {
 }
 
 const CSS = `
+@page{size:A4;margin:12mm}
 body{font-family:"DejaVu Sans",Arial,sans-serif;font-size:12px;color:#222;margin:24px;max-width:1100px}
 h1{font-size:22px;margin-bottom:4px}h2{font-size:17px;border-bottom:2px solid #1f77b4;padding-bottom:3px;margin-top:28px;page-break-after:avoid}
 table{border-collapse:collapse;margin:10px 0 16px;width:100%;page-break-inside:auto}caption{text-align:left;font-weight:bold;padding:4px 0}
