@@ -16,6 +16,8 @@ import { register as registerCollect } from './commands/collect.ts';
 import { register as registerReport } from './commands/report.ts';
 import { register as registerGate } from './commands/gate.ts';
 import { register as registerBaseline } from './commands/baseline.ts';
+import { register as registerMerge } from './commands/merge.ts';
+import { register as registerK8s } from './commands/k8s.ts';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -36,6 +38,8 @@ export function buildProgram(): Command {
   registerReport(program);
   registerGate(program);
   registerBaseline(program);
+  registerMerge(program);
+  registerK8s(program);
   return program;
 }
 

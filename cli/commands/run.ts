@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { defaultResultsRoot } from '../../runner/results.ts';
 import { runScenario } from '../../runner/run.ts';
+import { parseSegment } from '../../runner/segments.ts';
 import { formatSummary } from '../../runner/summary.ts';
 import { isScenarioName, SCENARIO_DESCRIPTIONS, SCENARIO_NAMES, type ShapeParams } from '../../scenarios/lib/shapes.ts';
 import { parseDuration } from '../duration.ts';
@@ -57,6 +58,7 @@ interface RunFlags {
   p95Write?: number;
   p95Read?: number;
   maxFailed?: number;
+  segment?: string;
 }
 
 export function register(program: Command): void {
@@ -65,7 +67,7 @@ export function register(program: Command): void {
     .description('run a load scenario through nginx with k6 and keep the results (local stack by default)')
     .argument('<scenario>', SCENARIO_NAMES.join(' | '))
     .addHelpText('after', `\nScenarios:\n${SCENARIO_NAMES.map((n) => `  ${n.padEnd(14)} ${SCENARIO_DESCRIPTIONS[n]}`).join('\n')}\n\nExit code: 0 when the thresholds hold, 1 when one fails or the target fails, 2 for bad input, 130 when interrupted.`)
-    .option('--target <local|url>', 'the local stack this tool starts, or a base URL of a CommCare HQ', 'local')
+    .option('--target <local|containers|url>', 'the local stack this tool starts, the same stack in containers (docker/, needs a Docker engine), or a base URL of a CommCare HQ', 'local')
     .option('--allow-remote', 'allow a target that is not on this machine')
     .option('--topology <file>', 'VM topology (seed table, YAML or commcare-cloud inventory): recorded, and used by the collectors')
     .option('--domain <name>', 'project space to load', 'capacity-load')
@@ -94,6 +96,7 @@ export function register(program: Command): void {
     .option('--results <dir>', 'where results directories go (default ./results)')
     .option('--interval <d>', 'collector sampling interval', seconds('--interval'), 5)
     .option('--no-collect', 'do not run the collectors')
+    .option('--segment <i/N>', 'run only segment i of N (k6 execution segments: N load generators share the scenario; every one needs the same --seed); `capacity merge` joins the results')
     .option('--liveness-every <n>', 'follow one acknowledged form in N until searchable', positive('--liveness-every', true), 10)
     .action(async (scenario: string, f: RunFlags) => {
       if (!isScenarioName(scenario)) throw new UserError(`unknown scenario "${scenario}": one of ${SCENARIO_NAMES.join(', ')}`);
@@ -118,6 +121,7 @@ export function register(program: Command): void {
         collectIntervalMs: f.interval * 1000,
         noCollect: !f.collect,
         livenessEvery: f.livenessEvery,
+        segment: f.segment ? parseSegment(f.segment) : undefined,
         log: (m) => process.stderr.write(`[run] ${m}\n`),
       });
       console.log(formatSummary(out.summary));

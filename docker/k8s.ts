@@ -1,0 +1,162 @@
+// k6-operator TestRun manifests: one scenario spread over N runner pods (the operator gives each pod its own
+// k6 execution segment, as `capacity run --segment i/N` does by hand). The scenario, its parameters and its
+// corpus travel as one `k6 archive` (k6 packs the script, its imports, every file it opens and the
+// CAPACITY_RUN environment) in a ConfigMap (binaryData), or on a PersistentVolumeClaim when it is too big
+// for a ConfigMap (the API server refuses objects over ~1 MiB).
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import YAML from 'yaml';
+import { UserError } from '../cli/errors.ts';
+import { ensureK6Bundle, prepareCorpus } from '../runner/corpus.ts';
+import { parseCredentials, parseTargetUrl } from '../runner/target.ts';
+import type { RunEnv } from '../scenarios/lib/params.ts';
+import { plannedSubmissions, resolveShape, type ScenarioName, type ShapeParams } from '../scenarios/lib/shapes.ts';
+import { k6, k6Binary } from '../stack/components/k6.ts';
+import { repoRoot } from '../stack/paths.ts';
+import { loadStackContext } from '../stack/stack.ts';
+
+/** A ConfigMap holds at most 1 MiB of data; leave room for the rest of the object. */
+export const CONFIGMAP_LIMIT_BYTES = 1_000_000;
+export const ARCHIVE_FILE = 'archive.tar';
+
+export interface TestRunSpec {
+  name: string;
+  namespace: string;
+  parallelism: number;
+  runnerImage: string;
+  /** Extra k6 run arguments (one string, as the TestRun takes them). */
+  arguments?: string;
+  /** The archive in a ConfigMap (default), or a PVC that holds `archive.tar`. */
+  archive: { configMap: Buffer } | { volumeClaim: string };
+}
+
+const dns1123 = (s: string) => /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(s) && s.length <= 63;
+
+/** The YAML: the ConfigMap (when the archive travels in one) then the TestRun. */
+export function testRunManifest(spec: TestRunSpec): string {
+  if (!dns1123(spec.name)) throw new UserError(`--name ${spec.name}: a Kubernetes name (lower case letters, digits and '-', at most 63)`);
+  if (!dns1123(spec.namespace)) throw new UserError(`--namespace ${spec.namespace}: a Kubernetes name`);
+  if (!Number.isInteger(spec.parallelism) || spec.parallelism < 1) throw new UserError('--parallelism must be a whole number of at least 1');
+  const docs: unknown[] = [];
+  const configMapName = `${spec.name}-script`;
+  if ('configMap' in spec.archive) {
+    docs.push({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: configMapName, namespace: spec.namespace, labels: { 'app.kubernetes.io/managed-by': 'capacity' } },
+      binaryData: { [ARCHIVE_FILE]: spec.archive.configMap.toString('base64') },
+    });
+  }
+  docs.push({
+    apiVersion: 'k6.io/v1alpha1',
+    kind: 'TestRun',
+    metadata: { name: spec.name, namespace: spec.namespace, labels: { 'app.kubernetes.io/managed-by': 'capacity' } },
+    spec: {
+      parallelism: spec.parallelism,
+      script: 'configMap' in spec.archive
+        ? { configMap: { name: configMapName, file: ARCHIVE_FILE } }
+        : { volumeClaim: { name: spec.archive.volumeClaim, file: ARCHIVE_FILE } },
+      arguments: [`--tag testid=${spec.name}`, spec.arguments].filter(Boolean).join(' '),
+      separate: false,
+      runner: {
+        image: spec.runnerImage,
+        env: [{ name: 'K6_NO_USAGE_REPORT', value: 'true' }],
+      },
+    },
+  });
+  return docs.map((d) => YAML.stringify(d, { lineWidth: 0 })).join('---\n');
+}
+
+function runK6Archive(binary: string, script: string, env: string, out: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(binary, ['archive', '-e', `CAPACITY_RUN=${env}`, '-O', out, script], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, K6_NO_USAGE_REPORT: 'true' } });
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (err += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new UserError(`k6 archive failed (exit ${code}): ${err.trim().split('\n').slice(-3).join(' ')}`, 1))));
+  });
+}
+
+export interface K8sManifestOptions {
+  scenario: ScenarioName;
+  /** Base URL of CommCare HQ as the runner pods reach it. */
+  target: string;
+  parallelism: number;
+  name?: string;
+  namespace: string;
+  runnerImage: string;
+  domain: string;
+  app: string;
+  users: number;
+  seed: number;
+  shape: Partial<ShapeParams>;
+  credentialsFile?: string;
+  volumeClaim?: string;
+  /** Where to leave archive.tar when it goes on a volume claim. */
+  archiveOut?: string;
+  arguments?: string;
+  log: (m: string) => void;
+}
+
+export interface K8sManifest {
+  yaml: string;
+  archiveBytes: number;
+  archiveFile?: string;
+  warnings: string[];
+}
+
+/** Prepares the corpus, archives the scenario with it and writes the ConfigMap and TestRun. */
+export async function buildK8sManifest(opts: K8sManifestOptions): Promise<K8sManifest> {
+  const url = parseTargetUrl(opts.target, true);
+  const shape = resolveShape(opts.scenario, { ...opts.shape, users: opts.users });
+  const ctx = loadStackContext({ progress: { step: (m) => opts.log(m) } });
+  if (!k6.isInstalled(ctx)) await k6.install(ctx);
+  const count = Math.ceil(plannedSubmissions(opts.scenario, shape) * 1.05) + opts.users;
+  const corpus = await prepareCorpus(ctx.paths.home, { app: opts.app, users: opts.users, count, seed: opts.seed, domain: opts.domain }, opts.log);
+  await ensureK6Bundle();
+  const warnings: string[] = [];
+
+  // A staging copy of what k6 opens: the shared corpus is never changed, real logins go only into the archive.
+  const stage = fs.mkdtempSync(path.join(os.tmpdir(), 'capacity-k8s-'));
+  try {
+    const corpusDir = path.join(stage, 'corpus');
+    fs.mkdirSync(corpusDir);
+    fs.cpSync(path.join(corpus.dir, 'bodies'), path.join(corpusDir, 'bodies'), { recursive: true });
+    let users = JSON.parse(fs.readFileSync(path.join(corpus.dir, 'users.json'), 'utf8')) as Record<string, unknown>[];
+    if (opts.credentialsFile) {
+      const creds = parseCredentials(fs.readFileSync(opts.credentialsFile, 'utf8'), opts.credentialsFile);
+      users = users.map((u, i) => ({ ...u, login: creds[i % creds.length]!.username, password: creds[i % creds.length]!.password }));
+    } else {
+      warnings.push(`no --credentials: the archive carries the corpus's generated mobile workers (${opts.domain}); they must exist on ${url.origin}`);
+    }
+    fs.writeFileSync(path.join(corpusDir, 'users.json'), JSON.stringify(users));
+    warnings.push('the archive holds the mobile workers\' passwords (users.json): treat the ConfigMap or volume like a Secret');
+    const env: RunEnv = { scenario: opts.scenario, baseUrl: url.origin + url.pathname.replace(/\/$/, ''), domain: opts.domain, corpusDir,
+      shape: { ...shape }, ackLog: 'all' };
+    const archive = path.join(stage, ARCHIVE_FILE);
+    opts.log(`k6 archive of ${opts.scenario} with ${corpus.manifest.count} corpus forms`);
+    await runK6Archive(k6Binary(ctx), path.join(repoRoot, 'scenarios', `${opts.scenario}.ts`), JSON.stringify(env), archive);
+    const bytes = fs.readFileSync(archive);
+    const name = opts.name ?? `capacity-${opts.scenario}`;
+    let archiveFile: string | undefined;
+    let where: TestRunSpec['archive'];
+    if (opts.volumeClaim) {
+      archiveFile = opts.archiveOut ?? path.resolve(`${name}-${ARCHIVE_FILE}`);
+      fs.copyFileSync(archive, archiveFile);
+      where = { volumeClaim: opts.volumeClaim };
+    } else {
+      if (bytes.length > CONFIGMAP_LIMIT_BYTES) {
+        throw new UserError(`the k6 archive is ${(bytes.length / 1e6).toFixed(1)} MB, over what a ConfigMap can hold (~1 MB): ` +
+          'use --volume-claim <pvc> (the archive is written beside the manifest, to copy onto the volume) or a smaller run (--duration, --rate, --users)');
+      }
+      where = { configMap: bytes };
+    }
+    const yaml = testRunManifest({ name, namespace: opts.namespace, parallelism: opts.parallelism, runnerImage: opts.runnerImage, arguments: opts.arguments, archive: where });
+    return { yaml, archiveBytes: bytes.length, archiveFile, warnings };
+  } finally {
+    fs.rmSync(stage, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,432 @@
+// `capacity merge`: the results directories of the segments of one scenario (`capacity run --segment i/N` on
+// several machines) joined into one results directory, so gates and reports are made once. Counts are summed;
+// percentiles are recomputed from the raw k6 CSVs (never averaged); acks and liveness are concatenated; the
+// collectors' samples keep one view of each system.
+import fs from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { pipeline } from 'node:stream/promises';
+import zlib from 'node:zlib';
+import { parse } from 'csv-parse';
+import { UserError } from '../cli/errors.ts';
+import { breakSteps, type ShapeParams } from '../scenarios/lib/shapes.ts';
+import { RESULT_FILES, writeJson } from './results.ts';
+import { endpointStats, formatSummary, livenessStats, thresholdResults, type K6SummaryExport, type RunSummary } from './summary.ts';
+import { aggregateK6Csv, quantile, rampSteps, timeseriesCsv, type SecondRow } from './timeseries.ts';
+
+interface SegmentManifest {
+  scenario: string;
+  status: string;
+  startedAt: string;
+  endedAt?: string;
+  parameters: { shape: ShapeParams; users: number; app: string; seed: number; domain: string; [k: string]: unknown };
+  target: { kind: string; baseUrl: string; domain: string };
+  segment?: { index: number; count: number; executionSegment: string; executionSegmentSequence: string };
+  versions?: Record<string, unknown>;
+  [k: string]: unknown;
+}
+
+interface SegmentDir {
+  dir: string;
+  manifest: SegmentManifest;
+  summary: RunSummary;
+}
+
+export interface MergeOptions {
+  dirs: string[];
+  out: string;
+  /** Merge even when some segments of the sequence are missing (the figures then cover only part of the load). */
+  allowPartial?: boolean;
+  log?: (m: string) => void;
+}
+
+export interface MergeOutcome {
+  dir: string;
+  summary: RunSummary;
+  warnings: string[];
+}
+
+function readJson<T>(file: string): T {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+  } catch (err) {
+    throw new UserError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+function loadSegment(dir: string): SegmentDir {
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UserError(`${dir}: no such results directory`);
+  const manifest = readJson<SegmentManifest>(path.join(dir, RESULT_FILES.manifest));
+  if (manifest.status !== 'finished' || !fs.existsSync(path.join(dir, RESULT_FILES.summary))) {
+    throw new UserError(`${dir}: the run did not finish (status "${manifest.status}"); only finished segments can be merged`);
+  }
+  return { dir, manifest, summary: readJson<RunSummary>(path.join(dir, RESULT_FILES.summary)) };
+}
+
+const stable = (v: unknown) => JSON.stringify(v, (_k, x) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort()) : x));
+
+/** The segments must be slices of one scenario: same parameters and corpus, one segment sequence, no repeats. */
+export function checkSegments(segs: SegmentDir[], allowPartial = false): string[] {
+  const warnings: string[] = [];
+  if (segs.length === 0) throw new UserError('capacity merge needs at least one results directory');
+  const first = segs[0]!;
+  for (const s of segs) {
+    if (!s.manifest.segment) throw new UserError(`${s.dir}: not a segment (made without --segment); only segments of one scenario can be merged`);
+    if (s.manifest.scenario !== first.manifest.scenario) throw new UserError(`${s.dir}: scenario ${s.manifest.scenario}, but ${first.dir} is ${first.manifest.scenario}`);
+    const a = { ...first.manifest.parameters };
+    const b = { ...s.manifest.parameters };
+    if (stable(a) !== stable(b)) throw new UserError(`${s.dir}: made with other parameters than ${first.dir} (scenario shape, users, app, seed or domain differ); segments must share them`);
+    if (s.manifest.segment.executionSegmentSequence !== first.manifest.segment!.executionSegmentSequence) {
+      throw new UserError(`${s.dir}: segment ${s.manifest.segment.index}/${s.manifest.segment.count} is not of the same sequence as ${first.dir} (${first.manifest.segment!.index}/${first.manifest.segment!.count})`);
+    }
+    if (s.manifest.target.baseUrl !== first.manifest.target.baseUrl) warnings.push(`${s.dir} loaded ${s.manifest.target.baseUrl}, ${first.dir} loaded ${first.manifest.target.baseUrl}`);
+  }
+  const count = first.manifest.segment!.count;
+  const seen = new Map<number, string>();
+  for (const s of segs) {
+    const other = seen.get(s.manifest.segment!.index);
+    if (other) throw new UserError(`segment ${s.manifest.segment!.index}/${count} given twice: ${other} and ${s.dir}`);
+    seen.set(s.manifest.segment!.index, s.dir);
+  }
+  const missing = Array.from({ length: count }, (_, i) => i + 1).filter((i) => !seen.has(i));
+  if (missing.length) {
+    const text = `segment${missing.length > 1 ? 's' : ''} ${missing.map((i) => `${i}/${count}`).join(', ')} missing: the merged figures cover only part of the scenario`;
+    if (!allowPartial) throw new UserError(`${text} (--allow-partial to merge anyway)`);
+    warnings.push(text);
+  }
+  return warnings;
+}
+
+/** Concatenates the segments' k6 CSVs (gzipped) into one, header once; every segment must have the same columns. */
+async function mergeK6Csv(inputs: string[], out: string): Promise<void> {
+  const gz = zlib.createGzip();
+  const sink = fs.createWriteStream(out);
+  const done = pipeline(gz, sink);
+  let header: string | undefined;
+  for (const file of inputs) {
+    if (!fs.existsSync(file)) continue;
+    const input = fs.createReadStream(file);
+    const lines = createInterface({ input: file.endsWith('.gz') ? input.pipe(zlib.createGunzip()) : input, crlfDelay: Infinity });
+    let first = true;
+    for await (const line of lines) {
+      if (first) {
+        first = false;
+        if (header === undefined) {
+          header = line;
+          if (!gz.write(`${line}\n`)) await new Promise((r) => gz.once('drain', r));
+        } else if (line !== header) {
+          gz.destroy();
+          throw new UserError(`${file}: its k6 CSV has other columns than the first segment's (different k6 versions?)`);
+        }
+        continue;
+      }
+      if (!line) continue;
+      if (!gz.write(`${line}\n`)) await new Promise((r) => gz.once('drain', r));
+    }
+  }
+  gz.end();
+  await done;
+}
+
+type K6Metric = K6SummaryExport['metrics'][string];
+
+/** `http_req_duration{endpoint:receiver}` -> name and tag filters. */
+function parseMetricKey(key: string): { name: string; tags: [string, string][] } {
+  const m = /^([^{]+)(?:\{(.*)\})?$/.exec(key);
+  const tags: [string, string][] = [];
+  for (const part of (m?.[2] ?? '').split(',').filter(Boolean)) {
+    const i = part.indexOf(':');
+    tags.push([part.slice(0, i).trim(), part.slice(i + 1).trim()]);
+  }
+  return { name: m?.[1] ?? key, tags };
+}
+
+function isTrend(m: K6Metric): boolean {
+  return typeof m.med === 'number' || typeof m['p(95)'] === 'number' || typeof m.avg === 'number';
+}
+
+/** Every value of each trend metric (and sub-metric) in the merged CSV: percentiles are recomputed from these. */
+async function trendValues(csvFile: string, keys: string[]): Promise<Map<string, number[]>> {
+  const wanted = keys.map((k) => ({ key: k, ...parseMetricKey(k) }));
+  const byName = new Map<string, typeof wanted>();
+  for (const w of wanted) byName.set(w.name, [...(byName.get(w.name) ?? []), w]);
+  const values = new Map<string, number[]>(keys.map((k) => [k, []]));
+  if (!fs.existsSync(csvFile)) return values;
+  const input = fs.createReadStream(csvFile).pipe(zlib.createGunzip());
+  const parser = input.pipe(parse({ columns: true, relax_column_count: true, skip_empty_lines: true }));
+  for await (const rec of parser as AsyncIterable<Record<string, string>>) {
+    const ws = byName.get(rec.metric_name ?? '');
+    if (!ws) continue;
+    const v = Number(rec.metric_value);
+    if (!Number.isFinite(v)) continue;
+    let extra: URLSearchParams | undefined;
+    for (const w of ws) {
+      const ok = w.tags.every(([t, val]) => {
+        if (t in rec) return rec[t] === val;
+        extra ??= new URLSearchParams(rec.extra_tags ?? '');
+        return extra.get(t) === val;
+      });
+      if (ok) values.get(w.key)!.push(v);
+    }
+  }
+  return values;
+}
+
+function trendOf(values: number[]): K6Metric {
+  const s = [...values].sort((a, b) => a - b);
+  if (!s.length) return { avg: 0, min: 0, med: 0, max: 0, 'p(90)': 0, 'p(95)': 0, 'p(99)': 0 };
+  return { avg: s.reduce((a, b) => a + b, 0) / s.length, min: s[0]!, med: quantile(s, 0.5), max: s[s.length - 1]!,
+    'p(90)': quantile(s, 0.9), 'p(95)': quantile(s, 0.95), 'p(99)': quantile(s, 0.99) };
+}
+
+/** Re-evaluates a threshold expression (p(95)<900, rate<0.001, count>0, avg<=100...) on a merged metric: true when it FAILED. */
+export function thresholdFailed(expr: string, m: K6Metric): boolean | undefined {
+  const e = /^\s*(p\(\d+(?:\.\d+)?\)|rate|count|avg|min|max|med|value)\s*(<=|>=|==|===|!=|<|>)\s*(-?\d+(?:\.\d+)?)\s*$/.exec(expr);
+  if (!e) return undefined;
+  let v = m[e[1]!] as number | undefined;
+  if (v === undefined && e[1] === 'rate' && typeof m.value === 'number') v = m.value;
+  if (typeof v !== 'number') return undefined;
+  const n = Number(e[3]);
+  const ok = e[2] === '<' ? v < n : e[2] === '<=' ? v <= n : e[2] === '>' ? v > n : e[2] === '>=' ? v >= n : e[2] === '!=' ? v !== n : v === n;
+  return !ok;
+}
+
+interface GroupLike {
+  name?: string;
+  path?: string;
+  groups?: Record<string, GroupLike> | GroupLike[];
+  checks?: Record<string, { passes: number; fails: number; [k: string]: unknown }> | { name: string; passes: number; fails: number }[];
+  [k: string]: unknown;
+}
+
+/** Sums check passes and fails by name, group by group. */
+function mergeGroups(groups: (GroupLike | undefined)[]): GroupLike | undefined {
+  const present = groups.filter((g): g is GroupLike => !!g);
+  if (!present.length) return undefined;
+  const out = structuredClone(present[0]!);
+  for (const g of present.slice(1)) {
+    if (out.checks && g.checks && !Array.isArray(out.checks) && !Array.isArray(g.checks)) {
+      for (const [name, c] of Object.entries(g.checks)) {
+        const o = out.checks[name];
+        if (o) {
+          o.passes += c.passes;
+          o.fails += c.fails;
+        } else out.checks[name] = structuredClone(c);
+      }
+    }
+    if (out.groups && g.groups && !Array.isArray(out.groups) && !Array.isArray(g.groups)) {
+      for (const [name, sub] of Object.entries(g.groups)) out.groups[name] = mergeGroups([out.groups[name], sub])!;
+    }
+  }
+  return out;
+}
+
+/** One k6 summary export for the whole scenario: counters summed, rates re-derived, trends from the raw samples. */
+export async function mergeK6Summaries(summaries: (K6SummaryExport & { root_group?: GroupLike })[], csvFile: string, durationS: number): Promise<K6SummaryExport & { root_group?: GroupLike }> {
+  const keys = [...new Set(summaries.flatMap((s) => Object.keys(s.metrics ?? {})))].sort();
+  const trendKeys = keys.filter((k) => summaries.some((s) => s.metrics[k] && isTrend(s.metrics[k]!)));
+  const values = await trendValues(csvFile, trendKeys);
+  const metrics: Record<string, K6Metric> = {};
+  for (const key of keys) {
+    const parts = summaries.map((s) => s.metrics[key]).filter((m): m is K6Metric => !!m);
+    const first = parts[0]!;
+    let m: K6Metric;
+    if (trendKeys.includes(key)) {
+      m = trendOf(values.get(key) ?? []);
+    } else if (typeof first.passes === 'number' || typeof first.fails === 'number') {
+      const passes = parts.reduce((a, p) => a + (p.passes ?? 0), 0);
+      const fails = parts.reduce((a, p) => a + (p.fails ?? 0), 0);
+      m = { passes, fails, value: passes + fails ? passes / (passes + fails) : 0 };
+    } else if (typeof first.count === 'number') {
+      const count = parts.reduce((a, p) => a + (p.count ?? 0), 0);
+      m = { count, rate: durationS ? count / durationS : 0 };
+    } else {
+      // gauges (vus, vus_max): the generators together
+      m = { value: parts.reduce((a, p) => a + (p.value ?? 0), 0), min: parts.reduce((a, p) => a + ((p.min as number) ?? 0), 0), max: parts.reduce((a, p) => a + ((p.max as number) ?? 0), 0) };
+    }
+    const exprs = [...new Set(parts.flatMap((p) => Object.keys(p.thresholds ?? {})))];
+    if (exprs.length) {
+      m.thresholds = Object.fromEntries(exprs.map((e) => [e, thresholdFailed(e, m) ?? parts.some((p) => p.thresholds?.[e] === true)]));
+    }
+    metrics[key] = m;
+  }
+  const root = mergeGroups(summaries.map((s) => s.root_group));
+  return { metrics, ...(root ? { root_group: root } : {}) };
+}
+
+function readNdjson<T>(file: string): T[] {
+  if (!fs.existsSync(file)) return [];
+  return fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).flatMap((l) => {
+    try {
+      return [JSON.parse(l) as T];
+    } catch {
+      return [];
+    }
+  });
+}
+
+interface SampleLike {
+  ts: string;
+  source: string;
+  host: string;
+}
+
+/**
+ * Samples describe the systems under load, not the load generators: when several segments sampled the same
+ * source on the same host, keep the series of the lowest segment only (the others are the same system seen
+ * again); sources only one segment saw are all kept. Returns the lines and which segment each series came from.
+ */
+export function mergeSamples(perSegment: { index: number; lines: string[] }[]): { lines: string[]; from: Record<string, number> } {
+  const from: Record<string, number> = {};
+  const kept: { ts: string; line: string }[] = [];
+  for (const seg of [...perSegment].sort((a, b) => a.index - b.index)) {
+    const mine = new Set<string>();
+    for (const line of seg.lines) {
+      let s: SampleLike;
+      try {
+        s = JSON.parse(line) as SampleLike;
+      } catch {
+        continue;
+      }
+      const key = `${s.source}@${s.host}`;
+      if (from[key] !== undefined && !mine.has(key)) continue;
+      from[key] = seg.index;
+      mine.add(key);
+      kept.push({ ts: s.ts, line });
+    }
+  }
+  kept.sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
+  return { lines: kept.map((k) => k.line), from };
+}
+
+/** VUs per second across generators: each segment's own per-second VUs, summed. */
+function vusBySecond(dir: string): Map<number, number> {
+  const out = new Map<number, number>();
+  const file = path.join(dir, RESULT_FILES.timeseries);
+  if (!fs.existsSync(file)) return out;
+  for (const line of fs.readFileSync(file, 'utf8').split('\n').slice(1)) {
+    const f = line.split(',');
+    if (f.length < 10) continue;
+    const s = Number(f[0]);
+    out.set(s, Math.max(out.get(s) ?? 0, Number(f[9])));
+  }
+  return out;
+}
+
+export async function mergeResults(opts: MergeOptions): Promise<MergeOutcome> {
+  const log = opts.log ?? (() => undefined);
+  const segs = opts.dirs.map(loadSegment).sort((a, b) => (a.manifest.segment?.index ?? 0) - (b.manifest.segment?.index ?? 0));
+  const warnings = checkSegments(segs, opts.allowPartial);
+  if (fs.existsSync(opts.out) && fs.readdirSync(opts.out).length) throw new UserError(`${opts.out} exists and is not empty: choose a new --out`);
+  fs.mkdirSync(opts.out, { recursive: true });
+  const out = (name: string) => path.join(opts.out, name);
+  const first = segs[0]!;
+
+  // Raw samples first: everything else is recomputed from them.
+  log(`merging ${segs.length} segments of ${first.manifest.scenario} into ${opts.out}`);
+  await mergeK6Csv(segs.map((s) => path.join(s.dir, RESULT_FILES.k6Csv)), out(RESULT_FILES.k6Csv));
+  const rows: SecondRow[] = await aggregateK6Csv(out(RESULT_FILES.k6Csv));
+  const vus = new Map<number, number>();
+  for (const s of segs) for (const [sec, v] of vusBySecond(s.dir)) vus.set(sec, (vus.get(sec) ?? 0) + v);
+  for (const r of rows) r.vus = vus.get(r.second) ?? r.vus;
+  fs.writeFileSync(out(RESULT_FILES.timeseries), timeseriesCsv(rows));
+  const firstSecond = rows.length ? rows[0]!.second : 0;
+  const durationS = rows.length ? rows[rows.length - 1]!.second - firstSecond + 1 : 0;
+
+  const k6sums = segs.map((s) => readJson<K6SummaryExport>(path.join(s.dir, RESULT_FILES.k6Summary)));
+  const k6sum = await mergeK6Summaries(k6sums, out(RESULT_FILES.k6Csv), durationS);
+  writeJson(opts.out, RESULT_FILES.k6Summary, k6sum);
+
+  // Acks and liveness: concatenated in time order; samples: one view per system.
+  const acks = segs.flatMap((s) => readNdjson<{ t: number }>(path.join(s.dir, RESULT_FILES.acks))).sort((a, b) => a.t - b.t);
+  fs.writeFileSync(out(RESULT_FILES.acks), acks.map((a) => JSON.stringify(a)).join('\n') + (acks.length ? '\n' : ''));
+  const live = segs.flatMap((s) => readNdjson<{ ackedAt: number; lagMs?: number }>(path.join(s.dir, RESULT_FILES.liveness))).sort((a, b) => a.ackedAt - b.ackedAt);
+  fs.writeFileSync(out(RESULT_FILES.liveness), live.map((l) => JSON.stringify(l)).join('\n') + (live.length ? '\n' : ''));
+  const samples = mergeSamples(segs.map((s) => ({ index: s.manifest.segment!.index,
+    lines: fs.existsSync(path.join(s.dir, RESULT_FILES.samples)) ? fs.readFileSync(path.join(s.dir, RESULT_FILES.samples), 'utf8').split('\n').filter(Boolean) : [] })));
+  fs.writeFileSync(out(RESULT_FILES.samples), samples.lines.join('\n') + (samples.lines.length ? '\n' : ''));
+  for (const [name, fileOf] of [[RESULT_FILES.k6Log, RESULT_FILES.k6Log], [RESULT_FILES.k6Console, RESULT_FILES.k6Console]] as const) {
+    const parts = segs.map((s) => {
+      const f = path.join(s.dir, fileOf);
+      const text = fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : '';
+      return name === RESULT_FILES.k6Log ? `===== segment ${s.manifest.segment!.index}/${s.manifest.segment!.count}: ${s.dir}\n${text}` : text;
+    });
+    fs.writeFileSync(out(name), parts.join(name === RESULT_FILES.k6Log ? '\n' : ''));
+  }
+
+  // The summary of the whole scenario.
+  const endpoints = endpointStats(rows, k6sum);
+  const requests = Object.values(endpoints).reduce((a, e) => a + e.count, 0);
+  const failedRequests = Object.values(endpoints).reduce((a, e) => a + e.failed, 0);
+  const acknowledged = segs.reduce((a, s) => a + s.summary.acknowledged, 0);
+  const thresholds = thresholdResults(k6sum);
+  const lags = live.map((l) => l.lagMs).filter((v): v is number => typeof v === 'number');
+  const shape = first.manifest.parameters.shape;
+  const summary: RunSummary = {
+    scenario: first.summary.scenario,
+    target: first.summary.target,
+    startedAt: segs.map((s) => s.summary.startedAt).sort()[0]!,
+    endedAt: segs.map((s) => s.summary.endedAt).sort().reverse()[0]!,
+    durationS,
+    requests,
+    failedRequests,
+    failedRate: requests ? failedRequests / requests : 0,
+    acknowledged,
+    acknowledgedPerSec: durationS ? acknowledged / durationS : 0,
+    droppedIterations: segs.reduce((a, s) => a + s.summary.droppedIterations, 0),
+    corpusExhausted: segs.reduce((a, s) => a + s.summary.corpusExhausted, 0),
+    endpoints,
+    thresholds,
+    thresholdsPassed: thresholds.every((t) => t.ok),
+    liveness: livenessStats(lags, live.length - lags.length),
+    k6ExitCode: segs.map((s) => s.summary.k6ExitCode).find((c) => c !== 0) ?? 0,
+    interrupted: segs.some((s) => s.summary.interrupted),
+    outcome: 'passed',
+    message: '',
+  };
+  if (first.manifest.scenario === 'ramp-to-break' && rows.length) {
+    const firstRequest = rows.find((r) => r.endpoint === 'receiver')?.second ?? firstSecond;
+    const steps = rampSteps(rows, firstRequest, breakSteps(shape), shape.stepS, { p95Ms: shape.writeP95Ms, failedRate: shape.failedRate });
+    let highest: number | null = null;
+    for (const st of steps) {
+      if (!st.sustained) break;
+      highest = st.rate;
+    }
+    summary.rampToBreak = { steps, highestSustainedRate: highest };
+  }
+  const failedSeg = segs.find((s) => s.summary.outcome === 'failed' || s.summary.outcome === 'interrupted');
+  const segText = `${segs.length} of ${first.manifest.segment!.count} segments merged`;
+  if (failedSeg) {
+    summary.outcome = failedSeg.summary.outcome;
+    summary.message = `segment ${failedSeg.manifest.segment!.index}/${failedSeg.manifest.segment!.count} ${failedSeg.summary.outcome}: ${failedSeg.summary.message}; ${segText}`;
+  } else if (first.manifest.scenario === 'ramp-to-break') {
+    summary.outcome = summary.rampToBreak?.highestSustainedRate ? 'passed' : 'thresholds-failed';
+    summary.message = `highest rate sustained: ${summary.rampToBreak?.highestSustainedRate ?? 'none'}/s; ${segText}`;
+  } else if (!summary.thresholdsPassed) {
+    summary.outcome = 'thresholds-failed';
+    summary.message = `${thresholds.filter((t) => !t.ok).length} threshold(s) failed; ${segText}`;
+  } else {
+    summary.message = `all thresholds held; ${segText}`;
+  }
+  writeJson(opts.out, RESULT_FILES.summary, summary);
+  fs.writeFileSync(out(RESULT_FILES.summaryText), `${formatSummary(summary)}\n`);
+
+  const { segment: _segment, ...rest } = first.manifest;
+  const manifest = {
+    ...rest,
+    status: 'finished',
+    startedAt: segs.map((s) => s.manifest.startedAt).sort()[0],
+    endedAt: segs.map((s) => s.manifest.endedAt ?? s.summary.endedAt).sort().reverse()[0],
+    merged: {
+      at: new Date().toISOString(),
+      segments: segs.map((s) => ({ ...s.manifest.segment!, dir: path.resolve(s.dir), startedAt: s.manifest.startedAt, endedAt: s.manifest.endedAt,
+        outcome: s.summary.outcome, requests: s.summary.requests, acknowledged: s.summary.acknowledged })),
+      samplesFrom: samples.from,
+      warnings,
+    },
+    files: RESULT_FILES,
+  };
+  writeJson(opts.out, RESULT_FILES.manifest, manifest);
+  return { dir: opts.out, summary, warnings };
+}
+
