@@ -143,7 +143,7 @@ export function defaultTarget(config: SizingConfig, cal: Calibration | undefined
   const target: Target = {
     users: pick('users', 1000, 'default', configUsers, `sizing config (${config.file})`),
     formsPerUserPerMonth: pick('formsPerUserPerMonth', 20, 'default', fpu && 'factor' in fpu ? fpu.factor : undefined, `sizing config usage.${fpu?.name}.factor`),
-    caseLoad: pick('caseLoad', 100, 'default', measuredCaseLoad !== undefined ? Math.round(measuredCaseLoad) : undefined, 'cases per restore in this run'),
+    caseLoad: pick('caseLoad', 100, 'default', measuredCaseLoad !== undefined && measuredCaseLoad >= 1 ? Math.round(measuredCaseLoad) : undefined, 'cases per restore in this run'),
     restoresPerUserPerDay: pick('restoresPerUserPerDay', 1, 'default (one sync a day)'),
     months: pick('months', 12, 'default', months, 'sizing config date range'),
     peakShare: pick('peakShare', 0.035, 'commcare_resource_model (peak 15 minutes ~3.5 % of a day)'),

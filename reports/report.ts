@@ -284,8 +284,9 @@ export async function buildReport(opts: ReportOptions): Promise<ReportResult> {
   const { hosts, byRow } = signalsByRow(results.samples, rows, topology);
   const rowVerdicts = verdicts(rows, proj, calibration, topology, byRow);
   if (!rows.length) notes.push('no topology (give --topology, or run with --topology): no verdicts per VM row; the sizing model\'s VM summary for the target is shown instead');
-  if (results.manifest?.target?.kind === 'local' && hosts.some((h) => h.host === 'localhost')) {
-    notes.push('local stack: every service and the load generator (k6) share this machine, so host figures are the whole machine\'s');
+  if (results.manifest?.target?.kind === 'local') {
+    notes.push('local stack: its web workers and pillows are this project\'s HQ-compatible service, not CommCare HQ\'s Django and pillowtop, so their CPU per form is far below a real install\'s; storage per unit follows HQ\'s tables and is closer. Calibrate CPU against a real HQ before trusting CPU verdicts.');
+    if (hosts.some((h) => h.host === 'localhost')) notes.push('local stack: every service and the load generator (k6) share this machine, so host figures (and the signals) are the whole machine\'s');
   }
   lap('project');
 
