@@ -167,7 +167,7 @@ describe('collectors: the local stack and its failures', { timeout: 180_000 }, (
     const samples = readSamples(res.outFile);
     assert.equal(res.outFile, path.join(dir, 'samples.ndjson'));
     assert.ok(samples.length > 100);
-    assert.match(lines[0]!, /^watching postgres 1, pillows 1, kafka 1, elasticsearch 1, redis 1, nginx 1, hosts 1 every 1 s for 2\.5 s/);
+    assert.match(lines[0]!, /^watching postgres 1, pillows 1, kafka 1, elasticsearch 1, redis 1, nginx 1, hosts 1, processes 1, localStores 1 every 1 s for 2\.5 s/);
     assert.ok(lines.some((l) => /\| pg \d+ tps/.test(l)), lines.join('\n'));
     assert.match(lines[lines.length - 1]!, /^\d+ ticks, \d+ samples, 0 gaps ->/);
 
