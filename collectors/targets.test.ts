@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { defaultConfig } from '../stack/config.ts';
 import { loadTopology } from '../topology/load.ts';
@@ -50,5 +53,20 @@ describe('collector targets', () => {
     assert.equal(new URL(t.postgres![0]!.url).port, '15432');
     assert.deepEqual(t.kafka![0]!.brokers, ['127.0.0.1:19092']);
     assert.equal(t.nginx![0]!.statusUrl, 'http://127.0.0.1:18080/nginx_status');
+  });
+
+  it('the local topology file with the local stack running: its processes and Kafka log dir too', () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'capacity-home-'));
+    const local = { run: path.join(home, 'run'), data: path.join(home, 'data') };
+    fs.mkdirSync(local.run);
+    const none = targetsFromTopology(loadTopology(example('local.yaml')), { localStack: local });
+    assert.equal(none.processes, undefined, 'no pid files: no process collector');
+    fs.writeFileSync(path.join(local.run, 'web-1.pid.json'), '{"pid":1,"name":"web-1"}');
+    fs.mkdirSync(path.join(local.data, 'kafka'), { recursive: true });
+    const t = targetsFromTopology(loadTopology(example('local.yaml')), { localStack: local });
+    assert.deepEqual(t.processes, [{ runDir: local.run, host: 'localhost' }]);
+    assert.deepEqual(t.localStores, [{ host: 'localhost', kafkaLogDir: path.join(local.data, 'kafka') }]);
+    // the seed's VMs are not this machine
+    assert.equal(targetsFromTopology(loadTopology(example('seed-multi-vm.yaml')), { localStack: local }).processes, undefined);
   });
 });

@@ -1,5 +1,6 @@
 // Where the collectors look: CollectorTargets, built for the local stack (from the running stack's ports) or
 // from a topology (hosts, services, endpoints), and turned into collectors.
+import fs from 'node:fs';
 import path from 'node:path';
 import type { StackContext } from '../stack/component.ts';
 import { stackPaths } from '../stack/paths.ts';
@@ -73,6 +74,8 @@ export interface TopologyCredentials {
   rabbitmq?: { user?: string; password?: string; port?: number };
   /** Path of nginx's stub_status page. Default /nginx_status. */
   nginxStatusPath?: string;
+  /** The local stack's home (default .capacity): a loopback host also gets per-process CPU when its pid files are there. */
+  localStack?: { run: string; data: string };
 }
 
 const isLoopback = (a: string) => a === 'localhost' || a === '::1' || /^127\./.test(a);
@@ -159,6 +162,20 @@ export function targetsFromTopology(t: Topology, cred: TopologyCredentials = {})
     } else if (isLoopback(h.address) && !procTaken) {
       procTaken = true;
       out.hosts!.push({ host: h.name });
+      // the local stack described by a topology file: its processes and Kafka log dir, for calibration
+      const local = cred.localStack ?? stackPaths();
+      const hasPids = (() => {
+        try {
+          return fs.readdirSync(local.run).some((f) => f.endsWith('.pid.json'));
+        } catch {
+          return false;
+        }
+      })();
+      if (hasPids) {
+        out.processes = [{ runDir: local.run, host: h.name }];
+        const kafkaLogDir = path.join(local.data, 'kafka');
+        if (fs.existsSync(kafkaLogDir)) out.localStores = [{ host: h.name, kafkaLogDir }];
+      }
     }
   }
   return out;
