@@ -93,10 +93,10 @@ describe('gate figures', () => {
 
 describe('tolerances', () => {
   it('defaults per metric kind; --tolerance over the baseline\'s over the defaults; exact over glob over prefix', () => {
-    assert.deepEqual(toleranceFor('latency.receiver.p95', {}), { pct: 40, abs: 25, source: 'default' });
+    assert.deepEqual(toleranceFor('latency.receiver.p95', {}), { pct: 50, abs: 40, source: 'default' });
     const cli = parseTolerances(['latency=70', 'latency.*.p95=50%:10', 'latency.receiver.p95=45']);
     assert.equal(toleranceFor('latency.receiver.p95', { cli }).pct, 45);
-    assert.equal(toleranceFor('latency.receiver.p95', { cli }).abs, 25, 'a rule without an absolute part keeps the floor');
+    assert.equal(toleranceFor('latency.receiver.p95', { cli }).abs, 40, 'a rule without an absolute part keeps the floor');
     assert.equal(toleranceFor('latency.restore.p95', { cli }).pct, 50);
     assert.equal(toleranceFor('latency.restore.p95', { cli }).abs, 10);
     assert.equal(toleranceFor('latency.restore.p50', { cli }).pct, 70);
@@ -153,9 +153,9 @@ describe('capacity gate', () => {
     assert.equal(none.exitCode, 1);
     assert.match(none.text, /REGRESSED liveness\.p50_ms: not measured in this run/);
     assert.match(none.text, /REGRESSED liveness\.never_searchable_rate regressed/);
-    const wide = runGate({ resultsDir: fakeRun({ p95: 100 }), baselineFile: file, tolerances: 'latency.*.p95=100', environment: env });
+    const wide = runGate({ resultsDir: fakeRun({ p95: 110 }), baselineFile: file, tolerances: 'latency.*.p95=100', environment: env });
     assert.equal(wide.exitCode, 0, wide.text);
-    assert.equal(runGate({ resultsDir: fakeRun({ p95: 100 }), baselineFile: file, environment: env }).exitCode, 1);
+    assert.equal(runGate({ resultsDir: fakeRun({ p95: 110 }), baselineFile: file, environment: env }).exitCode, 1);
   });
 
   it('warns when the run was made differently, and a failed run fails the gate', () => {

@@ -179,9 +179,9 @@ export function formatValue(v: number | undefined, unit: Unit): string {
   if (v === undefined || !Number.isFinite(v)) return '-';
   switch (unit) {
     case 'ms':
-      return v >= 10_000 ? `${(v / 1000).toFixed(1)} s` : `${num(v, 1)} ms`;
+      return v >= 10_000 ? `${Number((v / 1000).toFixed(1))} s` : `${Number(v.toFixed(1))} ms`;
     case 's':
-      return `${num(v, 2)} s`;
+      return `${Number(v.toFixed(2))} s`;
     case 'per_s':
       return `${num(v, 2)}/s`;
     case 'ratio':

@@ -17,15 +17,16 @@ export interface ToleranceRule {
 }
 
 /**
- * Defaults, from most to least specific. Chosen from repeated short runs on a shared machine: latency tails
- * move most between identical runs, so p99 gets the widest band; throughput barely moves in an open model
- * unless the target cannot keep up.
+ * Defaults. Measured with bench/gate-noise.ts (4 identical 30 s steady runs at 5/s on a shared 2-CPU machine,
+ * each gated against the first): p50 moved up to 2 ms, p95 up to 25 ms, p99 up to 43 ms (a p99 of 150
+ * requests is one or two of them), pillow offset lag up to 51 messages, liveness p50 up to 80 ms; throughput
+ * not at all (an open model keeps the rate unless the target cannot). The bands sit above that noise.
  */
 export const DEFAULT_TOLERANCES: ToleranceRule[] = [
   { pattern: 'throughput.acknowledged_per_s', tolerance: { pct: 10, abs: 0.2 } },
-  { pattern: 'latency.*.p50', tolerance: { pct: 30, abs: 10 } },
-  { pattern: 'latency.*.p95', tolerance: { pct: 40, abs: 25 } },
-  { pattern: 'latency.*.p99', tolerance: { pct: 60, abs: 50 } },
+  { pattern: 'latency.*.p50', tolerance: { pct: 30, abs: 15 } },
+  { pattern: 'latency.*.p95', tolerance: { pct: 50, abs: 40 } },
+  { pattern: 'latency.*.p99', tolerance: { pct: 100, abs: 100 } },
   { pattern: 'error_rate', tolerance: { pct: 100, abs: 0.005 } },
   { pattern: 'pillow.*.offset_lag_max', tolerance: { pct: 100, abs: 200 } },
   { pattern: 'pillow.*.time_lag_max_s', tolerance: { pct: 100, abs: 5 } },

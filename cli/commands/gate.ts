@@ -19,7 +19,7 @@ export function register(program: Command): void {
     .addHelpText('after', `
 A metric regresses when it moves in its worse direction (higher latency, error rate, lag, liveness; lower
 throughput) by more than its tolerance: both the percentage of the baseline and the absolute floor.
-Defaults: throughput 10 % (0.2/s), p50 30 % (10 ms), p95 40 % (25 ms), p99 60 % (50 ms), error rate
+Defaults: throughput 10 % (0.2/s), p50 30 % (15 ms), p95 50 % (40 ms), p99 100 % (100 ms), error rate
 100 % (0.5 points), pillow offset lag 100 % (200 messages), time lag 100 % (5 s), liveness p50 50 % (1 s),
 p95 50 % (2 s), never searchable 5 points. A baseline may carry its own tolerances; --tolerance wins.
 
