@@ -2,6 +2,9 @@
 // (i-1)/N:i/N of every executor (its share of the arrival rate and of the VUs); exec.scenario.iterationInTest
 // stays unique across all segments, so submission n still maps to one corpus form and no two generators send
 // the same instanceID. Every segment must use the same corpus: the same --seed (and app, users, domain).
+// Several segments started at once on ONE machine would each generate that corpus when it is not there yet
+// (runner/corpus.ts replaces the folder as it finishes): make it once first, e.g. start one segment a moment
+// ahead, as test/integration/segments.test.ts does.
 import { UserError } from '../cli/errors.ts';
 
 export interface Segment {
