@@ -3,8 +3,8 @@
 // stays unique across all segments, so submission n still maps to one corpus form and no two generators send
 // the same instanceID. Every segment must use the same corpus: the same --seed (and app, users, domain).
 // Several segments started at once on ONE machine would each generate that corpus when it is not there yet
-// (runner/corpus.ts replaces the folder as it finishes): make it once first, e.g. start one segment a moment
-// ahead, as test/integration/segments.test.ts does.
+// (runner/corpus.ts replaces the folder as it finishes, which can pull it from under the other): make it once
+// first, as test/integration/segments.test.ts does with prepareCorpus. Separate machines are not affected.
 import { UserError } from '../cli/errors.ts';
 
 export interface Segment {
