@@ -105,8 +105,16 @@ export async function prepareCorpus(home: string, spec: CorpusSpec, progress: (m
     },
   });
   writeBodyPacks(tmp);
-  fs.rmSync(dir, { recursive: true, force: true });
-  fs.renameSync(tmp, dir); // a corpus is complete or absent, never half-written
+  // A corpus is complete or absent, never half-written. Two runs may generate the same corpus at once (segments on
+  // one machine): the first rename wins and the other run uses it.
+  if (fs.existsSync(dir) && !fs.existsSync(manifestFile)) fs.rmSync(dir, { recursive: true, force: true });
+  try {
+    fs.renameSync(tmp, dir);
+  } catch (err) {
+    if (!fs.existsSync(manifestFile)) throw err;
+    fs.rmSync(tmp, { recursive: true, force: true });
+    return { dir, key, reused: true, manifest: JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as CorpusManifest };
+  }
   progress(`generated ${manifest.count} forms for ${spec.users} workers in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   return { dir, key, reused: false, manifest };
 }
