@@ -74,7 +74,13 @@ export function writeBodyPacks(dir: string): void {
     at += list.length;
   }
   fs.writeFileSync(path.join(tmp, 'starts.json'), JSON.stringify({ starts, counts: all.map((l) => l.length) }));
-  fs.renameSync(tmp, path.join(dir, 'bodies'));
+  try {
+    fs.renameSync(tmp, path.join(dir, 'bodies'));
+  } catch (err) {
+    // another run packed the same corpus at the same time: keep theirs
+    if (!fs.existsSync(path.join(dir, 'bodies', 'starts.json'))) throw err;
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
 export async function prepareCorpus(home: string, spec: CorpusSpec, progress: (msg: string) => void): Promise<PreparedCorpus> {
