@@ -2,6 +2,7 @@
 // (partition % processes == process number), starts from its checkpoints in pillowtop_kafkacheckpoint, and
 // commits nothing to Kafka. kafkajs only consumes through a group, so each process uses a private group whose
 // assigner hands out exactly those partitions, with auto-commit off; the group never holds an offset.
+import './kafkajs-idle-fix.ts';
 import { AssignerProtocol, Kafka, logLevel, type Consumer, type EachBatchPayload, type PartitionAssigner } from 'kafkajs';
 import type pg from 'pg';
 
@@ -24,6 +25,9 @@ export interface FeedOptions {
   pool: pg.Pool;
   handle: (changes: ChangeRecord[]) => Promise<void>;
   log: (msg: string) => void;
+  /** Kafka fetch: answer once this many bytes are waiting (1: at once) or maxWaitMs has passed. */
+  minBytes?: number;
+  maxWaitMs?: number;
 }
 
 function shareAssigner(processNum: number, processes: number): PartitionAssigner {
@@ -60,6 +64,23 @@ export async function readCheckpoints(pool: pg.Pool, checkpointId: string): Prom
   return new Map(res.rows.map((r) => [`${r.topic}:${r.partition}`, String(r.offset)]));
 }
 
+/** Checkpoints of several partitions in one statement (after a batch that spans them). */
+async function writeCheckpoints(pool: pg.Pool, checkpointId: string,
+  cps: { topic: string; partition: number; nextOffset: string; docTime: string | undefined }[]): Promise<void> {
+  if (cps.length === 0) return;
+  await pool.query({
+    name: 'hq-pillow-checkpoints',
+    text: `insert into pillowtop_kafkacheckpoint (checkpoint_id, topic, partition, "offset", doc_modification_time, last_modified)
+      select $1, c.topic, c.partition, c.next, c.doc_time, now()
+      from unnest($2::text[], $3::integer[], $4::bigint[], $5::timestamptz[]) as c(topic, partition, next, doc_time)
+      on conflict (checkpoint_id, topic, partition) do update set "offset" = excluded."offset",
+        doc_modification_time = coalesce(excluded.doc_modification_time, pillowtop_kafkacheckpoint.doc_modification_time),
+        last_modified = now()`,
+    values: [checkpointId, cps.map((c) => c.topic), cps.map((c) => c.partition), cps.map((c) => c.nextOffset),
+      cps.map((c) => c.docTime ?? null)],
+  });
+}
+
 async function writeCheckpoint(pool: pg.Pool, checkpointId: string, topic: string, partition: number, nextOffset: string,
   docTime: string | undefined): Promise<void> {
   await pool.query(
@@ -80,7 +101,9 @@ export async function runFeed(opts: FeedOptions): Promise<Consumer> {
     sessionTimeout: 10_000,
     rebalanceTimeout: 10_000,
     heartbeatInterval: 1000,
-    maxWaitTimeInMs: 200,
+    // With minBytes 1 a fetch returns as soon as anything is waiting, so a long wait only saves idle polling.
+    minBytes: opts.minBytes ?? 1,
+    maxWaitTimeInMs: opts.maxWaitMs ?? 1000,
     retry: { retries: 1000, initialRetryTime: 300, maxRetryTime: 5000 },
   });
   await consumer.connect();
@@ -99,10 +122,30 @@ export async function runFeed(opts: FeedOptions): Promise<Consumer> {
     opts.log(`assigned ${JSON.stringify(e.payload.memberAssignment)}`);
   });
 
+  // kafkajs hands over one batch per partition; the batches of one fetch are handled concurrently and gathered
+  // here into one call of `handle` (one bulk write) and one checkpoint statement, written after it.
+  type Group = { changes: ChangeRecord[]; checkpoints: Parameters<typeof writeCheckpoints>[2]; done: Promise<void> };
+  let open: Group | undefined;
+  const join = (): Group => {
+    if (open) return open;
+    const g: Group = { changes: [], checkpoints: [], done: Promise.resolve() };
+    g.done = new Promise<void>((resolve, reject) => {
+      setImmediate(() => {
+        open = undefined;
+        (async () => {
+          await opts.handle(g.changes.filter((c) => c.docId));
+          await writeCheckpoints(opts.pool, opts.checkpointId, g.checkpoints);
+        })().then(resolve, reject);
+      });
+    });
+    open = g;
+    return g;
+  };
+
   await consumer.run({
     autoCommit: false,
     eachBatchAutoResolve: false,
-    partitionsConsumedConcurrently: 1,
+    partitionsConsumedConcurrently: 64,
     eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
       if (!isRunning() || isStale() || batch.messages.length === 0) return;
       const changes: ChangeRecord[] = [];
@@ -123,10 +166,12 @@ export async function runFeed(opts: FeedOptions): Promise<Consumer> {
           publishTimestamp: meta.publish_timestamp as string | undefined,
         });
       }
-      await opts.handle(changes.filter((c) => c.docId));
       const last = batch.messages[batch.messages.length - 1]!;
-      await writeCheckpoint(opts.pool, opts.checkpointId, batch.topic, batch.partition, (BigInt(last.offset) + 1n).toString(),
-        changes[changes.length - 1]?.publishTimestamp);
+      const g = join();
+      g.changes.push(...changes);
+      g.checkpoints.push({ topic: batch.topic, partition: batch.partition, nextOffset: (BigInt(last.offset) + 1n).toString(),
+        docTime: changes[changes.length - 1]?.publishTimestamp });
+      await g.done;
       resolveOffset(last.offset);
       await heartbeat();
     },

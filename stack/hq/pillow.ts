@@ -18,6 +18,8 @@ async function main(): Promise<void> {
       es: { type: 'string' },
       blobs: { type: 'string' },
       partitions: { type: 'string', default: '4' },
+      'min-bytes': { type: 'string', default: process.env.CAPACITY_PILLOW_MIN_BYTES ?? '65536' },
+      'max-wait-ms': { type: 'string', default: process.env.CAPACITY_PILLOW_MAX_WAIT_MS ?? '250' },
     },
   });
   const def = pillows[values.pillow ?? ''];
@@ -31,6 +33,15 @@ async function main(): Promise<void> {
   await def.setup(deps);
   await ensureTopics([values.kafka!], ['form-sql', 'case-sql'], Number(values.partitions));
   let processed = 0;
+  let batches = 0;
+  let reported = { processed: 0, batches: 0 };
+  // A line a minute while busy: changes and batches (the batch size is what the bulk writes cost depends on).
+  setInterval(() => {
+    const n = processed - reported.processed;
+    const b = batches - reported.batches;
+    if (n > 0) log(`${n} changes in ${b} batches in the last minute (${(n / b).toFixed(1)} per batch)`);
+    reported = { processed, batches };
+  }, 60_000).unref();
   const consumer = await runFeed({
     brokers: [values.kafka!],
     checkpointId: def.checkpointId,
@@ -39,12 +50,15 @@ async function main(): Promise<void> {
     processes: Number(values.of),
     pool,
     log,
+    minBytes: Number(values['min-bytes']),
+    maxWaitMs: Number(values['max-wait-ms']),
     handle: async (changes) => {
       // Retry a failing batch in place (ES or PostgreSQL restarting) rather than skipping it.
       for (let attempt = 1; ; attempt++) {
         try {
           await def.handle(deps, changes);
           processed += changes.length;
+          batches++;
           return;
         } catch (err) {
           log(`batch of ${changes.length} failed (attempt ${attempt}), retrying: ${(err as Error).message}`);

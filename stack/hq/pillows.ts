@@ -160,17 +160,18 @@ export const casePillow: PillowDefinition = {
   async handle(deps, changes) {
     const { pool } = deps;
     const ids = uniqueIds(changes);
-    const rows = (await pool.query<CaseRow>(
-      `select case_id, domain, type, name, owner_id, opened_on, modified_on, server_modified_on, closed, closed_on, external_id, case_json
-       from form_processor_commcarecasesql where case_id = any($1)`,
-      [ids],
-    )).rows;
-    const indices = (await pool.query<{ case_id: string; identifier: string; referenced_id: string; referenced_type: string }>(
-      'select case_id, identifier, referenced_id, referenced_type from form_processor_commcarecaseindexsql where case_id = any($1)',
-      [ids],
-    )).rows;
-    const byCase = new Map<string, object[]>();
-    for (const i of indices) byCase.set(i.case_id, [...(byCase.get(i.case_id) ?? []), { identifier: i.identifier, referenced_id: i.referenced_id, referenced_type: i.referenced_type }]);
+    // The cases and their indices in one query.
+    const rows = (await pool.query<CaseRow & { indices: object[] | null }>({
+      name: 'hq-case-pillow-fetch',
+      text: `select c.case_id, c.domain, c.type, c.name, c.owner_id, c.opened_on, c.modified_on, c.server_modified_on, c.closed,
+          c.closed_on, c.external_id, c.case_json,
+          (select jsonb_agg(jsonb_build_object('identifier', i.identifier, 'referenced_id', i.referenced_id,
+             'referenced_type', i.referenced_type) order by i.id)
+           from form_processor_commcarecaseindexsql i where i.case_id = c.case_id) as indices
+        from form_processor_commcarecasesql c where c.case_id = any($1)`,
+      values: [ids],
+    })).rows;
+    const byCase = new Map<string, object[]>(rows.map((r) => [r.case_id, r.indices ?? []]));
     const now = new Date().toISOString();
     const ops: object[] = [];
     const found = new Set<string>();
@@ -193,21 +194,22 @@ export const ucrPillow: PillowDefinition = {
   async setup() {},
   async handle({ pool }, changes) {
     const ids = uniqueIds(changes);
-    // One statement: the report rows for the normal forms among the changes, upserted (idempotent on replay).
-    await pool.query(
-      `insert into ucr_form_submissions (doc_id, domain, xmlns, user_id, received_on, case_count, inserted_at)
-       select f.form_id, f.domain, f.xmlns, f.user_id, f.received_on,
-              (select count(*) from form_processor_casetransaction t where t.form_id = f.form_id), now()
-       from form_processor_xforminstancesql f where f.form_id = any($1) and f.state = 1
-       on conflict (doc_id) do update set xmlns = excluded.xmlns, user_id = excluded.user_id,
-         case_count = excluded.case_count, inserted_at = excluded.inserted_at`,
-      [ids],
-    );
-    await pool.query(
-      `delete from ucr_form_submissions u where u.doc_id = any($1)
-         and not exists (select 1 from form_processor_xforminstancesql f where f.form_id = u.doc_id and f.state = 1)`,
-      [ids],
-    );
+    // One statement: the report rows for the normal forms among the changes, upserted (idempotent on replay), and
+    // the rows of forms that are no longer normal (deprecated by an edit) removed.
+    await pool.query({
+      name: 'hq-ucr-pillow',
+      text: `with upserted as (
+          insert into ucr_form_submissions (doc_id, domain, xmlns, user_id, received_on, case_count, inserted_at)
+          select f.form_id, f.domain, f.xmlns, f.user_id, f.received_on,
+                 (select count(*) from form_processor_casetransaction t where t.form_id = f.form_id), now()
+          from form_processor_xforminstancesql f where f.form_id = any($1) and f.state = 1
+          on conflict (doc_id) do update set xmlns = excluded.xmlns, user_id = excluded.user_id,
+            case_count = excluded.case_count, inserted_at = excluded.inserted_at
+        )
+        delete from ucr_form_submissions u where u.doc_id = any($1)
+          and not exists (select 1 from form_processor_xforminstancesql f where f.form_id = u.doc_id and f.state = 1)`,
+      values: [ids],
+    });
   },
 };
 

@@ -233,7 +233,8 @@ async function main(): Promise<void> {
   const pool = createPool(values['pg-url']!, 12);
   await waitForDatabase(pool);
   await applySchema(pool);
-  const outbox = new OutboxDrainer(pool, { brokers: [values.kafka!], log: (m) => process.stderr.write(`${new Date().toISOString()} ${m}\n`) });
+  const outbox = new OutboxDrainer({ pgUrl: values['pg-url']!, brokers: [values.kafka!],
+    lingerMs: Number(process.env.CAPACITY_OUTBOX_LINGER_MS ?? 25), log: (m) => process.stderr.write(`${new Date().toISOString()} ${m}\n`) });
   outbox.start();
   const deps: WebDeps = {
     pool,
