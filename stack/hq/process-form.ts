@@ -1,9 +1,13 @@
 // One submission, processed as HQ does: blob written durably, then form, cases, case transactions, indices,
 // ledgers and change records committed in one PostgreSQL transaction. Only then is the phone told 201.
+// Two round trips per form: begin + one statement that locks and reads the form and its cases (in case id order,
+// so concurrent forms touching the same cases cannot deadlock); then, after the case logic in TypeScript and the
+// blob write, one statement that writes everything (multi-row unnest in data-modifying CTEs) + commit.
 import { createHash, randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { BlobStore } from './blobs.ts';
-import { inTransaction } from './db.ts';
+import { OUTBOX_CHANNEL } from './outbox.ts';
+import { pipeline } from './pipeline.ts';
 import { FORM_STATE, TX, type CaseChange, type FormToProcess, type LedgerChange } from './model.ts';
 
 export interface Submission {
@@ -22,6 +26,7 @@ export interface ProcessResult {
 }
 
 interface CaseRow {
+  // as read back (to_jsonb): timestamps are ISO strings
   case_id: string;
   type: string;
   name: string | null;
@@ -43,12 +48,13 @@ export async function processSubmission(pool: pg.Pool, blobs: BlobStore, sub: Su
   const md5 = createHash('md5').update(sub.xml).digest('hex');
   const now = new Date().toISOString();
   const instanceId = sub.form.instanceId;
-  return inTransaction(pool, async (c) => {
-    const existing = await c.query<{ xml_md5: string; state: number; domain: string }>(
-      'select xml_md5, state, domain from form_processor_xforminstancesql where form_id = $1 for update',
-      [instanceId],
-    );
-    let prev = existing.rows[0];
+  const caseIds = [...new Set(sub.form.cases.map((b) => b.caseId))];
+  const c = await pool.connect();
+  try {
+    // begin and the locking read in one round trip
+    const [, lockRes] = await pipeline(c, [{ text: 'begin' }, { name: 'hq-form-lock', text: LOCK_SQL, values: [instanceId, caseIds] }]);
+    const locked = lockRes!.rows[0] as { form: { xml_md5: string; state: number; domain: string } | null; cases: CaseRow[] };
+    let prev = locked.form ?? undefined;
     let formId = instanceId;
     if (prev && prev.domain !== sub.domain) {
       // An id already used in another project space: HQ gives the new form an id of its own.
@@ -59,6 +65,7 @@ export async function processSubmission(pool: pg.Pool, blobs: BlobStore, sub: Su
     let state: number = FORM_STATE.normal;
     let origId: string | null = null;
     let deprecatedId: string | null = null;
+    const w = new Writes();
     if (prev && prev.xml_md5 === md5) {
       // Identical resubmission: kept as a duplicate under a new id, cases untouched, still a 201.
       outcome = 'duplicate';
@@ -78,31 +85,36 @@ export async function processSubmission(pool: pg.Pool, blobs: BlobStore, sub: Su
         instanceId,
         deprecatedId,
       ]);
-      await outbox(c, 'form-sql', deprecatedId, sub.domain, 'XFormDeprecated', sub.form.xmlns);
+      w.outbox('form-sql', deprecatedId, sub.domain, 'XFormDeprecated', sub.form.xmlns);
     }
 
-    const blobDir = `${sub.domain}/${formId}-${md5.slice(0, 8)}`;
-    await blobs.putAll(blobDir, [{ name: 'form.xml', data: sub.xml }, ...sub.attachments]);
+    // <domain>/<2 hex of the md5>/<form id>-<md5 prefix>.form.xml (+ .<attachment name>): files in shared directories
+    const [blobKey] = await blobs.putFlat(`${sub.domain}/${md5.slice(0, 2)}`, `${formId}-${md5.slice(0, 8)}`,
+      [{ name: 'form.xml', data: sub.xml }, ...sub.attachments]);
 
-    await c.query(
-      `insert into form_processor_xforminstancesql (form_id, domain, app_id, xmlns, user_id, received_on, time_start,
-         time_end, state, orig_id, deprecated_form_id, edited_on, xml_md5, xml_size, blob_key, attachment_count, server_modified_on)
-       values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$6)`,
-      [formId, sub.domain, sub.appId ?? null, sub.form.xmlns, sub.form.userId ?? sub.authUserId, now,
-        validTime(sub.form.timeStart), validTime(sub.form.timeEnd), state, origId, deprecatedId,
-        outcome === 'edit' ? now : null, md5, sub.xml.length, `${blobDir}/form.xml`, sub.attachments.length],
-    );
-
-    const caseIds: string[] = [];
+    const touched: string[] = [];
     if (outcome !== 'duplicate') {
-      const touched = await applyCases(c, sub, formId, now);
-      caseIds.push(...touched);
-      await applyLedgers(c, sub.domain, formId, now, sub.form.ledgers);
-      for (const id of touched) await outbox(c, 'case-sql', id, sub.domain, 'CommCareCase', '');
+      touched.push(...applyCases(w, sub, locked.cases, now));
+      applyLedgers(w, sub.form.ledgers);
+      for (const id of touched) w.outbox('case-sql', id, sub.domain, 'CommCareCase', '');
     }
-    await outbox(c, 'form-sql', formId, sub.domain, outcome === 'duplicate' ? 'XFormDuplicate' : 'XFormInstance', sub.form.xmlns);
-    return { formId, outcome, caseIds };
-  });
+    w.outbox('form-sql', formId, sub.domain, outcome === 'duplicate' ? 'XFormDuplicate' : 'XFormInstance', sub.form.xmlns);
+    // everything the form writes, and commit, in one round trip; the 201 is sent only after this resolves
+    await pipeline(c, [{
+      name: 'hq-form-write',
+      text: WRITE_SQL,
+      values: [formId, sub.domain, sub.appId ?? null, sub.form.xmlns, sub.form.userId ?? sub.authUserId, now,
+        validTime(sub.form.timeStart), validTime(sub.form.timeEnd), state, origId, deprecatedId,
+        outcome === 'edit' ? now : null, md5, sub.xml.length, blobKey, sub.attachments.length,
+        ...w.params()],
+    }, { text: 'commit' }]);
+    return { formId, outcome, caseIds: touched };
+  } catch (err) {
+    await c.query('rollback').catch(() => undefined);
+    throw err;
+  } finally {
+    c.release();
+  }
 }
 
 function validTime(s: string | undefined): string | null {
@@ -110,30 +122,135 @@ function validTime(s: string | undefined): string | null {
   return Number.isNaN(Date.parse(s)) ? null : s;
 }
 
-async function outbox(c: pg.PoolClient, topic: string, docId: string, domain: string, docType: string, subtype: string) {
-  await c.query('insert into hq_change_outbox (topic, doc_id, payload) values ($1, $2, $3)', [
-    topic,
-    docId,
-    { document_id: docId, data_source_type: 'sql', data_source_name: topic, document_type: docType,
-      document_subtype: subtype, domain, is_deletion: false },
-  ]);
+const LOCK_SQL = `
+with f as materialized (
+  select xml_md5, state, domain from form_processor_xforminstancesql where form_id = $1 for update
+), c as materialized (
+  select case_id, domain, type, name, owner_id, opened_on, opened_by, closed, closed_on, closed_by, external_id, case_json
+  from form_processor_commcarecasesql where case_id = any($2::text[]) order by case_id for update
+)
+select (select to_jsonb(f) from f) as form, (select coalesce(jsonb_agg(to_jsonb(c) order by c.case_id), '[]'::jsonb) from c) as cases`;
+
+// $1..$16 the form; then the arrays of Writes.params(), in that order.
+const CASE_COLS = `unnest($17::text[], $18::text[], $19::text[], $20::text[], $21::timestamptz[], $22::text[], $23::timestamptz[],
+    $24::text[], $25::boolean[], $26::timestamptz[], $27::text[], $28::text[], $29::text[], $30::boolean[])
+  as u(case_id, type, name, owner_id, opened_on, opened_by, modified_on, modified_by, closed, closed_on, closed_by, external_id,
+    case_json, is_new)`;
+const WRITE_SQL = `
+with form as (
+  insert into form_processor_xforminstancesql (form_id, domain, app_id, xmlns, user_id, received_on, time_start, time_end, state,
+    orig_id, deprecated_form_id, edited_on, xml_md5, xml_size, blob_key, attachment_count, server_modified_on)
+  values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$6)
+), new_cases as (
+  insert into form_processor_commcarecasesql (case_id, domain, type, name, owner_id, opened_on, opened_by, modified_on,
+    modified_by, server_modified_on, closed, closed_on, closed_by, external_id, case_json)
+  select u.case_id, $2, u.type, u.name, u.owner_id, u.opened_on, u.opened_by, u.modified_on, u.modified_by, $6, u.closed,
+    u.closed_on, u.closed_by, u.external_id, u.case_json::jsonb
+  from ${CASE_COLS} where u.is_new
+), updated_cases as (
+  update form_processor_commcarecasesql c set type = u.type, name = u.name, owner_id = u.owner_id,
+    opened_on = u.opened_on, opened_by = u.opened_by, modified_on = u.modified_on, modified_by = u.modified_by,
+    server_modified_on = $6, closed = u.closed, closed_on = u.closed_on, closed_by = u.closed_by, external_id = u.external_id,
+    case_json = u.case_json::jsonb
+  from ${CASE_COLS} where not u.is_new and c.case_id = u.case_id
+), removed_indices as (
+  delete from form_processor_commcarecaseindexsql i using unnest($31::text[], $32::text[]) as d(case_id, identifier)
+  where i.case_id = d.case_id and i.identifier = d.identifier
+), indices as (
+  insert into form_processor_commcarecaseindexsql (domain, case_id, identifier, referenced_id, referenced_type, relationship_id)
+  select $2, x.* from unnest($33::text[], $34::text[], $35::text[], $36::text[], $37::integer[]) as x
+  on conflict (case_id, identifier) do update set referenced_id = excluded.referenced_id,
+    referenced_type = excluded.referenced_type, relationship_id = excluded.relationship_id
+), transactions as (
+  insert into form_processor_casetransaction (case_id, form_id, server_date, type)
+  select t.case_id, $1, $6, t.type from unnest($38::text[], $39::integer[]) as t(case_id, type)
+  on conflict (case_id, form_id) do update set type = form_processor_casetransaction.type | excluded.type, revoked = false
+), balances as (
+  insert into form_processor_ledgervalue (domain, case_id, section_id, entry_id, balance, last_modified, last_modified_form_id)
+  select $2, l.case_id, l.section_id, l.entry_id, sum(l.q), $6, $1
+  from unnest($40::text[], $41::text[], $42::text[], $43::numeric[]) as l(case_id, section_id, entry_id, q)
+  group by l.case_id, l.section_id, l.entry_id
+  on conflict (case_id, section_id, entry_id) do update set balance = excluded.balance,
+    last_modified = excluded.last_modified, last_modified_form_id = excluded.last_modified_form_id
+), deltas as (
+  insert into form_processor_ledgervalue (domain, case_id, section_id, entry_id, balance, last_modified, last_modified_form_id)
+  select $2, l.case_id, l.section_id, l.entry_id, sum(l.q), $6, $1
+  from unnest($44::text[], $45::text[], $46::text[], $47::numeric[]) as l(case_id, section_id, entry_id, q)
+  group by l.case_id, l.section_id, l.entry_id
+  on conflict (case_id, section_id, entry_id) do update set balance = form_processor_ledgervalue.balance + excluded.balance,
+    last_modified = excluded.last_modified, last_modified_form_id = excluded.last_modified_form_id
+), changes as (
+  insert into hq_change_outbox (topic, doc_id, payload)
+  select o.topic, o.doc_id, o.payload::jsonb from unnest($48::text[], $49::text[], $50::text[]) with ordinality as o(topic, doc_id, payload, n)
+  order by o.n
+)
+select pg_notify('${OUTBOX_CHANNEL}', '')`;
+
+/** The rows one form writes, gathered as column arrays for WRITE_SQL. */
+class Writes {
+  readonly cases: CaseRow[] = [];
+  readonly modified = new Map<string, { on: string; by: string }>();
+  /** Final index change per (case, identifier): '' referenced id removes it. */
+  readonly indices = new Map<string, { caseId: string; change: CaseChange['indices'][number] }>();
+  readonly txTypes = new Map<string, number>();
+  /** Ledger rows per (case, section, entry): absolute (a balance, plus later transfers) or a delta. */
+  readonly ledgers = new Map<string, { caseId: string; section: string; entry: string; absolute: boolean; parts: number[] }>();
+  private readonly changes: [string[], string[], string[]] = [[], [], []];
+
+  outbox(topic: string, docId: string, domain: string, docType: string, subtype: string): void {
+    this.changes[0].push(topic);
+    this.changes[1].push(docId);
+    this.changes[2].push(JSON.stringify({ document_id: docId, data_source_type: 'sql', data_source_name: topic,
+      document_type: docType, document_subtype: subtype, domain, is_deletion: false }));
+  }
+
+  ledger(caseId: string, section: string, entry: string, qty: number, delta: boolean): void {
+    const key = `${caseId}\0${section}\0${entry}`;
+    const cur = this.ledgers.get(key);
+    if (!delta || !cur) this.ledgers.set(key, { caseId, section, entry, absolute: !delta, parts: [qty] });
+    else cur.parts.push(qty);
+  }
+
+  params(): unknown[] {
+    const rows = this.cases;
+    const m = (r: CaseRow) => this.modified.get(r.case_id)!;
+    const removed = [...this.indices.values()].filter((i) => i.change.referencedId === '');
+    const set = [...this.indices.values()].filter((i) => i.change.referencedId !== '');
+    const ledgerCols = (absolute: boolean) => {
+      const cols: [string[], string[], string[], number[]] = [[], [], [], []];
+      for (const l of this.ledgers.values()) {
+        if (l.absolute !== absolute) continue;
+        for (const q of l.parts) {
+          cols[0].push(l.caseId);
+          cols[1].push(l.section);
+          cols[2].push(l.entry);
+          cols[3].push(q);
+        }
+      }
+      return cols;
+    };
+    return [
+      rows.map((r) => r.case_id), rows.map((r) => r.type), rows.map((r) => r.name), rows.map((r) => r.owner_id),
+      rows.map((r) => r.opened_on), rows.map((r) => r.opened_by), rows.map((r) => m(r).on), rows.map((r) => m(r).by),
+      rows.map((r) => r.closed), rows.map((r) => r.closed_on), rows.map((r) => r.closed_by), rows.map((r) => r.external_id),
+      rows.map((r) => JSON.stringify(r.case_json)), rows.map((r) => r.isNew),
+      removed.map((i) => i.caseId), removed.map((i) => i.change.identifier),
+      set.map((i) => i.caseId), set.map((i) => i.change.identifier), set.map((i) => i.change.referencedId),
+      set.map((i) => i.change.caseType), set.map((i) => (i.change.relationship === 'extension' ? 2 : 1)),
+      [...this.txTypes.keys()], [...this.txTypes.values()],
+      ...ledgerCols(true),
+      ...ledgerCols(false),
+      ...this.changes,
+    ];
+  }
 }
 
-async function applyCases(c: pg.PoolClient, sub: Submission, formId: string, now: string): Promise<string[]> {
+/** Applies the form's case blocks, in order, to the locked rows (or new ones); returns the case ids touched. */
+function applyCases(w: Writes, sub: Submission, found: CaseRow[], now: string): string[] {
   const rows = new Map<string, CaseRow>();
-  const txTypes = new Map<string, number>();
-  const modified = new Map<string, { on: string; by: string }>();
-  const ids = [...new Set(sub.form.cases.map((b) => b.caseId))];
-  if (ids.length === 0) return [];
-  // Lock in a stable order so concurrent forms touching the same cases cannot deadlock.
-  const found = await c.query(
-    `select case_id, domain, type, name, owner_id, opened_on, opened_by, closed, closed_on, closed_by, external_id, case_json
-     from form_processor_commcarecasesql where case_id = any($1) order by case_id for update`,
-    [ids],
-  );
-  for (const r of found.rows) rows.set(r.case_id, { ...r, isNew: false });
+  if (sub.form.cases.length === 0) return [];
+  for (const r of found) rows.set(r.case_id, { ...r, isNew: false });
   const userId = sub.form.userId ?? sub.authUserId;
-  const indexChanges: { caseId: string; change: CaseChange['indices'][number] }[] = [];
   for (const block of sub.form.cases) {
     let row = rows.get(block.caseId);
     if (!row) {
@@ -141,7 +258,7 @@ async function applyCases(c: pg.PoolClient, sub: Submission, formId: string, now
         closed_on: null, closed_by: null, external_id: null, case_json: {}, isNew: true };
       rows.set(block.caseId, row);
     }
-    let tx = (txTypes.get(block.caseId) ?? 0) | TX.form;
+    let tx = (w.txTypes.get(block.caseId) ?? 0) | TX.form;
     const on = validTime(block.dateModified) ?? now;
     if (block.create) {
       tx |= TX.create;
@@ -160,7 +277,12 @@ async function applyCases(c: pg.PoolClient, sub: Submission, formId: string, now
       if (!SPECIAL.has(k)) row.case_json[k] = v;
     }
     if (block.indices.length) tx |= TX.index;
-    for (const change of block.indices) indexChanges.push({ caseId: block.caseId, change });
+    for (const change of block.indices) {
+      // Later changes to the same index win (as if applied one after another).
+      const key = `${block.caseId}\0${change.identifier}`;
+      w.indices.delete(key);
+      w.indices.set(key, { caseId: block.caseId, change });
+    }
     if (block.close) {
       tx |= TX.close;
       row.closed = true;
@@ -168,71 +290,22 @@ async function applyCases(c: pg.PoolClient, sub: Submission, formId: string, now
       row.closed_by = block.userId ?? userId;
     }
     if (!row.owner_id) row.owner_id = block.userId ?? userId;
-    txTypes.set(block.caseId, tx);
-    modified.set(block.caseId, { on, by: block.userId ?? userId });
+    w.txTypes.set(block.caseId, tx);
+    w.modified.set(block.caseId, { on, by: block.userId ?? userId });
   }
-  for (const row of rows.values()) {
-    const m = modified.get(row.case_id)!;
-    const values = [row.case_id, row.domain ?? sub.domain, row.type, row.name, row.owner_id, row.opened_on, row.opened_by, m.on, m.by, now,
-      row.closed, row.closed_on, row.closed_by, row.external_id, row.case_json];
-    if (row.isNew) {
-      await c.query(
-        `insert into form_processor_commcarecasesql (case_id, domain, type, name, owner_id, opened_on, opened_by, modified_on,
-           modified_by, server_modified_on, closed, closed_on, closed_by, external_id, case_json)
-         values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)`,
-        values,
-      );
-    } else {
-      await c.query(
-        `update form_processor_commcarecasesql set domain=$2, type=$3, name=$4, owner_id=$5, opened_on=$6, opened_by=$7,
-           modified_on=$8, modified_by=$9, server_modified_on=$10, closed=$11, closed_on=$12, closed_by=$13,
-           external_id=$14, case_json=$15 where case_id=$1`,
-        values,
-      );
-    }
-  }
-  for (const { caseId, change } of indexChanges) {
-    if (change.referencedId === '') {
-      await c.query('delete from form_processor_commcarecaseindexsql where case_id = $1 and identifier = $2', [caseId, change.identifier]);
-    } else {
-      await c.query(
-        `insert into form_processor_commcarecaseindexsql (domain, case_id, identifier, referenced_id, referenced_type, relationship_id)
-         values ($1,$2,$3,$4,$5,$6) on conflict (case_id, identifier) do update set referenced_id = excluded.referenced_id,
-           referenced_type = excluded.referenced_type, relationship_id = excluded.relationship_id`,
-        [sub.domain, caseId, change.identifier, change.referencedId, change.caseType, change.relationship === 'extension' ? 2 : 1],
-      );
-    }
-  }
-  for (const [caseId, type] of txTypes) {
-    await c.query(
-      `insert into form_processor_casetransaction (case_id, form_id, server_date, type) values ($1,$2,$3,$4)
-       on conflict (case_id, form_id) do update set type = form_processor_casetransaction.type | excluded.type, revoked = false`,
-      [caseId, formId, now, type],
-    );
-  }
+  w.cases.push(...rows.values());
   return [...rows.keys()];
 }
 
-async function applyLedgers(c: pg.PoolClient, domain: string, formId: string, now: string, ledgers: LedgerChange[]) {
+function applyLedgers(w: Writes, ledgers: LedgerChange[]): void {
   for (const l of ledgers) {
     for (const e of l.entries) {
       if (l.kind === 'balance') {
-        await upsertBalance(c, domain, l.entityId, l.sectionId, e.id, e.quantity, false, now, formId);
+        w.ledger(l.entityId, l.sectionId, e.id, e.quantity, false);
       } else {
-        if (l.src) await upsertBalance(c, domain, l.src, l.sectionId, e.id, -e.quantity, true, now, formId);
-        if (l.dest) await upsertBalance(c, domain, l.dest, l.sectionId, e.id, e.quantity, true, now, formId);
+        if (l.src) w.ledger(l.src, l.sectionId, e.id, -e.quantity, true);
+        if (l.dest) w.ledger(l.dest, l.sectionId, e.id, e.quantity, true);
       }
     }
   }
-}
-
-async function upsertBalance(c: pg.PoolClient, domain: string, caseId: string, section: string, entry: string, qty: number,
-  delta: boolean, now: string, formId: string) {
-  await c.query(
-    `insert into form_processor_ledgervalue (domain, case_id, section_id, entry_id, balance, last_modified, last_modified_form_id)
-     values ($1,$2,$3,$4,$5,$6,$7) on conflict (case_id, section_id, entry_id) do update set
-       balance = ${delta ? 'form_processor_ledgervalue.balance + excluded.balance' : 'excluded.balance'},
-       last_modified = excluded.last_modified, last_modified_form_id = excluded.last_modified_form_id`,
-    [domain, caseId, section, entry, qty, now, formId],
-  );
 }
