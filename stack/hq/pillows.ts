@@ -117,8 +117,18 @@ export const xformPillow: PillowDefinition = {
     const found = new Map(rows.map((r) => [r.form_id, r]));
     const ops: object[] = [];
     const now = new Date().toISOString();
+    const missing: { id: string; error: string }[] = [];
     await Promise.all(rows.map(async (r) => {
-      const xml = await blobs.get(r.blob_key);
+      let xml: Buffer;
+      try {
+        xml = await blobs.get(r.blob_key);
+      } catch (err) {
+        // A form whose blob is gone cannot be indexed, now or later: record it (HQ's pillow_retry; `capacity audit`
+        // names it) and move on, rather than retrying forever and holding up every form behind it.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        missing.push({ id: r.form_id, error: `blob missing: ${r.blob_key}` });
+        return;
+      }
       const parsed = formXml.parse(xml.toString('utf8')) as Record<string, unknown>;
       const root = Object.entries(parsed).find(([k]) => !k.startsWith('?'))?.[1];
       ops.push({ index: { _index: 'xforms', _id: r.form_id } }, {
@@ -127,6 +137,10 @@ export const xformPillow: PillowDefinition = {
       });
     }));
     for (const id of ids) if (!found.has(id)) ops.push({ delete: { _index: 'xforms', _id: id } });
+    if (missing.length) {
+      await pool.query('insert into hq_pillow_error (pillow, doc_id, error) select $1, * from unnest($2::text[], $3::text[])',
+        ['xform-pillow', missing.map((m) => m.id), missing.map((m) => m.error)]);
+    }
     await bulk({ pool, es, blobs }, 'xform-pillow', ops);
   },
 };

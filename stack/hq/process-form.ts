@@ -117,9 +117,19 @@ export async function processSubmission(pool: pg.Pool, blobs: BlobStore, sub: Su
   }
 }
 
-function validTime(s: string | undefined): string | null {
+/**
+ * A timestamp PostgreSQL will accept, or null. Date.parse alone lets impossible dates through (2024-02-30 rolls over
+ * to March), which PostgreSQL then rejects: the form would fail with a 500 on every retry.
+ */
+export function validTime(s: string | undefined): string | null {
   if (!s) return null;
-  return Number.isNaN(Date.parse(s)) ? null : s;
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?/.exec(s.trim());
+  if (!m || Number.isNaN(Date.parse(s))) return null;
+  const [y, mo, d, h = '0', mi = '0', se = '0'] = m.slice(1).map((v) => v ?? '0') as string[];
+  const days = new Date(Date.UTC(Number(y), Number(mo), 0)).getUTCDate();
+  if (Number(mo) < 1 || Number(mo) > 12 || Number(d) < 1 || Number(d) > days) return null;
+  if (Number(h) > 23 || Number(mi) > 59 || Number(se) > 59) return null;
+  return s;
 }
 
 const LOCK_SQL = `

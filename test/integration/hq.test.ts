@@ -159,6 +159,31 @@ describe('HQ-compatible service', { timeout: 600_000 }, () => {
     assert.deepEqual(states.rows.map((r) => r.state), [1, 4, 32]); // normal, duplicate, deprecated
   });
 
+  it('a form whose blob is gone is recorded as a pillow error and does not hold up the forms behind it', async () => {
+    const ghost = randomUUID();
+    // a form row and its change, with no blob behind it (as if object storage lost it)
+    await pool.query(
+      `insert into form_processor_xforminstancesql (form_id, domain, xmlns, received_on, xml_md5, xml_size, blob_key)
+       values ($1, $2, 'http://openrosa.org/formdesigner/ghost', now(), 'x', 1, $3)`,
+      [ghost, domain, `${domain}/missing/${ghost}.form.xml`],
+    );
+    await pool.query(`insert into hq_change_outbox (topic, doc_id, payload) values ('form-sql', $1, $2)`,
+      [ghost, { document_id: ghost, document_type: 'XFormInstance', domain }]);
+    await pool.query(`notify hq_outbox`).catch(() => undefined);
+    const after = randomUUID();
+    const res = await post(`<data xmlns="http://openrosa.org/formdesigner/it"><meta xmlns="http://openrosa.org/jr/xforms"><instanceID>${after}</instanceID></meta></data>`);
+    assert.equal(res.status, 201);
+    await waitFor('the form after the ghost in xforms', async () => {
+      const r = await es.mget({ index: 'xforms', ids: [after], _source: false, realtime: true });
+      return r.docs.every((d) => 'found' in d && d.found) ? true : undefined;
+    });
+    const err = await waitFor('the ghost recorded as a pillow error', async () => {
+      const r = await pool.query('select error from hq_pillow_error where doc_id = $1', [ghost]);
+      return r.rows[0]?.error as string | undefined;
+    });
+    assert.match(err, /blob missing/);
+  });
+
   it('carries generated traffic: restores match the generator, incremental sync sends only changes, audit finds nothing lost', async () => {
     // A fresh seed per run: generated ids (users, forms, cases) derive from the seed, and ids are global.
     const pop = populationFor(domain, 4, Math.floor(Math.random() * 1e9));
