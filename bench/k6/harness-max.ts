@@ -4,7 +4,8 @@
 import { submit } from '../../scenarios/lib/actions.ts';
 
 export const options = {
-  scenarios: { max: { executor: 'constant-vus', vus: Number(__ENV.BENCH_VUS ?? 16), duration: __ENV.BENCH_DURATION ?? '15s', exec: 'submit' } },
+  // a fixed number of iterations (the corpus size): past the corpus the iterations would do nothing
+  scenarios: { max: { executor: 'shared-iterations', vus: Number(__ENV.BENCH_VUS ?? 16), iterations: Number(__ENV.BENCH_ITERATIONS ?? 10000), maxDuration: '10m', exec: 'submit' } },
 };
 
 export { submit };

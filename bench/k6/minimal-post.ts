@@ -6,7 +6,7 @@ const body = open(__ENV.BENCH_BODY!, 'b');
 const headers = { 'Content-Type': __ENV.BENCH_CONTENT_TYPE!, Authorization: 'Basic bWluOmltYWw=' };
 
 export const options = {
-  scenarios: { max: { executor: 'constant-vus', vus: Number(__ENV.BENCH_VUS ?? 16), duration: __ENV.BENCH_DURATION ?? '15s' } },
+  scenarios: { max: { executor: 'shared-iterations', vus: Number(__ENV.BENCH_VUS ?? 16), iterations: Number(__ENV.BENCH_ITERATIONS ?? 10000), maxDuration: '10m' } },
 };
 
 export default function (): void {
