@@ -8,6 +8,7 @@ import readline from 'node:readline';
 import { UserError } from '../cli/errors.ts';
 import type { RunSummary } from '../runner/summary.ts';
 import type { VmRow } from '../topology/model.ts';
+import type { SecondRow } from '../runner/timeseries.ts';
 
 export interface Manifest {
   scenario?: string;
@@ -28,18 +29,8 @@ export interface K6Metric {
   [k: string]: unknown;
 }
 
-export interface TimeseriesRow {
-  second: number;
-  endpoint: string;
-  requests: number;
-  failed: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  max: number;
-  dropped: number;
-  vus: number;
-}
+/** One row of timeseries.csv (runner/timeseries.ts writes it). */
+export type TimeseriesRow = SecondRow;
 
 /** One series: every reading of one (source, host, metric, labels). Times are epoch ms. */
 export interface Series {

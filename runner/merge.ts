@@ -12,7 +12,7 @@ import { UserError } from '../cli/errors.ts';
 import { breakSteps, type ShapeParams } from '../scenarios/lib/shapes.ts';
 import { RESULT_FILES, writeJson } from './results.ts';
 import { endpointStats, formatSummary, livenessStats, thresholdResults, type K6SummaryExport, type RunSummary } from './summary.ts';
-import { aggregateK6Csv, quantile, rampSteps, timeseriesCsv, type SecondRow } from './timeseries.ts';
+import { aggregateK6Csv, quantile, rampToBreakSummary, timeseriesCsv, type SecondRow } from './timeseries.ts';
 
 interface SegmentManifest {
   scenario: string;
@@ -385,14 +385,7 @@ export async function mergeResults(opts: MergeOptions): Promise<MergeOutcome> {
     message: '',
   };
   if (first.manifest.scenario === 'ramp-to-break' && rows.length) {
-    const firstRequest = rows.find((r) => r.endpoint === 'receiver')?.second ?? firstSecond;
-    const steps = rampSteps(rows, firstRequest, breakSteps(shape), shape.stepS, { p95Ms: shape.writeP95Ms, failedRate: shape.failedRate });
-    let highest: number | null = null;
-    for (const st of steps) {
-      if (!st.sustained) break;
-      highest = st.rate;
-    }
-    summary.rampToBreak = { steps, highestSustainedRate: highest };
+    summary.rampToBreak = rampToBreakSummary(rows, firstSecond, breakSteps(shape), shape.stepS, { p95Ms: shape.writeP95Ms, failedRate: shape.failedRate });
   }
   const failedSeg = segs.find((s) => s.summary.outcome === 'failed' || s.summary.outcome === 'interrupted');
   const segText = `${segs.length} of ${first.manifest.segment!.count} segments merged`;

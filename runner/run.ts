@@ -27,7 +27,7 @@ import { k6SegmentArgs, segmentInfo, segmentLabel, type Segment, type SegmentInf
 import { createResultsDir, RESULT_FILES, writeJson, readJson } from './results.ts';
 import { endpointStats, formatSummary, livenessStats, thresholdResults, type K6SummaryExport, type RunSummary } from './summary.ts';
 import { parseCredentials, parseTargetUrl, preflightTarget, type Credential, type ResolvedTarget } from './target.ts';
-import { aggregateK6Csv, rampSteps, timeseriesCsv, type SecondRow } from './timeseries.ts';
+import { aggregateK6Csv, rampToBreakSummary, timeseriesCsv, type SecondRow } from './timeseries.ts';
 
 export interface RunOptions {
   scenario: ScenarioName;
@@ -283,15 +283,7 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
       message: '',
     };
     if (opts.scenario === 'ramp-to-break' && rows.length) {
-      // stages start with the first request (k6 starts the executor at once)
-      const firstRequest = rows.find((r) => r.endpoint === 'receiver')?.second ?? firstSecond;
-      const steps = rampSteps(rows, firstRequest, breakSteps(shape), shape.stepS, { p95Ms: shape.writeP95Ms, failedRate: shape.failedRate });
-      let highest: number | null = null;
-      for (const st of steps) {
-        if (!st.sustained) break;
-        highest = st.rate;
-      }
-      summary.rampToBreak = { steps, highestSustainedRate: highest };
+      summary.rampToBreak = rampToBreakSummary(rows, firstSecond, breakSteps(shape), shape.stepS, { p95Ms: shape.writeP95Ms, failedRate: shape.failedRate });
     }
     const dead = failingSince(rows);
     if (k6res.interrupted) {

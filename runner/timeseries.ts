@@ -139,3 +139,17 @@ export function rampSteps(rows: SecondRow[], startSecond: number, steps: number[
   });
   return out;
 }
+
+/** ramp-to-break's account: each step, and the highest rate sustained before the first step that broke. */
+export function rampToBreakSummary(rows: SecondRow[], firstSecond: number, steps: number[], stepS: number,
+  limits: { p95Ms: number; failedRate: number }): { steps: StepResult[]; highestSustainedRate: number | null } {
+  // stages start with the first request (k6 starts the executor at once)
+  const firstRequest = rows.find((r) => r.endpoint === 'receiver')?.second ?? firstSecond;
+  const results = rampSteps(rows, firstRequest, steps, stepS, limits);
+  let highest: number | null = null;
+  for (const st of results) {
+    if (!st.sustained) break;
+    highest = st.rate;
+  }
+  return { steps: results, highestSustainedRate: highest };
+}
