@@ -85,8 +85,9 @@ describe('collectors: PostgreSQL replication lag against a real replica', { time
     // the primary sees the replica streaming
     // (a loaded machine can take a while: wait up to a minute, then say why)
     for (let i = 0; ; i++) {
-      const r = await primary.query(`select state from pg_stat_replication where application_name = $1`, [name]);
-      if (r.rows[0]?.state === 'streaming') break;
+      // streaming, and the standby has reported a replay position (NULL until its first feedback)
+      const r = await primary.query(`select state, replay_lsn is not null as replayed from pg_stat_replication where application_name = $1`, [name]);
+      if (r.rows[0]?.state === 'streaming' && r.rows[0]?.replayed) break;
       if (i > 300) throw new Error(`the replica is not streaming after 60 s (state ${r.rows[0]?.state ?? 'absent'}): ${log.slice(-1000)}`);
       await sleep(200);
     }
