@@ -20,6 +20,7 @@
 // Partitions a pillow has never checkpointed are not reported.
 import pg from 'pg';
 import { KafkaAdminHandle } from './kafka.ts';
+import { openCollectorClient } from './postgres.ts';
 import { RateTracker } from './rates.ts';
 import { gapSample, sample, type Collector, type Sample } from './types.ts';
 
@@ -174,16 +175,9 @@ export function pillowCollector(target: PillowTarget, opts: { timeoutMs?: number
   let client: pg.Client | undefined;
   const db = async (): Promise<pg.Client> => {
     if (client) return client;
-    const cl = new pg.Client({ connectionString: target.postgresUrl, connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs, application_name: 'capacity-collector' });
-    cl.on('error', () => {
-      if (client === cl) client = undefined;
+    const cl = await openCollectorClient(target.postgresUrl, timeoutMs, (lost) => {
+      if (client === lost) client = undefined;
     });
-    try {
-      await cl.connect();
-    } catch (err) {
-      cl.end().catch(() => undefined);
-      throw err;
-    }
     client = cl;
     return cl;
   };

@@ -84,6 +84,22 @@ interface Statement {
   rows: number;
 }
 
+/**
+ * A connected client for a collector, with short timeouts; `onLost` runs when the connection breaks later (so the
+ * collector reconnects on its next tick). A failed connect leaves nothing open.
+ */
+export async function openCollectorClient(url: string, timeoutMs: number, onLost: (cl: pg.Client) => void): Promise<pg.Client> {
+  const cl = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs, application_name: 'capacity-collector' });
+  cl.on('error', () => onLost(cl));
+  try {
+    await cl.connect();
+  } catch (err) {
+    cl.end().catch(() => undefined);
+    throw err;
+  }
+  return cl;
+}
+
 export function postgresCollector(target: PostgresTarget, opts: PostgresOptions = {}): Collector {
   const rates = new RateTracker();
   const timeoutMs = opts.timeoutMs ?? 5000;
@@ -100,21 +116,9 @@ export function postgresCollector(target: PostgresTarget, opts: PostgresOptions 
   const connect = (): Promise<pg.Client> => {
     if (client) return Promise.resolve(client);
     connecting ??= (async () => {
-      const cl = new pg.Client({
-        connectionString: target.url,
-        connectionTimeoutMillis: timeoutMs,
-        query_timeout: timeoutMs,
-        application_name: 'capacity-collector',
+      const cl = await openCollectorClient(target.url, timeoutMs, (lost) => {
+        if (client === lost) client = undefined;
       });
-      cl.on('error', () => {
-        if (client === cl) client = undefined;
-      });
-      try {
-        await cl.connect();
-      } catch (err) {
-        cl.end().catch(() => undefined);
-        throw err;
-      }
       client = cl;
       return cl;
     })().finally(() => {
