@@ -10,7 +10,7 @@
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { utf8Decode } from './encoding.ts';
-import { NS } from './xml.ts';
+import { NS, ORDERED_XML_OPTIONS } from './xml.ts';
 
 export type SubmissionErrorCode = 'empty' | 'not-xml' | 'no-xmlns' | 'bad-case' | 'bad-ledger';
 
@@ -118,14 +118,7 @@ type XNode = Record<string, unknown>;
 type Scope = Record<string, string>;
 
 const parser = new XMLParser({
-  preserveOrder: true,
-  ignoreAttributes: false,
-  attributeNamePrefix: '',
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: true,
-  ignoreDeclaration: true,
-  ignorePiTags: true,
+  ...ORDERED_XML_OPTIONS,
   commentPropName: '#comment',
   cdataPropName: '#cdata',
   processEntities: true,

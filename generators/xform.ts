@@ -13,6 +13,7 @@
  */
 import { XMLParser } from 'fast-xml-parser';
 import { parseApp, type AppDefinition } from './app.ts';
+import { ORDERED_XML_OPTIONS } from './xml.ts';
 
 export interface XFormImportOptions {
   /** App name (default: the first form's title). */
@@ -37,16 +38,7 @@ export class XFormError extends Error {
 
 type XNode = Record<string, unknown>;
 
-const parser = new XMLParser({
-  preserveOrder: true,
-  ignoreAttributes: false,
-  attributeNamePrefix: '',
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: true,
-  ignoreDeclaration: true,
-  ignorePiTags: true,
-});
+const parser = new XMLParser(ORDERED_XML_OPTIONS);
 
 function tagOf(n: XNode): string | undefined {
   for (const k in n) if (k !== ':@') return k;

@@ -26,3 +26,18 @@ export const NS = {
   registration: 'http://openrosa.org/user/registration',
   xforms: 'http://www.w3.org/2002/xforms',
 } as const;
+
+/**
+ * fast-xml-parser options both XML readers (submissions, XForm definitions) start from: document order kept,
+ * attributes as plain keys, every value a string exactly as written.
+ */
+export const ORDERED_XML_OPTIONS = {
+  preserveOrder: true,
+  ignoreAttributes: false,
+  attributeNamePrefix: '',
+  parseTagValue: false,
+  parseAttributeValue: false,
+  trimValues: true,
+  ignoreDeclaration: true,
+  ignorePiTags: true,
+} as const;
