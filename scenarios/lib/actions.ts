@@ -10,17 +10,13 @@ import * as fs from 'k6/experimental/fs';
 import { Counter } from 'k6/metrics';
 import { RestoreSession } from './generated/requests.k6.js';
 import { runEnv } from './params.ts';
+import type { MobileWorker } from '../../generators/render.ts';
 
 const env = runEnv();
 const target = { baseUrl: env.baseUrl, domain: env.domain, appId: env.appId };
 
-interface CorpusUser {
-  index: number;
-  username: string;
-  login: string;
-  password: string;
-  userId: string;
-  deviceId: string;
+/** One row of the corpus's users.json: a generated mobile worker, its forms file and form count. */
+interface CorpusUser extends Omit<MobileWorker, 'home'> {
   file: string;
   forms: number;
 }
