@@ -9,19 +9,12 @@ import { expandHostPattern, gunicornWorkers, parseInventory } from './inventory.
 import { loadTopology, detectFormat } from './load.ts';
 import { endpointsFor, nodeExporters, serviceKindForName, totals } from './model.ts';
 import { readYamlTopology } from './yaml-topology.ts';
+import { expectUserError } from '../test/support/user-error.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const examples = path.join(here, 'examples');
 const fixtures = path.join(here, 'fixtures');
 
-function expectUserError(fn: () => unknown, pattern: RegExp): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof UserError, `expected UserError, got ${String(err)}`);
-    assert.match(err.message, pattern);
-    assert.ok(!err.message.includes('\n'), 'error is one line');
-    return true;
-  });
-}
 
 let tmp: string;
 before(() => {

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { UserError } from '../cli/errors.ts';
 import { totals, type VmRow } from './model.ts';
 import { formatVmTable, readVmTable, sniffTableFormat } from './vm-table.ts';
+import { expectUserError } from '../test/support/user-error.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const seedFixture = path.join(here, 'fixtures', 'seed-000-multi-vm.txt');
@@ -31,14 +32,6 @@ function figures(rows: VmRow[]) {
   return rows.map((r) => [r.name, r.coresPerVm, r.ramGbPerVm, r.storageGbPerVm, r.vmCount]);
 }
 
-function expectUserError(fn: () => unknown, pattern: RegExp): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof UserError, `expected UserError, got ${String(err)}`);
-    assert.match(err.message, pattern);
-    assert.ok(!err.message.includes('\n'), 'error is one line');
-    return true;
-  });
-}
 
 describe('the seed VM summary (ASCII grid)', () => {
   const text = readFileSync(seedFixture, 'utf8');

@@ -12,18 +12,11 @@ import { estimationBuffer } from './model.ts';
 import { applyOverrides, capacityFromCpuCost, PERIOD_SECONDS } from './overrides.ts';
 import { parseSize, tenthRound } from './units.ts';
 import { computeUsage } from './usage.ts';
+import { expectUserError } from '../../test/support/user-error.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const seedTopologyFixture = path.resolve(here, '..', '..', 'topology', 'fixtures', 'seed-000-multi-vm.txt');
 
-function expectUserError(fn: () => unknown, pattern: RegExp): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof UserError, `expected UserError, got ${String(err)}`);
-    assert.match(err.message, pattern);
-    assert.ok(!err.message.includes('\n'), 'error is one line');
-    return true;
-  });
-}
 
 // A small config of our own: 3 usage fields, 4 services (capacity-based, sub-processes, static with
 // min_nodes, storage only). The expected table is worked out by hand below.
