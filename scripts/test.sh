@@ -26,6 +26,11 @@ node --import tsx --test --test-concurrency=1 --test-reporter=spec --test-report
 passed=$(sed -n 's/^# pass //p' "$tap" | tail -1)
 failed=$(sed -n 's/^# fail //p' "$tap" | tail -1)
 skipped=$(sed -n 's/^# skipped //p' "$tap" | tail -1)
+# a failing before() hook leaves its tests "cancelled", not "failed": they count as failures here
+cancelled=$(sed -n 's/^# cancelled //p' "$tap" | tail -1)
 rm -f "$tap"
-echo "tests: ${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"
+cancelled=${cancelled:-0}
+failed=$(( ${failed:-0} + cancelled ))
+note=""; [ "$cancelled" -gt 0 ] && note=" (${cancelled} cancelled)"
+echo "tests: ${passed:-0} passed, ${failed} failed${note}, ${skipped:-0} skipped"
 exit $status
