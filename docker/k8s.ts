@@ -12,6 +12,8 @@ import { UserError } from '../cli/errors.ts';
 import { ensureK6Bundle, prepareCorpus } from '../runner/corpus.ts';
 import { parseCredentials, parseTargetUrl } from '../runner/target.ts';
 import type { RunEnv } from '../scenarios/lib/params.ts';
+import { corpusForms, ownershipProblem, type Ownership } from '../scenarios/lib/ownership.ts';
+import { planPool } from '../runner/pool.ts';
 import { plannedSubmissions, resolveShape, type ScenarioName, type ShapeParams } from '../scenarios/lib/shapes.ts';
 import { k6, k6Binary } from '../stack/components/k6.ts';
 import { repoRoot } from '../stack/paths.ts';
@@ -114,7 +116,14 @@ export async function buildK8sManifest(opts: K8sManifestOptions): Promise<K8sMan
   const shape = resolveShape(opts.scenario, { ...opts.shape, users: opts.users });
   const ctx = loadStackContext({ progress: { step: (m) => opts.log(m) } });
   if (!k6.isInstalled(ctx)) await k6.install(ctx);
-  const count = Math.ceil(plannedSubmissions(opts.scenario, shape) * 1.05) + opts.users;
+  // Every pod's VU pool owns mobile workers (scenarios/lib/ownership.ts): all pods run the same archive, so their
+  // pools are equal (planPool), and a pod learns its segment only when it runs.
+  const script = path.join(repoRoot, 'scenarios', `${opts.scenario}.ts`);
+  const planEnv: RunEnv = { scenario: opts.scenario, baseUrl: url.origin, domain: opts.domain, corpusDir: '', shape: { ...shape }, ackLog: 'all' };
+  const ownership: Ownership = { users: opts.users, segments: opts.parallelism, pool: planPool(k6Binary(ctx), script, planEnv, opts.parallelism) };
+  const problem = ownershipProblem(ownership);
+  if (problem) throw new UserError(problem);
+  const count = corpusForms(ownership, plannedSubmissions(opts.scenario, shape));
   const corpus = await prepareCorpus(ctx.paths.home, { app: opts.app, users: opts.users, count, seed: opts.seed, domain: opts.domain }, opts.log);
   await ensureK6Bundle();
   const warnings: string[] = [];
@@ -135,10 +144,10 @@ export async function buildK8sManifest(opts: K8sManifestOptions): Promise<K8sMan
     fs.writeFileSync(path.join(corpusDir, 'users.json'), JSON.stringify(users));
     warnings.push('the archive holds the mobile workers\' passwords (users.json): treat the ConfigMap or volume like a Secret');
     const env: RunEnv = { scenario: opts.scenario, baseUrl: url.origin + url.pathname.replace(/\/$/, ''), domain: opts.domain, corpusDir,
-      shape: { ...shape }, ackLog: 'all' };
+      shape: { ...shape }, ackLog: 'all', ownership: { segments: ownership.segments, pool: ownership.pool } };
     const archive = path.join(stage, ARCHIVE_FILE);
     opts.log(`k6 archive of ${opts.scenario} with ${corpus.manifest.count} corpus forms`);
-    await runK6Archive(k6Binary(ctx), path.join(repoRoot, 'scenarios', `${opts.scenario}.ts`), JSON.stringify(env), archive);
+    await runK6Archive(k6Binary(ctx), script, JSON.stringify(env), archive);
     const bytes = fs.readFileSync(archive);
     const name = opts.name ?? `capacity-${opts.scenario}`;
     let archiveFile: string | undefined;

@@ -7,6 +7,7 @@ import { loadApp } from '../generators/node/apps.ts';
 import { writeCorpus, type CorpusManifest } from '../generators/node/corpus.ts';
 import { build } from 'esbuild';
 import { repoRoot } from '../stack/paths.ts';
+import { PACK_FORMAT, RAW_XML_CONTENT_TYPE, type PackLayout, type WorkerPackIndex } from '../scenarios/lib/bodies.ts';
 
 export interface CorpusSpec {
   app: string;
@@ -27,58 +28,52 @@ export function corpusKey(spec: CorpusSpec, appText: string): string {
   return createHash('sha256').update(JSON.stringify({ ...spec, appText, format: 1 })).digest('hex').slice(0, 16);
 }
 
-/** One request body in a worker's body pack: where its bytes are and what to send them as. */
-export interface PackedBody {
-  offset: number;
-  length: number;
-  contentType: string;
-  form: string;
-  kind: string;
+/**
+ * k6 reads bodies from one binary file per worker, bodies/w<i>.bin, with bodies/w<i>.json giving each body's
+ * length, form and Content-Type in timeline order. A VU loads only the workers it owns (scenarios/lib/ownership.ts),
+ * so a submission is a body already in memory.
+ */
+function packedLayout(dir: string): PackLayout | undefined {
+  try {
+    const layout = JSON.parse(fs.readFileSync(path.join(dir, 'bodies', 'layout.json'), 'utf8')) as PackLayout;
+    return layout.format === PACK_FORMAT ? layout : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
-/**
- * k6 reads bodies from one binary file per worker (k6/experimental/fs shares a file's memory across VUs),
- * so a VU neither decodes base64 nor parses a large JSON element per request. bodies/index.json lists every
- * body (flat), bodies/starts.json where each worker's bodies start in that list.
- */
 export function writeBodyPacks(dir: string): void {
-  if (fs.existsSync(path.join(dir, 'bodies', 'starts.json'))) return;
+  if (packedLayout(dir)) return;
   fs.rmSync(path.join(dir, 'bodies'), { recursive: true, force: true });
   const users = JSON.parse(fs.readFileSync(path.join(dir, 'users.json'), 'utf8')) as { file: string }[];
   const tmp = path.join(dir, `bodies.partial-${process.pid}`);
   fs.rmSync(tmp, { recursive: true, force: true });
   fs.mkdirSync(tmp, { recursive: true });
-  const all: PackedBody[][] = [];
+  const forms: string[] = [];
   users.forEach((u, i) => {
     const bin = fs.openSync(path.join(tmp, `w${i}.bin`), 'w');
-    const list: PackedBody[] = [];
-    let offset = 0;
+    const index: WorkerPackIndex = { lengths: [], forms: [], types: [] };
     for (const line of fs.readFileSync(path.join(dir, u.file), 'utf8').split('\n')) {
       if (!line) continue;
-      const rec = JSON.parse(line) as { body64?: string; xml?: string; contentType?: string; form: string; kind: string };
+      const rec = JSON.parse(line) as { body64?: string; xml?: string; contentType?: string; form: string };
       const body = rec.body64 !== undefined ? Buffer.from(rec.body64, 'base64') : Buffer.from(rec.xml ?? '', 'utf8');
       fs.writeSync(bin, body);
-      list.push({ offset, length: body.length, contentType: rec.contentType ?? 'text/xml; charset=utf-8', form: rec.form, kind: rec.kind });
-      offset += body.length;
+      let f = forms.indexOf(rec.form);
+      if (f < 0) f = forms.push(rec.form) - 1;
+      index.lengths.push(body.length);
+      index.forms.push(f);
+      index.types.push(rec.contentType ?? RAW_XML_CONTENT_TYPE);
     }
     fs.closeSync(bin);
-    all.push(list);
+    fs.writeFileSync(path.join(tmp, `w${i}.json`), JSON.stringify(index));
   });
-  // A flat list (k6's SharedArray parses one element per access: elements must be small) and where each
-  // worker's bodies start in it.
-  fs.writeFileSync(path.join(tmp, 'index.json'), JSON.stringify(all.flat()));
-  const starts: number[] = [];
-  let at = 0;
-  for (const list of all) {
-    starts.push(at);
-    at += list.length;
-  }
-  fs.writeFileSync(path.join(tmp, 'starts.json'), JSON.stringify({ starts, counts: all.map((l) => l.length) }));
+  const layout: PackLayout = { format: PACK_FORMAT, forms };
+  fs.writeFileSync(path.join(tmp, 'layout.json'), JSON.stringify(layout));
   try {
     fs.renameSync(tmp, path.join(dir, 'bodies'));
   } catch (err) {
     // another run packed the same corpus at the same time: keep theirs
-    if (!fs.existsSync(path.join(dir, 'bodies', 'starts.json'))) throw err;
+    if (!packedLayout(dir)) throw err;
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 }

@@ -4,11 +4,20 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { LivenessFollower } from './liveness.ts';
+import { ackOf, LivenessFollower } from './liveness.ts';
 
 const consoleLine = (msg: unknown) => JSON.stringify({ level: 'info', msg: JSON.stringify(msg), source: 'console', time: 'x' });
 
 describe('liveness follower', () => {
+  it('reads acks from raw console lines (what `capacity run` writes) and from the JSON log format', () => {
+    const rec = { ack: 'f1', t: 5, w: 2, form: 'delivery' };
+    assert.deepEqual(ackOf(JSON.stringify(rec)), rec);
+    assert.deepEqual(ackOf(consoleLine(rec)), rec);
+    assert.equal(ackOf('time="x" level=warning msg="Request Failed"'), undefined);
+    assert.equal(ackOf('{"ack":"f1","t":5,"w"'), undefined, 'a line cut short');
+    assert.equal(ackOf('{"ack":"","t":5}'), undefined, 'no form id');
+  });
+
   it('writes every ack from the k6 console log and follows a sample until a search sees it', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'live-'));
     const log = path.join(dir, 'console.ndjson');

@@ -37,6 +37,21 @@ export interface LivenessStats {
   lagsMs: number[];
 }
 
+/**
+ * An ack record from one line of k6's console log: `--log-format raw` writes the scenario's JSON line as it is;
+ * the JSON log format (older runs) wraps it in {"msg": "..."}. Anything else (k6's own warnings) is not an ack.
+ */
+export function ackOf(line: string): AckRecord | undefined {
+  if (!line.includes('"ack\\"') && !line.includes('"ack"')) return undefined;
+  try {
+    const outer = JSON.parse(line) as Partial<AckRecord> & { msg?: string };
+    const rec = typeof outer.msg === 'string' ? (JSON.parse(outer.msg) as AckRecord) : (outer as AckRecord);
+    return rec && typeof rec.ack === 'string' && rec.ack ? rec : undefined;
+  } catch {
+    return undefined; // a line k6 cut short
+  }
+}
+
 export class LivenessFollower {
   private offset = 0;
   private partial = '';
@@ -100,14 +115,8 @@ export class LivenessFollower {
     try {
       const acks: AckRecord[] = [];
       for (const line of this.readNewLines()) {
-        if (!line.includes('\\"ack\\"')) continue;
-        try {
-          const msg = (JSON.parse(line) as { msg?: string }).msg;
-          const rec = msg ? (JSON.parse(msg) as AckRecord) : undefined;
-          if (rec?.ack) acks.push(rec);
-        } catch {
-          // a line k6 cut short or another console message
-        }
+        const rec = ackOf(line);
+        if (rec) acks.push(rec);
       }
       if (acks.length) {
         fs.appendFileSync(this.opts.acksFile, acks.map((a) => JSON.stringify(a)).join('\n') + '\n');

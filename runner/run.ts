@@ -6,6 +6,8 @@ import path from 'node:path';
 import { UserError } from '../cli/errors.ts';
 import { startContainerStack, type ContainerStack } from '../docker/containers.ts';
 import { localTargets, startCollectors, targetsFromTopology, type CollectorTargets, type RunningCollectors } from '../collectors/index.ts';
+import { corpusForms, ownershipProblem, type Ownership } from '../scenarios/lib/ownership.ts';
+import { planPool } from './pool.ts';
 import { breakSteps, plannedSeconds, plannedSubmissions, resolveShape, type ScenarioName, type ShapeParams } from '../scenarios/lib/shapes.ts';
 import type { RunEnv } from '../scenarios/lib/params.ts';
 import type { StackContext } from '../stack/component.ts';
@@ -71,6 +73,8 @@ interface Manifest {
     livenessEvery: number; collectIntervalMs: number | null };
   target: { kind: ResolvedTarget['kind'] | 'containers'; baseUrl: string; domain: string };
   segment?: SegmentInfo;
+  /** VUs of this load generator, each owning mobile workers (derived, not a parameter: a segment has its share). */
+  vuPool?: number;
   versions: { k6?: string; stack?: typeof versions };
   corpus?: { key: string; dir: string; forms: number; reused: boolean };
   topology?: { file: string; rows: Topology['rows'] };
@@ -132,6 +136,10 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
   if (opts.segment && opts.seed === undefined) {
     throw new UserError('--segment needs --seed: every segment must send from the same corpus (same --seed, --app, --users and --domain)');
   }
+  // Every VU owns mobile workers: too few workers for the VUs is a clear error before anything starts (the exact
+  // pool comes from k6 below; this is the same figure unless k6 rounds a segment's share).
+  const earlyProblem = ownershipProblem({ users: opts.users, segments: opts.segment?.count ?? 1, pool: Math.ceil(shape.vus / (opts.segment?.count ?? 1)) });
+  if (earlyProblem) throw new UserError(earlyProblem);
   // Before any results folder: without a Docker engine this is one clear line and a non-zero exit.
   const containers: ContainerStack | undefined = isContainers ? await startContainerStack({ log: opts.log }) : undefined;
 
@@ -176,8 +184,14 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
     const binary = k6Binary(ctx);
     manifest.versions.k6 = k6Version(binary);
 
-    // Corpus, sized to what the scenario can ask for
-    const count = Math.ceil(manifest.parameters.plannedSubmissions * 1.05) + opts.users;
+    // The VU pool as k6 plans it, then the corpus: every worker holds what its VU can ask of it
+    const script = path.join(repoRoot, 'scenarios', `${opts.scenario}.ts`);
+    const pool = planPool(binary, script, { scenario: opts.scenario, baseUrl: target.baseUrl, domain: opts.domain, corpusDir: '', shape: { ...shape }, ackLog: 'all' }, opts.segment?.count ?? 1);
+    const ownership: Ownership = { users: opts.users, segments: opts.segment?.count ?? 1, pool };
+    const problem = ownershipProblem(ownership);
+    if (problem) throw new UserError(problem);
+    manifest.vuPool = pool;
+    const count = corpusForms(ownership, manifest.parameters.plannedSubmissions);
     const corpus = await prepareCorpus(ctx.paths.home, { app: opts.app, users: opts.users, count, seed, domain: opts.domain }, opts.log);
     if (corpus.reused) opts.log(`reusing corpus ${corpus.key} (same app, users, count, seed and domain)`);
     manifest.corpus = { key: corpus.key, dir: corpus.dir, forms: corpus.manifest.count, reused: corpus.reused };
@@ -228,13 +242,13 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
     liveness.start();
 
     const runEnv: RunEnv = { scenario: opts.scenario, baseUrl: target.baseUrl, domain: opts.domain, corpusDir: corpus.dir, usersFile,
-      shape: { ...shape }, ackLog: 'all' };
+      shape: { ...shape }, ackLog: 'all', ownership: { segments: ownership.segments, pool, segment: opts.segment ? opts.segment.index - 1 : undefined } };
     if (opts.segment) opts.log(`k6 execution segment ${manifest.segment!.executionSegment} of ${manifest.segment!.executionSegmentSequence} (segment ${opts.segment.index}/${opts.segment.count})`);
     opts.log(`k6: ${opts.scenario} for about ${manifest.parameters.plannedSeconds} s (${shape.rate}/s base rate, ${opts.users} workers, ${shape.vus} VUs)`);
     const k6res = await runK6({
       binary,
-      script: path.join(repoRoot, 'scenarios', `${opts.scenario}.ts`),
-      args: ['--summary-export', files.k6Summary, '--out', `csv=${files.k6Csv}`, '--log-output', `file=${files.k6Console}`, '--log-format', 'json',
+      script,
+      args: ['--summary-export', files.k6Summary, '--out', `csv=${files.k6Csv}`, '--log-output', `file=${files.k6Console}`, '--log-format', 'raw',
         ...(opts.segment ? k6SegmentArgs(opts.segment) : [])],
       env: { CAPACITY_RUN: JSON.stringify(runEnv) },
       logFile: files.k6Log,

@@ -3,6 +3,6 @@
 // Run it with `capacity run ramp-to-break`; every figure is an option of that command.
 import { buildOptions, runEnv } from './lib/params.ts';
 
-export { submit, restore, restoreStorm, search } from './lib/actions.ts';
+export { submit, restore, restoreStorm, search, mixed } from './lib/actions.ts';
 
 export const options = buildOptions('ramp-to-break', runEnv());

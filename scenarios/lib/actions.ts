@@ -6,10 +6,12 @@ import encoding from 'k6/encoding';
 import exec from 'k6/execution';
 import http from 'k6/http';
 import { SharedArray } from 'k6/data';
-import * as fs from 'k6/experimental/fs';
-import { Counter } from 'k6/metrics';
+import { Counter, Rate } from 'k6/metrics';
 import { RestoreSession } from './generated/requests.k6.js';
+import type { PackLayout, WorkerPackIndex } from './bodies.ts';
+import { ownedWorkers, segmentIndex, type Ownership } from './ownership.ts';
 import { runEnv } from './params.ts';
+import { resolveShape } from './shapes.ts';
 import type { MobileWorker } from '../../generators/render.ts';
 
 const env = runEnv();
@@ -21,24 +23,62 @@ interface CorpusUser extends Omit<MobileWorker, 'home'> {
   forms: number;
 }
 
-/** Where one request body is in a worker's body pack (written by `capacity run`, see runner/corpus.ts). */
-interface PackedBody {
-  offset: number;
-  length: number;
-  contentType: string;
-  form: string;
-  kind: string;
+// `k6 inspect` plans the VU pool before the corpus exists (ownership pool 0): it opens nothing.
+const planning = !env.ownership?.pool;
+const users = planning ? ([] as CorpusUser[]) : new SharedArray('users', () => JSON.parse(open(env.usersFile ?? `${env.corpusDir}/users.json`)) as CorpusUser[]);
+const ownership: Ownership = { users: users.length, segments: env.ownership?.segments ?? 1, pool: env.ownership?.pool ?? 0 };
+const formNames = planning ? [] : (JSON.parse(open(`${env.corpusDir}/bodies/layout.json`)) as PackLayout).forms;
+
+/** A worker this VU sends for: its bodies in memory, one buffer each, in timeline order. */
+interface OwnedWorker {
+  w: number;
+  auth: string;
+  bodies: ArrayBuffer[];
+  types: string[];
+  forms: number[];
 }
 
-const users = new SharedArray('users', () => JSON.parse(open(env.usersFile ?? `${env.corpusDir}/users.json`)) as CorpusUser[]);
-const index = new SharedArray('bodies', () => JSON.parse(open(`${env.corpusDir}/bodies/index.json`)) as PackedBody[]);
-const { starts, counts } = JSON.parse(open(`${env.corpusDir}/bodies/starts.json`)) as { starts: number[]; counts: number[] };
-// k6/experimental/fs keeps one copy of each file for all VUs; reads copy only the body asked for.
-const packs: fs.File[] = [];
-for (let i = 0; i < users.length; i++) packs.push(await fs.open(`${env.corpusDir}/bodies/w${i}.bin`));
+function loadWorker(w: number): OwnedWorker {
+  const pack = open(`${env.corpusDir}/bodies/w${w}.bin`, 'b');
+  const index = JSON.parse(open(`${env.corpusDir}/bodies/w${w}.json`)) as WorkerPackIndex;
+  // sliced once here: a request then posts a buffer as it is, with no copy
+  const bodies: ArrayBuffer[] = [];
+  let at = 0;
+  for (const len of index.lengths) {
+    bodies.push(pack.slice(at, at + len));
+    at += len;
+  }
+  const u = users[w] as CorpusUser;
+  return { w, auth: `Basic ${encoding.b64encode(`${u.login}:${u.password}`)}`, bodies, types: index.types, forms: index.forms };
+}
+
+// k6 lets a VU open only files that the first init pass (__VU 0) opened: that pass opens every pack this
+// generator may send. A VU then loads the workers it owns
+// in each segment it may turn out to be (the runner names the segment; a k6-operator pod learns it at run time).
+const ownedBySegment = new Map<number, OwnedWorker[]>();
+if (!planning) {
+  const segments = env.ownership?.segment !== undefined ? [env.ownership.segment] : Array.from({ length: ownership.segments }, (_, s) => s);
+  for (const s of segments) {
+    if (__VU === 0) {
+      for (let w = s; w < ownership.users; w += ownership.segments) {
+        open(`${env.corpusDir}/bodies/w${w}.bin`, 'b');
+        open(`${env.corpusDir}/bodies/w${w}.json`);
+      }
+    } else {
+      ownedBySegment.set(s, ownedWorkers(ownership, s, __VU).map(loadWorker));
+    }
+  }
+}
+
+let own: OwnedWorker[] | undefined;
+function myWorkers(): OwnedWorker[] {
+  own ??= ownedBySegment.get(env.ownership?.segment ?? segmentIndex(exec.test.options.executionSegment as unknown as string | undefined, ownership.segments)) ?? [];
+  return own;
+}
 
 const corpusExhausted = new Counter('corpus_exhausted');
 const acked = new Counter('forms_acknowledged');
+const accepted = new Rate('submit_accepted');
 
 const authHeaders = new Map<string, string>();
 
@@ -52,47 +92,37 @@ function basic(u: CorpusUser): string {
   return h;
 }
 
-function receiverUrl(): string {
-  return `${target.baseUrl}/a/${target.domain}/receiver/${target.appId ? `${target.appId}/` : ''}`;
-}
+const receiverUrl = `${target.baseUrl}/a/${target.domain}/receiver/${target.appId ? `${target.appId}/` : ''}`;
+
+let submitted = 0;
 
 /**
- * Submission n of the scenario goes to worker n % users, as that worker's next form. Worker timelines stay in
- * order unless one worker's previous form is still in flight `users` iterations later (latency > users / rate).
+ * The next form of one of this VU's workers, in turn: each worker's forms go strictly in timeline order, one at a
+ * time (scenarios/lib/ownership.ts says which VU owns which worker).
  */
-export async function submit(): Promise<void> {
-  const n = exec.scenario.iterationInTest;
-  const w = n % users.length;
-  const k = Math.floor(n / users.length);
-  const rec = k < counts[w]! ? (index[starts[w]! + k] as PackedBody) : undefined;
-  const u = users[w] as CorpusUser;
-  if (!rec) {
+export function submit(): void {
+  const mine = myWorkers();
+  const o = mine[submitted % mine.length];
+  const j = Math.floor(submitted / mine.length);
+  submitted++;
+  if (!o || j >= o.bodies.length) {
     corpusExhausted.add(1);
     return;
   }
-  const body = new Uint8Array(rec.length);
-  const pack = packs[w]!;
-  await pack.seek(rec.offset, fs.SeekMode.Start);
-  await pack.read(body);
-  const res = http.post(receiverUrl(), body.buffer, {
-    headers: {
-      Authorization: basic(u),
-      'Content-Type': rec.contentType,
-      'X-OpenRosa-Version': '3.0',
-    },
-    tags: { endpoint: 'receiver', form: rec.form },
+  const form = formNames[o.forms[j]!]!;
+  const res = http.post(receiverUrl, o.bodies[j]!, {
+    headers: { Authorization: o.auth, 'Content-Type': o.types[j]!, 'X-OpenRosa-Version': '3.0' },
+    tags: { endpoint: 'receiver', form },
     responseType: 'text',
   });
-  // One check that reads the body: a 201 whose message is submit_success (HQ's 201 submit_error is a failure).
-  const ok = check(res, {
-    'submit: 201 submit_success': (r) => r.status === 201 && typeof r.body === 'string' && r.body.includes('nature="submit_success"'),
-  });
+  // The check that reads the body, as a rate (k6's check() costs a tagged sample per call, a fifth of a bare post):
+  // a 201 whose message is submit_success (HQ's 201 submit_error is a failure).
+  const ok = res.status === 201 && typeof res.body === 'string' && res.body.includes('nature="submit_success"');
+  accepted.add(ok);
   if (ok) {
     acked.add(1);
-    if (env.ackLog === 'all') {
-      const formId = res.headers['X-Commcarehq-Formid'] ?? res.headers['X-CommCareHQ-FormID'] ?? '';
-      console.log(JSON.stringify({ ack: formId, t: Date.now(), w, form: rec.form }));
-    }
+    // one raw console line per acknowledged form (runner/liveness.ts reads them); form ids are hex, names are ids
+    if (env.ackLog === 'all') console.log(`{"ack":"${res.headers['X-Commcarehq-Formid'] ?? ''}","t":${Date.now()},"w":${o.w},"form":"${form}"}`);
   }
 }
 
@@ -115,9 +145,12 @@ function restoreOnce(w: number, kind: 'first' | 'incremental'): boolean {
   });
 }
 
-/** A worker syncs: incremental when this VU holds its token, else a first restore. */
+let restored = 0;
+
+/** One of this VU's workers syncs, in turn, as its phone does: a first restore, then incremental ones with its token. */
 export function restore(): void {
-  const w = exec.scenario.iterationInTest % users.length;
+  const mine = myWorkers();
+  const w = mine.length ? mine[restored++ % mine.length]!.w : exec.scenario.iterationInTest % users.length;
   restoreOnce(w, sessions.get(w)?.token ? 'incremental' : 'first');
 }
 
@@ -143,4 +176,19 @@ export function search(): void {
     'search: 200': (r) => r.status === 200,
     'search: casedb': (r) => typeof r.body === 'string' && r.body.startsWith('<results'),
   });
+}
+
+const GOLDEN = 0.6180339887498949;
+
+/**
+ * Submissions, restores and searches in one arrival-rate scenario (so every VU of the pool also submits for the
+ * workers it owns): iteration n is a restore or a search by a low-discrepancy sequence, in the run's proportions.
+ */
+const { restoreRatio, searchRatio } = resolveShape(env.scenario, env.shape);
+export function mixed(): void {
+  const total = 1 + restoreRatio + searchRatio;
+  const u = (exec.scenario.iterationInTest * GOLDEN) % 1;
+  if (u < 1 / total) submit();
+  else if (u < (1 + restoreRatio) / total) restore();
+  else search();
 }

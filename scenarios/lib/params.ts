@@ -14,6 +14,11 @@ export interface RunEnv {
   shape: Partial<ShapeParams>;
   /** Log every acknowledged form id (for audit and liveness): all, or none. */
   ackLog: 'all' | 'none';
+  /**
+   * Which VU sends which worker (scenarios/lib/ownership.ts): load generators, this generator's VU pool (k6's
+   * maxVUs; 0 while `k6 inspect` plans it) and, when the runner knows it, this generator's segment (0-based).
+   */
+  ownership?: { segments: number; pool: number; segment?: number };
 }
 
 export function runEnv(): RunEnv {
@@ -30,6 +35,9 @@ export function buildOptions(name: ScenarioName, env: RunEnv): Record<string, un
     discardResponseBodies: false,
     summaryTrendStats: ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)', 'p(99)'],
     userAgent: 'capacity (k6)',
+    // The tags the runner reads (endpoint and form are the scenarios' own): no url, name, proto or TLS tags on
+    // every sample, which the CSV output would otherwise format for every request.
+    systemTags: ['status', 'method', 'expected_response', 'check', 'error', 'error_code', 'scenario'],
     noConnectionReuse: false,
     insecureSkipTLSVerify: false,
   };

@@ -15,7 +15,10 @@ export interface ShapeParams {
   rate: number;
   /** Length of the main phase in seconds (scenario-specific meaning, see describeShape). */
   durationS: number;
-  /** Pre-allocated (and maximum) VUs per scenario: the concurrency available to the open model. */
+  /**
+   * Pre-allocated (and maximum) VUs: the concurrency available to the open model. A VU sends for the workers it
+   * owns, one form at a time each, so at most `users` (default: `users`, up to 100).
+   */
   vus: number;
   users: number;
   // submit-burst
@@ -66,8 +69,8 @@ export const SCENARIO_DEFAULTS: Record<ScenarioName, Partial<ShapeParams>> = {
   steady: { durationS: 120 },
   'restore-storm': { rate: 10 },
   'mixed-day': { durationS: 300 },
-  soak: { rate: 3, durationS: 2 * 3600 },
-  'ramp-to-break': { readP95Ms: 1000, writeP95Ms: 1000, failedRate: 0.01, vus: 300 },
+  soak: { rate: 3, durationS: 2 * 3600, restoreRatio: 0.1, searchRatio: 0 },
+  'ramp-to-break': { readP95Ms: 1000, writeP95Ms: 1000, failedRate: 0.01 },
 };
 
 export const SCENARIO_DESCRIPTIONS: Record<ScenarioName, string> = {
@@ -82,6 +85,7 @@ export const SCENARIO_DESCRIPTIONS: Record<ScenarioName, string> = {
 export function resolveShape(name: ScenarioName, overrides: Partial<ShapeParams>): ShapeParams {
   const p: ShapeParams = { ...DEFAULT_SHAPE, ...SCENARIO_DEFAULTS[name] };
   for (const [k, v] of Object.entries(overrides)) if (v !== undefined) (p as unknown as Record<string, number>)[k] = v;
+  if (overrides.vus === undefined) p.vus = Math.min(p.vus, p.users);
   return p;
 }
 
@@ -135,21 +139,16 @@ export function k6Scenarios(name: ScenarioName, p: ShapeParams): Record<string, 
       };
     }
     case 'restore-storm':
+      // The prefill's graceful stop ends as the storm starts, so k6 needs one pool of `vus`, not two.
       return {
-        prefill: arrival(p.rate, p.prefillS, vus, 'submit'),
+        prefill: { ...arrival(p.rate, p.prefillS, vus, 'submit'), gracefulStop: '5s' },
         storm: arrival(p.users / p.windowS, p.windowS, vus, 'restoreStorm', p.prefillS + 5),
       };
+    // One scenario for all three kinds: k6 hands VUs to concurrent scenarios from one pool in no set order, and
+    // every VU of the pool must submit for the workers it owns (scenarios/lib/ownership.ts).
     case 'mixed-day':
-      return {
-        submissions: arrival(p.rate, p.durationS, vus, 'submit'),
-        restores: arrival(p.rate * p.restoreRatio, p.durationS, Math.max(2, Math.ceil(vus / 4)), 'restore'),
-        searches: arrival(p.rate * p.searchRatio, p.durationS, Math.max(2, Math.ceil(vus / 4)), 'search'),
-      };
     case 'soak':
-      return {
-        submissions: arrival(p.rate, p.durationS, vus, 'submit'),
-        restores: arrival(p.rate / 10, p.durationS, Math.max(2, Math.ceil(vus / 4)), 'restore'),
-      };
+      return { day: arrival(p.rate * (1 + p.restoreRatio + p.searchRatio), p.durationS, vus, 'mixed') };
     case 'ramp-to-break': {
       const steps = breakSteps(p);
       return {
@@ -191,6 +190,8 @@ export function k6Thresholds(name: ScenarioName, p: ShapeParams): Record<string,
     http_req_failed: [abort ? { threshold: `rate<${p.failedRate}`, abortOnFail: true, delayAbortEval: '10s' } : `rate<${p.failedRate}`],
     checks: [`rate>${1 - Math.max(p.failedRate, 0.001)}`],
   };
+  // every submission's response body is checked into this rate (scenarios/lib/actions.ts)
+  t.submit_accepted = [abort ? { threshold: `rate>${1 - Math.max(p.failedRate, 0.001)}`, abortOnFail: true, delayAbortEval: '10s' } : `rate>${1 - Math.max(p.failedRate, 0.001)}`];
   for (const e of endpointsOf(name)) {
     const limit = e === 'receiver' ? p.writeP95Ms : p.readP95Ms;
     t[`http_req_duration{endpoint:${e}}`] = [abort ? { threshold: `p(95)<${limit}`, abortOnFail: true, delayAbortEval: '10s' } : `p(95)<${limit}`];

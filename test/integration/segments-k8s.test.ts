@@ -63,7 +63,7 @@ describe('capacity k8s manifest', { timeout: 240_000 }, () => {
     assert.notEqual(noMedia, supply, 'the supply app still has a photo question to take out');
     const app = path.join(tmp, 'supply-no-media.yaml');
     fs.writeFileSync(app, noMedia);
-    docs = manifest(['--users', '3', '--rate', '1', '--duration', '6s', '--app', app], path.join(tmp, 'testrun.yaml'));
+    docs = manifest(['--users', '3', '--vus', '2', '--rate', '1', '--duration', '6s', '--app', app], path.join(tmp, 'testrun.yaml'));
   });
 
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -81,11 +81,11 @@ describe('capacity k8s manifest', { timeout: 240_000 }, () => {
 
   it('a bigger scenario is refused in a ConfigMap and goes on a volume claim, archive written beside', () => {
     const big = spawnSync(path.join(repoRoot, 'capacity'), ['k8s', 'manifest', 'steady', '--parallelism', '2', '--target', nginxUrl(ctx), '--domain', DOMAIN,
-      '--seed', String(seed), '--users', '5', '--rate', '4', '--duration', '8s'], { encoding: 'utf8', timeout: 120_000 });
+      '--seed', String(seed), '--users', '5', '--vus', '4', '--rate', '4', '--duration', '8s'], { encoding: 'utf8', timeout: 120_000 });
     assert.equal(big.status, 2);
     assert.match(big.stderr, /over what a ConfigMap can hold .*--volume-claim/);
     const archiveOut = path.join(tmp, 'big-archive.tar');
-    pvcDocs = manifest(['--users', '5', '--rate', '4', '--duration', '8s', '--volume-claim', 'capacity-scripts', '--archive-out', archiveOut], path.join(tmp, 'big.yaml'));
+    pvcDocs = manifest(['--users', '5', '--vus', '4', '--rate', '4', '--duration', '8s', '--volume-claim', 'capacity-scripts', '--archive-out', archiveOut], path.join(tmp, 'big.yaml'));
     assert.equal(pvcDocs.length, 1);
     assert.deepEqual(pvcDocs[0]!.spec.script, { volumeClaim: { name: 'capacity-scripts', file: 'archive.tar' } });
     assert.ok(fs.statSync(archiveOut).size > 1_000_000);
@@ -114,5 +114,11 @@ describe('capacity k8s manifest', { timeout: 240_000 }, () => {
     process.stderr.write(`[k8s] archive segments acknowledged ${acked[0]} + ${acked[1]} forms (1/s for 6 s)\n`);
     assert.ok(acked[0]! > 0 && acked[1]! > 0 && Math.abs(acked[0]! - acked[1]!) <= 1, `an even split ${acked}`);
     assert.ok(Math.abs(acked[0]! + acked[1]! - planned) <= 1, `together the whole scenario: ${acked}`);
+    // a pod learns its segment at run time and sends only that segment's workers (w % 2, scenarios/lib/ownership.ts)
+    [a, b].forEach((pod, i) => {
+      const workers = [...pod.out.matchAll(/\\?"w\\?":(\d+)/g)].map((m) => Number(m[1]));
+      assert.equal(workers.length, acked[i], `pod ${i + 1} logged an ack per form`);
+      for (const w of workers) assert.equal(w % 2, i, `pod ${i + 1} sent worker ${w}`);
+    });
   });
 });

@@ -16,7 +16,10 @@ import { RESULT_FILES } from '../../runner/results.ts';
 import { runScenario } from '../../runner/run.ts';
 import type { RunSummary } from '../../runner/summary.ts';
 import { quantile } from '../../runner/timeseries.ts';
+import { corpusForms } from '../../scenarios/lib/ownership.ts';
 import { plannedSubmissions, resolveShape } from '../../scenarios/lib/shapes.ts';
+import { planPool } from '../../runner/pool.ts';
+import { k6Binary } from '../../stack/components/k6.ts';
 import type { StackContext } from '../../stack/component.ts';
 import { repoRoot } from '../../stack/paths.ts';
 import { ensureStackUp } from './stack-fixture.ts';
@@ -73,8 +76,11 @@ describe('k6 execution segments', { timeout: 240_000 }, () => {
       log: () => undefined, echo: () => undefined });
     whole = { dir: out.dir, summary: out.summary };
     // The segments' corpus, made once beforehand: two processes must not generate the same corpus at once.
+    // Sized as the runner sizes it: each segment's VU pool (as k6 plans it) owns that segment's workers.
     const shape = resolveShape('steady', { rate: RATE, durationS: SECONDS, users: USERS });
-    const count = Math.ceil(plannedSubmissions('steady', shape) * 1.05) + USERS;
+    const pool = planPool(k6Binary(ctx), path.join(repoRoot, 'scenarios', 'steady.ts'),
+      { scenario: 'steady', baseUrl: 'http://127.0.0.1', domain: DOMAIN, corpusDir: '', shape: { ...shape }, ackLog: 'all' }, 2);
+    const count = corpusForms({ users: USERS, segments: 2, pool }, plannedSubmissions('steady', shape));
     corpusDir = (await prepareCorpus(ctx.paths.home, { app: 'household', users: USERS, count, seed, domain: DOMAIN }, () => undefined)).dir;
   });
 
@@ -112,22 +118,29 @@ describe('k6 execution segments', { timeout: 240_000 }, () => {
     assert.equal(sums[0]!.failedRequests + sums[1]!.failedRequests, 0);
   });
 
-  it('no corpus form is sent by both segments: together they send exactly the first N forms, each once', () => {
+  it('no corpus form is sent by both segments: each worker belongs to one segment and sends its first forms in order', () => {
     assert.equal(segDirs.length, 2, 'the segments ran');
-    const acks = segDirs.map((d) => ndjson<{ ack: string; w: number }>(path.join(d, 'acks.ndjson')));
+    const acks = segDirs.map((d) => ndjson<{ ack: string; w: number; t: number }>(path.join(d, 'acks.ndjson')));
     const all = acks.flat();
-    // iteration n sends worker n % users, its form floor(n / users) (scenarios/lib/actions.ts); with unique
-    // iterationInTest across segments, the two segments together cover iterations 0..N-1 once each.
-    const users = readJson<{ file: string }[]>(path.join(corpusDir, 'users.json'));
-    const lines = users.map((u) => fs.readFileSync(path.join(corpusDir, u.file), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { instanceID: string; kind: string }));
-    const planned = Array.from({ length: all.length }, (_, n) => lines[n % users.length]![Math.floor(n / users.length)]!);
     const ids = new Set(all.map((a) => a.ack));
     assert.equal(ids.size, all.length, 'no form id acknowledged twice');
-    // an original form keeps its instanceID as form id; a resent one would come back as a duplicate with a new id
-    const originals = planned.filter((p) => p.kind !== 'duplicate');
-    for (const p of originals) assert.ok(ids.has(p.instanceID), `planned form ${p.instanceID} (${p.kind}) was sent once and kept its id`);
-    const notPlanned = all.filter((a) => !originals.some((p) => p.instanceID === a.ack));
-    assert.equal(notPlanned.length, planned.length - originals.length, 'only the corpus\'s own duplicates got new ids');
+    // segment i sends workers w % 2 === i - 1 (scenarios/lib/ownership.ts)
+    acks.forEach((list, i) => {
+      for (const a of list) assert.equal(a.w % 2, i, `worker ${a.w} sent by segment ${i + 1}`);
+    });
+    // a worker's forms go one at a time, in timeline order: its acknowledged forms are the first of its timeline,
+    // acknowledged in that order. An original keeps its instanceID as form id; the corpus's own duplicates get new ids.
+    const users = readJson<{ file: string }[]>(path.join(corpusDir, 'users.json'));
+    const lines = users.map((u) => fs.readFileSync(path.join(corpusDir, u.file), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { instanceID: string; kind: string }));
+    for (let w = 0; w < users.length; w++) {
+      const mine = all.filter((a) => a.w === w).sort((a, b) => a.t - b.t);
+      assert.ok(mine.length > 0, `worker ${w} sent forms`);
+      mine.forEach((a, k) => {
+        const planned = lines[w]![k]!;
+        if (planned.kind !== 'duplicate') assert.equal(a.ack, planned.instanceID, `worker ${w}: form ${k} acknowledged in timeline order`);
+        else assert.notEqual(a.ack, planned.instanceID, `worker ${w}: form ${k} is a duplicate and gets a new id`);
+      });
+    }
     const workers = acks.map((list) => new Set(list.map((a) => a.w)));
     process.stderr.write(`[segments] workers per segment: ${[...workers[0]!].sort().join(',')} | ${[...workers[1]!].sort().join(',')}\n`);
   });
