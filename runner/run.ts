@@ -272,7 +272,7 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
     const firstSecond = rows.length ? rows[0]!.second : 0;
     const lastSecond = rows.length ? rows[rows.length - 1]!.second : 0;
     const durationS = rows.length ? lastSecond - firstSecond + 1 : 0;
-    const acknowledged = Number(k6sum?.metrics.forms_acknowledged?.count ?? liveness.stats.acks);
+    const acknowledged = Number(k6sum?.metrics.submit_accepted?.passes ?? liveness.stats.acks);
     const neverSearchable = fs.readFileSync(files.liveness, 'utf8').split('\n').filter((l) => l && !l.includes('searchableAt')).length;
     const summary: RunSummary = {
       scenario: opts.scenario,

@@ -110,7 +110,7 @@ describe('capacity k8s manifest', { timeout: 240_000 }, () => {
     const [a, b] = await Promise.all([run(1), run(2)]);
     assert.equal(a.code, 0, a.out.slice(-2000));
     assert.equal(b.code, 0, b.out.slice(-2000));
-    const acked = [1, 2].map((i) => (JSON.parse(fs.readFileSync(path.join(tmp, `s${i}.json`), 'utf8')) as { metrics: Record<string, { count?: number }> }).metrics.forms_acknowledged?.count ?? 0);
+    const acked = [1, 2].map((i) => (JSON.parse(fs.readFileSync(path.join(tmp, `s${i}.json`), 'utf8')) as { metrics: Record<string, { passes?: number }> }).metrics.submit_accepted?.passes ?? 0);
     process.stderr.write(`[k8s] archive segments acknowledged ${acked[0]} + ${acked[1]} forms (1/s for 6 s)\n`);
     assert.ok(acked[0]! > 0 && acked[1]! > 0 && Math.abs(acked[0]! - acked[1]!) <= 1, `an even split ${acked}`);
     assert.ok(Math.abs(acked[0]! + acked[1]! - planned) <= 1, `together the whole scenario: ${acked}`);
