@@ -120,12 +120,12 @@ export async function buildK8sManifest(opts: K8sManifestOptions): Promise<K8sMan
   // pools are equal (planPool), and a pod learns its segment only when it runs.
   const script = path.join(repoRoot, 'scenarios', `${opts.scenario}.ts`);
   const planEnv: RunEnv = { scenario: opts.scenario, baseUrl: url.origin, domain: opts.domain, corpusDir: '', shape: { ...shape }, ackLog: 'all' };
+  await ensureK6Bundle(); // the scenario imports it: built before k6 first reads the script
   const ownership: Ownership = { users: opts.users, segments: opts.parallelism, pool: planPool(k6Binary(ctx), script, planEnv, opts.parallelism) };
   const problem = ownershipProblem(ownership);
   if (problem) throw new UserError(problem);
   const count = corpusForms(ownership, plannedSubmissions(opts.scenario, shape));
   const corpus = await prepareCorpus(ctx.paths.home, { app: opts.app, users: opts.users, count, seed: opts.seed, domain: opts.domain }, opts.log);
-  await ensureK6Bundle();
   const warnings: string[] = [];
 
   // A staging copy of what k6 opens: the shared corpus is never changed, real logins go only into the archive.

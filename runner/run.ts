@@ -186,6 +186,8 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
 
     // The VU pool as k6 plans it, then the corpus: every worker holds what its VU can ask of it
     const script = path.join(repoRoot, 'scenarios', `${opts.scenario}.ts`);
+    // the scenario imports the generators' k6 bundle: built before k6 first reads the script
+    await ensureK6Bundle();
     const pool = planPool(binary, script, { scenario: opts.scenario, baseUrl: target.baseUrl, domain: opts.domain, corpusDir: '', shape: { ...shape }, ackLog: 'all' }, opts.segment?.count ?? 1);
     const ownership: Ownership = { users: opts.users, segments: opts.segment?.count ?? 1, pool };
     const problem = ownershipProblem(ownership);
@@ -195,7 +197,6 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
     const corpus = await prepareCorpus(ctx.paths.home, { app: opts.app, users: opts.users, count, seed, domain: opts.domain }, opts.log);
     if (corpus.reused) opts.log(`reusing corpus ${corpus.key} (same app, users, count, seed and domain)`);
     manifest.corpus = { key: corpus.key, dir: corpus.dir, forms: corpus.manifest.count, reused: corpus.reused };
-    await ensureK6Bundle();
 
     // Mobile workers: provisioned on the local stack; on a real target they must exist (credentials file).
     let first: Credential;
