@@ -46,5 +46,28 @@ describe('load shapes', () => {
     assert.deepEqual(t['http_req_duration{endpoint:restore}'], ['p(95)<450']);
     assert.deepEqual(t['http_req_duration{endpoint:search}'], ['p(95)<450']);
     assert.deepEqual(t.http_req_failed, ['rate<0.001']);
+    assert.deepEqual(t.submit_accepted, ['rate>0.999']);
+    assert.deepEqual(t.checks, ['rate>0.999']);
+    // submissions only: no k6 checks to hold a threshold on
+    assert.equal(k6Thresholds('steady', resolveShape('steady', {})).checks, undefined);
+  });
+
+  it('mixed-day and soak are one scenario on one VU pool (every VU submits for the workers it owns)', () => {
+    for (const name of ['mixed-day', 'soak'] as const) {
+      const p = resolveShape(name, { rate: 4, vus: 20 });
+      const sc = k6Scenarios(name, p);
+      assert.deepEqual(Object.keys(sc), ['day']);
+      assert.equal(sc.day!.exec, 'mixed');
+      assert.equal(sc.day!.maxVUs, 20);
+      // per 100 s: submissions plus restores plus searches
+      assert.equal(sc.day!.rate, Math.round(4 * (1 + p.restoreRatio + p.searchRatio) * 100));
+    }
+    assert.equal(resolveShape('soak', {}).searchRatio, 0);
+  });
+
+  it('--vus defaults to --users, at most 100', () => {
+    assert.equal(resolveShape('steady', { users: 10 }).vus, 10);
+    assert.equal(resolveShape('steady', { users: 500 }).vus, 100);
+    assert.equal(resolveShape('steady', { users: 10, vus: 7 }).vus, 7);
   });
 });
