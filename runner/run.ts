@@ -22,7 +22,7 @@ import { repoRoot } from '../stack/paths.ts';
 import { loadStackContext, stackUp, type UpResult } from '../stack/stack.ts';
 import { loadTopology } from '../topology/load.ts';
 import type { Topology } from '../topology/model.ts';
-import { ensureK6Bundle, prepareCorpus } from './corpus.ts';
+import { bodyBytes, ensureK6Bundle, k6MemoryEstimate, memAvailable, prepareCorpus } from './corpus.ts';
 import { K6_EXIT, runK6 } from './k6.ts';
 import { LivenessFollower } from './liveness.ts';
 import { k6SegmentArgs, segmentInfo, segmentLabel, type Segment, type SegmentInfo } from './segments.ts';
@@ -197,6 +197,12 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
     const corpus = await prepareCorpus(ctx.paths.home, { app: opts.app, users: opts.users, count, seed, domain: opts.domain }, opts.log);
     if (corpus.reused) opts.log(`reusing corpus ${corpus.key} (same app, users, count, seed and domain)`);
     manifest.corpus = { key: corpus.key, dir: corpus.dir, forms: corpus.manifest.count, reused: corpus.reused };
+    const needed = k6MemoryEstimate(bodyBytes(corpus.dir));
+    const available = memAvailable();
+    if (available !== undefined && needed > available) {
+      opts.log(`warning: k6 will need about ${(needed / 2 ** 30).toFixed(1)} GiB for this corpus and ${(available / 2 ** 30).toFixed(1)} GiB is available: ` +
+        'split the run over machines (--segment i/N) or make it shorter (--duration, --rate, --max-rate)');
+    }
 
     // Mobile workers: provisioned on the local stack; on a real target they must exist (credentials file).
     let first: Credential;
