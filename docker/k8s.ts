@@ -9,14 +9,13 @@ import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { UserError } from '../cli/errors.ts';
-import { ensureK6Bundle, prepareCorpus } from '../runner/corpus.ts';
+import { prepareCorpus } from '../runner/corpus.ts';
 import { parseCredentials, parseTargetUrl } from '../runner/target.ts';
 import type { RunEnv } from '../scenarios/lib/params.ts';
-import { corpusForms, ownershipProblem, type Ownership } from '../scenarios/lib/ownership.ts';
-import { planPool } from '../runner/pool.ts';
+import { corpusForms } from '../scenarios/lib/ownership.ts';
+import { planOwnership } from '../runner/pool.ts';
 import { plannedSubmissions, resolveShape, type ScenarioName, type ShapeParams } from '../scenarios/lib/shapes.ts';
 import { k6, k6Binary } from '../stack/components/k6.ts';
-import { repoRoot } from '../stack/paths.ts';
 import { loadStackContext } from '../stack/stack.ts';
 
 /** A ConfigMap holds at most 1 MiB of data; leave room for the rest of the object. */
@@ -118,12 +117,8 @@ export async function buildK8sManifest(opts: K8sManifestOptions): Promise<K8sMan
   if (!k6.isInstalled(ctx)) await k6.install(ctx);
   // Every pod's VU pool owns mobile workers (scenarios/lib/ownership.ts): all pods run the same archive, so their
   // pools are equal (planPool), and a pod learns its segment only when it runs.
-  const script = path.join(repoRoot, 'scenarios', `${opts.scenario}.ts`);
-  const planEnv: RunEnv = { scenario: opts.scenario, baseUrl: url.origin, domain: opts.domain, corpusDir: '', shape: { ...shape }, ackLog: 'all' };
-  await ensureK6Bundle(); // the scenario imports it: built before k6 first reads the script
-  const ownership: Ownership = { users: opts.users, segments: opts.parallelism, pool: planPool(k6Binary(ctx), script, planEnv, opts.parallelism) };
-  const problem = ownershipProblem(ownership);
-  if (problem) throw new UserError(problem);
+  const { script, ownership } = await planOwnership(k6Binary(ctx), opts.scenario, { baseUrl: url.origin, domain: opts.domain, shape: { ...shape } },
+    opts.users, opts.parallelism);
   const count = corpusForms(ownership, plannedSubmissions(opts.scenario, shape));
   const corpus = await prepareCorpus(ctx.paths.home, { app: opts.app, users: opts.users, count, seed: opts.seed, domain: opts.domain }, opts.log);
   const warnings: string[] = [];

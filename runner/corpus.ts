@@ -28,11 +28,7 @@ export function corpusKey(spec: CorpusSpec, appText: string): string {
   return createHash('sha256').update(JSON.stringify({ ...spec, appText, format: 1 })).digest('hex').slice(0, 16);
 }
 
-/**
- * k6 reads bodies from one binary file per worker, bodies/w<i>.bin, with bodies/w<i>.json giving each body's
- * length, form and Content-Type in timeline order. A VU loads only the workers it owns (scenarios/lib/ownership.ts),
- * so a submission is a body already in memory.
- */
+/** The layout of a corpus's body packs when they are of the current format. */
 function packedLayout(dir: string): PackLayout | undefined {
   try {
     const layout = JSON.parse(fs.readFileSync(path.join(dir, 'bodies', 'layout.json'), 'utf8')) as PackLayout;
@@ -42,6 +38,11 @@ function packedLayout(dir: string): PackLayout | undefined {
   }
 }
 
+/**
+ * k6 reads bodies from one binary file per worker, bodies/w<i>.bin, with bodies/w<i>.json giving each body's
+ * length, form and Content-Type in timeline order. A VU loads only the workers it owns (scenarios/lib/ownership.ts),
+ * so a submission is a body already in memory.
+ */
 export function writeBodyPacks(dir: string): void {
   if (packedLayout(dir)) return;
   fs.rmSync(path.join(dir, 'bodies'), { recursive: true, force: true });

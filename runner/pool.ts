@@ -3,8 +3,13 @@
 // the exact figure before it sizes the corpus. k6 inspect cannot apply an execution segment, and k6 stripes an
 // uneven share of VUs over segments in its own order: the VUs must split evenly over the segments.
 import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { UserError } from '../cli/errors.ts';
+import { ownershipProblem, type Ownership } from '../scenarios/lib/ownership.ts';
 import type { RunEnv } from '../scenarios/lib/params.ts';
+import type { ScenarioName } from '../scenarios/lib/shapes.ts';
+import { repoRoot } from '../stack/paths.ts';
+import { ensureK6Bundle } from './corpus.ts';
 
 export function planPool(binary: string, script: string, env: RunEnv, segments = 1): number {
   const planning: RunEnv = { ...env, ownership: { segments, pool: 0 } };
@@ -23,4 +28,19 @@ export function planPool(binary: string, script: string, env: RunEnv, segments =
     throw new UserError(`${maxVUs} VUs do not split evenly over ${segments} load generators: use a --vus that is a multiple of ${segments}`);
   }
   return maxVUs / segments;
+}
+
+/**
+ * Who sends which worker in a run (or a k8s archive) of `scenario`: builds the generators' k6 bundle the scenario
+ * imports (before k6 first reads it), plans the pool, and refuses fewer workers than VUs with one clear line.
+ */
+export async function planOwnership(binary: string, scenario: ScenarioName, target: Pick<RunEnv, 'baseUrl' | 'domain' | 'shape'>,
+  users: number, segments: number): Promise<{ script: string; ownership: Ownership }> {
+  const script = path.join(repoRoot, 'scenarios', `${scenario}.ts`);
+  await ensureK6Bundle();
+  const pool = planPool(binary, script, { scenario, ...target, corpusDir: '', ackLog: 'all' }, segments);
+  const ownership: Ownership = { users, segments, pool };
+  const problem = ownershipProblem(ownership);
+  if (problem) throw new UserError(problem);
+  return { script, ownership };
 }

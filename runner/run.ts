@@ -6,8 +6,8 @@ import path from 'node:path';
 import { UserError } from '../cli/errors.ts';
 import { startContainerStack, type ContainerStack } from '../docker/containers.ts';
 import { localTargets, startCollectors, targetsFromTopology, type CollectorTargets, type RunningCollectors } from '../collectors/index.ts';
-import { corpusForms, ownershipProblem, type Ownership } from '../scenarios/lib/ownership.ts';
-import { planPool } from './pool.ts';
+import { corpusForms, ownershipProblem } from '../scenarios/lib/ownership.ts';
+import { planOwnership } from './pool.ts';
 import { breakSteps, plannedSeconds, plannedSubmissions, resolveShape, type ScenarioName, type ShapeParams } from '../scenarios/lib/shapes.ts';
 import type { RunEnv } from '../scenarios/lib/params.ts';
 import type { StackContext } from '../stack/component.ts';
@@ -22,7 +22,7 @@ import { repoRoot } from '../stack/paths.ts';
 import { loadStackContext, stackUp, type UpResult } from '../stack/stack.ts';
 import { loadTopology } from '../topology/load.ts';
 import type { Topology } from '../topology/model.ts';
-import { bodyBytes, ensureK6Bundle, k6MemoryEstimate, memAvailable, prepareCorpus } from './corpus.ts';
+import { bodyBytes, k6MemoryEstimate, memAvailable, prepareCorpus } from './corpus.ts';
 import { K6_EXIT, runK6 } from './k6.ts';
 import { LivenessFollower } from './liveness.ts';
 import { k6SegmentArgs, segmentInfo, segmentLabel, type Segment, type SegmentInfo } from './segments.ts';
@@ -185,14 +185,9 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
     manifest.versions.k6 = k6Version(binary);
 
     // The VU pool as k6 plans it, then the corpus: every worker holds what its VU can ask of it
-    const script = path.join(repoRoot, 'scenarios', `${opts.scenario}.ts`);
-    // the scenario imports the generators' k6 bundle: built before k6 first reads the script
-    await ensureK6Bundle();
-    const pool = planPool(binary, script, { scenario: opts.scenario, baseUrl: target.baseUrl, domain: opts.domain, corpusDir: '', shape: { ...shape }, ackLog: 'all' }, opts.segment?.count ?? 1);
-    const ownership: Ownership = { users: opts.users, segments: opts.segment?.count ?? 1, pool };
-    const problem = ownershipProblem(ownership);
-    if (problem) throw new UserError(problem);
-    manifest.vuPool = pool;
+    const { script, ownership } = await planOwnership(binary, opts.scenario, { baseUrl: target.baseUrl, domain: opts.domain, shape: { ...shape } },
+      opts.users, opts.segment?.count ?? 1);
+    manifest.vuPool = ownership.pool;
     const count = corpusForms(ownership, manifest.parameters.plannedSubmissions);
     const corpus = await prepareCorpus(ctx.paths.home, { app: opts.app, users: opts.users, count, seed, domain: opts.domain }, opts.log);
     if (corpus.reused) opts.log(`reusing corpus ${corpus.key} (same app, users, count, seed and domain)`);
@@ -249,7 +244,7 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
     liveness.start();
 
     const runEnv: RunEnv = { scenario: opts.scenario, baseUrl: target.baseUrl, domain: opts.domain, corpusDir: corpus.dir, usersFile,
-      shape: { ...shape }, ackLog: 'all', ownership: { segments: ownership.segments, pool, segment: opts.segment ? opts.segment.index - 1 : undefined } };
+      shape: { ...shape }, ackLog: 'all', ownership: { segments: ownership.segments, pool: ownership.pool, segment: opts.segment ? opts.segment.index - 1 : undefined } };
     if (opts.segment) opts.log(`k6 execution segment ${manifest.segment!.executionSegment} of ${manifest.segment!.executionSegmentSequence} (segment ${opts.segment.index}/${opts.segment.count})`);
     opts.log(`k6: ${opts.scenario} for about ${manifest.parameters.plannedSeconds} s (${shape.rate}/s base rate, ${opts.users} workers, ${shape.vus} VUs)`);
     const k6res = await runK6({

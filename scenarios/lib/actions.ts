@@ -9,7 +9,7 @@ import { SharedArray } from 'k6/data';
 import { Counter, Rate } from 'k6/metrics';
 import { RestoreSession } from './generated/requests.k6.js';
 import type { PackLayout, WorkerPackIndex } from './bodies.ts';
-import { ownedWorkers, segmentIndex, type Ownership } from './ownership.ts';
+import { ownedWorkers, segmentIndex, segmentWorkers, type Ownership } from './ownership.ts';
 import { runEnv } from './params.ts';
 import { resolveShape } from './shapes.ts';
 import type { MobileWorker } from '../../generators/render.ts';
@@ -28,6 +28,18 @@ const planning = !env.ownership?.pool;
 const users = planning ? ([] as CorpusUser[]) : new SharedArray('users', () => JSON.parse(open(env.usersFile ?? `${env.corpusDir}/users.json`)) as CorpusUser[]);
 const ownership: Ownership = { users: users.length, segments: env.ownership?.segments ?? 1, pool: env.ownership?.pool ?? 0 };
 const formNames = planning ? [] : (JSON.parse(open(`${env.corpusDir}/bodies/layout.json`)) as PackLayout).forms;
+
+const authHeaders = new Map<string, string>();
+
+/** Basic auth per worker, encoded once per VU. */
+function basic(u: CorpusUser): string {
+  let h = authHeaders.get(u.login);
+  if (!h) {
+    h = `Basic ${encoding.b64encode(`${u.login}:${u.password}`)}`;
+    authHeaders.set(u.login, h);
+  }
+  return h;
+}
 
 /** A worker this VU sends for: its bodies in memory, one buffer each, in timeline order. */
 interface OwnedWorker {
@@ -48,19 +60,18 @@ function loadWorker(w: number): OwnedWorker {
     bodies.push(pack.slice(at, at + len));
     at += len;
   }
-  const u = users[w] as CorpusUser;
-  return { w, auth: `Basic ${encoding.b64encode(`${u.login}:${u.password}`)}`, bodies, types: index.types, forms: index.forms };
+  return { w, auth: basic(users[w] as CorpusUser), bodies, types: index.types, forms: index.forms };
 }
 
 // k6 lets a VU open only files that the first init pass (__VU 0) opened: that pass opens every pack this
-// generator may send. A VU then loads the workers it owns
-// in each segment it may turn out to be (the runner names the segment; a k6-operator pod learns it at run time).
+// generator may send. A VU then loads the workers it owns in each segment it may turn out to be (the runner names
+// the segment; a k6-operator pod learns it at run time).
 const ownedBySegment = new Map<number, OwnedWorker[]>();
 if (!planning) {
   const segments = env.ownership?.segment !== undefined ? [env.ownership.segment] : Array.from({ length: ownership.segments }, (_, s) => s);
   for (const s of segments) {
     if (__VU === 0) {
-      for (let w = s; w < ownership.users; w += ownership.segments) {
+      for (const w of segmentWorkers(ownership, s)) {
         open(`${env.corpusDir}/bodies/w${w}.bin`, 'b');
         open(`${env.corpusDir}/bodies/w${w}.json`);
       }
@@ -79,18 +90,6 @@ function myWorkers(): OwnedWorker[] {
 const corpusExhausted = new Counter('corpus_exhausted');
 // Every submission's checked answer; its passes are the forms acknowledged (one sample a request: each costs k6 ~5 %).
 const accepted = new Rate('submit_accepted');
-
-const authHeaders = new Map<string, string>();
-
-/** Basic auth per worker, encoded once per VU. */
-function basic(u: CorpusUser): string {
-  let h = authHeaders.get(u.login);
-  if (!h) {
-    h = `Basic ${encoding.b64encode(`${u.login}:${u.password}`)}`;
-    authHeaders.set(u.login, h);
-  }
-  return h;
-}
 
 const receiverUrl = `${target.baseUrl}/a/${target.domain}/receiver/${target.appId ? `${target.appId}/` : ''}`;
 
@@ -179,11 +178,12 @@ export function search(): void {
 
 const GOLDEN = 0.6180339887498949;
 
+const { restoreRatio, searchRatio } = resolveShape(env.scenario, env.shape);
+
 /**
  * Submissions, restores and searches in one arrival-rate scenario (so every VU of the pool also submits for the
  * workers it owns): iteration n is a restore or a search by a low-discrepancy sequence, in the run's proportions.
  */
-const { restoreRatio, searchRatio } = resolveShape(env.scenario, env.shape);
 export function mixed(): void {
   const total = 1 + restoreRatio + searchRatio;
   const u = (exec.scenario.iterationInTest * GOLDEN) % 1;

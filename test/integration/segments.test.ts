@@ -18,7 +18,7 @@ import type { RunSummary } from '../../runner/summary.ts';
 import { quantile } from '../../runner/timeseries.ts';
 import { corpusForms } from '../../scenarios/lib/ownership.ts';
 import { plannedSubmissions, resolveShape } from '../../scenarios/lib/shapes.ts';
-import { planPool } from '../../runner/pool.ts';
+import { planOwnership } from '../../runner/pool.ts';
 import { k6Binary } from '../../stack/components/k6.ts';
 import type { StackContext } from '../../stack/component.ts';
 import { repoRoot } from '../../stack/paths.ts';
@@ -78,9 +78,8 @@ describe('k6 execution segments', { timeout: 240_000 }, () => {
     // The segments' corpus, made once beforehand: two processes must not generate the same corpus at once.
     // Sized as the runner sizes it: each segment's VU pool (as k6 plans it) owns that segment's workers.
     const shape = resolveShape('steady', { rate: RATE, durationS: SECONDS, users: USERS });
-    const pool = planPool(k6Binary(ctx), path.join(repoRoot, 'scenarios', 'steady.ts'),
-      { scenario: 'steady', baseUrl: 'http://127.0.0.1', domain: DOMAIN, corpusDir: '', shape: { ...shape }, ackLog: 'all' }, 2);
-    const count = corpusForms({ users: USERS, segments: 2, pool }, plannedSubmissions('steady', shape));
+    const { ownership } = await planOwnership(k6Binary(ctx), 'steady', { baseUrl: 'http://127.0.0.1', domain: DOMAIN, shape: { ...shape } }, USERS, 2);
+    const count = corpusForms(ownership, plannedSubmissions('steady', shape));
     corpusDir = (await prepareCorpus(ctx.paths.home, { app: 'household', users: USERS, count, seed, domain: DOMAIN }, () => undefined)).dir;
   });
 
