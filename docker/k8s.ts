@@ -139,7 +139,7 @@ export async function buildK8sManifest(opts: K8sManifestOptions): Promise<K8sMan
     fs.writeFileSync(path.join(corpusDir, 'users.json'), JSON.stringify(users));
     warnings.push('the archive holds the mobile workers\' passwords (users.json): treat the ConfigMap or volume like a Secret');
     const env: RunEnv = { scenario: opts.scenario, baseUrl: url.origin + url.pathname.replace(/\/$/, ''), domain: opts.domain, corpusDir,
-      shape: { ...shape }, ackLog: 'all', ownership: { segments: ownership.segments, pool: ownership.pool } };
+      shape: { ...shape }, ownership: { segments: ownership.segments, pool: ownership.pool } };
     const archive = path.join(stage, ARCHIVE_FILE);
     opts.log(`k6 archive of ${opts.scenario} with ${corpus.manifest.count} corpus forms`);
     await runK6Archive(k6Binary(ctx), script, JSON.stringify(env), archive);

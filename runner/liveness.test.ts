@@ -18,7 +18,7 @@ describe('liveness follower', () => {
     assert.equal(ackOf('{"ack":"","t":5}'), undefined, 'no form id');
   });
 
-  it('writes every ack from the k6 console log and follows a sample until a search sees it', async () => {
+  it('writes every ack from the request log and follows the forms the VUs marked until a search sees it', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'live-'));
     const log = path.join(dir, 'console.ndjson');
     // An HTTP server answering _mget as Elasticsearch would (unit test of our polling, not of ES):
@@ -38,21 +38,25 @@ describe('liveness follower', () => {
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
     const port = (srv.address() as { port: number }).port;
     const f = new LivenessFollower({ consoleLog: log, acksFile: path.join(dir, 'acks.ndjson'), livenessFile: path.join(dir, 'live.ndjson'),
-      sampleEvery: 2, elasticsearchUrl: `http://127.0.0.1:${port}`, pollMs: 20, giveUpMs: 60_000 });
+      elasticsearchUrl: `http://127.0.0.1:${port}`, pollMs: 20, giveUpMs: 60_000 });
     const now = Date.now();
-    fs.writeFileSync(log, [consoleLine({ ack: 'f1', t: now, w: 0 }), consoleLine({ ack: 'f2', t: now, w: 1 }), '{"level":"warning","msg":"other"}', ''].join('\n'));
+    const req = (ack: string | undefined, w: number, follow = false) =>
+      JSON.stringify({ e: 'receiver', t: now, d: 3.5, s: ack ? 201 : 500, ok: ack ? 1 : 0, w, form: 'delivery', ...(ack ? { ack } : {}), ...(follow ? { f: 1 } : {}) });
+    fs.writeFileSync(log, [req('f1', 0), req('f2', 1, true), req(undefined, 5), 'Request Failed', ''].join('\n'));
     // a line still being written is not read until complete
-    fs.appendFileSync(log, consoleLine({ ack: 'f3', t: now, w: 2 }).slice(0, 10));
+    fs.appendFileSync(log, req('f3', 2).slice(0, 10));
     await f.tick();
     assert.equal(f.stats.acks, 2);
-    fs.appendFileSync(log, consoleLine({ ack: 'f3', t: now, w: 2 }).slice(10) + '\n' + consoleLine({ ack: 'f4', t: now, w: 3 }) + '\n');
+    assert.equal(f.stats.requests, 3, 'a failed submission is a request, not an ack');
+    fs.appendFileSync(log, req('f3', 2).slice(10) + '\n' + req('f4', 3, true) + '\n');
     await f.tick();
     await f.stop(200);
     srv.close();
     const acks = fs.readFileSync(path.join(dir, 'acks.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).ack);
     assert.deepEqual(acks, ['f1', 'f2', 'f3', 'f4']);
     const live = fs.readFileSync(path.join(dir, 'live.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    assert.equal(f.stats.followed, 2); // every second ack: f2 and f4
+    assert.equal(f.stats.followed, 2); // the marked ones: f2 and f4
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, 'acks.ndjson'), 'utf8').split('\n')[0]!), { ack: 'f1', t: now, w: 0, form: 'delivery' });
     const f2 = live.find((l) => l.formId === 'f2');
     assert.ok(f2.lagMs >= 0 && f2.searchableAt >= f2.ackedAt);
     const f4 = live.find((l) => l.formId === 'f4');

@@ -1,6 +1,8 @@
-// Follows k6's console log while the run goes: every acknowledged form id is appended to acks.ndjson, and a
-// sample of them is polled in Elasticsearch until searchable, giving data liveness (ack -> searchable).
+// Follows the request log (k6's console log, runner/requestlog.ts) while the run goes: every acknowledged form id
+// is appended to acks.ndjson, and the forms the VUs marked (one in --liveness-every of each VU's) are polled in
+// Elasticsearch until searchable, giving data liveness (ack -> searchable).
 import fs from 'node:fs';
+import { requestOf } from './requestlog.ts';
 
 export interface AckRecord {
   ack: string;
@@ -20,8 +22,6 @@ export interface LivenessOptions {
   consoleLog: string;
   acksFile: string;
   livenessFile: string;
-  /** Follow one acknowledged form in this many (0: none). */
-  sampleEvery: number;
   elasticsearchUrl?: string;
   index?: string;
   pollMs?: number;
@@ -30,6 +30,8 @@ export interface LivenessOptions {
 }
 
 export interface LivenessStats {
+  /** request lines read */
+  requests: number;
   acks: number;
   followed: number;
   searchable: number;
@@ -58,7 +60,7 @@ export class LivenessFollower {
   private timer: NodeJS.Timeout | undefined;
   private pending = new Map<string, number>();
   private busy = false;
-  readonly stats: LivenessStats = { acks: 0, followed: 0, searchable: 0, pending: 0, lagsMs: [] };
+  readonly stats: LivenessStats = { requests: 0, acks: 0, followed: 0, searchable: 0, pending: 0, lagsMs: [] };
 
   constructor(private opts: LivenessOptions) {}
 
@@ -115,18 +117,23 @@ export class LivenessFollower {
     try {
       const acks: AckRecord[] = [];
       for (const line of this.readNewLines()) {
-        const rec = ackOf(line);
-        if (rec) acks.push(rec);
+        const r = requestOf(line);
+        if (r) {
+          this.stats.requests++;
+          if (!r.ack) continue;
+          acks.push({ ack: r.ack, t: r.t, w: r.w ?? -1, form: r.form });
+          if (r.f && this.opts.elasticsearchUrl) {
+            this.pending.set(r.ack, r.t);
+            this.stats.followed++;
+          }
+        } else {
+          const old = ackOf(line); // a results directory from before the request log
+          if (old) acks.push(old);
+        }
       }
       if (acks.length) {
         fs.appendFileSync(this.opts.acksFile, acks.map((a) => JSON.stringify(a)).join('\n') + '\n');
-        for (const a of acks) {
-          this.stats.acks++;
-          if (this.opts.elasticsearchUrl && this.opts.sampleEvery > 0 && this.stats.acks % this.opts.sampleEvery === 0) {
-            this.pending.set(a.ack, a.t);
-            this.stats.followed++;
-          }
-        }
+        this.stats.acks += acks.length;
       }
       await this.poll();
       this.stats.pending = this.pending.size;

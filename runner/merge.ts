@@ -1,7 +1,7 @@
 // `capacity merge`: the results directories of the segments of one scenario (`capacity run --segment i/N` on
 // several machines) joined into one results directory, so gates and reports are made once. Counts are summed;
-// percentiles are recomputed from the raw k6 CSVs (never averaged); acks and liveness are concatenated; the
-// collectors' samples keep one view of each system.
+// request durations' percentiles are recomputed from the request logs (never averaged); acks and liveness are
+// concatenated; the collectors' samples keep one view of each system.
 import fs from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -12,7 +12,8 @@ import { UserError } from '../cli/errors.ts';
 import { breakSteps, type ShapeParams } from '../scenarios/lib/shapes.ts';
 import { RESULT_FILES, writeJson } from './results.ts';
 import { endpointStats, formatSummary, livenessStats, thresholdResults, type K6SummaryExport, type RunSummary } from './summary.ts';
-import { aggregateK6Csv, quantile, rampToBreakSummary, timeseriesCsv, type SecondRow } from './timeseries.ts';
+import { readRequestLog, tagOf } from './requestlog.ts';
+import { aggregateRequestLog, parseTimeseriesCsv, quantile, rampToBreakSummary, timeseriesCsv, type ProgressPoint } from './timeseries.ts';
 
 interface SegmentManifest {
   scenario: string;
@@ -97,35 +98,13 @@ export function checkSegments(segs: SegmentDir[], allowPartial = false): string[
   return warnings;
 }
 
-/** Concatenates the segments' k6 CSVs (gzipped) into one, header once; every segment must have the same columns. */
-async function mergeK6Csv(inputs: string[], out: string): Promise<void> {
-  const gz = zlib.createGzip();
-  const sink = fs.createWriteStream(out);
-  const done = pipeline(gz, sink);
-  let header: string | undefined;
+/** Appends the segments' request logs into one file. */
+async function concatFiles(inputs: string[], out: string): Promise<void> {
+  fs.writeFileSync(out, '');
   for (const file of inputs) {
     if (!fs.existsSync(file)) continue;
-    const input = fs.createReadStream(file);
-    const lines = createInterface({ input: file.endsWith('.gz') ? input.pipe(zlib.createGunzip()) : input, crlfDelay: Infinity });
-    let first = true;
-    for await (const line of lines) {
-      if (first) {
-        first = false;
-        if (header === undefined) {
-          header = line;
-          if (!gz.write(`${line}\n`)) await new Promise((r) => gz.once('drain', r));
-        } else if (line !== header) {
-          gz.destroy();
-          throw new UserError(`${file}: its k6 CSV has other columns than the first segment's (different k6 versions?)`);
-        }
-        continue;
-      }
-      if (!line) continue;
-      if (!gz.write(`${line}\n`)) await new Promise((r) => gz.once('drain', r));
-    }
+    await pipeline(fs.createReadStream(file), fs.createWriteStream(out, { flags: 'a' }));
   }
-  gz.end();
-  await done;
 }
 
 type K6Metric = K6SummaryExport['metrics'][string];
@@ -145,31 +124,26 @@ function isTrend(m: K6Metric): boolean {
   return typeof m.med === 'number' || typeof m['p(95)'] === 'number' || typeof m.avg === 'number';
 }
 
-/** Every value of each trend metric (and sub-metric) in the merged CSV: percentiles are recomputed from these. */
-async function trendValues(csvFile: string, keys: string[]): Promise<Map<string, number[]>> {
-  const wanted = keys.map((k) => ({ key: k, ...parseMetricKey(k) }));
-  const byName = new Map<string, typeof wanted>();
-  for (const w of wanted) byName.set(w.name, [...(byName.get(w.name) ?? []), w]);
-  const values = new Map<string, number[]>(keys.map((k) => [k, []]));
-  if (!fs.existsSync(csvFile)) return values;
-  const input = fs.createReadStream(csvFile).pipe(zlib.createGunzip());
-  const parser = input.pipe(parse({ columns: true, relax_column_count: true, skip_empty_lines: true }));
-  for await (const rec of parser as AsyncIterable<Record<string, string>>) {
-    const ws = byName.get(rec.metric_name ?? '');
-    if (!ws) continue;
-    const v = Number(rec.metric_value);
-    if (!Number.isFinite(v)) continue;
-    let extra: URLSearchParams | undefined;
-    for (const w of ws) {
-      const ok = w.tags.every(([t, val]) => {
-        if (t in rec) return rec[t] === val;
-        extra ??= new URLSearchParams(rec.extra_tags ?? '');
-        return extra.get(t) === val;
-      });
-      if (ok) values.get(w.key)!.push(v);
-    }
+/**
+ * Every request duration of each http_req_duration metric and sub-metric ({endpoint:restore}...) in the merged
+ * request log: their percentiles are recomputed from these. Other trends (k6's timing breakdown, iteration
+ * durations) are not in the request log: undefined for them.
+ */
+async function trendValues(requestLog: string, keys: string[]): Promise<Map<string, number[]>> {
+  const wanted = keys.map((k) => ({ key: k, ...parseMetricKey(k) })).filter((w) => w.name === 'http_req_duration');
+  const values = new Map<string, number[]>(wanted.map((w) => [w.key, []]));
+  for await (const r of readRequestLog(requestLog)) {
+    for (const w of wanted) if (w.tags.every(([t, v]) => tagOf(r, t) === v)) values.get(w.key)!.push(r.d);
   }
   return values;
+}
+
+/** A trend that only the segments' summaries describe: min and max exact, the rest the highest of the segments' (an upper bound). */
+function boundTrend(parts: K6Metric[]): K6Metric {
+  const m: K6Metric = {};
+  for (const k of ['avg', 'med', 'p(90)', 'p(95)', 'p(99)', 'max']) m[k] = Math.max(...parts.map((p) => (p[k] as number) ?? 0));
+  m.min = Math.min(...parts.map((p) => (p.min as number) ?? 0));
+  return m;
 }
 
 function trendOf(values: number[]): K6Metric {
@@ -222,17 +196,18 @@ function mergeGroups(groups: (GroupLike | undefined)[]): GroupLike | undefined {
 }
 
 /** One k6 summary export for the whole scenario: counters summed, rates re-derived, trends from the raw samples. */
-export async function mergeK6Summaries(summaries: (K6SummaryExport & { root_group?: GroupLike })[], csvFile: string, durationS: number): Promise<K6SummaryExport & { root_group?: GroupLike }> {
+export async function mergeK6Summaries(summaries: (K6SummaryExport & { root_group?: GroupLike })[], requestLog: string, durationS: number): Promise<K6SummaryExport & { root_group?: GroupLike }> {
   const keys = [...new Set(summaries.flatMap((s) => Object.keys(s.metrics ?? {})))].sort();
   const trendKeys = keys.filter((k) => summaries.some((s) => s.metrics[k] && isTrend(s.metrics[k]!)));
-  const values = await trendValues(csvFile, trendKeys);
+  const values = await trendValues(requestLog, trendKeys);
   const metrics: Record<string, K6Metric> = {};
   for (const key of keys) {
     const parts = summaries.map((s) => s.metrics[key]).filter((m): m is K6Metric => !!m);
     const first = parts[0]!;
     let m: K6Metric;
     if (trendKeys.includes(key)) {
-      m = trendOf(values.get(key) ?? []);
+      const exact = values.get(key);
+      m = exact ? trendOf(exact) : boundTrend(parts);
     } else if (typeof first.passes === 'number' || typeof first.fails === 'number') {
       const passes = parts.reduce((a, p) => a + (p.passes ?? 0), 0);
       const fails = parts.reduce((a, p) => a + (p.fails ?? 0), 0);
@@ -299,18 +274,26 @@ export function mergeSamples(perSegment: { index: number; lines: string[] }[]): 
   return { lines: kept.map((k) => k.line), from };
 }
 
-/** VUs per second across generators: each segment's own per-second VUs, summed. */
-function vusBySecond(dir: string): Map<number, number> {
-  const out = new Map<number, number>();
-  const file = path.join(dir, RESULT_FILES.timeseries);
-  if (!fs.existsSync(file)) return out;
-  for (const line of fs.readFileSync(file, 'utf8').split('\n').slice(1)) {
-    const f = line.split(',');
-    if (f.length < 10) continue;
-    const s = Number(f[0]);
-    out.set(s, Math.max(out.get(s) ?? 0, Number(f[9])));
+/** Dropped iterations and VUs per second across generators: each segment's own, summed. */
+function progressOfSegments(dirs: string[]): ProgressPoint[] {
+  const perSecond = new Map<number, { dropped: number; vus: number }>();
+  for (const dir of dirs) {
+    const file = path.join(dir, RESULT_FILES.timeseries);
+    if (!fs.existsSync(file)) continue;
+    const mine = new Map<number, { dropped: number; vus: number }>();
+    for (const r of parseTimeseriesCsv(fs.readFileSync(file, 'utf8'))) {
+      const p = mine.get(r.second) ?? { dropped: 0, vus: 0 };
+      p.dropped += r.dropped;
+      p.vus = Math.max(p.vus, r.vus);
+      mine.set(r.second, p);
+    }
+    for (const [sec, p] of mine) {
+      const q = perSecond.get(sec) ?? { dropped: 0, vus: 0 };
+      perSecond.set(sec, { dropped: q.dropped + p.dropped, vus: q.vus + p.vus });
+    }
   }
-  return out;
+  let total = 0;
+  return [...perSecond.entries()].sort((a, b) => a[0] - b[0]).map(([second, p]) => ({ second, droppedTotal: (total += p.dropped), vus: p.vus }));
 }
 
 export async function mergeResults(opts: MergeOptions): Promise<MergeOutcome> {
@@ -322,19 +305,16 @@ export async function mergeResults(opts: MergeOptions): Promise<MergeOutcome> {
   const out = (name: string) => path.join(opts.out, name);
   const first = segs[0]!;
 
-  // Raw samples first: everything else is recomputed from them.
+  // The request logs first: everything else is recomputed from them.
   log(`merging ${segs.length} segments of ${first.manifest.scenario} into ${opts.out}`);
-  await mergeK6Csv(segs.map((s) => path.join(s.dir, RESULT_FILES.k6Csv)), out(RESULT_FILES.k6Csv));
-  const rows: SecondRow[] = await aggregateK6Csv(out(RESULT_FILES.k6Csv));
-  const vus = new Map<number, number>();
-  for (const s of segs) for (const [sec, v] of vusBySecond(s.dir)) vus.set(sec, (vus.get(sec) ?? 0) + v);
-  for (const r of rows) r.vus = vus.get(r.second) ?? r.vus;
+  await concatFiles(segs.map((s) => path.join(s.dir, RESULT_FILES.requestLog)), out(RESULT_FILES.requestLog));
+  const { rows, durations } = await aggregateRequestLog(out(RESULT_FILES.requestLog), progressOfSegments(segs.map((s) => s.dir)));
   fs.writeFileSync(out(RESULT_FILES.timeseries), timeseriesCsv(rows));
   const firstSecond = rows.length ? rows[0]!.second : 0;
   const durationS = rows.length ? rows[rows.length - 1]!.second - firstSecond + 1 : 0;
 
   const k6sums = segs.map((s) => readJson<K6SummaryExport>(path.join(s.dir, RESULT_FILES.k6Summary)));
-  const k6sum = await mergeK6Summaries(k6sums, out(RESULT_FILES.k6Csv), durationS);
+  const k6sum = await mergeK6Summaries(k6sums, out(RESULT_FILES.requestLog), durationS);
   writeJson(opts.out, RESULT_FILES.k6Summary, k6sum);
 
   // Acks and liveness: concatenated in time order; samples: one view per system.
@@ -345,17 +325,13 @@ export async function mergeResults(opts: MergeOptions): Promise<MergeOutcome> {
   const samples = mergeSamples(segs.map((s) => ({ index: s.manifest.segment!.index,
     lines: fs.existsSync(path.join(s.dir, RESULT_FILES.samples)) ? fs.readFileSync(path.join(s.dir, RESULT_FILES.samples), 'utf8').split('\n').filter(Boolean) : [] })));
   fs.writeFileSync(out(RESULT_FILES.samples), samples.lines.join('\n') + (samples.lines.length ? '\n' : ''));
-  for (const [name, fileOf] of [[RESULT_FILES.k6Log, RESULT_FILES.k6Log], [RESULT_FILES.k6Console, RESULT_FILES.k6Console]] as const) {
-    const parts = segs.map((s) => {
-      const f = path.join(s.dir, fileOf);
-      const text = fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : '';
-      return name === RESULT_FILES.k6Log ? `===== segment ${s.manifest.segment!.index}/${s.manifest.segment!.count}: ${s.dir}\n${text}` : text;
-    });
-    fs.writeFileSync(out(name), parts.join(name === RESULT_FILES.k6Log ? '\n' : ''));
-  }
+  fs.writeFileSync(out(RESULT_FILES.k6Log), segs.map((s) => {
+    const f = path.join(s.dir, RESULT_FILES.k6Log);
+    return `===== segment ${s.manifest.segment!.index}/${s.manifest.segment!.count}: ${s.dir}\n${fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : ''}`;
+  }).join('\n'));
 
   // The summary of the whole scenario.
-  const endpoints = endpointStats(rows, k6sum);
+  const endpoints = endpointStats(rows, durations);
   const requests = Object.values(endpoints).reduce((a, e) => a + e.count, 0);
   const failedRequests = Object.values(endpoints).reduce((a, e) => a + e.failed, 0);
   const acknowledged = segs.reduce((a, s) => a + s.summary.acknowledged, 0);
@@ -373,6 +349,7 @@ export async function mergeResults(opts: MergeOptions): Promise<MergeOutcome> {
     failedRate: requests ? failedRequests / requests : 0,
     acknowledged,
     acknowledgedPerSec: durationS ? acknowledged / durationS : 0,
+    ...(segs.some((s) => s.summary.acksNotLogged) ? { acksNotLogged: segs.reduce((a, s) => a + (s.summary.acksNotLogged ?? 0), 0) } : {}),
     droppedIterations: segs.reduce((a, s) => a + s.summary.droppedIterations, 0),
     corpusExhausted: segs.reduce((a, s) => a + s.summary.corpusExhausted, 0),
     endpoints,

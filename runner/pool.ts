@@ -38,7 +38,7 @@ export async function planOwnership(binary: string, scenario: ScenarioName, targ
   users: number, segments: number): Promise<{ script: string; ownership: Ownership }> {
   const script = path.join(repoRoot, 'scenarios', `${scenario}.ts`);
   await ensureK6Bundle();
-  const pool = planPool(binary, script, { scenario, ...target, corpusDir: '', ackLog: 'all' }, segments);
+  const pool = planPool(binary, script, { scenario, ...target, corpusDir: '' }, segments);
   const ownership: Ownership = { users, segments, pool };
   const problem = ownershipProblem(ownership);
   if (problem) throw new UserError(problem);

@@ -7,9 +7,10 @@ import { writeFileAtomic } from '../stack/process.ts';
 export const RESULT_FILES = {
   manifest: 'manifest.json',
   k6Summary: 'k6-summary.json',
-  k6Csv: 'k6-metrics.csv.gz',
   k6Log: 'k6.log',
-  k6Console: 'k6-console.ndjson',
+  /** one JSON line per request (runner/requestlog.ts), as k6's console log: k6's own warnings may be among them */
+  requestLog: 'requests.ndjson',
+  k6Progress: 'k6-progress.ndjson',
   timeseries: 'timeseries.csv',
   acks: 'acks.ndjson',
   liveness: 'liveness.ndjson',

@@ -29,7 +29,8 @@ import { k6SegmentArgs, segmentInfo, segmentLabel, type Segment, type SegmentInf
 import { createResultsDir, RESULT_FILES, writeJson, readJson } from './results.ts';
 import { endpointStats, formatSummary, livenessStats, thresholdResults, type K6SummaryExport, type RunSummary } from './summary.ts';
 import { parseCredentials, parseTargetUrl, preflightTarget, type Credential, type ResolvedTarget } from './target.ts';
-import { aggregateK6Csv, rampToBreakSummary, timeseriesCsv, type SecondRow } from './timeseries.ts';
+import { K6Progress, freePort } from './k6progress.ts';
+import { aggregateRequestLog, rampToBreakSummary, timeseriesCsv, type SecondRow } from './timeseries.ts';
 
 export interface RunOptions {
   scenario: ScenarioName;
@@ -237,20 +238,25 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
       const targets: CollectorTargets | undefined = topology ? targetsFromTopology(topology) : containers ? containers.collectorTargets : isLocal ? localTargets(ctx) : undefined;
       if (targets) collectors = startCollectors(targets, { intervalMs: opts.collectIntervalMs, outFile: files.samples });
     }
-    const liveness = new LivenessFollower({ consoleLog: files.k6Console, acksFile: files.acks, livenessFile: files.liveness,
-      sampleEvery: opts.livenessEvery, elasticsearchUrl: target.elasticsearchUrl });
+    const liveness = new LivenessFollower({ consoleLog: files.requestLog, acksFile: files.acks, livenessFile: files.liveness,
+      elasticsearchUrl: target.elasticsearchUrl });
     fs.writeFileSync(files.acks, '');
     fs.writeFileSync(files.liveness, '');
+    fs.writeFileSync(files.k6Progress, '');
     liveness.start();
+    const apiPort = await freePort();
+    const progress = new K6Progress(`http://127.0.0.1:${apiPort}`, files.k6Progress);
+    progress.start();
 
     const runEnv: RunEnv = { scenario: opts.scenario, baseUrl: target.baseUrl, domain: opts.domain, corpusDir: corpus.dir, usersFile,
-      shape: { ...shape }, ackLog: 'all', ownership: { segments: ownership.segments, pool: ownership.pool, segment: opts.segment ? opts.segment.index - 1 : undefined } };
+      shape: { ...shape }, followEvery: opts.livenessEvery, ownership: { segments: ownership.segments, pool: ownership.pool, segment: opts.segment ? opts.segment.index - 1 : undefined } };
     if (opts.segment) opts.log(`k6 execution segment ${manifest.segment!.executionSegment} of ${manifest.segment!.executionSegmentSequence} (segment ${opts.segment.index}/${opts.segment.count})`);
     opts.log(`k6: ${opts.scenario} for about ${manifest.parameters.plannedSeconds} s (${shape.rate}/s base rate, ${opts.users} workers, ${shape.vus} VUs)`);
     const k6res = await runK6({
       binary,
       script,
-      args: ['--summary-export', files.k6Summary, '--out', `csv=${files.k6Csv}`, '--log-output', `file=${files.k6Console}`, '--log-format', 'raw',
+      // no k6 output: the request log (k6's console log) is the raw record; k6's REST API on a port of its own
+      args: ['--summary-export', files.k6Summary, '--log-output', `file=${files.requestLog}`, '--log-format', 'raw', '--address', `127.0.0.1:${apiPort}`,
         ...(opts.segment ? k6SegmentArgs(opts.segment) : [])],
       env: { CAPACITY_RUN: JSON.stringify(runEnv) },
       logFile: files.k6Log,
@@ -259,15 +265,16 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
       if (usersFile) fs.rmSync(usersFile, { force: true });
     });
     opts.log(`k6 exited ${k6res.exitCode}${k6res.interrupted ? ' (interrupted)' : ''}; waiting briefly for followed forms to become searchable`);
+    const points = await progress.stop();
     await liveness.stop(k6res.interrupted ? 2000 : 30_000);
     await collectors?.stop();
     collectors = undefined;
 
     // Results
-    const rows = fs.existsSync(files.k6Csv) ? await aggregateK6Csv(files.k6Csv) : [];
+    const { rows, durations } = await aggregateRequestLog(files.requestLog, points);
     fs.writeFileSync(files.timeseries, timeseriesCsv(rows));
     const k6sum = readJson<K6SummaryExport>(dir, RESULT_FILES.k6Summary);
-    const endpoints = endpointStats(rows, k6sum);
+    const endpoints = endpointStats(rows, durations);
     const requests = Object.values(endpoints).reduce((s, e) => s + e.count, 0);
     const failedRequests = Object.values(endpoints).reduce((s, e) => s + e.failed, 0);
     const thresholds = thresholdResults(k6sum);
@@ -275,6 +282,8 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
     const lastSecond = rows.length ? rows[rows.length - 1]!.second : 0;
     const durationS = rows.length ? lastSecond - firstSecond + 1 : 0;
     const acknowledged = Number(k6sum?.metrics.submit_accepted?.passes ?? liveness.stats.acks);
+    // k6 stopped early (Ctrl-C, a threshold's abort) before some VUs wrote their last batch of the request log
+    const acksMissing = Math.max(0, acknowledged - liveness.stats.acks);
     const neverSearchable = fs.readFileSync(files.liveness, 'utf8').split('\n').filter((l) => l && !l.includes('searchableAt')).length;
     const summary: RunSummary = {
       scenario: opts.scenario,
@@ -287,6 +296,7 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
       failedRate: requests ? failedRequests / requests : 0,
       acknowledged,
       acknowledgedPerSec: durationS ? acknowledged / durationS : 0,
+      ...(acksMissing ? { acksNotLogged: acksMissing } : {}),
       droppedIterations: Number(k6sum?.metrics.dropped_iterations?.count ?? 0),
       corpusExhausted: Number(k6sum?.metrics.corpus_exhausted?.count ?? 0),
       endpoints,

@@ -1,27 +1,19 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import zlib from 'node:zlib';
 import { describe, it } from 'node:test';
+import { requestOf, type RequestLine } from './requestlog.ts';
 import { failingSince } from './run.ts';
-import { aggregateK6Csv, quantile, rampSteps, timeseriesCsv, type SecondRow } from './timeseries.ts';
+import { aggregateRequests, progressOfRows, quantile, rampSteps, timeseriesCsv, type SecondRow } from './timeseries.ts';
 
-const header = 'metric_name,timestamp,metric_value,check,error,error_code,expected_response,group,method,name,proto,scenario,service,status,subproto,tls_version,url,extra_tags,metadata';
-const req = (t: number, ms: number, failed: 0 | 1, endpoint: string) => [
-  `http_req_duration,${t},${ms},,,,true,,POST,http://x/a,HTTP/1.1,s,,201,,,http://x/a,endpoint=${endpoint}&form=f,`,
-  `http_req_failed,${t},${failed},,,,true,,POST,http://x/a,HTTP/1.1,s,,201,,,http://x/a,endpoint=${endpoint}&form=f,`,
-];
+const line = (t: number, d: number, ok: 0 | 1, e: string) => JSON.stringify({ e, t, d, s: ok ? 201 : 500, ok, w: 0, form: 'f' });
 
-describe('per-second time series from k6 CSV', () => {
-  it('counts requests and failures and computes percentiles per second and endpoint (gzipped input)', async () => {
-    const lines = [header];
-    for (let i = 1; i <= 100; i++) lines.push(...req(1000, i, i > 98 ? 1 : 0, 'receiver'));
-    lines.push(...req(1000, 7, 0, 'restore'), ...req(1001, 50, 0, 'receiver'));
-    lines.push('dropped_iterations,1001,3,,,,,,,,,,,,,,,,', 'vus,1000,12,,,,,,,,,,,,,,,,', 'vus,1000,14,,,,,,,,,,,,,,,,');
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ts-')), 'm.csv.gz');
-    fs.writeFileSync(file, zlib.gzipSync(lines.join('\n') + '\n'));
-    const rows = await aggregateK6Csv(file);
+describe('per-second time series from the request log', () => {
+  it('counts requests and failures and computes percentiles per second and endpoint', async () => {
+    const text: string[] = ['Request Failed (a k6 warning, not a request line)'];
+    for (let i = 1; i <= 100; i++) text.push(line(1_000_000 + i, i, i > 98 ? 0 : 1, 'receiver'));
+    text.push(line(1_000_500, 7, 1, 'restore'), line(1_001_200, 50, 1, 'receiver'), '{"e":"receiver","t":1001300,"d"');
+    const lines = text.map(requestOf).filter((r): r is RequestLine => !!r);
+    assert.equal(lines.length, 102, 'other lines and a line cut short are skipped');
+    const { rows, durations } = await aggregateRequests(lines, [{ second: 1000, droppedTotal: 0, vus: 14 }, { second: 1001, droppedTotal: 3, vus: 12 }]);
     const r = rows.find((x) => x.second === 1000 && x.endpoint === 'receiver')!;
     assert.equal(r.requests, 100);
     assert.equal(r.failed, 2);
@@ -31,7 +23,11 @@ describe('per-second time series from k6 CSV', () => {
     assert.equal(r.vus, 14);
     assert.equal(rows.find((x) => x.second === 1000 && x.endpoint === 'restore')!.requests, 1);
     assert.equal(rows.find((x) => x.second === 1001)!.dropped, 3);
+    assert.equal(durations.get('receiver')!.length, 101);
+    assert.equal(durations.get('receiver')!.at(-1), 100, 'sorted');
     assert.match(timeseriesCsv(rows), /^second,endpoint,requests,failed,p50_ms/);
+    // dropped iterations per second back to k6's running total (to merge segments)
+    assert.deepEqual(progressOfRows(rows).map((p) => [p.second, p.droppedTotal, p.vus]), [[1000, 0, 14], [1001, 3, 12]]);
   });
 
   it('quantiles interpolate', () => {

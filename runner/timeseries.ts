@@ -1,8 +1,6 @@
-// Per-second time series from k6's CSV output: requests, failures and latency percentiles per endpoint,
-// plus dropped iterations and VUs. Streams the (gzipped) CSV: memory holds one second at a time per endpoint.
-import fs from 'node:fs';
-import zlib from 'node:zlib';
-import { parse } from 'csv-parse';
+// Per-second time series from the request log (runner/requestlog.ts): requests, failures and latency percentiles
+// per endpoint, plus dropped iterations and VUs as k6 reported them each second (runner/k6progress.ts).
+import { readRequestLog, type RequestLine } from './requestlog.ts';
 
 export interface SecondRow {
   second: number;
@@ -27,51 +25,50 @@ export function quantile(sorted: number[], q: number): number {
   return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
 }
 
-interface Bucket {
-  requests: number;
-  failed: number;
-  durations: number[];
+/** What k6 said at one second of the run: its dropped iterations so far and its VUs. */
+export interface ProgressPoint {
+  second: number;
+  droppedTotal: number;
+  vus: number;
 }
 
-function endpointOf(extraTags: string): string {
-  const m = /(?:^|&)endpoint=([^&]*)/.exec(extraTags);
-  return m ? decodeURIComponent(m[1]!) : 'other';
+export interface Aggregate {
+  rows: SecondRow[];
+  /** every request's duration per endpoint, sorted (exact percentiles for the summary) */
+  durations: Map<string, number[]>;
 }
 
-/** Reads k6's CSV (plain or .gz) into per-second rows, sorted by second then endpoint. */
-export async function aggregateK6Csv(file: string): Promise<SecondRow[]> {
-  const buckets = new Map<string, Bucket>();
-  const dropped = new Map<number, number>();
-  const vus = new Map<number, number>();
-  const input = fs.createReadStream(file);
-  const stream = file.endsWith('.gz') ? input.pipe(zlib.createGunzip()) : input;
-  const parser = stream.pipe(parse({ columns: true, relax_column_count: true, skip_empty_lines: true }));
-  for await (const rec of parser as AsyncIterable<Record<string, string>>) {
-    const name = rec.metric_name;
-    const second = Math.floor(Number(rec.timestamp));
-    if (!Number.isFinite(second)) continue;
-    const value = Number(rec.metric_value);
-    if (name === 'dropped_iterations') {
-      dropped.set(second, (dropped.get(second) ?? 0) + value);
-      continue;
-    }
-    if (name === 'vus') {
-      vus.set(second, Math.max(vus.get(second) ?? 0, value));
-      continue;
-    }
-    if (name !== 'http_req_duration' && name !== 'http_req_failed') continue;
-    const key = `${second}\t${endpointOf(rec.extra_tags ?? '')}`;
+/**
+ * Per-second rows, sorted by second then endpoint, from the request log and k6's progress. A request failed when its
+ * check failed (no answer, an error status, or an answer that is not what HQ says on success).
+ */
+export async function aggregateRequests(lines: AsyncIterable<RequestLine> | Iterable<RequestLine>, progress: ProgressPoint[] = []): Promise<Aggregate> {
+  const buckets = new Map<string, { requests: number; failed: number; durations: number[] }>();
+  const durations = new Map<string, number[]>();
+  for await (const r of lines) {
+    const second = Math.floor(r.t / 1000);
+    const key = `${second}\t${r.e}`;
     let b = buckets.get(key);
     if (!b) {
       b = { requests: 0, failed: 0, durations: [] };
       buckets.set(key, b);
     }
-    if (name === 'http_req_duration') {
-      b.requests++;
-      b.durations.push(value);
-    } else if (value === 1) {
-      b.failed++;
-    }
+    b.requests++;
+    if (!r.ok) b.failed++;
+    b.durations.push(r.d);
+    let all = durations.get(r.e);
+    if (!all) durations.set(r.e, (all = []));
+    all.push(r.d);
+  }
+  for (const d of durations.values()) d.sort((a, c) => a - c);
+  // k6's dropped iterations as a count per second (its progress gives the total so far)
+  const dropped = new Map<number, number>();
+  const vus = new Map<number, number>();
+  let before = 0;
+  for (const p of [...progress].sort((a, c) => a.second - c.second)) {
+    dropped.set(p.second, (dropped.get(p.second) ?? 0) + Math.max(0, p.droppedTotal - before));
+    before = Math.max(before, p.droppedTotal);
+    vus.set(p.second, Math.max(vus.get(p.second) ?? 0, p.vus));
   }
   const rows: SecondRow[] = [];
   const seconds = new Set<number>([...dropped.keys(), ...vus.keys()]);
@@ -89,12 +86,37 @@ export async function aggregateK6Csv(file: string): Promise<SecondRow[]> {
   // dropped/vus are per second: report them once (on the first endpoint row of the second)
   let last = -1;
   for (const r of rows) {
-    if (r.second === last) {
-      r.dropped = 0;
-    }
+    if (r.second === last) r.dropped = 0;
     last = r.second;
   }
-  return rows;
+  return { rows, durations };
+}
+
+/** aggregateRequests over a request log file. */
+export function aggregateRequestLog(file: string, progress: ProgressPoint[] = []): Promise<Aggregate> {
+  return aggregateRequests(readRequestLog(file), progress);
+}
+
+/** The dropped iterations and VUs of a results directory's time series, as progress (to merge segments). */
+export function progressOfRows(rows: SecondRow[]): ProgressPoint[] {
+  const out = new Map<number, { dropped: number; vus: number }>();
+  for (const r of rows) {
+    const p = out.get(r.second) ?? { dropped: 0, vus: 0 };
+    p.dropped += r.dropped;
+    p.vus = Math.max(p.vus, r.vus);
+    out.set(r.second, p);
+  }
+  let total = 0;
+  return [...out.entries()].sort((a, b) => a[0] - b[0]).map(([second, p]) => ({ second, droppedTotal: (total += p.dropped), vus: p.vus }));
+}
+
+/** Rows of a timeseries.csv. */
+export function parseTimeseriesCsv(text: string): SecondRow[] {
+  return text.split('\n').slice(1).filter(Boolean).map((line) => {
+    const f = line.split(',');
+    return { second: Number(f[0]), endpoint: f[1]!, requests: Number(f[2]), failed: Number(f[3]), p50: Number(f[4]), p95: Number(f[5]),
+      p99: Number(f[6]), max: Number(f[7]), dropped: Number(f[8]), vus: Number(f[9]) };
+  });
 }
 
 export function timeseriesCsv(rows: SecondRow[]): string {

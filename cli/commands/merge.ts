@@ -15,7 +15,7 @@ export function register(program: Command): void {
     .requiredOption('--out <dir>', 'the merged results directory (new or empty)')
     .option('--allow-partial', 'merge even when segments of the sequence are missing')
     .addHelpText('after', `
-Counts are summed; per-second and whole-run percentiles are recomputed from the segments' raw k6 CSVs;
+Counts are summed; per-second and whole-run percentiles are recomputed from the segments' request logs;
 acks and liveness are concatenated; collector samples keep one series per source and host (the lowest
 segment's when several sampled the same system). The merged directory has every file a run writes, so
 \`capacity gate\` and \`capacity report\` work on it as on one run.

@@ -1,17 +1,18 @@
 /// <reference types="k6" />
 // What a VU does: submit the next corpus form of a worker, restore (first then incremental), search cases.
-// Every request is tagged by endpoint (and form), and checks read the body, not only the status.
+// Every request is tagged by endpoint (and form), checks read the body, not only the status, and every request
+// leaves a line in the request log (scenarios/lib/requestlog.ts).
 import { check } from 'k6';
 import encoding from 'k6/encoding';
 import exec from 'k6/execution';
-import http from 'k6/http';
+import http, { type Params } from 'k6/http';
 import { SharedArray } from 'k6/data';
 import { Counter, Rate } from 'k6/metrics';
 import { RestoreSession } from './generated/requests.k6.js';
 import type { PackLayout, WorkerPackIndex } from './bodies.ts';
 import { ownedWorkers, segmentIndex, segmentWorkers, type Ownership } from './ownership.ts';
 import { runEnv } from './params.ts';
-import { resolveShape } from './shapes.ts';
+import { resolveShape, scenarioSpans } from './shapes.ts';
 import type { MobileWorker } from '../../generators/render.ts';
 
 const env = runEnv();
@@ -41,26 +42,41 @@ function basic(u: CorpusUser): string {
   return h;
 }
 
-/** A worker this VU sends for: its bodies in memory, one buffer each, in timeline order. */
+/**
+ * A worker this VU sends for: its bodies in memory, one buffer each, in timeline order, and beside each body its
+ * form's name and the request parameters it is posted with (built once: objects shared by every body of a form).
+ */
 interface OwnedWorker {
   w: number;
-  auth: string;
   bodies: ArrayBuffer[];
-  types: string[];
-  forms: number[];
+  forms: string[];
+  params: Params[];
 }
 
 function loadWorker(w: number): OwnedWorker {
   const pack = open(`${env.corpusDir}/bodies/w${w}.bin`, 'b');
   const index = JSON.parse(open(`${env.corpusDir}/bodies/w${w}.json`)) as WorkerPackIndex;
+  const auth = basic(users[w] as CorpusUser);
+  const shared = new Map<string, Params>();
   // sliced once here: a request then posts a buffer as it is, with no copy
   const bodies: ArrayBuffer[] = [];
+  const forms: string[] = [];
+  const params: Params[] = [];
   let at = 0;
-  for (const len of index.lengths) {
+  index.lengths.forEach((len, j) => {
     bodies.push(pack.slice(at, at + len));
     at += len;
-  }
-  return { w, auth: basic(users[w] as CorpusUser), bodies, types: index.types, forms: index.forms };
+    const form = formNames[index.forms[j]!]!;
+    const type = index.types[j]!;
+    let p = shared.get(`${form} ${type}`);
+    if (!p) {
+      p = { headers: { Authorization: auth, 'Content-Type': type, 'X-OpenRosa-Version': '3.0' }, tags: { endpoint: 'receiver', form } };
+      shared.set(`${form} ${type}`, p);
+    }
+    forms.push(form);
+    params.push(p);
+  });
+  return { w, bodies, forms, params };
 }
 
 // k6 lets a VU open only files that the first init pass (__VU 0) opened: that pass opens every pack this
@@ -90,17 +106,80 @@ function myWorkers(): OwnedWorker[] {
 const corpusExhausted = new Counter('corpus_exhausted');
 // Every submission's checked answer; its passes are the forms acknowledged (one sample a request: each costs k6 ~5 %).
 const accepted = new Rate('submit_accepted');
+// looked up once: a property read on a Go-backed object (a k6 module, a metric) is a reflection lookup every time
+const post = http.post;
+const get = http.get;
+const addAccepted = accepted.add;
 
 const receiverUrl = `${target.baseUrl}/a/${target.domain}/receiver/${target.appId ? `${target.appId}/` : ''}`;
+const followEvery = env.followEvery ?? 0;
+const shape = resolveShape(env.scenario, env.shape);
+const { restoreRatio, searchRatio } = shape;
+
+// The request log: one JSON line per request (endpoint, end time, duration, status, outcome; for a submission the
+// worker, the form and HQ's form id), written to k6's console log, which runner/requestlog.ts reads into the acks,
+// the liveness sample and the per-second time series. It replaces k6's CSV output, which formatted a dozen samples
+// per request and was the harness's largest cost.
+//
+// A console.log call costs k6 about as much as a third of a bare post (the call, and waking the goroutine that
+// writes the file), so a busy VU batches its lines into one call. A line never waits long: the batch goes out when
+// it holds LOG_BATCH lines or its first line is LOG_BATCH_MS old (checked at the VU's next request), at once when
+// the VU is not busy (its previous request ended more than LOG_BUSY_MS before: it may not get another one soon),
+// and in the last seconds of the test's k6 scenarios. Lines still batched when k6 is stopped early (Ctrl-C, a
+// threshold's abort) are lost; the runner compares what it read with k6's own count and says so.
+//
+// The batch is an array joined once: appending to one string copies it every time. The submission path writes
+// its line inline; the other requests call logLine.
+const LOG_BATCH = 64;
+const LOG_BATCH_MS = 200;
+const LOG_BUSY_MS = 50;
+const LOG_TAIL_MS = 2000;
+// looked up once: a property read on a Go-backed object is a reflection lookup every time
+const writeConsole = console.log;
+
+const logBatch: string[] = [];
+let logLines = 0;
+let logFirstAt = 0;
+let logLastAt = 0;
+/** From this time (ms) on every line goes out at once: the earliest end of the test's k6 scenarios, less LOG_TAIL_MS. */
+let logTailFrom = -1;
+
+/** When the first of the test's k6 scenarios ends (less LOG_TAIL_MS), learnt from the scenario this VU runs first. */
+function tailFrom(): number {
+  const spans = scenarioSpans(env.scenario, shape);
+  const span = spans[exec.scenario.name];
+  if (!span) return Infinity; // not one of the shape's scenarios (the harness benchmark): flushed by its caller
+  const testStart = exec.scenario.startTime - span.startS * 1000;
+  return testStart + Math.min(...Object.values(spans).map((sp) => sp.endS)) * 1000 - LOG_TAIL_MS;
+}
+
+/** Writes whatever this VU's request log holds. */
+export function flushRequestLog(): void {
+  if (logLines === 0) return;
+  logBatch.length = logLines;
+  writeConsole(logBatch.join('\n'));
+  logLines = 0;
+}
+
+/** One request's line at time `now` (ms); `urgent`: write it at once. */
+function logLine(line: string, now: number, urgent: boolean): void {
+  if (logTailFrom < 0) logTailFrom = tailFrom();
+  const idle = now - logLastAt > LOG_BUSY_MS;
+  logLastAt = now;
+  if (logLines === 0) logFirstAt = now;
+  logBatch[logLines++] = line;
+  if (urgent || idle || now >= logTailFrom || logLines >= LOG_BATCH || now - logFirstAt >= LOG_BATCH_MS) flushRequestLog();
+}
 
 let submitted = 0;
+let acked = 0;
 
 /**
  * The next form of one of this VU's workers, in turn: each worker's forms go strictly in timeline order, one at a
  * time (scenarios/lib/ownership.ts says which VU owns which worker).
  */
 export function submit(): void {
-  const mine = myWorkers();
+  const mine = own ?? myWorkers();
   const o = mine[submitted % mine.length];
   const j = Math.floor(submitted / mine.length);
   submitted++;
@@ -108,20 +187,28 @@ export function submit(): void {
     corpusExhausted.add(1);
     return;
   }
-  const form = formNames[o.forms[j]!]!;
-  const res = http.post(receiverUrl, o.bodies[j]!, {
-    headers: { Authorization: o.auth, 'Content-Type': o.types[j]!, 'X-OpenRosa-Version': '3.0' },
-    tags: { endpoint: 'receiver', form },
-    responseType: 'text',
-  });
+  const form = o.forms[j]!;
+  // response bodies are kept as text (the options' default): the check reads them
+  const res = post(receiverUrl, o.bodies[j]!, o.params[j]);
   // The check that reads the body, as a rate (k6's check() costs a tagged sample per call, a fifth of a bare post):
   // a 201 whose message is submit_success (HQ's 201 submit_error is a failure).
-  const ok = res.status === 201 && typeof res.body === 'string' && res.body.includes('nature="submit_success"');
-  accepted.add(ok);
-  if (ok) {
-    // one raw console line per acknowledged form (runner/liveness.ts reads them); form ids are hex, names are ids
-    if (env.ackLog === 'all') console.log(`{"ack":"${res.headers['X-Commcarehq-Formid'] ?? ''}","t":${Date.now()},"w":${o.w},"form":"${form}"}`);
-  }
+  const status = res.status;
+  const body = res.body;
+  const ok = status === 201 && typeof body === 'string' && body.includes('nature="submit_success"');
+  addAccepted(ok);
+  const now = Date.now();
+  // logLine, inline (see the request log above); form ids are hex and form names are ids: nothing to escape
+  // a followed form waits in the batch like the others (at most LOG_BATCH_MS): its line carries its ack time
+  const follow = ok && followEvery > 0 && acked++ % followEvery === 0;
+  const line = ok
+    ? `{"e":"receiver","t":${now},"d":${res.timings.duration},"s":201,"ok":1,"w":${o.w},"form":"${form}","ack":"${res.headers['X-Commcarehq-Formid'] ?? ''}"${follow ? ',"f":1' : ''}}`
+    : `{"e":"receiver","t":${now},"d":${res.timings.duration},"s":${status},"ok":0,"w":${o.w},"form":"${form}"}`;
+  if (logTailFrom < 0) logTailFrom = tailFrom();
+  const idle = now - logLastAt > LOG_BUSY_MS;
+  logLastAt = now;
+  if (logLines === 0) logFirstAt = now;
+  logBatch[logLines++] = line;
+  if (idle || now >= logTailFrom || logLines >= LOG_BATCH || now - logFirstAt >= LOG_BATCH_MS) flushRequestLog();
 }
 
 const sessions = new Map<number, RestoreSession>();
@@ -135,12 +222,16 @@ function restoreOnce(w: number, kind: 'first' | 'incremental'): boolean {
   }
   if (kind === 'first') s.token = undefined;
   const req = s.next();
-  const res = http.get(req.url, { headers: req.headers, tags: { endpoint: 'restore', restore_kind: s.token ? 'incremental' : 'first' }, responseType: 'text' });
+  const sent = s.token ? 'incremental' : 'first';
+  const res = get(req.url, { headers: req.headers, tags: { endpoint: 'restore', restore_kind: sent }, responseType: 'text' });
   const parsed = s.handle(res.status, typeof res.body === 'string' ? res.body : '', res.headers);
-  return check(res, {
+  const ok = check(res, {
     'restore: 200': (r) => r.status === 200,
     'restore: restore_id': () => parsed.kind === 'success' && !!parsed.restoreId,
   });
+  const now = Date.now();
+  logLine(`{"e":"restore","t":${now},"d":${res.timings.duration},"s":${res.status},"ok":${ok ? 1 : 0},"w":${w},"kind":"${sent}"}`, now, false);
+  return ok;
 }
 
 let restored = 0;
@@ -165,20 +256,20 @@ export function search(): void {
   const n = exec.scenario.iterationInTest;
   const u = users[n % users.length] as CorpusUser;
   const caseType = SEARCH_TYPES[n % SEARCH_TYPES.length]!;
-  const res = http.get(`${target.baseUrl}/a/${target.domain}/phone/search/?case_type=${caseType}`, {
+  const res = get(`${target.baseUrl}/a/${target.domain}/phone/search/?case_type=${caseType}`, {
     headers: { Authorization: basic(u) },
     tags: { endpoint: 'search' },
     responseType: 'text',
   });
-  check(res, {
+  const ok = check(res, {
     'search: 200': (r) => r.status === 200,
     'search: casedb': (r) => typeof r.body === 'string' && r.body.startsWith('<results'),
   });
+  const now = Date.now();
+  logLine(`{"e":"search","t":${now},"d":${res.timings.duration},"s":${res.status},"ok":${ok ? 1 : 0}}`, now, false);
 }
 
 const GOLDEN = 0.6180339887498949;
-
-const { restoreRatio, searchRatio } = resolveShape(env.scenario, env.shape);
 
 /**
  * Submissions, restores and searches in one arrival-rate scenario (so every VU of the pool also submits for the

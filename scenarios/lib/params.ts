@@ -12,8 +12,8 @@ export interface RunEnv {
   /** The mobile workers' logins (default <corpusDir>/users.json; a private file for real targets). */
   usersFile?: string;
   shape: Partial<ShapeParams>;
-  /** Log every acknowledged form id (for audit and liveness): all, or none. */
-  ackLog: 'all' | 'none';
+  /** Mark every Nth acknowledged form of a VU in the request log for the liveness follower (0: none). */
+  followEvery?: number;
   /**
    * Which VU sends which worker (scenarios/lib/ownership.ts): load generators, this generator's VU pool (k6's
    * maxVUs; 0 while `k6 inspect` plans it) and, when the runner knows it, this generator's segment (0-based).
@@ -35,8 +35,8 @@ export function buildOptions(name: ScenarioName, env: RunEnv): Record<string, un
     discardResponseBodies: false,
     summaryTrendStats: ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)', 'p(99)'],
     userAgent: 'capacity (k6)',
-    // The tags the runner reads (endpoint and form are the scenarios' own): no url, name, proto or TLS tags on
-    // every sample, which the CSV output would otherwise format for every request.
+    // The tags thresholds and k6's summary need (endpoint and form are the scenarios' own): no url, name, proto or
+    // TLS tags on every sample, each of which k6 builds into every sample's tag set.
     systemTags: ['status', 'method', 'expected_response', 'check', 'error', 'error_code', 'scenario'],
     noConnectionReuse: false,
     insecureSkipTLSVerify: false,

@@ -170,6 +170,22 @@ export function k6Scenarios(name: ScenarioName, p: ShapeParams): Record<string, 
   }
 }
 
+const seconds = (d: unknown): number => (typeof d === 'string' ? Number(d.replace(/s$/, '')) : 0);
+
+/**
+ * When each k6 scenario of a shape starts and ends (its stages or duration, without graceful stop), in seconds
+ * from the start of the test.
+ */
+export function scenarioSpans(name: ScenarioName, p: ShapeParams): Record<string, { startS: number; endS: number }> {
+  const spans: Record<string, { startS: number; endS: number }> = {};
+  for (const [k, sc] of Object.entries(k6Scenarios(name, p))) {
+    const startS = seconds(sc.startTime);
+    const stages = sc.stages as { duration: string }[] | undefined;
+    spans[k] = { startS, endS: startS + (stages ? stages.reduce((a, st) => a + seconds(st.duration), 0) : seconds(sc.duration)) };
+  }
+  return spans;
+}
+
 /** Which endpoints a scenario sends to (thresholds only for those). */
 export function endpointsOf(name: ScenarioName): ('receiver' | 'restore' | 'search')[] {
   switch (name) {

@@ -37,7 +37,7 @@ function options(scenario: ScenarioName, shape: Partial<ShapeParams>, extra: Par
 }
 
 function assertResults(dir: string, summary: RunSummary): void {
-  for (const f of ['manifest.json', 'k6-summary.json', 'k6-metrics.csv.gz', 'timeseries.csv', 'acks.ndjson', 'liveness.ndjson', 'samples.ndjson', 'summary.json', 'summary.txt', 'k6.log']) {
+  for (const f of ['manifest.json', 'k6-summary.json', 'requests.ndjson', 'k6-progress.ndjson', 'timeseries.csv', 'acks.ndjson', 'liveness.ndjson', 'samples.ndjson', 'summary.json', 'summary.txt', 'k6.log']) {
     assert.ok(fs.existsSync(path.join(dir, f)), `${f} in ${dir}`);
   }
   const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));

@@ -1,0 +1,68 @@
+// The request log the scenarios write to k6's console log (scenarios/lib/actions.ts): one JSON line per request.
+// It is the run's raw record: the per-second time series, exact percentiles, the acks and the liveness sample are
+// all read from it. Other lines in that file (k6's own warnings) are skipped.
+import fs from 'node:fs';
+import { createInterface } from 'node:readline';
+
+export interface RequestLine {
+  /** endpoint: receiver, restore or search */
+  e: string;
+  /** when the answer came (ms since the epoch) */
+  t: number;
+  /** k6's http_req_duration (ms) */
+  d: number;
+  /** HTTP status (0: no answer) */
+  s: number;
+  /** 1 when the check that reads the answer passed (a submission: 201 submit_success) */
+  ok: number;
+  /** the mobile worker (index in the corpus) */
+  w?: number;
+  form?: string;
+  /** HQ's form id of an acknowledged submission */
+  ack?: string;
+  /** 1: the liveness follower polls this form */
+  f?: number;
+  /** restores: first or incremental */
+  kind?: string;
+}
+
+export function requestOf(line: string): RequestLine | undefined {
+  if (!line.startsWith('{"e":')) return undefined;
+  try {
+    const r = JSON.parse(line) as RequestLine;
+    return typeof r.e === 'string' && typeof r.t === 'number' && typeof r.d === 'number' ? r : undefined;
+  } catch {
+    return undefined; // a line cut short by a killed k6
+  }
+}
+
+/** Every request line of a request log, in file order. */
+export async function* readRequestLog(file: string): AsyncGenerator<RequestLine> {
+  if (!fs.existsSync(file)) return;
+  const lines = createInterface({ input: fs.createReadStream(file), crlfDelay: Infinity });
+  for await (const line of lines) {
+    const r = requestOf(line);
+    if (r) yield r;
+  }
+}
+
+/** A request's value of a k6 tag, as k6 would have tagged its samples (for sub-metrics such as {endpoint:restore}). */
+export function tagOf(r: RequestLine, tag: string): string | undefined {
+  switch (tag) {
+    case 'endpoint':
+      return r.e;
+    case 'form':
+      return r.form;
+    case 'restore_kind':
+      return r.kind;
+    case 'status':
+      return String(r.s);
+    case 'expected_response':
+      return String(r.s >= 200 && r.s < 400);
+    default:
+      return undefined;
+  }
+}
+
+/** k6's http_req_failed for a request: no answer, or a status outside 200-399. */
+export const httpFailed = (r: RequestLine) => !(r.s >= 200 && r.s < 400);
