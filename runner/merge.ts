@@ -308,7 +308,9 @@ export async function mergeResults(opts: MergeOptions): Promise<MergeOutcome> {
   // The request logs first: everything else is recomputed from them.
   log(`merging ${segs.length} segments of ${first.manifest.scenario} into ${opts.out}`);
   await concatFiles(segs.map((s) => path.join(s.dir, RESULT_FILES.requestLog)), out(RESULT_FILES.requestLog));
-  const { rows, durations } = await aggregateRequestLog(out(RESULT_FILES.requestLog), progressOfSegments(segs.map((s) => s.dir)));
+  const progress = progressOfSegments(segs.map((s) => s.dir));
+  fs.writeFileSync(out(RESULT_FILES.k6Progress), progress.map((p) => JSON.stringify(p)).join('\n') + (progress.length ? '\n' : ''));
+  const { rows, durations } = await aggregateRequestLog(out(RESULT_FILES.requestLog), progress);
   fs.writeFileSync(out(RESULT_FILES.timeseries), timeseriesCsv(rows));
   const firstSecond = rows.length ? rows[0]!.second : 0;
   const durationS = rows.length ? rows[rows.length - 1]!.second - firstSecond + 1 : 0;
