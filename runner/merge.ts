@@ -9,9 +9,9 @@ import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { parse } from 'csv-parse';
 import { UserError } from '../cli/errors.ts';
-import { breakSteps, type ShapeParams } from '../scenarios/lib/shapes.ts';
+import { acceptanceThreshold, breakSteps, type ShapeParams } from '../scenarios/lib/shapes.ts';
 import { RESULT_FILES, writeJson } from './results.ts';
-import { endpointStats, formatSummary, livenessStats, thresholdResults, type K6SummaryExport, type RunSummary } from './summary.ts';
+import { acceptanceResult, endpointStats, formatSummary, livenessStats, thresholdResults, type K6SummaryExport, type RunSummary } from './summary.ts';
 import { readRequestLog, tagOf } from './requestlog.ts';
 import { aggregateRequestLog, parseTimeseriesCsv, quantile, rampToBreakSummary, timeseriesCsv, type ProgressPoint } from './timeseries.ts';
 
@@ -310,7 +310,7 @@ export async function mergeResults(opts: MergeOptions): Promise<MergeOutcome> {
   await concatFiles(segs.map((s) => path.join(s.dir, RESULT_FILES.requestLog)), out(RESULT_FILES.requestLog));
   const progress = progressOfSegments(segs.map((s) => s.dir));
   fs.writeFileSync(out(RESULT_FILES.k6Progress), progress.map((p) => JSON.stringify(p)).join('\n') + (progress.length ? '\n' : ''));
-  const { rows, durations } = await aggregateRequestLog(out(RESULT_FILES.requestLog), progress);
+  const { rows, durations, submissions } = await aggregateRequestLog(out(RESULT_FILES.requestLog), progress);
   fs.writeFileSync(out(RESULT_FILES.timeseries), timeseriesCsv(rows));
   const firstSecond = rows.length ? rows[0]!.second : 0;
   const durationS = rows.length ? rows[rows.length - 1]!.second - firstSecond + 1 : 0;
@@ -337,7 +337,8 @@ export async function mergeResults(opts: MergeOptions): Promise<MergeOutcome> {
   const requests = Object.values(endpoints).reduce((a, e) => a + e.count, 0);
   const failedRequests = Object.values(endpoints).reduce((a, e) => a + e.failed, 0);
   const acknowledged = segs.reduce((a, s) => a + s.summary.acknowledged, 0);
-  const thresholds = thresholdResults(k6sum);
+  const thresholds = [...thresholdResults(k6sum), ...acceptanceResult(submissions, acceptanceThreshold(first.manifest.parameters.shape))]
+    .sort((a, b) => a.metric.localeCompare(b.metric));
   const lags = live.map((l) => l.lagMs).filter((v): v is number => typeof v === 'number');
   const shape = first.manifest.parameters.shape;
   const summary: RunSummary = {
@@ -351,7 +352,7 @@ export async function mergeResults(opts: MergeOptions): Promise<MergeOutcome> {
     failedRate: requests ? failedRequests / requests : 0,
     acknowledged,
     acknowledgedPerSec: durationS ? acknowledged / durationS : 0,
-    ...(segs.some((s) => s.summary.acksNotLogged) ? { acksNotLogged: segs.reduce((a, s) => a + (s.summary.acksNotLogged ?? 0), 0) } : {}),
+    ...(segs.some((s) => s.summary.requestsNotLogged) ? { requestsNotLogged: segs.reduce((a, s) => a + (s.summary.requestsNotLogged ?? 0), 0) } : {}),
     droppedIterations: segs.reduce((a, s) => a + s.summary.droppedIterations, 0),
     corpusExhausted: segs.reduce((a, s) => a + s.summary.corpusExhausted, 0),
     endpoints,

@@ -8,7 +8,7 @@ import { startContainerStack, type ContainerStack } from '../docker/containers.t
 import { localTargets, startCollectors, targetsFromTopology, type CollectorTargets, type RunningCollectors } from '../collectors/index.ts';
 import { corpusForms, ownershipProblem } from '../scenarios/lib/ownership.ts';
 import { planOwnership } from './pool.ts';
-import { breakSteps, plannedSeconds, plannedSubmissions, resolveShape, type ScenarioName, type ShapeParams } from '../scenarios/lib/shapes.ts';
+import { acceptanceThreshold, breakSteps, plannedSeconds, plannedSubmissions, resolveShape, type ScenarioName, type ShapeParams } from '../scenarios/lib/shapes.ts';
 import type { RunEnv } from '../scenarios/lib/params.ts';
 import type { StackContext } from '../stack/component.ts';
 import { elasticsearchUrl } from '../stack/components/elasticsearch.ts';
@@ -27,7 +27,7 @@ import { K6_EXIT, runK6 } from './k6.ts';
 import { LivenessFollower } from './liveness.ts';
 import { k6SegmentArgs, segmentInfo, segmentLabel, type Segment, type SegmentInfo } from './segments.ts';
 import { createResultsDir, RESULT_FILES, writeJson, readJson } from './results.ts';
-import { endpointStats, formatSummary, livenessStats, thresholdResults, type K6SummaryExport, type RunSummary } from './summary.ts';
+import { acceptanceResult, endpointStats, formatSummary, livenessStats, thresholdResults, type K6SummaryExport, type RunSummary } from './summary.ts';
 import { parseCredentials, parseTargetUrl, preflightTarget, type Credential, type ResolvedTarget } from './target.ts';
 import { K6Progress, freePort } from './k6progress.ts';
 import { aggregateRequestLog, rampToBreakSummary, timeseriesCsv, type SecondRow } from './timeseries.ts';
@@ -271,19 +271,19 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
     collectors = undefined;
 
     // Results
-    const { rows, durations } = await aggregateRequestLog(files.requestLog, points);
+    const { rows, durations, requests: logged, submissions } = await aggregateRequestLog(files.requestLog, points);
     fs.writeFileSync(files.timeseries, timeseriesCsv(rows));
     const k6sum = readJson<K6SummaryExport>(dir, RESULT_FILES.k6Summary);
     const endpoints = endpointStats(rows, durations);
     const requests = Object.values(endpoints).reduce((s, e) => s + e.count, 0);
     const failedRequests = Object.values(endpoints).reduce((s, e) => s + e.failed, 0);
-    const thresholds = thresholdResults(k6sum);
+    const thresholds = [...thresholdResults(k6sum), ...acceptanceResult(submissions, acceptanceThreshold(shape))].sort((a, b) => a.metric.localeCompare(b.metric));
     const firstSecond = rows.length ? rows[0]!.second : 0;
     const lastSecond = rows.length ? rows[rows.length - 1]!.second : 0;
     const durationS = rows.length ? lastSecond - firstSecond + 1 : 0;
-    const acknowledged = Number(k6sum?.metrics.submit_accepted?.passes ?? liveness.stats.acks);
+    const acknowledged = submissions.accepted;
     // k6 stopped early (Ctrl-C, a threshold's abort) before some VUs wrote their last batch of the request log
-    const acksMissing = Math.max(0, acknowledged - liveness.stats.acks);
+    const notLogged = Math.max(0, Number(k6sum?.metrics.http_reqs?.count ?? 0) - logged);
     const neverSearchable = fs.readFileSync(files.liveness, 'utf8').split('\n').filter((l) => l && !l.includes('searchableAt')).length;
     const summary: RunSummary = {
       scenario: opts.scenario,
@@ -296,7 +296,7 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
       failedRate: requests ? failedRequests / requests : 0,
       acknowledged,
       acknowledgedPerSec: durationS ? acknowledged / durationS : 0,
-      ...(acksMissing ? { acksNotLogged: acksMissing } : {}),
+      ...(notLogged ? { requestsNotLogged: notLogged } : {}),
       droppedIterations: Number(k6sum?.metrics.dropped_iterations?.count ?? 0),
       corpusExhausted: Number(k6sum?.metrics.corpus_exhausted?.count ?? 0),
       endpoints,

@@ -21,8 +21,8 @@ export interface RunSummary {
   failedRate: number;
   acknowledged: number;
   acknowledgedPerSec: number;
-  /** forms k6 counted as acknowledged whose line never reached the request log (k6 stopped before writing it) */
-  acksNotLogged?: number;
+  /** requests k6 counted that have no line in the request log (k6 stopped before a VU wrote its last batch) */
+  requestsNotLogged?: number;
   droppedIterations: number;
   corpusExhausted: number;
   endpoints: Record<string, EndpointStats>;
@@ -62,6 +62,12 @@ export function thresholdResults(summary: K6SummaryExport | undefined): RunSumma
 }
 
 /** Per endpoint: requests and failures from the per-second rows, percentiles from every request's duration. */
+/** The submissions' acceptance (HQ's success answers among all submissions) against its threshold, if any were sent. */
+export function acceptanceResult(submissions: { sent: number; accepted: number }, threshold: { metric: string; expression: string; min: number }): RunSummary['thresholds'] {
+  if (!submissions.sent) return [];
+  return [{ metric: threshold.metric, expression: threshold.expression, ok: submissions.accepted / submissions.sent > threshold.min }];
+}
+
 export function endpointStats(rows: SecondRow[], durations: Map<string, number[]>): Record<string, EndpointStats> {
   const out: Record<string, EndpointStats> = {};
   const endpoints = new Set(rows.map((r) => r.endpoint).filter((e) => e !== 'none'));
@@ -91,7 +97,7 @@ export function formatSummary(s: RunSummary): string {
   lines.push(`${s.scenario} against ${s.target}: ${s.outcome.toUpperCase()} (${s.message})`);
   lines.push(`  ran ${s.durationS.toFixed(0)} s; ${s.requests} requests, ${s.failedRequests} failed (${(s.failedRate * 100).toFixed(2)} %)`);
   lines.push(`  forms acknowledged: ${s.acknowledged} (${s.acknowledgedPerSec.toFixed(1)}/s); dropped iterations: ${s.droppedIterations}${s.corpusExhausted ? `; corpus ran out ${s.corpusExhausted} times` : ''}`);
-  if (s.acksNotLogged) lines.push(`  ${s.acksNotLogged} acknowledged form ids were not logged (k6 stopped before writing them): acks.ndjson, and an audit of it, miss them`);
+  if (s.requestsNotLogged) lines.push(`  ${s.requestsNotLogged} requests have no line in the request log (k6 stopped before writing them): the figures and acks.ndjson (and an audit of it) miss them`);
   for (const [e, st] of Object.entries(s.endpoints)) {
     lines.push(`  ${e.padEnd(9)} n=${st.count} failed=${st.failed} p50=${ms(st.p50)} p95=${ms(st.p95)} p99=${ms(st.p99)} max=${ms(st.max)}`);
   }

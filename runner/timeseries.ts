@@ -36,6 +36,9 @@ export interface Aggregate {
   rows: SecondRow[];
   /** every request's duration per endpoint, sorted (exact percentiles for the summary) */
   durations: Map<string, number[]>;
+  /** request lines read, and submissions (receiver) sent and accepted */
+  requests: number;
+  submissions: { sent: number; accepted: number };
 }
 
 /**
@@ -45,7 +48,14 @@ export interface Aggregate {
 export async function aggregateRequests(lines: AsyncIterable<RequestLine> | Iterable<RequestLine>, progress: ProgressPoint[] = []): Promise<Aggregate> {
   const buckets = new Map<string, { requests: number; failed: number; durations: number[] }>();
   const durations = new Map<string, number[]>();
+  const submissions = { sent: 0, accepted: 0 };
+  let requests = 0;
   for await (const r of lines) {
+    requests++;
+    if (r.e === 'receiver') {
+      submissions.sent++;
+      if (r.ok) submissions.accepted++;
+    }
     const second = Math.floor(r.t / 1000);
     const key = `${second}\t${r.e}`;
     let b = buckets.get(key);
@@ -89,7 +99,7 @@ export async function aggregateRequests(lines: AsyncIterable<RequestLine> | Iter
     if (r.second === last) r.dropped = 0;
     last = r.second;
   }
-  return { rows, durations };
+  return { rows, durations, requests, submissions };
 }
 
 /** aggregateRequests over a request log file. */

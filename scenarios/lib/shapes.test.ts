@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { breakSteps, endpointsOf, k6Scenarios, k6Thresholds, plannedSeconds, plannedSubmissions, resolveShape, SCENARIO_NAMES } from './shapes.ts';
+import { acceptanceThreshold, breakSteps, endpointsOf, k6Scenarios, k6Thresholds, plannedSeconds, plannedSubmissions, resolveShape, SCENARIO_NAMES } from './shapes.ts';
 
 describe('load shapes', () => {
   it('submit-burst: baseline, a burst at factor x the base rate, recovery; open model', () => {
@@ -46,7 +46,8 @@ describe('load shapes', () => {
     assert.deepEqual(t['http_req_duration{endpoint:restore}'], ['p(95)<450']);
     assert.deepEqual(t['http_req_duration{endpoint:search}'], ['p(95)<450']);
     assert.deepEqual(t.http_req_failed, ['rate<0.001']);
-    assert.deepEqual(t.submit_accepted, ['rate>0.999']);
+    assert.equal(t.submit_accepted, undefined, 'held by the runner on the request log');
+    assert.deepEqual(acceptanceThreshold(resolveShape('mixed-day', {})), { metric: 'submit_accepted', expression: 'rate>0.999', min: 0.999 });
     assert.deepEqual(t.checks, ['rate>0.999']);
     // submissions only: no k6 checks to hold a threshold on
     assert.equal(k6Thresholds('steady', resolveShape('steady', {})).checks, undefined);
