@@ -97,7 +97,7 @@ export function register(program: Command): void {
     .option('--interval <d>', 'collector sampling interval', seconds('--interval'), 5)
     .option('--no-collect', 'do not run the collectors')
     .option('--segment <i/N>', 'run only segment i of N (k6 execution segments: N load generators share the scenario; every one needs the same --seed); `capacity merge` joins the results')
-    .option('--liveness-every <n>', 'follow one acknowledged form in N until searchable', positive('--liveness-every', true), 10)
+    .option('--liveness-every <n>', 'follow one acknowledged form in N of each VU until searchable', positive('--liveness-every', true), 10)
     .action(async (scenario: string, f: RunFlags) => {
       if (!isScenarioName(scenario)) throw new UserError(`unknown scenario "${scenario}": one of ${SCENARIO_NAMES.join(', ')}`);
       const shape: Partial<ShapeParams> = {
