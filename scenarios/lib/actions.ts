@@ -12,7 +12,7 @@ import { RestoreSession } from './generated/requests.k6.js';
 import type { PackLayout, WorkerPackIndex } from './bodies.ts';
 import { ownedWorkers, segmentIndex, segmentWorkers, type Ownership } from './ownership.ts';
 import { runEnv } from './params.ts';
-import { resolveShape, scenarioSpans } from './shapes.ts';
+import { resolveShape, scenarioSpans, submitEndpointFromScenario } from './shapes.ts';
 import type { MobileWorker } from '../../generators/render.ts';
 
 const env = runEnv();
@@ -31,6 +31,10 @@ const ownership: Ownership = { users: users.length, segments: env.ownership?.seg
 const formNames = planning ? [] : (JSON.parse(open(`${env.corpusDir}/bodies/layout.json`)) as PackLayout).forms;
 
 const authHeaders = new Map<string, string>();
+const shape = resolveShape(env.scenario, env.shape);
+// the endpoint tag of a submission: from its k6 scenario where that only submits, else with the request
+const endpointFromScenario = submitEndpointFromScenario(env.scenario, shape);
+const submitTags = (form: string): Record<string, string> => (endpointFromScenario ? { form } : { endpoint: 'receiver', form });
 
 /** Basic auth per worker, encoded once per VU. */
 function basic(u: CorpusUser): string {
@@ -70,7 +74,7 @@ function loadWorker(w: number): OwnedWorker {
     const type = index.types[j]!;
     let p = shared.get(`${form} ${type}`);
     if (!p) {
-      p = { headers: { Authorization: auth, 'Content-Type': type, 'X-OpenRosa-Version': '3.0' }, tags: { endpoint: 'receiver', form } };
+      p = { headers: { Authorization: auth, 'Content-Type': type, 'X-OpenRosa-Version': '3.0' }, tags: submitTags(form) };
       shared.set(`${form} ${type}`, p);
     }
     forms.push(form);
@@ -113,7 +117,6 @@ const get = http.get;
 
 const receiverUrl = `${target.baseUrl}/a/${target.domain}/receiver/${target.appId ? `${target.appId}/` : ''}`;
 const followEvery = env.followEvery ?? 0;
-const shape = resolveShape(env.scenario, env.shape);
 const { restoreRatio, searchRatio } = shape;
 
 // The request log: one JSON line per request (endpoint, end time, duration, status, outcome; for a submission the

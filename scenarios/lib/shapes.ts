@@ -113,6 +113,19 @@ export function breakSteps(p: ShapeParams): number[] {
 }
 
 export function k6Scenarios(name: ScenarioName, p: ShapeParams): Record<string, K6Scenario> {
+  const scenarios = shapeScenarios(name, p);
+  // A scenario that only submits carries its requests' endpoint tag itself: a tag given with every request costs k6
+  // its parsing every time (scenarios/lib/actions.ts leaves it out of those requests).
+  for (const sc of Object.values(scenarios)) if (sc.exec === 'submit') sc.tags = { endpoint: 'receiver' };
+  return scenarios;
+}
+
+/** Whether submissions are tagged with their endpoint by their k6 scenario (else by each request). */
+export function submitEndpointFromScenario(name: ScenarioName, p: ShapeParams): boolean {
+  return Object.values(k6Scenarios(name, p)).every((sc) => sc.exec !== 'mixed');
+}
+
+function shapeScenarios(name: ScenarioName, p: ShapeParams): Record<string, K6Scenario> {
   const vus = Math.max(1, Math.round(p.vus));
   switch (name) {
     case 'steady':
