@@ -127,7 +127,7 @@ async function main(): Promise<void> {
     {
       name: 'capacity (as `capacity run` runs k6)',
       run: async (i) => measure(k6, ['run', '--quiet', '--summary-export', path.join(tmp, `h${i}.json`), '--address', `127.0.0.1:${await freePort()}`,
-        '--log-output', `file=${path.join(tmp, `h${i}.ndjson`)}`, '--log-format', 'raw', path.join(repoRoot, 'bench', 'k6', 'harness-max.ts')],
+        '--console-output', path.join(tmp, `h${i}.ndjson`), '--log-format', 'raw', path.join(repoRoot, 'bench', 'k6', 'harness-max.ts')],
       { ...k6Env, CAPACITY_RUN: JSON.stringify(runEnv) }, statusUrl),
     },
     {

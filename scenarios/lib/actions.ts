@@ -120,16 +120,17 @@ const followEvery = env.followEvery ?? 0;
 const { restoreRatio, searchRatio } = shape;
 
 // The request log: one JSON line per request (endpoint, end time, duration, status, outcome; for a submission the
-// worker, the form and HQ's form id), written to k6's console log, which runner/requestlog.ts reads into the acks,
-// the liveness sample and the per-second time series. It replaces k6's CSV output, which formatted a dozen samples
-// per request and was the harness's largest cost.
+// worker, the form and HQ's form id), written to k6's console, which the runner points at a file of its own
+// (--console-output: written at once, where k6's --log-output holds lines in a buffer until 4 KB have come).
+// runner/requestlog.ts reads it into the acks, the liveness sample and the per-second time series. It replaces
+// k6's CSV output, which formatted a dozen samples per request and was the harness's largest cost.
 //
-// A console.log call costs k6 about as much as a third of a bare post (the call, and waking the goroutine that
-// writes the file), so a busy VU batches its lines into one call. A line never waits long: the batch goes out when
-// it holds LOG_BATCH lines or its first line is LOG_BATCH_MS old (checked at the VU's next request), at once when
-// the VU is not busy (its previous request ended more than LOG_BUSY_MS before: it may not get another one soon),
-// and in the last seconds of the test's k6 scenarios. Lines still batched when k6 is stopped early (Ctrl-C, a
-// threshold's abort) are lost; the runner compares what it read with k6's own count and says so.
+// A console.log call costs k6 about as much as a third of a bare post, so a busy VU batches its lines into one
+// call. A line never waits long: the batch goes out when it holds LOG_BATCH lines or its first line is
+// LOG_BATCH_MS old (checked at the VU's next request), at once when the VU is not busy (its previous request ended
+// more than LOG_BUSY_MS before: it may not get another one soon), and in the last seconds of the test's k6
+// scenarios. Lines still batched when k6 is stopped early (Ctrl-C, a threshold's abort) are lost; the runner
+// compares what it read with k6's own count and says so.
 //
 // The batch is an array joined once: appending to one string copies it every time. The submission path writes
 // its line inline; the other requests call logLine.
@@ -137,8 +138,6 @@ const LOG_BATCH = 64;
 const LOG_BATCH_MS = 200;
 const LOG_BUSY_MS = 50;
 const LOG_TAIL_MS = 2000;
-// looked up once: a property read on a Go-backed object is a reflection lookup every time
-const writeConsole = console.log;
 
 const logBatch: string[] = [];
 let logLines = 0;
@@ -160,7 +159,8 @@ function tailFrom(): number {
 export function flushRequestLog(): void {
   if (logLines === 0) return;
   logBatch.length = logLines;
-  writeConsole(logBatch.join('\n'));
+  // console.log looked up at each call: k6 swaps the console for --console-output's after the init code ran
+  console.log(logBatch.join('\n'));
   logLines = 0;
 }
 
