@@ -1,6 +1,6 @@
-// The request log the scenarios write to k6's console log (scenarios/lib/actions.ts): one JSON line per request.
-// It is the run's raw record: the per-second time series, exact percentiles, the acks and the liveness sample are
-// all read from it. Other lines in that file (k6's own warnings) are skipped.
+// The request log the scenarios write to k6's console (scenarios/lib/actions.ts; the runner gives k6
+// --console-output): one JSON line per request. It is the run's raw record: the per-second time series, exact
+// percentiles, the acks and the liveness sample are all read from it. Any other line is skipped.
 import fs from 'node:fs';
 import { createInterface } from 'node:readline';
 

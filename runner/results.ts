@@ -8,7 +8,7 @@ export const RESULT_FILES = {
   manifest: 'manifest.json',
   k6Summary: 'k6-summary.json',
   k6Log: 'k6.log',
-  /** one JSON line per request (runner/requestlog.ts), as k6's console log: k6's own warnings may be among them */
+  /** one JSON line per request (runner/requestlog.ts): k6's console, written by the scenarios */
   requestLog: 'requests.ndjson',
   k6Progress: 'k6-progress.ndjson',
   timeseries: 'timeseries.csv',

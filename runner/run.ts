@@ -255,7 +255,8 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
     const k6res = await runK6({
       binary,
       script,
-      // no k6 output: the request log (k6's console log) is the raw record; k6's REST API on a port of its own
+      // no k6 output: the request log (k6's console, in a file of its own) is the raw record; k6's own log goes to
+      // k6.log; k6's REST API on a port of its own
       args: ['--summary-export', files.k6Summary, '--console-output', files.requestLog, '--log-format', 'raw', '--address', `127.0.0.1:${apiPort}`,
         ...(opts.segment ? k6SegmentArgs(opts.segment) : [])],
       env: { CAPACITY_RUN: JSON.stringify(runEnv) },
