@@ -94,7 +94,14 @@ async function writeCheckpoint(pool: pg.Pool, checkpointId: string, topic: strin
   );
 }
 
-export async function runFeed(opts: FeedOptions): Promise<Consumer> {
+/** A running feed: its consumer, and whether it still fetches (a consumer that lost Kafka may never come back). */
+export interface Feed {
+  consumer: Consumer;
+  /** ms since its last fetch from Kafka, 0 while it handles a batch */
+  idleMs(): number;
+}
+
+export async function runFeed(opts: FeedOptions): Promise<Feed> {
   const kafka = new Kafka({ clientId: `${opts.checkpointId}-${opts.processNum}`, brokers: opts.brokers, logLevel: logLevel.NOTHING,
     retry: { retries: 1000, initialRetryTime: 300, maxRetryTime: 5000 } });
   const consumer = kafka.consumer({
@@ -108,6 +115,12 @@ export async function runFeed(opts: FeedOptions): Promise<Consumer> {
     maxWaitTimeInMs: opts.maxWaitMs ?? 1000,
     retry: { retries: 1000, initialRetryTime: 300, maxRetryTime: 5000 },
   });
+  let lastFetchAt = Date.now();
+  let inFlight = 0;
+  consumer.on(consumer.events.FETCH, () => {
+    lastFetchAt = Date.now();
+  });
+  consumer.on(consumer.events.CRASH, (e) => opts.log(`consumer crashed: ${e.payload.error?.message ?? 'unknown error'} (kafkajs restarts it: ${e.payload.restart})`));
   await consumer.connect();
   for (const topic of opts.topics) await consumer.subscribe({ topic, fromBeginning: true });
 
@@ -150,33 +163,45 @@ export async function runFeed(opts: FeedOptions): Promise<Consumer> {
     partitionsConsumedConcurrently: 64,
     eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
       if (!isRunning() || isStale() || batch.messages.length === 0) return;
-      const changes: ChangeRecord[] = [];
-      for (const m of batch.messages) {
-        let meta: Record<string, unknown> = {};
-        try {
-          meta = JSON.parse(m.value?.toString('utf8') ?? '{}') as Record<string, unknown>;
-        } catch {
-          // an unreadable change is skipped, as HQ's pillow would send it to pillow_retry
-        }
-        changes.push({
-          docId: String(meta.document_id ?? m.key?.toString('utf8') ?? ''),
-          topic: batch.topic,
-          partition: batch.partition,
-          offset: m.offset,
-          documentType: meta.document_type as string | undefined,
-          domain: meta.domain as string | undefined,
-          publishTimestamp: meta.publish_timestamp as string | undefined,
-        });
+      inFlight++;
+      try {
+        await handleBatch(batch, resolveOffset, heartbeat);
+      } finally {
+        inFlight--;
+        lastFetchAt = Date.now();
       }
-      const last = batch.messages[batch.messages.length - 1]!;
-      const g = join();
-      g.changes.push(...changes);
-      g.checkpoints.push({ topic: batch.topic, partition: batch.partition, nextOffset: (BigInt(last.offset) + 1n).toString(),
-        docTime: changes[changes.length - 1]?.publishTimestamp });
-      await g.done;
-      resolveOffset(last.offset);
-      await heartbeat();
     },
   });
-  return consumer;
+  return { consumer, idleMs: () => (inFlight > 0 ? 0 : Date.now() - lastFetchAt) };
+
+  /** One partition's batch, gathered with the others of its fetch into one bulk write and one checkpoint. */
+  async function handleBatch(batch: EachBatchPayload['batch'], resolveOffset: EachBatchPayload['resolveOffset'],
+    heartbeat: EachBatchPayload['heartbeat']): Promise<void> {
+    const changes: ChangeRecord[] = [];
+    for (const m of batch.messages) {
+      let meta: Record<string, unknown> = {};
+      try {
+        meta = JSON.parse(m.value?.toString('utf8') ?? '{}') as Record<string, unknown>;
+      } catch {
+        // an unreadable change is skipped, as HQ's pillow would send it to pillow_retry
+      }
+      changes.push({
+        docId: String(meta.document_id ?? m.key?.toString('utf8') ?? ''),
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: m.offset,
+        documentType: meta.document_type as string | undefined,
+        domain: meta.domain as string | undefined,
+        publishTimestamp: meta.publish_timestamp as string | undefined,
+      });
+    }
+    const last = batch.messages[batch.messages.length - 1]!;
+    const g = join();
+    g.changes.push(...changes);
+    g.checkpoints.push({ topic: batch.topic, partition: batch.partition, nextOffset: (BigInt(last.offset) + 1n).toString(),
+      docTime: changes[changes.length - 1]?.publishTimestamp });
+    await g.done;
+    resolveOffset(last.offset);
+    await heartbeat();
+  }
 }

@@ -4,7 +4,10 @@ import { Client as EsClient } from '@elastic/elasticsearch';
 import { BlobStore } from './blobs.ts';
 import { applySchema, createPool, waitForDatabase } from './db.ts';
 import { ensureTopics } from './outbox.ts';
-import { runFeed } from './pillow-kafka.ts';
+import { runFeed, type FeedOptions } from './pillow-kafka.ts';
+
+/** A consumer that has not fetched from Kafka for this long, while idle, is replaced. */
+const STALL_MS = 30_000;
 import { pillows } from './pillows.ts';
 
 async function main(): Promise<void> {
@@ -42,7 +45,7 @@ async function main(): Promise<void> {
     if (n > 0) log(`${n} changes in ${b} batches in the last minute (${(n / b).toFixed(1)} per batch)`);
     reported = { processed, batches };
   }, 60_000).unref();
-  const consumer = await runFeed({
+  const feedOptions: FeedOptions = {
     brokers: [values.kafka!],
     checkpointId: def.checkpointId,
     topics: def.topics,
@@ -66,11 +69,33 @@ async function main(): Promise<void> {
         }
       }
     },
-  });
+  };
+  let feed = await runFeed(feedOptions);
   log('running');
+  // A consumer that lost Kafka (a broker restart) sometimes never fetches again. One that has not fetched for
+  // STALL_MS while no batch was being handled is replaced: it resumes from the checkpoints, as after a restart.
+  let stopping = false;
+  let replacing = false;
+  setInterval(() => {
+    if (stopping || replacing || feed.idleMs() < STALL_MS) return;
+    replacing = true;
+    log(`no fetch from Kafka for ${Math.round(feed.idleMs() / 1000)} s: replacing the consumer`);
+    const old = feed.consumer;
+    void Promise.race([old.disconnect(), new Promise((r) => setTimeout(r, 5000))])
+      .then(() => runFeed(feedOptions))
+      .then((f) => {
+        feed = f;
+        log('consumer replaced');
+      })
+      .catch((err) => log(`could not replace the consumer (next try in ${STALL_MS / 1000} s): ${(err as Error).message}`))
+      .finally(() => {
+        replacing = false;
+      });
+  }, 5000).unref();
   const shutdown = () => {
+    stopping = true;
     log(`stopping after ${processed} changes`);
-    void consumer.disconnect().finally(() => pool.end().finally(() => process.exit(0)));
+    void feed.consumer.disconnect().finally(() => pool.end().finally(() => process.exit(0)));
     setTimeout(() => process.exit(0), 5000).unref();
   };
   process.on('SIGTERM', shutdown);
