@@ -164,6 +164,8 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
   opts.log(`results: ${dir}`);
 
   let collectors: RunningCollectors | undefined;
+  // real workers' credentials for k6, in a private file removed however the run ends (preflight may refuse it)
+  let usersFile: string | undefined;
   try {
     // Target and k6
     let ctx: StackContext = loadStackContext({ progress: { step: (m) => opts.log(m) }, createUser: isLocal });
@@ -202,7 +204,6 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
 
     // Mobile workers: provisioned on the local stack; on a real target they must exist (credentials file).
     let first: Credential;
-    let usersFile: string | undefined;
     const corpusUsers = JSON.parse(fs.readFileSync(path.join(corpus.dir, 'users.json'), 'utf8')) as
       { login: string; password: string; userId: string; deviceId: string }[];
     if (isLocal) {
@@ -264,6 +265,7 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
       echo: opts.echo ?? ((c) => process.stderr.write(c)),
     }).finally(() => {
       if (usersFile) fs.rmSync(usersFile, { force: true });
+      usersFile = undefined;
     });
     opts.log(`k6 exited ${k6res.exitCode}${k6res.interrupted ? ' (interrupted)' : ''}; waiting briefly for followed forms to become searchable`);
     const points = await progress.stop();
@@ -350,6 +352,7 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
     writeJson(dir, RESULT_FILES.manifest, manifest);
     throw err;
   } finally {
+    if (usersFile) fs.rmSync(usersFile, { force: true });
     await containers?.stop().catch((err) => opts.log(`containers: could not stop them: ${(err as Error).message}`));
   }
 }

@@ -110,6 +110,8 @@ describe('capacity run', { timeout: 900_000 }, () => {
       runScenario(options('steady', { rate: 1, durationS: 5 }, { target: 'http://127.0.0.1:9', credentialsFile: creds })),
       (e: unknown) => e instanceof UserError && /preflight failed: target reachable/.test(e.message),
     );
+    // the credentials handed to k6 in a private file are gone with the refused run
+    assert.deepEqual(fs.readdirSync(ctx.paths.run).filter((f) => f === `credentials-${process.pid}.json`), []);
   });
 
   it('Ctrl-C stops k6 cleanly and keeps what was measured (exit 130)', async () => {
