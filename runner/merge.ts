@@ -13,7 +13,7 @@ import { acceptanceThreshold, breakSteps, type ShapeParams } from '../scenarios/
 import { RESULT_FILES, writeJson } from './results.ts';
 import { acceptanceResult, endpointStats, formatSummary, livenessStats, thresholdResults, type K6SummaryExport, type RunSummary } from './summary.ts';
 import { readRequestLog, tagOf } from './requestlog.ts';
-import { aggregateRequestLog, parseTimeseriesCsv, quantile, rampToBreakSummary, timeseriesCsv, type ProgressPoint } from './timeseries.ts';
+import { aggregateRequestLog, parseTimeseriesCsv, progressOfRuns, quantile, rampToBreakSummary, timeseriesCsv, type ProgressPoint } from './timeseries.ts';
 
 interface SegmentManifest {
   scenario: string;
@@ -276,24 +276,8 @@ export function mergeSamples(perSegment: { index: number; lines: string[] }[]): 
 
 /** Dropped iterations and VUs per second across generators: each segment's own, summed. */
 function progressOfSegments(dirs: string[]): ProgressPoint[] {
-  const perSecond = new Map<number, { dropped: number; vus: number }>();
-  for (const dir of dirs) {
-    const file = path.join(dir, RESULT_FILES.timeseries);
-    if (!fs.existsSync(file)) continue;
-    const mine = new Map<number, { dropped: number; vus: number }>();
-    for (const r of parseTimeseriesCsv(fs.readFileSync(file, 'utf8'))) {
-      const p = mine.get(r.second) ?? { dropped: 0, vus: 0 };
-      p.dropped += r.dropped;
-      p.vus = Math.max(p.vus, r.vus);
-      mine.set(r.second, p);
-    }
-    for (const [sec, p] of mine) {
-      const q = perSecond.get(sec) ?? { dropped: 0, vus: 0 };
-      perSecond.set(sec, { dropped: q.dropped + p.dropped, vus: q.vus + p.vus });
-    }
-  }
-  let total = 0;
-  return [...perSecond.entries()].sort((a, b) => a[0] - b[0]).map(([second, p]) => ({ second, droppedTotal: (total += p.dropped), vus: p.vus }));
+  return progressOfRuns(dirs.map((dir) => path.join(dir, RESULT_FILES.timeseries)).filter((f) => fs.existsSync(f))
+    .map((f) => parseTimeseriesCsv(fs.readFileSync(f, 'utf8'))));
 }
 
 export async function mergeResults(opts: MergeOptions): Promise<MergeOutcome> {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { requestOf, type RequestLine } from './requestlog.ts';
 import { failingSince } from './run.ts';
-import { aggregateRequests, progressOfRows, quantile, rampSteps, timeseriesCsv, type SecondRow } from './timeseries.ts';
+import { aggregateRequests, progressOfRuns, quantile, rampSteps, timeseriesCsv, type SecondRow } from './timeseries.ts';
 
 const line = (t: number, d: number, ok: 0 | 1, e: string) => JSON.stringify({ e, t, d, s: ok ? 201 : 500, ok, w: 0, form: 'f' });
 
@@ -26,8 +26,9 @@ describe('per-second time series from the request log', () => {
     assert.equal(durations.get('receiver')!.length, 101);
     assert.equal(durations.get('receiver')!.at(-1), 100, 'sorted');
     assert.match(timeseriesCsv(rows), /^second,endpoint,requests,failed,p50_ms/);
-    // dropped iterations per second back to k6's running total (to merge segments)
-    assert.deepEqual(progressOfRows(rows).map((p) => [p.second, p.droppedTotal, p.vus]), [[1000, 0, 14], [1001, 3, 12]]);
+    // dropped iterations per second back to k6's running total; two segments' add up (to merge them)
+    assert.deepEqual(progressOfRuns([rows]).map((p) => [p.second, p.droppedTotal, p.vus]), [[1000, 0, 14], [1001, 3, 12]]);
+    assert.deepEqual(progressOfRuns([rows, rows]).map((p) => [p.second, p.droppedTotal, p.vus]), [[1000, 0, 28], [1001, 6, 24]]);
   });
 
   it('quantiles interpolate', () => {

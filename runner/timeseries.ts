@@ -107,17 +107,27 @@ export function aggregateRequestLog(file: string, progress: ProgressPoint[] = []
   return aggregateRequests(readRequestLog(file), progress);
 }
 
-/** The dropped iterations and VUs of a results directory's time series, as progress (to merge segments). */
-export function progressOfRows(rows: SecondRow[]): ProgressPoint[] {
-  const out = new Map<number, { dropped: number; vus: number }>();
-  for (const r of rows) {
-    const p = out.get(r.second) ?? { dropped: 0, vus: 0 };
-    p.dropped += r.dropped;
-    p.vus = Math.max(p.vus, r.vus);
-    out.set(r.second, p);
+/**
+ * The dropped iterations and VUs of runs' time series, as k6 progress: per run and second, its dropped iterations
+ * and its VUs (on each endpoint's row alike); runs side by side (segments) add up.
+ */
+export function progressOfRuns(runs: SecondRow[][]): ProgressPoint[] {
+  const total = new Map<number, { dropped: number; vus: number }>();
+  for (const rows of runs) {
+    const mine = new Map<number, { dropped: number; vus: number }>();
+    for (const r of rows) {
+      const p = mine.get(r.second) ?? { dropped: 0, vus: 0 };
+      p.dropped += r.dropped;
+      p.vus = Math.max(p.vus, r.vus);
+      mine.set(r.second, p);
+    }
+    for (const [second, p] of mine) {
+      const q = total.get(second) ?? { dropped: 0, vus: 0 };
+      total.set(second, { dropped: q.dropped + p.dropped, vus: q.vus + p.vus });
+    }
   }
-  let total = 0;
-  return [...out.entries()].sort((a, b) => a[0] - b[0]).map(([second, p]) => ({ second, droppedTotal: (total += p.dropped), vus: p.vus }));
+  let dropped = 0;
+  return [...total.entries()].sort((a, b) => a[0] - b[0]).map(([second, p]) => ({ second, droppedTotal: (dropped += p.dropped), vus: p.vus }));
 }
 
 /** Rows of a timeseries.csv. */
