@@ -30,28 +30,11 @@ export interface LivenessOptions {
 }
 
 export interface LivenessStats {
-  /** request lines read */
-  requests: number;
   acks: number;
   followed: number;
   searchable: number;
   pending: number;
   lagsMs: number[];
-}
-
-/**
- * An ack record from one line of k6's console log: `--log-format raw` writes the scenario's JSON line as it is;
- * the JSON log format (older runs) wraps it in {"msg": "..."}. Anything else (k6's own warnings) is not an ack.
- */
-export function ackOf(line: string): AckRecord | undefined {
-  if (!line.includes('"ack\\"') && !line.includes('"ack"')) return undefined;
-  try {
-    const outer = JSON.parse(line) as Partial<AckRecord> & { msg?: string };
-    const rec = typeof outer.msg === 'string' ? (JSON.parse(outer.msg) as AckRecord) : (outer as AckRecord);
-    return rec && typeof rec.ack === 'string' && rec.ack ? rec : undefined;
-  } catch {
-    return undefined; // a line k6 cut short
-  }
 }
 
 export class LivenessFollower {
@@ -60,7 +43,7 @@ export class LivenessFollower {
   private timer: NodeJS.Timeout | undefined;
   private pending = new Map<string, number>();
   private busy = false;
-  readonly stats: LivenessStats = { requests: 0, acks: 0, followed: 0, searchable: 0, pending: 0, lagsMs: [] };
+  readonly stats: LivenessStats = { acks: 0, followed: 0, searchable: 0, pending: 0, lagsMs: [] };
 
   constructor(private opts: LivenessOptions) {}
 
@@ -118,17 +101,11 @@ export class LivenessFollower {
       const acks: AckRecord[] = [];
       for (const line of this.readNewLines()) {
         const r = requestOf(line);
-        if (r) {
-          this.stats.requests++;
-          if (!r.ack) continue;
-          acks.push({ ack: r.ack, t: r.t, w: r.w ?? -1, form: r.form });
-          if (r.f && this.opts.elasticsearchUrl) {
-            this.pending.set(r.ack, r.t);
-            this.stats.followed++;
-          }
-        } else {
-          const old = ackOf(line); // a results directory from before the request log
-          if (old) acks.push(old);
+        if (!r?.ack) continue;
+        acks.push({ ack: r.ack, t: r.t, w: r.w ?? -1, form: r.form });
+        if (r.f && this.opts.elasticsearchUrl) {
+          this.pending.set(r.ack, r.t);
+          this.stats.followed++;
         }
       }
       if (acks.length) {

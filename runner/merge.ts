@@ -4,14 +4,11 @@
 // concatenated; the collectors' samples keep one view of each system.
 import fs from 'node:fs';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { pipeline } from 'node:stream/promises';
-import zlib from 'node:zlib';
-import { parse } from 'csv-parse';
 import { UserError } from '../cli/errors.ts';
-import { acceptanceThreshold, breakSteps, type ShapeParams } from '../scenarios/lib/shapes.ts';
+import { breakSteps, type ShapeParams } from '../scenarios/lib/shapes.ts';
 import { RESULT_FILES, writeJson } from './results.ts';
-import { acceptanceResult, endpointStats, formatSummary, livenessStats, thresholdResults, type K6SummaryExport, type RunSummary } from './summary.ts';
+import { endpointStats, formatSummary, livenessStats, runThresholds, type K6SummaryExport, type RunSummary } from './summary.ts';
 import { readRequestLog, tagOf } from './requestlog.ts';
 import { aggregateRequestLog, parseTimeseriesCsv, progressOfRuns, quantile, rampToBreakSummary, timeseriesCsv, type ProgressPoint } from './timeseries.ts';
 
@@ -321,8 +318,7 @@ export async function mergeResults(opts: MergeOptions): Promise<MergeOutcome> {
   const requests = Object.values(endpoints).reduce((a, e) => a + e.count, 0);
   const failedRequests = Object.values(endpoints).reduce((a, e) => a + e.failed, 0);
   const acknowledged = segs.reduce((a, s) => a + s.summary.acknowledged, 0);
-  const thresholds = [...thresholdResults(k6sum), ...acceptanceResult(submissions, acceptanceThreshold(first.manifest.parameters.shape))]
-    .sort((a, b) => a.metric.localeCompare(b.metric));
+  const thresholds = runThresholds(k6sum, submissions, first.manifest.parameters.shape);
   const lags = live.map((l) => l.lagMs).filter((v): v is number => typeof v === 'number');
   const shape = first.manifest.parameters.shape;
   const summary: RunSummary = {

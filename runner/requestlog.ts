@@ -63,6 +63,3 @@ export function tagOf(r: RequestLine, tag: string): string | undefined {
       return undefined;
   }
 }
-
-/** k6's http_req_failed for a request: no answer, or a status outside 200-399. */
-export const httpFailed = (r: RequestLine) => !(r.s >= 200 && r.s < 400);

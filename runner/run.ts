@@ -8,7 +8,7 @@ import { startContainerStack, type ContainerStack } from '../docker/containers.t
 import { localTargets, startCollectors, targetsFromTopology, type CollectorTargets, type RunningCollectors } from '../collectors/index.ts';
 import { corpusForms, ownershipProblem } from '../scenarios/lib/ownership.ts';
 import { planOwnership } from './pool.ts';
-import { acceptanceThreshold, breakSteps, plannedSeconds, plannedSubmissions, resolveShape, type ScenarioName, type ShapeParams } from '../scenarios/lib/shapes.ts';
+import { breakSteps, plannedSeconds, plannedSubmissions, resolveShape, type ScenarioName, type ShapeParams } from '../scenarios/lib/shapes.ts';
 import type { RunEnv } from '../scenarios/lib/params.ts';
 import type { StackContext } from '../stack/component.ts';
 import { elasticsearchUrl } from '../stack/components/elasticsearch.ts';
@@ -27,7 +27,7 @@ import { K6_EXIT, runK6 } from './k6.ts';
 import { LivenessFollower } from './liveness.ts';
 import { k6SegmentArgs, segmentInfo, segmentLabel, type Segment, type SegmentInfo } from './segments.ts';
 import { createResultsDir, RESULT_FILES, writeJson, readJson } from './results.ts';
-import { acceptanceResult, endpointStats, formatSummary, livenessStats, thresholdResults, type K6SummaryExport, type RunSummary } from './summary.ts';
+import { endpointStats, formatSummary, livenessStats, runThresholds, type K6SummaryExport, type RunSummary } from './summary.ts';
 import { parseCredentials, parseTargetUrl, preflightTarget, type Credential, type ResolvedTarget } from './target.ts';
 import { K6Progress, freePort } from './k6progress.ts';
 import { aggregateRequestLog, rampToBreakSummary, timeseriesCsv, type SecondRow } from './timeseries.ts';
@@ -280,7 +280,7 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
     const endpoints = endpointStats(rows, durations);
     const requests = Object.values(endpoints).reduce((s, e) => s + e.count, 0);
     const failedRequests = Object.values(endpoints).reduce((s, e) => s + e.failed, 0);
-    const thresholds = [...thresholdResults(k6sum), ...acceptanceResult(submissions, acceptanceThreshold(shape))].sort((a, b) => a.metric.localeCompare(b.metric));
+    const thresholds = runThresholds(k6sum, submissions, shape);
     const firstSecond = rows.length ? rows[0]!.second : 0;
     const lastSecond = rows.length ? rows[rows.length - 1]!.second : 0;
     const durationS = rows.length ? lastSecond - firstSecond + 1 : 0;

@@ -1,4 +1,5 @@
 // The short account of a run: what was offered, what the target did, whether the thresholds held.
+import { acceptanceThreshold, type ShapeParams } from '../scenarios/lib/shapes.ts';
 import { quantile, type SecondRow, type StepResult } from './timeseries.ts';
 
 export interface EndpointStats {
@@ -61,13 +62,20 @@ export function thresholdResults(summary: K6SummaryExport | undefined): RunSumma
   return out.sort((a, b) => a.metric.localeCompare(b.metric));
 }
 
-/** Per endpoint: requests and failures from the per-second rows, percentiles from every request's duration. */
-/** The submissions' acceptance (HQ's success answers among all submissions) against its threshold, if any were sent. */
-export function acceptanceResult(submissions: { sent: number; accepted: number }, threshold: { metric: string; expression: string; min: number }): RunSummary['thresholds'] {
-  if (!submissions.sent) return [];
-  return [{ metric: threshold.metric, expression: threshold.expression, ok: submissions.accepted / submissions.sent > threshold.min }];
+/**
+ * A run's thresholds: k6's (from its summary export) and the submissions' acceptance, which the runner holds on the
+ * request log (HQ's success answers among all submissions; none when no submission was sent).
+ */
+export function runThresholds(k6sum: K6SummaryExport | undefined, submissions: { sent: number; accepted: number }, shape: ShapeParams): RunSummary['thresholds'] {
+  const out = thresholdResults(k6sum);
+  if (submissions.sent) {
+    const t = acceptanceThreshold(shape);
+    out.push({ metric: t.metric, expression: t.expression, ok: submissions.accepted / submissions.sent > t.min });
+  }
+  return out.sort((a, b) => a.metric.localeCompare(b.metric));
 }
 
+/** Per endpoint: requests and failures from the per-second rows, percentiles from every request's duration. */
 export function endpointStats(rows: SecondRow[], durations: Map<string, number[]>): Record<string, EndpointStats> {
   const out: Record<string, EndpointStats> = {};
   const endpoints = new Set(rows.map((r) => r.endpoint).filter((e) => e !== 'none'));
