@@ -1,8 +1,10 @@
 // How many submissions per second the harness drives per core of load generator, with real generated forms,
 // against a trivial nginx endpoint (/sink/ answers 201 at once), beside a minimal k6 script and wrk posting a
 // sample of the same corpus bodies in the same run, and a minimal script posting every body of the corpus (each VU
-// its own workers', as the harness does). The harness runs k6 as `capacity run` does (its request log into k6's
-// console log file, summary export, REST API on a port of its own).
+// its own workers', as the harness does). The harness runs k6 as `capacity run` does: capacity's k6 build, whose
+// submissions go through k6/x/capacity (k6x/), its request log into k6's console log file, summary export, REST API
+// on a port of its own; and beside it the scenarios' JavaScript path, which stock k6 runs (a k8s archive's pods).
+// Every k6 script runs on the same binary.
 //
 // CPU is read from /proc while each generator runs, and nginx's request counter says when requests flow: "load"
 // is CPU-seconds while requests flow (the rate a generator sustains), "startup" is what it spent before the
@@ -123,13 +125,15 @@ async function main(): Promise<void> {
 
   const k6Env = { K6_NO_USAGE_REPORT: 'true', BENCH_VUS: String(vus), BENCH_ITERATIONS_PER_VU: String(perVu) };
   const runEnv: RunEnv = { scenario: 'steady', baseUrl: `${base}/sink`, domain: 'bench', corpusDir: corpus.dir, shape: {}, followEvery: 10, ownership: { segments: 1, pool: vus } };
+  // the harness as `capacity run` runs k6 (options, thresholds, request log, summary export, REST API)
+  const harness = (script: string, prefix: string) => async (i: number) => measure(k6, ['run', '--quiet', '--summary-export', path.join(tmp, `${prefix}${i}.json`),
+    '--address', `127.0.0.1:${await freePort()}`, '--console-output', path.join(tmp, `${prefix}${i}.ndjson`), '--log-format', 'raw', path.join(repoRoot, 'bench', 'k6', script)],
+  { ...k6Env, CAPACITY_RUN: JSON.stringify(runEnv) }, statusUrl);
   const generators: { name: string; run: (i: number) => Promise<Measured> }[] = [
-    {
-      name: 'capacity (as `capacity run` runs k6)',
-      run: async (i) => measure(k6, ['run', '--quiet', '--summary-export', path.join(tmp, `h${i}.json`), '--address', `127.0.0.1:${await freePort()}`,
-        '--console-output', path.join(tmp, `h${i}.ndjson`), '--log-format', 'raw', path.join(repoRoot, 'bench', 'k6', 'harness-max.ts')],
-      { ...k6Env, CAPACITY_RUN: JSON.stringify(runEnv) }, statusUrl),
-    },
+    // capacity's k6 build: submissions through k6/x/capacity (k6x/submit), as scenarios/native-run.ts makes them
+    { name: 'capacity (as `capacity run` runs k6)', run: harness('harness-native.ts', 'h') },
+    // the scenarios' JavaScript path, which stock k6 runs (a k8s archive's pods)
+    { name: 'capacity, JavaScript path (stock k6)', run: harness('harness-max.ts', 'j') },
     {
       name: 'minimal k6 script',
       run: () => measure(k6, ['run', '--quiet', path.join(repoRoot, 'bench', 'k6', 'minimal-post.ts')],
@@ -151,8 +155,10 @@ async function main(): Promise<void> {
       results[k]!.m.push(m);
     }
     // the harness did its work: a request line for every request (but each VU's last batch, not written here)
-    const logged = fs.readFileSync(path.join(tmp, `h${i}.ndjson`), 'utf8').split('\n').filter((l) => l.startsWith('{"e":"receiver"')).length;
-    if (logged < requests - vus * 64) throw new Error(`the harness logged ${logged} requests of ${requests}`);
+    for (const prefix of ['h', 'j']) {
+      const logged = fs.readFileSync(path.join(tmp, `${prefix}${i}.ndjson`), 'utf8').split('\n').filter((l) => l.startsWith('{"e":"receiver"')).length;
+      if (logged < requests - vus * 64) throw new Error(`the harness (${prefix === 'h' ? 'native' : 'JavaScript'} path) logged ${logged} requests of ${requests}`);
+    }
   }
 
   // wrk posting the same sample, in turn (one thread, the same connection count)
@@ -177,7 +183,7 @@ async function main(): Promise<void> {
   else results.push({ name: 'wrk (not run: install the Debian package wrk)', m: [] });
 
   const perCpu = (r: { m: Measured[] }) => (r.m.length ? median(r.m.map((m) => m.requests / m.loadCpuS)) : 0);
-  const minimal = perCpu(results[1]!);
+  const minimal = perCpu(results[2]!);
   console.log(`corpus: ${corpus.manifest.count} forms (household app, multipart), ${users} workers, mean body ${(corpusBytes / corpus.manifest.count / 1024).toFixed(1)} KB; ` +
     `the minimal k6 script and wrk post ${SAMPLE} of its bodies in turn (mean ${(sampleBytes / SAMPLE / 1024).toFixed(1)} KB)`);
   console.log(`${vus} VUs / connections; each k6 run sends ${requests} requests (median of ${repeat} runs), wrk runs ${seconds} s; against ${base}/sink/`);
@@ -192,9 +198,11 @@ async function main(): Promise<void> {
       ` ${((perCpu(r) / minimal) * 100).toFixed(0).padStart(13)} % ${median(r.m.map((m) => m.startupCpuS)).toFixed(2).padStart(15)} ${median(r.m.map((m) => m.totalCpuS)).toFixed(2).padStart(13)}`);
   }
   console.log(`harness per core vs minimal k6 per core, while load flows: ${((perCpu(results[0]!) / minimal) * 100).toFixed(0)} % ` +
-    `(${((perCpu(results[0]!) / perCpu(results[2]!)) * 100).toFixed(0)} % of the minimal script posting every corpus body; target >= 80 %)`);
+    `(${((perCpu(results[0]!) / perCpu(results[3]!)) * 100).toFixed(0)} % of the minimal script posting every corpus body; target >= 80 %)`);
+  console.log(`its JavaScript path, as stock k6 runs it (k6-operator pods): ${((perCpu(results[1]!) / minimal) * 100).toFixed(0)} % ` +
+    `(${((perCpu(results[1]!) / perCpu(results[3]!)) * 100).toFixed(0)} % of the minimal script posting every corpus body)`);
   const h = results[0]!.m;
-  const withStartup = median(h.map((m) => m.requests / m.totalCpuS)) / median(results[1]!.m.map((m) => m.requests / m.totalCpuS));
+  const withStartup = median(h.map((m) => m.requests / m.totalCpuS)) / median(results[2]!.m.map((m) => m.requests / m.totalCpuS));
   console.log(`including startup and the end of the run (${(corpusBytes / 1e6).toFixed(0)} MB corpus over ${requests} requests): ${(withStartup * 100).toFixed(0)} %`);
   fs.rmSync(tmp, { recursive: true, force: true });
 }

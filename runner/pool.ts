@@ -31,12 +31,21 @@ export function planPool(binary: string, script: string, env: RunEnv, segments =
 }
 
 /**
+ * The script k6 runs for `scenario`: the scenario file, which runs on any k6 (a k8s archive's pods run stock k6), or
+ * with native (capacity's k6 build, stack/components/k6.ts) scenarios/native-run.ts, which runs the same scenario
+ * with its submissions made by k6/x/capacity.
+ */
+export function scenarioScript(scenario: ScenarioName, opts: { native?: boolean } = {}): string {
+  return opts.native ? path.join(repoRoot, 'scenarios', 'native-run.ts') : path.join(repoRoot, 'scenarios', `${scenario}.ts`);
+}
+
+/**
  * Who sends which worker in a run (or a k8s archive) of `scenario`: builds the generators' k6 bundle the scenario
  * imports (before k6 first reads it), plans the pool, and refuses fewer workers than VUs with one clear line.
  */
 export async function planOwnership(binary: string, scenario: ScenarioName, target: Pick<RunEnv, 'baseUrl' | 'domain' | 'shape'>,
-  users: number, segments: number): Promise<{ script: string; ownership: Ownership }> {
-  const script = path.join(repoRoot, 'scenarios', `${scenario}.ts`);
+  users: number, segments: number, opts: { native?: boolean } = {}): Promise<{ script: string; ownership: Ownership }> {
+  const script = scenarioScript(scenario, opts);
   await ensureK6Bundle();
   const pool = planPool(binary, script, { scenario, ...target, corpusDir: '' }, segments);
   const ownership: Ownership = { users, segments, pool };

@@ -12,7 +12,7 @@ import { breakSteps, plannedSeconds, plannedSubmissions, resolveShape, type Scen
 import type { RunEnv } from '../scenarios/lib/params.ts';
 import type { StackContext } from '../stack/component.ts';
 import { elasticsearchUrl } from '../stack/components/elasticsearch.ts';
-import { k6, k6Binary, k6Version } from '../stack/components/k6.ts';
+import { k6, k6Binary, k6JsExtensions, k6Version, NATIVE_MODULE } from '../stack/components/k6.ts';
 import { nginxUrl } from '../stack/components/nginx.ts';
 import { postgresUrl } from '../stack/components/postgres.ts';
 import { versions } from '../stack/config.ts';
@@ -76,7 +76,10 @@ interface Manifest {
   segment?: SegmentInfo;
   /** VUs of this load generator, each owning mobile workers (derived, not a parameter: a segment has its share). */
   vuPool?: number;
-  versions: { k6?: string; stack?: typeof versions };
+  /** k6's release; k6Extensions: the JavaScript modules its build adds (k6/x/capacity: the native submission path) */
+  versions: { k6?: string; k6Extensions?: string[]; stack?: typeof versions };
+  /** the script k6 ran: the scenario file, or scenarios/native-run.ts on capacity's k6 build */
+  script?: string;
   corpus?: { key: string; dir: string; forms: number; reused: boolean };
   topology?: { file: string; rows: Topology['rows'] };
   files: typeof RESULT_FILES;
@@ -186,10 +189,12 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
     }
     const binary = k6Binary(ctx);
     manifest.versions.k6 = k6Version(binary);
+    manifest.versions.k6Extensions = k6JsExtensions(binary);
 
     // The VU pool as k6 plans it, then the corpus: every worker holds what its VU can ask of it
     const { script, ownership } = await planOwnership(binary, opts.scenario, { baseUrl: target.baseUrl, domain: opts.domain, shape: { ...shape } },
-      opts.users, opts.segment?.count ?? 1);
+      opts.users, opts.segment?.count ?? 1, { native: manifest.versions.k6Extensions.includes(NATIVE_MODULE) });
+    manifest.script = path.relative(repoRoot, script);
     manifest.vuPool = ownership.pool;
     const count = corpusForms(ownership, manifest.parameters.plannedSubmissions);
     const corpus = await prepareCorpus(ctx.paths.home, { app: opts.app, users: opts.users, count, seed, domain: opts.domain }, opts.log);
@@ -227,7 +232,7 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
 
     // Preflight
     const checks = await preflightTarget(target, first);
-    checks.push({ name: 'k6 present', ok: !!manifest.versions.k6, detail: manifest.versions.k6 ? `${binary} ${manifest.versions.k6}` : `${binary} does not run` });
+    checks.push({ name: 'k6 present', ok: !!manifest.versions.k6, detail: manifest.versions.k6 ? `${binary} ${manifest.versions.k6}${manifest.versions.k6Extensions?.length ? ` with ${manifest.versions.k6Extensions.join(', ')}` : ''}` : `${binary} does not run` });
     if (topology) checks.push({ name: 'topology valid', ok: true, detail: `${topology.rows.length} VM rows, ${topology.hosts.length} hosts` });
     for (const c of checks) opts.log(`preflight ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`);
     const failed = checks.filter((c) => !c.ok);

@@ -8,10 +8,12 @@ import exec from 'k6/execution';
 import http, { type Params } from 'k6/http';
 import { SharedArray } from 'k6/data';
 import { Counter } from 'k6/metrics';
+import type { Sender } from 'k6/x/capacity';
 import { RestoreSession } from './generated/requests.k6.js';
 import type { PackLayout, WorkerPackIndex } from './bodies.ts';
 import { ownedWorkers, segmentIndex, segmentWorkers, type Ownership } from './ownership.ts';
 import { runEnv } from './params.ts';
+import { native } from './native-hook.ts';
 import { resolveShape, scenarioSpans, submitEndpointFromScenario } from './shapes.ts';
 import type { MobileWorker } from '../../generators/render.ts';
 
@@ -133,13 +135,15 @@ const { restoreRatio, searchRatio } = shape;
 // compares what it read with k6's own count and says so.
 //
 // The batch is an array joined once: appending to one string copies it every time. The submission path writes
-// its line inline; the other requests call logLine.
+// its line inline; the other requests call logLine. Run by capacity's k6 build (scenarios/native-run.ts), the batch
+// is kept by k6/x/capacity (k6x/submit), which also writes the submissions' lines.
 const LOG_BATCH = 64;
 const LOG_BATCH_MS = 200;
 const LOG_BUSY_MS = 50;
 const LOG_TAIL_MS = 2000;
 
 const logBatch: string[] = [];
+const nativeLog = native.capacity;
 let logLines = 0;
 let logFirstAt = 0;
 let logLastAt = 0;
@@ -158,9 +162,9 @@ function tailFrom(): number {
 /** Writes whatever this VU's request log holds. */
 export function flushRequestLog(): void {
   if (logLines === 0) return;
-  logBatch.length = logLines;
+  logBatch.length = nativeLog ? 0 : logLines;
   // console.log looked up at each call: k6 swaps the console for --console-output's after the init code ran
-  console.log(logBatch.join('\n'));
+  console.log(nativeLog ? nativeLog.take() : logBatch.join('\n'));
   logLines = 0;
 }
 
@@ -170,7 +174,9 @@ function logLine(line: string, now: number, urgent: boolean): void {
   const idle = now - logLastAt > LOG_BUSY_MS;
   logLastAt = now;
   if (logLines === 0) logFirstAt = now;
-  logBatch[logLines++] = line;
+  if (nativeLog) nativeLog.add(line);
+  else logBatch[logLines] = line;
+  logLines++;
   if (urgent || idle || now >= logTailFrom || logLines >= LOG_BATCH || now - logFirstAt >= LOG_BATCH_MS) flushRequestLog();
 }
 
@@ -184,6 +190,8 @@ let sendBodies: ArrayBuffer[] | undefined;
 const sendParams: Params[] = [];
 /** `"w":<worker>,"form":"<name>"` of each submission, for its request line */
 const sendWorkerForm: string[] = [];
+/** in capacity's k6 build: k6/x/capacity posts, checks and logs this VU's submissions (submitNative) */
+let sender: Sender | undefined;
 
 function sendOrder(): ArrayBuffer[] {
   const mine = own ?? myWorkers();
@@ -198,6 +206,19 @@ function sendOrder(): ArrayBuffer[] {
     }
   }
   sendBodies = bodies;
+  if (native.capacity) {
+    // the request parameters as templates: one per form and content type, shared by its bodies
+    const templates = [...new Set(sendParams)];
+    const index = new Map(templates.map((p, t) => [p, t]));
+    sender = native.capacity.sender({
+      url: receiverUrl,
+      followEvery,
+      bodies,
+      templates: templates.map((p) => ({ headers: p.headers as Record<string, string>, tags: p.tags as Record<string, string> })),
+      templateOf: sendParams.map((p) => index.get(p)!),
+      prefixes: sendWorkerForm,
+    });
+  }
   return bodies;
 }
 
@@ -210,6 +231,17 @@ export function submit(): void {
   const sending = (sendBodies ?? sendOrder())[k];
   if (sending === undefined) {
     corpusExhausted.add(1);
+    return;
+  }
+  if (sender) {
+    // k6/x/capacity: the same request, check and line as below, in Go
+    if (sender.post(k) === 0) rejected.add(1);
+    const now = Date.now();
+    if (logTailFrom < 0) logTailFrom = tailFrom();
+    const idle = now - logLastAt > LOG_BUSY_MS;
+    logLastAt = now;
+    if (logLines++ === 0) logFirstAt = now;
+    if (idle || now >= logTailFrom || logLines >= LOG_BATCH || now - logFirstAt >= LOG_BATCH_MS) flushRequestLog();
     return;
   }
   // response bodies are kept as text (the options' default): the check reads them
