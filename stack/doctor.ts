@@ -36,7 +36,7 @@ export function prerequisiteChecks(): Check[] {
   const npm = versionOf('npm', ['--version'], /(\d+\.\d+\.\d+)/);
   checks.push({ name: 'npm', version: npm ?? '-', ok: !!npm, state: npm ? 'found' : 'missing', fix: 'install npm' });
   const go = versionOf('go', ['version'], /go(\d+\.\d+(?:\.\d+)?)/);
-  checks.push({ name: 'go', version: go ?? '-', ok: !!go, state: go ? 'found' : 'missing', fix: 'install Go >= 1.23 (k6 is built with go install)' });
+  checks.push({ name: 'go', version: go ?? '-', ok: !!go, state: go ? 'found' : 'missing', fix: 'install Go >= 1.25 (k6 is built from k6x/ with go build)' });
   const java = javaMajorVersion();
   checks.push({ name: 'java', version: java ? String(java) : '-', ok: (java ?? 0) >= 17, state: java ? 'found' : 'missing',
     fix: 'apt-get install openjdk-17-jre-headless (Kafka and Elasticsearch need Java 17+)' });
