@@ -135,8 +135,9 @@ const { restoreRatio, searchRatio } = shape;
 // compares what it read with k6's own count and says so.
 //
 // The batch is an array joined once: appending to one string copies it every time. The submission path writes
-// its line inline; the other requests call logLine. Run by capacity's k6 build (scenarios/native-run.ts), the batch
-// is kept by k6/x/capacity (k6x/submit), which also writes the submissions' lines.
+// its line inline (a JS call per request is a measured cost on stock k6); the other requests call logLine. Run by
+// capacity's k6 build (scenarios/native-run.ts), the batch is kept by k6/x/capacity (k6x/submit), which also writes
+// the submissions' lines.
 const LOG_BATCH = 64;
 const LOG_BATCH_MS = 200;
 const LOG_BUSY_MS = 50;
@@ -162,22 +163,30 @@ function tailFrom(): number {
 /** Writes whatever this VU's request log holds. */
 export function flushRequestLog(): void {
   if (logLines === 0) return;
-  logBatch.length = nativeLog ? 0 : logLines;
   // console.log looked up at each call: k6 swaps the console for --console-output's after the init code ran
-  console.log(nativeLog ? nativeLog.take() : logBatch.join('\n'));
+  if (nativeLog) {
+    console.log(nativeLog.take());
+  } else {
+    logBatch.length = logLines;
+    console.log(logBatch.join('\n'));
+  }
   logLines = 0;
+}
+
+/** A line joined the batch at time `now` (ms): writes the batch when it is due; `urgent`: at once. */
+function lineAdded(now: number, urgent: boolean): void {
+  if (logTailFrom < 0) logTailFrom = tailFrom();
+  const idle = now - logLastAt > LOG_BUSY_MS;
+  logLastAt = now;
+  if (logLines++ === 0) logFirstAt = now;
+  if (urgent || idle || now >= logTailFrom || logLines >= LOG_BATCH || now - logFirstAt >= LOG_BATCH_MS) flushRequestLog();
 }
 
 /** One request's line at time `now` (ms); `urgent`: write it at once. */
 function logLine(line: string, now: number, urgent: boolean): void {
-  if (logTailFrom < 0) logTailFrom = tailFrom();
-  const idle = now - logLastAt > LOG_BUSY_MS;
-  logLastAt = now;
-  if (logLines === 0) logFirstAt = now;
   if (nativeLog) nativeLog.add(line);
   else logBatch[logLines] = line;
-  logLines++;
-  if (urgent || idle || now >= logTailFrom || logLines >= LOG_BATCH || now - logFirstAt >= LOG_BATCH_MS) flushRequestLog();
+  lineAdded(now, urgent);
 }
 
 let submitted = 0;
@@ -190,7 +199,7 @@ let sendBodies: ArrayBuffer[] | undefined;
 const sendParams: Params[] = [];
 /** `"w":<worker>,"form":"<name>"` of each submission, for its request line */
 const sendWorkerForm: string[] = [];
-/** in capacity's k6 build: k6/x/capacity posts, checks and logs this VU's submissions (submitNative) */
+/** in capacity's k6 build: k6/x/capacity posts, checks and logs this VU's submissions (see submit) */
 let sender: Sender | undefined;
 
 function sendOrder(): ArrayBuffer[] {
@@ -234,14 +243,9 @@ export function submit(): void {
     return;
   }
   if (sender) {
-    // k6/x/capacity: the same request, check and line as below, in Go
+    // k6/x/capacity: the same request, check and request line as below, in Go (the line joins nativeLog's batch)
     if (sender.post(k) === 0) rejected.add(1);
-    const now = Date.now();
-    if (logTailFrom < 0) logTailFrom = tailFrom();
-    const idle = now - logLastAt > LOG_BUSY_MS;
-    logLastAt = now;
-    if (logLines++ === 0) logFirstAt = now;
-    if (idle || now >= logTailFrom || logLines >= LOG_BATCH || now - logFirstAt >= LOG_BATCH_MS) flushRequestLog();
+    lineAdded(Date.now(), false);
     return;
   }
   // response bodies are kept as text (the options' default): the check reads them
