@@ -8,6 +8,7 @@ import { writeCorpus, type CorpusManifest } from '../generators/node/corpus.ts';
 import { build } from 'esbuild';
 import { repoRoot } from '../stack/paths.ts';
 import { PACK_FORMAT, RAW_XML_CONTENT_TYPE, type PackLayout, type WorkerPackIndex } from '../scenarios/lib/bodies.ts';
+import { corpusCacheCap, markUsed, pruneCorpora } from './corpus-cache.ts';
 
 export interface CorpusSpec {
   app: string;
@@ -79,7 +80,23 @@ export function writeBodyPacks(dir: string): void {
   }
 }
 
+/**
+ * The corpus for `spec`, reused or generated, marked used now; then the cache is pruned to its cap
+ * (runner/corpus-cache.ts), this corpus kept.
+ */
 export async function prepareCorpus(home: string, spec: CorpusSpec, progress: (msg: string) => void): Promise<PreparedCorpus> {
+  const cap = corpusCacheCap(); // a bad CAPACITY_CORPUS_CACHE_GB is refused before any work
+  const prepared = await reuseOrGenerate(home, spec, progress);
+  markUsed(prepared.dir);
+  const pruned = pruneCorpora(path.join(home, 'corpora'), { keep: prepared.key, maxBytes: cap });
+  if (pruned.removed.length) {
+    progress(`corpus cache: removed the ${pruned.removed.length} least recently used corpora (${(pruned.freedBytes / 1e9).toFixed(1)} GB); ` +
+      `${(pruned.bytes / 1e9).toFixed(1)} GB kept, cap ${(cap / 1e9).toFixed(1)} GB (CAPACITY_CORPUS_CACHE_GB)`);
+  }
+  return prepared;
+}
+
+async function reuseOrGenerate(home: string, spec: CorpusSpec, progress: (msg: string) => void): Promise<PreparedCorpus> {
   const loaded = loadApp(spec.app);
   const key = corpusKey(spec, JSON.stringify(loaded.app));
   const dir = path.join(home, 'corpora', key);
