@@ -1,6 +1,6 @@
 // capacity's k6 build submits through k6/x/capacity (k6x/submit), stock k6 through the same path in JavaScript
 // (scenarios/lib/actions.ts). Both must do the same: the same requests with the same k6 tags, the same request
-// lines (but their times), the same rejections. Each VU sends all of its workers' forms once, by both paths, to
+// lines (but their times), the same rejections. The JavaScript path runs on stock k6, as a k8s pod runs it. Each VU sends all of its workers' forms once, by both paths, to
 // nginx's /sink/ (201 submit_success, form id "sink"), to a path HQ answers 404, and to a closed port.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -15,6 +15,7 @@ import { k6Binary, k6JsExtensions, NATIVE_MODULE } from '../../stack/components/
 import { nginxUrl } from '../../stack/components/nginx.ts';
 import type { StackContext } from '../../stack/component.ts';
 import { repoRoot } from '../../stack/paths.ts';
+import { stockK6 } from '../support/stock-k6.ts';
 import { ensureStackUp } from './stack-fixture.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'capacity-native-it-'));
@@ -34,10 +35,10 @@ interface Ran {
   rejected: number;
 }
 
-function run(ctx: StackContext, script: string, baseUrl: string, corpusDir: string, name: string): Ran {
+function run(binary: string, script: string, baseUrl: string, corpusDir: string, name: string): Ran {
   const env: RunEnv = { scenario: 'steady', baseUrl, domain: 'it-native', corpusDir, shape: {}, followEvery: 4, ownership: { segments: 1, pool: VUS } };
   const out = path.join(tmp, name);
-  const res = spawnSync(k6Binary(ctx), ['run', '--quiet', '--no-summary', '--out', `json=${out}.json`, '--console-output', `${out}.ndjson`,
+  const res = spawnSync(binary, ['run', '--quiet', '--summary-mode=disabled', '--out', `json=${out}.json`, '--console-output', `${out}.ndjson`,
     '--log-format', 'raw', path.join(repoRoot, 'test', 'integration', 'k6', script)],
   { encoding: 'utf8', env: { ...process.env, K6_NO_USAGE_REPORT: 'true', CAPACITY_RUN: JSON.stringify(env), TEST_VUS: String(VUS), TEST_PER_VU: String(PER_VU) },
     timeout: 120_000 });
@@ -59,12 +60,14 @@ function run(ctx: StackContext, script: string, baseUrl: string, corpusDir: stri
 describe("capacity's k6 build (k6/x/capacity) submits as the scenarios' JavaScript does", { timeout: 300_000 }, () => {
   let ctx: StackContext;
   let corpusDir: string;
+  let stock: string;
 
   before(async () => {
     ctx = await ensureStackUp();
     assert.ok(k6JsExtensions(k6Binary(ctx)).includes(NATIVE_MODULE), `${k6Binary(ctx)} has ${NATIVE_MODULE}`);
     corpusDir = (await prepareCorpus(ctx.paths.home, { app: 'household', users: USERS, count: USERS * PER_WORKER, seed: 97531, domain: 'it-native' }, () => undefined)).dir;
     await ensureK6Bundle();
+    stock = await stockK6(ctx);
   });
 
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -78,8 +81,8 @@ describe("capacity's k6 build (k6/x/capacity) submits as the scenarios' JavaScri
     it(t.name, async () => {
       const base = await t.base();
       const key = t.name.split(' ')[0]!;
-      const js = run(ctx, 'submit-all.ts', base, corpusDir, `${key}-js`);
-      const native = run(ctx, 'submit-all-native.ts', base, corpusDir, `${key}-native`);
+      const js = run(stock, 'submit-all.ts', base, corpusDir, `${key}-js`);
+      const native = run(k6Binary(ctx), 'submit-all-native.ts', base, corpusDir, `${key}-native`);
       // 99: k6's thresholds (the scenarios' own) crossed, as they must be when nothing is accepted
       assert.equal(js.code, t.ok ? 0 : 99, js.stderr.slice(-1500));
       assert.equal(native.code, js.code, native.stderr.slice(-1500));

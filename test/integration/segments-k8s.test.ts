@@ -1,6 +1,6 @@
 // `capacity k8s manifest`: the TestRun parses with the fields the k6-operator reads, and the archive in its
-// ConfigMap is a runnable test: run here the way the operator's runner pods run it (k6 run <archive> with an
-// execution segment each, side by side), against the local stack.
+// ConfigMap is a runnable test: run here the way the operator's runner pods run it (stock k6, k6 run <archive> with
+// an execution segment each, side by side), against the local stack.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
@@ -11,12 +11,12 @@ import { after, before, describe, it } from 'node:test';
 import YAML from 'yaml';
 import { k6SegmentArgs } from '../../runner/segments.ts';
 import type { StackContext } from '../../stack/component.ts';
-import { k6Binary } from '../../stack/components/k6.ts';
 import { nginxUrl } from '../../stack/components/nginx.ts';
 import { postgresUrl } from '../../stack/components/postgres.ts';
 import { createPool } from '../../stack/hq/db.ts';
 import { ensureMobileWorkers } from '../../stack/hq/users.ts';
 import { repoRoot } from '../../stack/paths.ts';
+import { stockK6 } from '../support/stock-k6.ts';
 import { ensureStackUp } from './stack-fixture.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'capacity-k8s-it-'));
@@ -105,7 +105,9 @@ describe('capacity k8s manifest', { timeout: 240_000 }, () => {
     } finally {
       await pool.end();
     }
-    const run = (i: number) => k6(k6Binary(ctx), ['run', '--quiet', ...k6SegmentArgs({ index: i, count: 2 }), '--summary-export', path.join(tmp, `s${i}.json`), archive]);
+    // the pods' image is stock k6: the archive must not need capacity's k6 build
+    const stock = await stockK6(ctx);
+    const run = (i: number) => k6(stock, ['run', '--quiet', ...k6SegmentArgs({ index: i, count: 2 }), '--summary-export', path.join(tmp, `s${i}.json`), archive]);
     const planned = 1 * 6;
     const [a, b] = await Promise.all([run(1), run(2)]);
     assert.equal(a.code, 0, a.out.slice(-2000));

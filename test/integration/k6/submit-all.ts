@@ -1,6 +1,6 @@
 /// <reference types="k6" />
-// Every VU submits all of its workers' corpus forms once, through the scenarios' own submit (k6 as stock k6 runs
-// it: the JavaScript path), and writes its request log at its last. For test/integration/native-submit.test.ts,
+// Every VU submits all of its workers' corpus forms once, through the scenarios' own submit (the JavaScript path,
+// which stock k6 runs), and writes its request log at its last. For test/integration/native-submit.test.ts,
 // which compares this with submit-all-native.ts.
 import exec from 'k6/execution';
 import * as actions from '../../../scenarios/lib/actions.ts';
