@@ -44,6 +44,9 @@ function assertResults(dir: string, summary: RunSummary): void {
   assert.equal(manifest.status, 'finished');
   assert.ok(manifest.parameters.seed > 0);
   assert.match(manifest.versions.k6, /^v1\./);
+  // capacity's k6 build: the scenario runs through scenarios/native-run.ts, its submissions through k6/x/capacity
+  assert.deepEqual(manifest.versions.k6Extensions, ['k6/x/capacity']);
+  assert.equal(manifest.script, 'scenarios/native-run.ts');
   const ts = fs.readFileSync(path.join(dir, 'timeseries.csv'), 'utf8').trim().split('\n');
   assert.ok(ts.length > 3, 'per-second rows');
   const acks = fs.readFileSync(path.join(dir, 'acks.ndjson'), 'utf8').trim().split('\n').filter(Boolean);
