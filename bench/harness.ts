@@ -132,8 +132,8 @@ async function main(): Promise<void> {
   const generators: { name: string; run: (i: number) => Promise<Measured> }[] = [
     // capacity's k6 build: submissions through k6/x/capacity (k6x/submit), as scenarios/native-run.ts makes them
     { name: 'capacity (as `capacity run` runs k6)', run: harness('harness-native.ts', 'h') },
-    // the scenarios' JavaScript path, which stock k6 runs (a k8s archive's pods)
-    { name: 'capacity, JavaScript path (stock k6)', run: harness('harness-max.ts', 'j') },
+    // the scenarios' JavaScript path, which stock k6 runs (a k8s archive's pods); here on the same binary as the rest
+    { name: 'capacity, its JavaScript path', run: harness('harness-max.ts', 'j') },
     {
       name: 'minimal k6 script',
       run: () => measure(k6, ['run', '--quiet', path.join(repoRoot, 'bench', 'k6', 'minimal-post.ts')],
