@@ -196,38 +196,43 @@ let acked = 0;
 // timeline order. Flat arrays, so a request costs one index (k6 runs this code in an interpreter, where every
 // division, lookup and call shows in the harness's own cost).
 let sendBodies: ArrayBuffer[] | undefined;
-const sendParams: Params[] = [];
+let sendParams: Params[] = [];
 /** `"w":<worker>,"form":"<name>"` of each submission, for its request line */
-const sendWorkerForm: string[] = [];
+let sendWorkerForm: string[] = [];
 /** in capacity's k6 build: k6/x/capacity posts, checks and logs this VU's submissions (see submit) */
 let sender: Sender | undefined;
 
+/** Builds the send order (and the native sender), then sets them all at once: a failure leaves nothing half-set. */
 function sendOrder(): ArrayBuffer[] {
   const mine = own ?? myWorkers();
   const bodies: ArrayBuffer[] = [];
+  const params: Params[] = [];
+  const workerForm: string[] = [];
   const longest = Math.max(0, ...mine.map((o) => o.bodies.length));
   for (let j = 0; j < longest; j++) {
     for (const o of mine) {
       if (j >= o.bodies.length) continue;
       bodies.push(o.bodies[j]!);
-      sendParams.push(o.params[j]!);
-      sendWorkerForm.push(`"w":${o.w},"form":"${o.forms[j]!}"`);
+      params.push(o.params[j]!);
+      workerForm.push(`"w":${o.w},"form":"${o.forms[j]!}"`);
     }
   }
-  sendBodies = bodies;
   if (native.capacity) {
     // the request parameters as templates: one per form and content type, shared by its bodies
-    const templates = [...new Set(sendParams)];
+    const templates = [...new Set(params)];
     const index = new Map(templates.map((p, t) => [p, t]));
     sender = native.capacity.sender({
       url: receiverUrl,
       followEvery,
       bodies,
       templates: templates.map((p) => ({ headers: p.headers as Record<string, string>, tags: p.tags as Record<string, string> })),
-      templateOf: sendParams.map((p) => index.get(p)!),
-      prefixes: sendWorkerForm,
+      templateOf: params.map((p) => index.get(p)!),
+      prefixes: workerForm,
     });
   }
+  sendParams = params;
+  sendWorkerForm = workerForm;
+  sendBodies = bodies;
   return bodies;
 }
 
