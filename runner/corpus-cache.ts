@@ -99,16 +99,22 @@ export function pruneCorpora(corporaDir: string, opts: PruneOptions): Pruned {
   for (const name of names) {
     const dir = path.join(corporaDir, name);
     const leftover = /\.(?:partial|removing)-(\d+)$/.exec(name);
-    if (leftover) {
-      if (!processAlive(Number(leftover[1]))) {
-        freedBytes += sizeOf(dir);
-        fs.rmSync(dir, { recursive: true, force: true });
-        removed.push(name);
+    // another run may be removing or renaming an entry meanwhile: what vanishes is skipped
+    try {
+      if (leftover) {
+        if (!processAlive(Number(leftover[1]))) {
+          const size = sizeOf(dir);
+          fs.rmSync(dir, { recursive: true, force: true });
+          freedBytes += size;
+          removed.push(name);
+        }
+        continue;
       }
+      if (!fs.statSync(dir).isDirectory()) continue;
+      corpora.push({ name, dir, used: lastUsed(dir), bytes: sizeOf(dir) });
+    } catch {
       continue;
     }
-    if (!fs.statSync(dir).isDirectory()) continue;
-    corpora.push({ name, dir, used: lastUsed(dir), bytes: sizeOf(dir) });
   }
   let bytes = corpora.reduce((s, c) => s + c.bytes, 0);
   for (const c of corpora.sort((a, b) => a.used - b.used)) {
