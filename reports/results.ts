@@ -8,7 +8,7 @@ import readline from 'node:readline';
 import { UserError } from '../cli/errors.ts';
 import type { RunSummary } from '../runner/summary.ts';
 import type { VmRow } from '../topology/model.ts';
-import type { SecondRow } from '../runner/timeseries.ts';
+import { parseTimeseriesCsv, type SecondRow } from '../runner/timeseries.ts';
 
 export interface Manifest {
   scenario?: string;
@@ -166,34 +166,6 @@ function exists(file: string): boolean {
   } catch {
     return false;
   }
-}
-
-export function parseTimeseriesCsv(text: string): TimeseriesRow[] {
-  const rows: TimeseriesRow[] = [];
-  const all = text.split('\n');
-  const header = all[0]?.trim().split(',') ?? [];
-  const col = (name: string) => header.indexOf(name);
-  const idx = {
-    second: col('second'),
-    endpoint: col('endpoint'),
-    requests: col('requests'),
-    failed: col('failed'),
-    p50: col('p50_ms'),
-    p95: col('p95_ms'),
-    p99: col('p99_ms'),
-    max: col('max_ms'),
-    dropped: col('dropped_iterations'),
-    vus: col('vus'),
-  };
-  if (idx.second < 0 || idx.endpoint < 0) return rows;
-  for (let i = 1; i < all.length; i++) {
-    const line = all[i]!.trim();
-    if (!line) continue;
-    const f = line.split(',');
-    const n = (k: keyof typeof idx) => (idx[k] >= 0 ? Number(f[idx[k]]) || 0 : 0);
-    rows.push({ second: n('second'), endpoint: f[idx.endpoint]!, requests: n('requests'), failed: n('failed'), p50: n('p50'), p95: n('p95'), p99: n('p99'), max: n('max'), dropped: n('dropped'), vus: n('vus') });
-  }
-  return rows;
 }
 
 /** Loads a results directory. Only a directory that does not exist (or holds none of the run files) is an error. */

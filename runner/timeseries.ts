@@ -130,13 +130,33 @@ export function progressOfRuns(runs: SecondRow[][]): ProgressPoint[] {
   return [...total.entries()].sort((a, b) => a[0] - b[0]).map(([second, p]) => ({ second, droppedTotal: (dropped += p.dropped), vus: p.vus }));
 }
 
-/** Rows of a timeseries.csv. */
+/** Rows of a timeseries.csv (timeseriesCsv's columns, found by the header's names; a column missing reads 0). */
 export function parseTimeseriesCsv(text: string): SecondRow[] {
-  return text.split('\n').slice(1).filter(Boolean).map((line) => {
+  const rows: SecondRow[] = [];
+  const all = text.split('\n');
+  const header = all[0]?.trim().split(',') ?? [];
+  const col = (name: string) => header.indexOf(name);
+  const idx = {
+    second: col('second'),
+    endpoint: col('endpoint'),
+    requests: col('requests'),
+    failed: col('failed'),
+    p50: col('p50_ms'),
+    p95: col('p95_ms'),
+    p99: col('p99_ms'),
+    max: col('max_ms'),
+    dropped: col('dropped_iterations'),
+    vus: col('vus'),
+  };
+  if (idx.second < 0 || idx.endpoint < 0) return rows;
+  for (let i = 1; i < all.length; i++) {
+    const line = all[i]!.trim();
+    if (!line) continue;
     const f = line.split(',');
-    return { second: Number(f[0]), endpoint: f[1]!, requests: Number(f[2]), failed: Number(f[3]), p50: Number(f[4]), p95: Number(f[5]),
-      p99: Number(f[6]), max: Number(f[7]), dropped: Number(f[8]), vus: Number(f[9]) };
-  });
+    const n = (k: keyof typeof idx) => (idx[k] >= 0 ? Number(f[idx[k]]) || 0 : 0);
+    rows.push({ second: n('second'), endpoint: f[idx.endpoint]!, requests: n('requests'), failed: n('failed'), p50: n('p50'), p95: n('p95'), p99: n('p99'), max: n('max'), dropped: n('dropped'), vus: n('vus') });
+  }
+  return rows;
 }
 
 export function timeseriesCsv(rows: SecondRow[]): string {
