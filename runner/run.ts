@@ -12,7 +12,7 @@ import { breakSteps, plannedSeconds, plannedSubmissions, resolveShape, type Scen
 import type { RunEnv } from '../scenarios/lib/params.ts';
 import type { StackContext } from '../stack/component.ts';
 import { elasticsearchUrl } from '../stack/components/elasticsearch.ts';
-import { k6, k6Binary, k6JsExtensions, k6Version, NATIVE_MODULE } from '../stack/components/k6.ts';
+import { k6, k6Binary, k6Build, NATIVE_MODULE } from '../stack/components/k6.ts';
 import { nginxUrl } from '../stack/components/nginx.ts';
 import { postgresUrl } from '../stack/components/postgres.ts';
 import { versions } from '../stack/config.ts';
@@ -188,8 +188,9 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
       target = { kind: 'url', baseUrl: url!.origin + url!.pathname.replace(/\/$/, ''), domain: opts.domain, elasticsearchUrl: opts.elasticsearchUrl };
     }
     const binary = k6Binary(ctx);
-    manifest.versions.k6 = k6Version(binary);
-    manifest.versions.k6Extensions = k6JsExtensions(binary);
+    const build = k6Build(binary);
+    manifest.versions.k6 = build.version;
+    manifest.versions.k6Extensions = build.jsExtensions;
 
     // The VU pool as k6 plans it, then the corpus: every worker holds what its VU can ask of it
     const { script, ownership } = await planOwnership(binary, opts.scenario, { baseUrl: target.baseUrl, domain: opts.domain, shape: { ...shape } },

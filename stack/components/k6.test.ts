@@ -6,7 +6,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { versions } from '../config.ts';
 import { stackPaths } from '../paths.ts';
-import { k6Binary, k6JsExtensions, k6xDigest, k6xDir } from './k6.ts';
+import { k6Binary, k6Build, k6xDigest, k6xDir } from './k6.ts';
 
 describe("capacity's k6 build (k6x/)", () => {
   it('requires the k6 release the stack pins', () => {
@@ -31,15 +31,15 @@ describe("capacity's k6 build (k6x/)", () => {
     }
   });
 
-  it("reads the JavaScript extensions from `k6 version`", () => {
+  it('reads the release and the JavaScript extensions from one `k6 version`', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'k6x-version-'));
     try {
       const fake = path.join(dir, 'k6');
       fs.writeFileSync(fake, `#!/bin/sh\nprintf 'k6 v1.8.1 (go1.26.8, linux/amd64)\\nExtensions:\\n  capacity/k6x/submit , k6/x/capacity [js]\\n  example.com/out , xk6-out [output]\\n'\n`, { mode: 0o755 });
-      assert.deepEqual(k6JsExtensions(fake), ['k6/x/capacity']);
+      assert.deepEqual(k6Build(fake), { version: 'v1.8.1', jsExtensions: ['k6/x/capacity'] });
       fs.writeFileSync(fake, `#!/bin/sh\necho 'k6 v1.8.1 (go1.26.8, linux/amd64)'\n`, { mode: 0o755 });
-      assert.deepEqual(k6JsExtensions(fake), [], 'stock k6');
-      assert.deepEqual(k6JsExtensions(path.join(dir, 'missing')), []);
+      assert.deepEqual(k6Build(fake), { version: 'v1.8.1', jsExtensions: [] }, 'stock k6');
+      assert.deepEqual(k6Build(path.join(dir, 'missing')), { jsExtensions: [] });
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

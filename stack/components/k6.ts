@@ -31,16 +31,18 @@ export function k6Binary(ctx: Pick<StackContext, 'paths'>): string {
   return path.join(ctx.paths.bin, `k6-${versions.k6}-capacity-${k6xDigest()}`, 'k6');
 }
 
-export function k6Version(binary: string): string | undefined {
+/**
+ * What `k6 version` says of a binary, from one run of it: the release, and the JavaScript modules its extensions
+ * add (listed as "<go package>, k6/x/name [js]"). Nothing when the binary does not run.
+ */
+export function k6Build(binary: string): { version?: string; jsExtensions: string[] } {
   const res = spawnSync(binary, ['version'], { encoding: 'utf8' });
-  return res.status === 0 ? /k6 (v[\d.]+)/.exec(res.stdout)?.[1] : undefined;
+  if (res.status !== 0) return { jsExtensions: [] };
+  return { version: /k6 (v[\d.]+)/.exec(res.stdout)?.[1], jsExtensions: [...res.stdout.matchAll(/(k6\/x\/[\w./-]+) \[js\]/g)].map((m) => m[1]!) };
 }
 
-/** The JavaScript modules a k6 binary's extensions add (`k6 version` lists them: "<go package>, k6/x/name [js]"). */
-export function k6JsExtensions(binary: string): string[] {
-  const res = spawnSync(binary, ['version'], { encoding: 'utf8' });
-  if (res.status !== 0) return [];
-  return [...res.stdout.matchAll(/(k6\/x\/[\w./-]+) \[js\]/g)].map((m) => m[1]!);
+export function k6Version(binary: string): string | undefined {
+  return k6Build(binary).version;
 }
 
 export const k6: Component = {

@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { ensureK6Bundle, prepareCorpus } from '../../runner/corpus.ts';
 import { freePort } from '../../runner/k6progress.ts';
 import type { RunEnv } from '../../scenarios/lib/params.ts';
-import { k6Binary, k6JsExtensions, NATIVE_MODULE } from '../../stack/components/k6.ts';
+import { k6Binary, k6Build, NATIVE_MODULE } from '../../stack/components/k6.ts';
 import { nginxUrl } from '../../stack/components/nginx.ts';
 import type { StackContext } from '../../stack/component.ts';
 import { repoRoot } from '../../stack/paths.ts';
@@ -64,7 +64,7 @@ describe("capacity's k6 build (k6/x/capacity) submits as the scenarios' JavaScri
 
   before(async () => {
     ctx = await ensureStackUp();
-    assert.ok(k6JsExtensions(k6Binary(ctx)).includes(NATIVE_MODULE), `${k6Binary(ctx)} has ${NATIVE_MODULE}`);
+    assert.ok(k6Build(k6Binary(ctx)).jsExtensions.includes(NATIVE_MODULE), `${k6Binary(ctx)} has ${NATIVE_MODULE}`);
     corpusDir = (await prepareCorpus(ctx.paths.home, { app: 'household', users: USERS, count: USERS * PER_WORKER, seed: 97531, domain: 'it-native' }, () => undefined)).dir;
     await ensureK6Bundle();
     stock = await stockK6(ctx);

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { StackContext } from '../../stack/component.ts';
-import { k6JsExtensions, k6xDir, k6Version } from '../../stack/components/k6.ts';
+import { k6Build, k6xDir } from '../../stack/components/k6.ts';
 import { versions } from '../../stack/config.ts';
 import { run } from '../../stack/process.ts';
 
@@ -20,6 +20,7 @@ export async function stockK6(ctx: Pick<StackContext, 'paths'>): Promise<string>
     fs.rmSync(path.dirname(binary), { recursive: true, force: true });
     fs.renameSync(tmp, path.dirname(binary));
   }
-  if (k6Version(binary) !== versions.k6 || k6JsExtensions(binary).length) throw new Error(`${binary} is not stock k6 ${versions.k6}`);
+  const build = k6Build(binary);
+  if (build.version !== versions.k6 || build.jsExtensions.length) throw new Error(`${binary} is not stock k6 ${versions.k6}`);
   return binary;
 }
