@@ -220,7 +220,7 @@ export function k6Thresholds(name: ScenarioName, p: ShapeParams): Record<string,
   };
   // restores and searches are checked by k6 checks: only where they are sent. Submissions' answers are checked into
   // the request log, and acceptanceThreshold is held by the runner on it (a k6 metric sample per submission costs).
-  if (endpointsOf(name).some((e) => e !== 'receiver')) t.checks = [`rate>${1 - Math.max(p.failedRate, 0.001)}`];
+  if (endpointsOf(name).some((e) => e !== 'receiver')) t.checks = [acceptanceThreshold(p).expression];
   for (const e of endpointsOf(name)) {
     const limit = e === 'receiver' ? p.writeP95Ms : p.readP95Ms;
     t[`http_req_duration{endpoint:${e}}`] = [abort ? { threshold: `p(95)<${limit}`, abortOnFail: true, delayAbortEval: '10s' } : `p(95)<${limit}`];
