@@ -5,10 +5,10 @@ import { BlobStore } from './blobs.ts';
 import { applySchema, createPool, waitForDatabase } from './db.ts';
 import { ensureTopics } from './outbox.ts';
 import { runFeed, type FeedOptions } from './pillow-kafka.ts';
+import { pillows } from './pillows.ts';
 
 /** A consumer that has not fetched from Kafka for this long, while idle, is replaced. */
 const STALL_MS = 30_000;
-import { pillows } from './pillows.ts';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
