@@ -21,7 +21,7 @@ import type { WorkerPackIndex } from '../scenarios/lib/bodies.ts';
 import type { RunEnv } from '../scenarios/lib/params.ts';
 import { k6Binary } from '../stack/components/k6.ts';
 import { nginxUrl } from '../stack/components/nginx.ts';
-import { repoRoot } from '../stack/paths.ts';
+import { repoRoot } from '../core/paths.ts';
 import { loadStackContext, stackUp, stderrProgress } from '../stack/stack.ts';
 
 const { values } = parseArgs({

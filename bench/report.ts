@@ -28,7 +28,7 @@ const { values } = parseArgs({
 if (values.measure) {
   // child: build the report, print figures as JSON
   const { buildReport } = await import('../reports/report.ts');
-  const { repoRoot } = await import('../stack/paths.ts');
+  const { repoRoot } = await import('../core/paths.ts');
   let heapPeak = 0;
   const timer = setInterval(() => (heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed)), 20);
   const t0 = performance.now();

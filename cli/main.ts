@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
-import { UserError, describeError } from './errors.ts';
+import { UserError, describeError } from '../core/errors.ts';
 import { register as registerStack } from './commands/stack.ts';
 import { register as registerDoctor } from './commands/doctor.ts';
 import { register as registerAudit } from './commands/audit.ts';

@@ -1,10 +1,10 @@
 // `capacity collect`: watch the sources without load for a while, a compact line per tick, every sample in
 // <out>/samples.ndjson.
 import path from 'node:path';
-import { UserError } from '../cli/errors.ts';
+import { UserError } from '../core/errors.ts';
 import { loadStackContext } from '../stack/stack.ts';
 import { loadTopology } from '../topology/load.ts';
-import { formatDuration } from './duration.ts';
+import { formatDuration } from '../core/duration.ts';
 import { startCollectors } from './index.ts';
 import type { SamplerStats } from './sampler.ts';
 import { summarizeTick } from './summary.ts';

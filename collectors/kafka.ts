@@ -1,7 +1,7 @@
 // Kafka through kafkajs admin: topic end offsets (messages in per second) and consumer-group lag; and the
 // shared admin handle the pillow-lag collector uses.
 import { Kafka, logLevel, type Admin } from 'kafkajs';
-import { applyKafkajsIdleFix } from '../stack/kafkajs-idle-fix.ts';
+import { applyKafkajsIdleFix } from '../core/kafkajs-idle-fix.ts';
 import { RateTracker } from './rates.ts';
 
 applyKafkajsIdleFix();

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { StackContext } from '../stack/component.ts';
-import { stackPaths } from '../stack/paths.ts';
+import { stackPaths } from '../core/paths.ts';
 import { elasticsearchUrl } from '../stack/components/elasticsearch.ts';
 import { kafkaBroker } from '../stack/components/kafka.ts';
 import { nginxUrl } from '../stack/components/nginx.ts';

@@ -5,8 +5,8 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import YAML from 'yaml';
 import { versions } from '../stack/config.ts';
-import { repoRoot } from '../stack/paths.ts';
-import { pillows } from '../stack/hq/pillows.ts';
+import { repoRoot } from '../core/paths.ts';
+import { pillows } from '../hq/pillows.ts';
 import { COMMCARE_HQ_COMPOSE, CONTAINER_PORT_VARS, containerPorts, DEFAULT_CONTAINER_PORTS, dockerDir, LOCAL_STACK_COMPOSE } from './containers.ts';
 
 interface Service {

@@ -3,7 +3,7 @@
 // never a fake success. testcontainers is loaded only when containers are asked for (it is heavy).
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UserError } from '../cli/errors.ts';
+import { UserError } from '../core/errors.ts';
 import { localTargets, type CollectorTargets } from '../collectors/targets.ts';
 import { defaultConfig, type StackConfig, type StackPorts } from '../stack/config.ts';
 

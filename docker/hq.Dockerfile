@@ -1,4 +1,4 @@
-# The HQ-compatible service (stack/hq: web workers and pillows) as one image; the compose file runs it with a
+# The HQ-compatible service (hq: web workers and pillows) as one image; the compose file runs it with a
 # different command per process. Built from this repository: context is the repository root
 #   docker build -f docker/hq.Dockerfile -t capacity-hq .
 # Only what the service needs is sent to the builder (docker/hq.Dockerfile.dockerignore).
@@ -11,8 +11,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --include=dev --ignore-scripts --no-audit --no-fund --loglevel=error && npm cache clean --force
 COPY tsconfig.json ./
 COPY generators ./generators
-COPY stack ./stack
+COPY core ./core
+COPY hq ./hq
 RUN mkdir -p /data/blobs && chown -R node:node /data
 USER node
 # A web worker by default; the compose file sets the command of each process.
-CMD ["node", "--import", "tsx", "stack/hq/web.ts", "--host", "0.0.0.0", "--port", "8000", "--pg-url", "postgres://capacity:capacity@postgres:5432/commcarehq", "--kafka", "kafka:9092", "--es", "http://elasticsearch:9200", "--blobs", "/data/blobs"]
+CMD ["node", "--import", "tsx", "hq/web.ts", "--host", "0.0.0.0", "--port", "8000", "--pg-url", "postgres://capacity:capacity@postgres:5432/commcarehq", "--kafka", "kafka:9092", "--es", "http://elasticsearch:9200", "--blobs", "/data/blobs"]

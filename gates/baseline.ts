@@ -2,7 +2,7 @@
 // on, and optionally tolerances that travel with it. Plain JSON, meant to be committed and reviewed.
 import fs from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../cli/errors.ts';
+import { UserError } from '../core/errors.ts';
 import { currentEnvironment, type Environment, type MeasuredRun, type MetricValue, type RunParameters } from './metrics.ts';
 import type { ToleranceRule } from './tolerance.ts';
 

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { UserError } from '../cli/errors.ts';
+import { UserError } from '../core/errors.ts';
 import { loadBaseline } from './baseline.ts';
 import { checkMetric } from './compare.ts';
 import { runGate, saveBaseline } from './gate.ts';

@@ -1,7 +1,7 @@
 // `capacity gate` and `capacity baseline save` as functions: what the commands do, without commander.
 import fs from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../cli/errors.ts';
+import { UserError } from '../core/errors.ts';
 import { baselineFromRun, loadBaseline, writeBaseline, type Baseline } from './baseline.ts';
 import { compareRun, formatGate, type GateResult } from './compare.ts';
 import { gateJUnit } from './junit.ts';

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { UserError } from '../cli/errors.ts';
+import { UserError } from '../core/errors.ts';
 import { RESULT_FILES } from '../runner/results.ts';
 import type { RunSummary } from '../runner/summary.ts';
 import { quantile } from '../runner/timeseries.ts';

@@ -6,8 +6,8 @@ import { describe, it } from 'node:test';
 import type { Command } from 'commander';
 import YAML from 'yaml';
 import { buildProgram } from '../cli/main.ts';
-import { parseDuration } from '../cli/duration.ts';
-import { repoRoot } from '../stack/paths.ts';
+import { requireDuration } from '../core/duration.ts';
+import { repoRoot } from '../core/paths.ts';
 import { loadBaseline } from './baseline.ts';
 
 const file = path.join(repoRoot, '.github', 'workflows', 'nightly.yml');
@@ -102,7 +102,7 @@ describe('.github/workflows/nightly.yml', () => {
     const shape = b.run.parameters.shape as { rate: number; durationS: number };
     assert.equal(shape.rate, Number(flag('rate')));
     assert.equal(b.run.parameters.users, Number(flag('users')));
-    assert.equal(b.run.parameters.collectIntervalMs, parseDuration(flag('interval')!));
+    assert.equal(b.run.parameters.collectIntervalMs, requireDuration(flag('interval')!));
     assert.match(job.env!.DURATION!, /'60s'/);
     assert.equal(shape.durationS, 60);
     for (const kind of ['throughput', 'latency.receiver.p95', 'error_rate', 'pillow.', 'liveness.p95_ms']) {

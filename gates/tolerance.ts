@@ -1,7 +1,7 @@
 // Per-metric tolerances: how far a figure may move in its worse direction before it is a regression.
 // A move is a regression only when it exceeds BOTH the relative tolerance (percent of the baseline) and the
 // absolute floor (in the metric's unit), so tiny figures (a 10 ms p50, zero errors) do not flap on noise.
-import { UserError } from '../cli/errors.ts';
+import { UserError } from '../core/errors.ts';
 
 export interface Tolerance {
   /** Allowed change in the worse direction, in percent of the baseline. */

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { UserError } from '../cli/errors.ts';
+import { UserError } from '../core/errors.ts';
 
 export function chromiumPath(given?: string): string {
   const p = given ?? process.env.CAPACITY_CHROMIUM ?? '/usr/bin/chromium';

@@ -3,10 +3,10 @@
 // files beside it), report.json (the model, no images) and report.pdf (headless Chromium).
 import fs from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../cli/errors.ts';
+import { UserError } from '../core/errors.ts';
 import { loadTopology } from '../topology/load.ts';
 import type { Topology, VmRow } from '../topology/model.ts';
-import { repoRoot } from '../stack/paths.ts';
+import { repoRoot } from '../core/paths.ts';
 import { calibrate, type Calibration } from './calibrate.ts';
 import { renderChart, type ChartSpec, type LineSeries, type RenderedChart } from './charts.ts';
 import { printPdf } from './pdf.ts';

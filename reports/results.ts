@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
-import { UserError } from '../cli/errors.ts';
+import { UserError } from '../core/errors.ts';
 import type { RunSummary } from '../runner/summary.ts';
 import type { VmRow } from '../topology/model.ts';
 import { parseTimeseriesCsv, type SecondRow } from '../runner/timeseries.ts';

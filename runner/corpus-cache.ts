@@ -4,7 +4,7 @@
 // never removed (another run, a segment on the same machine, may be sending it), nor the run's own.
 import fs from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../cli/errors.ts';
+import { UserError } from '../core/errors.ts';
 
 /** Marks a corpus used now (its last use decides what goes first). */
 export const LAST_USED_FILE = 'last-used';

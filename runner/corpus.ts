@@ -6,7 +6,7 @@ import path from 'node:path';
 import { loadApp } from '../generators/node/apps.ts';
 import { writeCorpus, type CorpusManifest } from '../generators/node/corpus.ts';
 import { build } from 'esbuild';
-import { repoRoot } from '../stack/paths.ts';
+import { repoRoot } from '../core/paths.ts';
 import { PACK_FORMAT, RAW_XML_CONTENT_TYPE, type PackLayout, type WorkerPackIndex } from '../scenarios/lib/bodies.ts';
 import { corpusCacheCap, markUsed, pruneCorpora } from './corpus-cache.ts';
 

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { UserError } from '../cli/errors.ts';
+import { UserError } from '../core/errors.ts';
 import { breakSteps, type ShapeParams } from '../scenarios/lib/shapes.ts';
 import { RESULT_FILES, writeJson } from './results.ts';
 import { endpointStats, formatSummary, livenessStats, runThresholds, type K6SummaryExport, type RunSummary } from './summary.ts';

@@ -4,11 +4,11 @@
 // uneven share of VUs over segments in its own order: the VUs must split evenly over the segments.
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { UserError } from '../cli/errors.ts';
+import { UserError } from '../core/errors.ts';
 import { ownershipProblem, type Ownership } from '../scenarios/lib/ownership.ts';
 import type { RunEnv } from '../scenarios/lib/params.ts';
 import type { ScenarioName } from '../scenarios/lib/shapes.ts';
-import { repoRoot } from '../stack/paths.ts';
+import { repoRoot } from '../core/paths.ts';
 import { ensureK6Bundle } from './corpus.ts';
 
 export function planPool(binary: string, script: string, env: RunEnv, segments = 1): number {

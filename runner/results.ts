@@ -1,8 +1,8 @@
 // A run's results directory: everything a report needs, written as the run goes, never half-written.
 import fs from 'node:fs';
 import path from 'node:path';
-import { repoRoot } from '../stack/paths.ts';
-import { writeFileAtomic } from '../stack/process.ts';
+import { repoRoot } from '../core/paths.ts';
+import { writeFileAtomic } from '../core/fs.ts';
 
 export const RESULT_FILES = {
   manifest: 'manifest.json',

@@ -3,7 +3,7 @@
 import { randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../cli/errors.ts';
+import { UserError } from '../core/errors.ts';
 import { startContainerStack, type ContainerStack } from '../docker/containers.ts';
 import { localTargets, startCollectors, targetsFromTopology, type CollectorTargets, type RunningCollectors } from '../collectors/index.ts';
 import { corpusForms, ownershipProblem } from '../scenarios/lib/ownership.ts';
@@ -16,9 +16,9 @@ import { k6, k6Binary, k6Build, NATIVE_MODULE } from '../stack/components/k6.ts'
 import { nginxUrl } from '../stack/components/nginx.ts';
 import { postgresUrl } from '../stack/components/postgres.ts';
 import { versions } from '../stack/config.ts';
-import { createPool } from '../stack/hq/db.ts';
-import { ensureMobileWorkers } from '../stack/hq/users.ts';
-import { repoRoot } from '../stack/paths.ts';
+import { createPool } from '../hq/db.ts';
+import { ensureMobileWorkers } from '../hq/users.ts';
+import { repoRoot } from '../core/paths.ts';
 import { loadStackContext, stackUp, type UpResult } from '../stack/stack.ts';
 import { loadTopology } from '../topology/load.ts';
 import type { Topology } from '../topology/model.ts';

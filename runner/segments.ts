@@ -5,7 +5,7 @@
 // Several segments started at once on ONE machine would each generate that corpus when it is not there yet
 // (runner/corpus.ts replaces the folder as it finishes, which can pull it from under the other): make it once
 // first, as test/integration/segments.test.ts does with prepareCorpus. Separate machines are not affected.
-import { UserError } from '../cli/errors.ts';
+import { UserError } from '../core/errors.ts';
 
 export interface Segment {
   /** 1-based. */

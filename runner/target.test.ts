@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { UserError } from '../cli/errors.ts';
+import { UserError } from '../core/errors.ts';
 import { isLoopbackHost, parseCredentials, parseTargetUrl } from './target.ts';
 
 describe('targets', () => {

@@ -1,6 +1,6 @@
 // Where the load goes, and the checks before any load is sent.
 import { isIP } from 'node:net';
-import { UserError } from '../cli/errors.ts';
+import { UserError } from '../core/errors.ts';
 
 export interface Credential {
   username: string;

@@ -1,6 +1,6 @@
 // What every part of the local stack provides to the orchestrator (stack/stack.ts).
 import type { StackConfig } from './config.ts';
-import type { StackPaths } from './paths.ts';
+import type { StackPaths } from '../core/paths.ts';
 import type { ServiceUser } from './service-user.ts';
 
 export interface Progress {

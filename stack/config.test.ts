@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { UserError } from '../cli/errors.ts';
+import { UserError } from '../core/errors.ts';
 import { configWithPorts, defaultPorts, parsePortOverrides, webWorkerPorts } from './config.ts';
 
 describe('port overrides', () => {

@@ -1,7 +1,7 @@
 // The local stack's settings: pinned versions, loopback ports and sizes. Ports can be overridden with
 // `--ports name=N,...` or CAPACITY_PORTS; the ports actually used are saved in the runtime state so
 // every later command talks to the stack that is running.
-import { UserError } from '../cli/errors.ts';
+import { UserError } from '../core/errors.ts';
 
 export const versions = {
   postgres: '15',

@@ -1,7 +1,7 @@
 // Fetches artifacts from Maven Central with the machine's own `mvn`, into the project-local repository
 // (.capacity/cache/m2), so a second install on the same checkout downloads nothing.
 import { spawnSync } from 'node:child_process';
-import { UserError } from '../cli/errors.ts';
+import { UserError } from '../core/errors.ts';
 import { run } from './process.ts';
 
 const dependencyPlugin = 'org.apache.maven.plugins:maven-dependency-plugin:3.8.1';

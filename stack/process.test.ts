@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { groupPids, isAlive, ownedPid, pidFile, readPidRecord, startDetached, stopOwned, tailFile, writeFileAtomic } from './process.ts';
+import { writeFileAtomic } from '../core/fs.ts';
+import { groupPids, isAlive, ownedPid, pidFile, readPidRecord, startDetached, stopOwned, tailFile } from './process.ts';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'capacity-proc-'));
 

@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomic } from '../core/fs.ts';
 
 export interface PidRecord {
   pid: number;
@@ -168,14 +169,6 @@ export function tailFile(file: string, lines = 20): string[] {
   } catch {
     return [];
   }
-}
-
-/** Writes a file so that readers see either the old or the new content, never half of it. */
-export function writeFileAtomic(file: string, content: string | Buffer): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, content);
-  fs.renameSync(tmp, file);
 }
 
 /** Runs a command to completion; rejects with the tail of its output when it fails. */

@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
-import { UserError } from '../cli/errors.ts';
+import { UserError } from '../core/errors.ts';
 
 export interface ServiceUser {
   name: string;

@@ -2,7 +2,7 @@
 // stop by pid, report status. Other commands call loadStackContext() to reach the stack that is running.
 import fs from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../cli/errors.ts';
+import { UserError } from '../core/errors.ts';
 import type { Component, Progress, StackContext } from './component.ts';
 import { configWithPorts, parsePortOverrides, type StackConfig, type StackPorts } from './config.ts';
 import { elasticsearch } from './components/elasticsearch.ts';
@@ -13,9 +13,10 @@ import { postgres } from './components/postgres.ts';
 import { redis } from './components/redis.ts';
 import { HQ_TOPICS, pillow, webWorker } from './components/hq.ts';
 import { defaultConfig } from './config.ts';
-import { ensureTopics } from './hq/outbox.ts';
-import { stackPaths } from './paths.ts';
-import { groupRssBytes, ownedPid, stopOwned, tailFile, writeFileAtomic } from './process.ts';
+import { ensureTopics } from '../hq/outbox.ts';
+import { stackPaths } from '../core/paths.ts';
+import { writeFileAtomic } from '../core/fs.ts';
+import { groupRssBytes, ownedPid, stopOwned, tailFile } from './process.ts';
 import { portHolder, portIsFree } from './ports.ts';
 import { ensureServiceUser } from './service-user.ts';
 

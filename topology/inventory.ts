@@ -3,7 +3,7 @@
 // No maintained npm package reads Ansible INI inventories (the `ini` package mangles "host key=value" lines), so
 // this is a small reader for the parts commcare-cloud uses: [group], [group:vars], [group:children], host lines
 // with key=value variables (quoted or not), host ranges such as web[01:03], and comments.
-import { UserError } from '../cli/errors.ts';
+import { UserError } from '../core/errors.ts';
 import {
   DEFAULT_SERVICE_PORTS,
   makeEndpoint,
@@ -14,7 +14,7 @@ import {
   type ServiceKind,
   type Topology,
 } from './model.ts';
-import { YamlSource, isRecord } from './yaml-source.ts';
+import { YamlSource, isRecord } from '../core/yaml-source.ts';
 
 export interface InventoryGroup {
   name: string;

@@ -2,11 +2,11 @@
 // by an explicit format.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../cli/errors.ts';
+import { UserError } from '../core/errors.ts';
 import { readInventory } from './inventory.ts';
 import type { Topology } from './model.ts';
 import { readVmTable, sniffTableFormat, type TableFormat } from './vm-table.ts';
-import { YamlSource, isRecord } from './yaml-source.ts';
+import { YamlSource, isRecord } from '../core/yaml-source.ts';
 import { looksLikeTopologyYaml, topologyFromYaml } from './yaml-topology.ts';
 
 export const INPUT_FORMATS = ['auto', 'grid', 'seed', 'markdown', 'csv', 'yaml', 'inventory'] as const;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UserError } from '../cli/errors.ts';
+import { UserError } from '../core/errors.ts';
 import { totals, type VmRow } from './model.ts';
 import { formatVmTable, readVmTable, sniffTableFormat } from './vm-table.ts';
 import { expectUserError } from '../test/support/user-error.ts';

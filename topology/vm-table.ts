@@ -6,7 +6,7 @@
 // the resource model's sheet, which leaves zeros blank.
 import { parse as parseCsv } from 'csv-parse/sync';
 import { lexer, type Tokens } from 'marked';
-import { UserError } from '../cli/errors.ts';
+import { UserError } from '../core/errors.ts';
 import type { VmRow } from './model.ts';
 
 export type TableFormat = 'grid' | 'markdown' | 'csv';

@@ -12,7 +12,7 @@ import {
   type Topology,
   type VmRow,
 } from './model.ts';
-import { Fields, YamlSource, describe, isRecord, type YamlPath } from './yaml-source.ts';
+import { Fields, YamlSource, describe, isRecord, type YamlPath } from '../core/yaml-source.ts';
 
 const TOP_KEYS = ['name', 'description', 'target', 'defaults', 'rows', 'hosts'];
 const ROW_KEYS = ['name', 'cores', 'ram_gb', 'storage_gb', 'vms', 'storage_group', 'description'];

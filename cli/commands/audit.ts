@@ -4,12 +4,12 @@ import { blobRoot } from '../../stack/components/hq.ts';
 import { elasticsearchUrl } from '../../stack/components/elasticsearch.ts';
 import { kafkaBroker } from '../../stack/components/kafka.ts';
 import { postgresUrl } from '../../stack/components/postgres.ts';
-import { audit } from '../../stack/hq/audit.ts';
-import { BlobStore } from '../../stack/hq/blobs.ts';
-import { createPool } from '../../stack/hq/db.ts';
+import { audit } from '../../hq/audit.ts';
+import { BlobStore } from '../../hq/blobs.ts';
+import { createPool } from '../../hq/db.ts';
 import { loadStackContext, stackStatus } from '../../stack/stack.ts';
-import { UserError } from '../errors.ts';
-import { parseDuration } from '../duration.ts';
+import { UserError } from '../../core/errors.ts';
+import { requireDuration } from '../../core/duration.ts';
 
 /** Form ids from an acks file: NDJSON with a form_id (or formId) field, or one id per line. */
 export function readAcks(file: string): string[] {
@@ -52,7 +52,7 @@ export function register(program: Command): void {
     .option('--json', 'print the report as JSON')
     .action(async (opts: { acks?: string; domain?: string; wait: string; json?: boolean }) => {
       const acknowledged = opts.acks ? readAcks(opts.acks) : undefined;
-      const waitMs = parseDuration(opts.wait, '--wait');
+      const waitMs = requireDuration(opts.wait, '--wait');
       const ctx = loadStackContext();
       const status = await stackStatus(ctx);
       const down = status.filter((s) => ['postgres', 'kafka', 'elasticsearch'].includes(s.name) && s.state !== 'running');

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { defaultBaselineFile, saveBaseline } from '../../gates/gate.ts';
 import { formatValue } from '../../gates/metrics.ts';
-import { repoRoot } from '../../stack/paths.ts';
+import { repoRoot } from '../../core/paths.ts';
 
 interface SaveFlags {
   out?: string;

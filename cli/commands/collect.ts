@@ -1,13 +1,7 @@
 import type { Command } from 'commander';
-import { UserError } from '../errors.ts';
+import { UserError } from '../../core/errors.ts';
 import { collect } from '../../collectors/collect.ts';
-import { parseDuration } from '../../collectors/duration.ts';
-
-function duration(flag: string, value: string): number {
-  const ms = parseDuration(value);
-  if (ms === undefined) throw new UserError(`${flag} must be a duration such as 500ms, 5s, 2m or 1h, not "${value}"`);
-  return ms;
-}
+import { requireDuration } from '../../core/duration.ts';
 
 export function register(program: Command): void {
   program
@@ -24,8 +18,8 @@ export function register(program: Command): void {
       try {
         const res = await collect({
           topology: opts.topology,
-          durationMs: duration('--duration', opts.duration),
-          intervalMs: duration('--interval', opts.interval),
+          durationMs: requireDuration(opts.duration, '--duration'),
+          intervalMs: requireDuration(opts.interval, '--interval'),
           outDir: opts.out,
           signal: ac.signal,
         });

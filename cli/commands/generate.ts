@@ -9,7 +9,7 @@ import { XFormError } from '../../generators/xform.ts';
 import { loadApp } from '../../generators/node/apps.ts';
 import { CorpusError, writeCorpus, type CorpusProgress } from '../../generators/node/corpus.ts';
 import { formatIssue, validatePath } from '../../generators/node/validate.ts';
-import { UserError } from '../errors.ts';
+import { UserError } from '../../core/errors.ts';
 
 interface GenerateFlags {
   app: string;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
-import { UserError } from '../errors.ts';
+import { UserError } from '../../core/errors.ts';
 import { computeVmSummary, formatPlan, readSizingConfig, type SizingOverride } from '../../reports/sizing/index.ts';
 import type { PrintStyle } from '../../topology/vm-table.ts';
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { UserError } from '../errors.ts';
+import { UserError } from '../../core/errors.ts';
 import { buildReport, FORMATS, type Format } from '../../reports/report.ts';
 import type { Target } from '../../reports/project.ts';
 

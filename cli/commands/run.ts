@@ -4,8 +4,8 @@ import { runScenario } from '../../runner/run.ts';
 import { parseSegment } from '../../runner/segments.ts';
 import { formatSummary } from '../../runner/summary.ts';
 import { isScenarioName, SCENARIO_DESCRIPTIONS, SCENARIO_NAMES, type ShapeParams } from '../../scenarios/lib/shapes.ts';
-import { parseDuration } from '../duration.ts';
-import { UserError } from '../errors.ts';
+import { requireDuration } from '../../core/duration.ts';
+import { UserError } from '../../core/errors.ts';
 
 function positive(name: string, integer = false) {
   return (v: string): number => {
@@ -17,7 +17,7 @@ function positive(name: string, integer = false) {
   };
 }
 
-const seconds = (name: string) => (v: string): number => parseDuration(v, name) / 1000;
+const seconds = (name: string) => (v: string): number => requireDuration(v, name) / 1000;
 
 function share(name: string) {
   return (v: string): number => {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { UserError } from '../errors.ts';
+import { UserError } from '../../core/errors.ts';
 import { INPUT_FORMATS, loadTopology, type InputFormat } from '../../topology/load.ts';
 import { totals } from '../../topology/model.ts';
 import { renderTopology } from '../../topology/show.ts';

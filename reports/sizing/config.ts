@@ -3,8 +3,8 @@
 // "services.pg_main.storage.data_models.forms_total.unit_size" reads like the file. Sizes ("50GB", 2K) are
 // turned into bytes here; templated values ('{users}') are resolved from the `sets` variables.
 import { readFileSync } from 'node:fs';
-import { UserError } from '../../cli/errors.ts';
-import { Fields, YamlSource, describe, isRecord, type YamlPath } from '../../topology/yaml-source.ts';
+import { UserError } from '../../core/errors.ts';
+import { Fields, YamlSource, describe, isRecord, type YamlPath } from '../../core/yaml-source.ts';
 import { evaluate } from './expr.ts';
 import { BYTES_PER_UNIT, DISPLAY_UNITS, parseSize, type StorageUnit } from './units.ts';
 

@@ -1,5 +1,5 @@
 // The sizing model's public face: config (+ overrides) -> VM summary per summary date.
-import { UserError } from '../../cli/errors.ts';
+import { UserError } from '../../core/errors.ts';
 import { formatFigure, formatVmTable, type PrintStyle } from '../../topology/vm-table.ts';
 import type { SizingConfig } from './config.ts';
 import { runModel, summarizeMonth, type MonthSummary } from './model.ts';

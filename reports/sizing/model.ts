@@ -1,6 +1,6 @@
 // Usage -> per-service storage and compute -> the VM summary, month by month, as commcare_resource_model
 // computes it. The formulas are in README.md beside this file.
-import { UserError } from '../../cli/errors.ts';
+import { UserError } from '../../core/errors.ts';
 import type { VmRow } from '../../topology/model.ts';
 import { configError, type DataModelDef, type ServiceDef, type SizingConfig } from './config.ts';
 import { BYTES_PER_UNIT, clean, tenthRound } from './units.ts';

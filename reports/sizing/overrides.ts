@@ -13,7 +13,7 @@
 //   services.<svc>.process.sub_processes.<name>.<capacity|static_number>
 //   services.<svc>.process.ram_model.<referenced_field>.unit_size
 // Sizes accept units ("1.1KB"); a data model that the config does not have is added (a new per-unit cost).
-import { UserError } from '../../cli/errors.ts';
+import { UserError } from '../../core/errors.ts';
 import { usageFieldNames, type DataModelDef, type SizingConfig } from './config.ts';
 import { parseSize } from './units.ts';
 

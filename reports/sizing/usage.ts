@@ -1,5 +1,5 @@
 // Usage: one value per month for every usage field, from the config's usage models.
-import { UserError } from '../../cli/errors.ts';
+import { UserError } from '../../core/errors.ts';
 import { configError, usageDependencies, type SizingConfig, type UsageDef } from './config.ts';
 
 export interface UsageFrame {

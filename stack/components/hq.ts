@@ -4,10 +4,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Component, StackContext } from '../component.ts';
 import { webWorkerPorts } from '../config.ts';
-import { createPool } from '../hq/db.ts';
-import { DEMO_DOMAIN, demoWorkers, ensureMobileWorkers } from '../hq/users.ts';
+import { createPool } from '../../hq/db.ts';
+import { DEMO_DOMAIN, demoWorkers, ensureMobileWorkers } from '../../hq/users.ts';
 import { startDetached } from '../process.ts';
-import { repoRoot } from '../paths.ts';
+import { repoRoot } from '../../core/paths.ts';
 import { elasticsearchUrl } from './elasticsearch.ts';
 import { kafkaBroker } from './kafka.ts';
 import { postgresUrl } from './postgres.ts';
@@ -38,7 +38,7 @@ export function webWorker(index: number): Component {
     async install() {},
     async start(ctx) {
       fs.mkdirSync(blobRoot(ctx), { recursive: true });
-      const script = path.join(repoRoot, 'stack', 'hq', 'web.ts');
+      const script = path.join(repoRoot, 'hq', 'web.ts');
       startDetached({
         name,
         command: process.execPath,
@@ -85,7 +85,7 @@ export function pillow(kind: 'xform' | 'case' | 'ucr'): Component {
       startDetached({
         name,
         command: process.execPath,
-        args: ['--import', tsxLoader, path.join(repoRoot, 'stack', 'hq', 'pillow.ts'), '--pillow', kind, ...commonArgs(ctx),
+        args: ['--import', tsxLoader, path.join(repoRoot, 'hq', 'pillow.ts'), '--pillow', kind, ...commonArgs(ctx),
           '--partitions', String(ctx.config.kafkaPartitions)],
         runDir: ctx.paths.run,
         logFile: this.logFile(ctx),

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { versions } from '../config.ts';
-import { stackPaths } from '../paths.ts';
+import { stackPaths } from '../../core/paths.ts';
 import { k6Binary, k6Build, k6xDigest, k6xDir } from './k6.ts';
 
 describe("capacity's k6 build (k6x/)", () => {

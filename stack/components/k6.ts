@@ -6,10 +6,10 @@ import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../../cli/errors.ts';
+import { UserError } from '../../core/errors.ts';
 import type { Component, StackContext } from '../component.ts';
 import { versions } from '../config.ts';
-import { repoRoot } from '../paths.ts';
+import { repoRoot } from '../../core/paths.ts';
 import { run } from '../process.ts';
 
 /** The Go module of capacity's k6 build. */

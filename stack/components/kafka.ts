@@ -8,7 +8,7 @@ import type { Component, StackContext } from '../component.ts';
 import { versions } from '../config.ts';
 import { copyDependencies } from '../maven.ts';
 import { run, startDetached } from '../process.ts';
-import { repoRoot } from '../paths.ts';
+import { repoRoot } from '../../core/paths.ts';
 
 const home = (ctx: StackContext) => path.join(ctx.paths.home, `kafka-${versions.kafka}`);
 const libs = (ctx: StackContext) => path.join(home(ctx), 'libs');

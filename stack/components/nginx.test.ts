@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { configWithPorts } from '../config.ts';
-import { stackPaths } from '../paths.ts';
+import { stackPaths } from '../../core/paths.ts';
 import { currentUser } from '../service-user.ts';
 import { nginxConf } from './nginx.ts';
 

@@ -2,7 +2,7 @@
 // (least_conn), stub_status for the collectors, and a /healthz that answers without any upstream.
 import fs from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../../cli/errors.ts';
+import { UserError } from '../../core/errors.ts';
 import type { Component, StackContext } from '../component.ts';
 import { webWorkerPorts } from '../config.ts';
 import { run, startDetached } from '../process.ts';

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { UserError } from '../../cli/errors.ts';
+import { UserError } from '../../core/errors.ts';
 import type { Component, StackContext } from '../component.ts';
 import { versions } from '../config.ts';
 import { run, startDetached } from '../process.ts';

@@ -63,7 +63,7 @@ describe('collectors: Kafka and pillow lag against Kafka\'s own tools', { timeou
     await producer.disconnect();
     db = new pg.Client({ connectionString: postgresUrl(ctx) });
     await db.connect();
-    const schema = fs.readFileSync(new URL('../../stack/hq/schema.sql', import.meta.url), 'utf8');
+    const schema = fs.readFileSync(new URL('../../hq/schema.sql', import.meta.url), 'utf8');
     const create = /create table if not exists pillowtop_kafkacheckpoint \([^;]*\);/s.exec(schema);
     assert.ok(create, 'schema.sql defines pillowtop_kafkacheckpoint');
     await db.query(create[0]);

@@ -7,9 +7,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { UserError } from '../../cli/errors.ts';
+import { UserError } from '../../core/errors.ts';
 import { COMMCARE_HQ_COMPOSE, dockerDir, LOCAL_STACK_COMPOSE, NO_ENGINE_MESSAGE, requireContainerRuntime } from '../../docker/containers.ts';
-import { repoRoot } from '../../stack/paths.ts';
+import { repoRoot } from '../../core/paths.ts';
 
 async function engine(): Promise<boolean> {
   try {

@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { runGate, saveBaseline } from '../../gates/gate.ts';
 import { runScenario, type RunOptions } from '../../runner/run.ts';
 import type { StackContext } from '../../stack/component.ts';
-import { repoRoot } from '../../stack/paths.ts';
+import { repoRoot } from '../../core/paths.ts';
 import { stackUp, stopComponent } from '../../stack/stack.ts';
 import { ensureStackUp } from './stack-fixture.ts';
 

@@ -14,7 +14,7 @@ import type { RunEnv } from '../../scenarios/lib/params.ts';
 import { k6Binary, k6Build, NATIVE_MODULE } from '../../stack/components/k6.ts';
 import { nginxUrl } from '../../stack/components/nginx.ts';
 import type { StackContext } from '../../stack/component.ts';
-import { repoRoot } from '../../stack/paths.ts';
+import { repoRoot } from '../../core/paths.ts';
 import { stockK6 } from '../support/stock-k6.ts';
 import { ensureStackUp } from './stack-fixture.ts';
 

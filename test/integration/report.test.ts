@@ -7,13 +7,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
-import { UserError } from '../../cli/errors.ts';
+import { UserError } from '../../core/errors.ts';
 import { cost } from '../../reports/calibrate.ts';
 import { pngSize } from '../../reports/charts.ts';
 import { dumpDom, screenshot } from '../../reports/pdf.ts';
 import { buildReport, type ReportResult } from '../../reports/report.ts';
 import { runScenario } from '../../runner/run.ts';
-import { repoRoot } from '../../stack/paths.ts';
+import { repoRoot } from '../../core/paths.ts';
 import { ensureStackUp } from './stack-fixture.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'capacity-report-'));

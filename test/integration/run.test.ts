@@ -6,12 +6,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
-import { UserError } from '../../cli/errors.ts';
+import { UserError } from '../../core/errors.ts';
 import { runScenario, type RunOptions } from '../../runner/run.ts';
 import type { RunSummary } from '../../runner/summary.ts';
 import type { ScenarioName, ShapeParams } from '../../scenarios/lib/shapes.ts';
 import type { StackContext } from '../../stack/component.ts';
-import { repoRoot } from '../../stack/paths.ts';
+import { repoRoot } from '../../core/paths.ts';
 import { stackUp, stopComponent } from '../../stack/stack.ts';
 import { ensureStackUp } from './stack-fixture.ts';
 

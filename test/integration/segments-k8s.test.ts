@@ -13,9 +13,9 @@ import { k6SegmentArgs } from '../../runner/segments.ts';
 import type { StackContext } from '../../stack/component.ts';
 import { nginxUrl } from '../../stack/components/nginx.ts';
 import { postgresUrl } from '../../stack/components/postgres.ts';
-import { createPool } from '../../stack/hq/db.ts';
-import { ensureMobileWorkers } from '../../stack/hq/users.ts';
-import { repoRoot } from '../../stack/paths.ts';
+import { createPool } from '../../hq/db.ts';
+import { ensureMobileWorkers } from '../../hq/users.ts';
+import { repoRoot } from '../../core/paths.ts';
 import { stockK6 } from '../support/stock-k6.ts';
 import { ensureStackUp } from './stack-fixture.ts';
 

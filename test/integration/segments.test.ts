@@ -21,7 +21,7 @@ import { plannedSubmissions, resolveShape } from '../../scenarios/lib/shapes.ts'
 import { planOwnership } from '../../runner/pool.ts';
 import { k6Binary } from '../../stack/components/k6.ts';
 import type { StackContext } from '../../stack/component.ts';
-import { repoRoot } from '../../stack/paths.ts';
+import { repoRoot } from '../../core/paths.ts';
 import { ensureStackUp } from './stack-fixture.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'capacity-segments-it-'));

@@ -4,7 +4,7 @@
 import { createPopulation, type GeneratedSubmission, type K6Population } from '../../generators/k6.ts';
 import { submissionRequest } from '../../generators/requests.ts';
 import { loadApp } from '../../generators/node/apps.ts';
-import type { MobileWorkerAccount } from '../../stack/hq/users.ts';
+import type { MobileWorkerAccount } from '../../hq/users.ts';
 
 export interface Ack {
   formId: string;

@@ -1,6 +1,6 @@
 // For tests of bad input: the error is a UserError, matches, and is one line (what the CLI prints).
 import assert from 'node:assert/strict';
-import { UserError } from '../../cli/errors.ts';
+import { UserError } from '../../core/errors.ts';
 
 export function expectUserError(fn: () => unknown, pattern: RegExp): void {
   assert.throws(fn, (err: unknown) => {

@@ -1,12 +1,12 @@
 // `capacity audit`: every acknowledged submission must be in PostgreSQL, its XML in object storage, and (once
 // the pillows have caught up) its form and cases in Elasticsearch and its row in the UCR table.
 import { Client as EsClient } from '@elastic/elasticsearch';
-import { applyKafkajsIdleFix } from '../kafkajs-idle-fix.ts';
+import { applyKafkajsIdleFix } from '../core/kafkajs-idle-fix.ts';
 import { Kafka, logLevel } from 'kafkajs';
 import type pg from 'pg';
 import type { BlobStore } from './blobs.ts';
 
-applyKafkajsIdleFix(); // before any kafkajs connection is made (see stack/kafkajs-idle-fix.ts)
+applyKafkajsIdleFix(); // before any kafkajs connection is made (see core/kafkajs-idle-fix.ts)
 
 export interface AuditInput {
   pool: pg.Pool;

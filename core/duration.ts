@@ -1,4 +1,5 @@
-// Durations as people write them on the command line: 500ms, 5s, 1.5m, 2h, or a bare number of seconds.
+// Durations as people write them on the command line: 500ms, 5s, 1.5m, 2h, 1h30m, or a bare number of seconds.
+import { UserError } from './errors.ts';
 
 /** Milliseconds for "500ms", "5s", "1.5m", "2h", "1h30m", "90" (seconds); undefined for anything else. */
 export function parseDuration(text: string): number | undefined {
@@ -13,6 +14,13 @@ export function parseDuration(text: string): number | undefined {
     end = re.lastIndex;
   }
   return t.length > 0 && end === t.length ? Math.round(total) : undefined;
+}
+
+/** parseDuration for user input: a one-line error naming `what` when the text is not a duration. */
+export function requireDuration(text: string, what = 'duration'): number {
+  const ms = parseDuration(text);
+  if (ms === undefined) throw new UserError(`${what}: "${text}" is not a duration (e.g. 30s, 5m, 1h30m)`);
+  return ms;
 }
 
 export function formatDuration(ms: number): string {

@@ -1,10 +1,10 @@
 // Publishes committed change records to Kafka. Rows are deleted only once Kafka has acknowledged them
 // (acks from all in-sync replicas), so a Kafka outage delays changes but never loses one.
-import { applyKafkajsIdleFix } from '../kafkajs-idle-fix.ts';
+import { applyKafkajsIdleFix } from '../core/kafkajs-idle-fix.ts';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import pg from 'pg';
 
-applyKafkajsIdleFix(); // before any kafkajs connection is made (see stack/kafkajs-idle-fix.ts)
+applyKafkajsIdleFix(); // before any kafkajs connection is made (see core/kafkajs-idle-fix.ts)
 
 export interface OutboxOptions {
   brokers: string[];

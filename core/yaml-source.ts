@@ -1,7 +1,7 @@
 // Small helpers to read YAML with line numbers for error messages. Shared by the topology reader and the
 // sizing-config reader.
 import { LineCounter, parseDocument, isMap, isSeq, type Document } from 'yaml';
-import { UserError } from '../cli/errors.ts';
+import { UserError } from './errors.ts';
 
 export type YamlPath = Array<string | number>;
 

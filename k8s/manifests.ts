@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
-import { UserError } from '../cli/errors.ts';
+import { UserError } from '../core/errors.ts';
 import { prepareCorpus } from '../runner/corpus.ts';
 import { parseCredentials, parseTargetUrl } from '../runner/target.ts';
 import type { RunEnv } from '../scenarios/lib/params.ts';

@@ -1,6 +1,6 @@
 // The receiver's view of a submission, from the generators' reader (the same reader the harness validates with).
 import { randomUUID } from 'node:crypto';
-import { readSubmission, SubmissionError } from '../../generators/reader.ts';
+import { readSubmission, SubmissionError } from '../generators/reader.ts';
 import type { CaseChange, FormToProcess, LedgerChange } from './model.ts';
 
 export { SubmissionError };

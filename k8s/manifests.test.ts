@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import YAML from 'yaml';
-import { ARCHIVE_FILE, testRunManifest } from './k8s.ts';
+import { ARCHIVE_FILE, testRunManifest } from './manifests.ts';
 
 describe('k6-operator TestRun manifest', () => {
   it('a ConfigMap with the archive, then a TestRun with what the operator expects', () => {

@@ -2,11 +2,11 @@
 // (partition % processes == process number), starts from its checkpoints in pillowtop_kafkacheckpoint, and
 // commits nothing to Kafka. kafkajs only consumes through a group, so each process uses a private group whose
 // assigner hands out exactly those partitions, with auto-commit off; the group never holds an offset.
-import { applyKafkajsIdleFix } from '../kafkajs-idle-fix.ts';
+import { applyKafkajsIdleFix } from '../core/kafkajs-idle-fix.ts';
 import { AssignerProtocol, Kafka, logLevel, type Consumer, type EachBatchPayload, type PartitionAssigner } from 'kafkajs';
 import type pg from 'pg';
 
-applyKafkajsIdleFix(); // before any kafkajs connection is made (see stack/kafkajs-idle-fix.ts)
+applyKafkajsIdleFix(); // before any kafkajs connection is made (see core/kafkajs-idle-fix.ts)
 
 export interface ChangeRecord {
   docId: string;
