@@ -8,11 +8,7 @@ import { groupPids, ownedPid } from '../stack/process.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export function percentile(values: number[], p: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
+export { percentile } from '../core/stats.ts';
 
 // ---------------------------------------------------------------------------------------------------------
 // Open-model driver

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import YAML from 'yaml';
 import { versions } from '../stack/config.ts';
 import { repoRoot } from '../core/paths.ts';
-import { pillows } from '../hq/pillows.ts';
+import { pillows } from '../hq/index.ts';
 import { COMMCARE_HQ_COMPOSE, CONTAINER_PORT_VARS, containerPorts, DEFAULT_CONTAINER_PORTS, dockerDir, LOCAL_STACK_COMPOSE } from './containers.ts';
 
 interface Service {

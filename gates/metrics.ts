@@ -1,12 +1,9 @@
 // The figures a gate compares, read from a results directory: throughput, latency percentiles per endpoint,
 // error rate, pillow lag (from the collectors' samples) and data liveness (from the followed forms).
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { UserError } from '../core/errors.ts';
-import { RESULT_FILES } from '../runner/results.ts';
-import type { RunSummary } from '../runner/summary.ts';
-import { quantile } from '../runner/timeseries.ts';
+import { quantile } from '../core/stats.ts';
+import { RESULT_FILES, ResultsDir, type LivenessRecord, type RunManifest, type RunSummary, type Sample } from '../results/index.ts';
 
 export type Better = 'higher' | 'lower';
 export type Unit = 'per_s' | 'ms' | 's' | 'ratio' | 'messages';
@@ -49,65 +46,14 @@ export function currentEnvironment(): Environment {
   return { cpus: cpus.length, cpuModel: cpus[0]?.model.trim() ?? 'unknown', memGiB: Math.round(os.totalmem() / 2 ** 30), platform: `${os.platform()}-${os.arch()}` };
 }
 
-function readJsonFile<T>(file: string, what: string): T {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new UserError(`${what}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    throw new UserError(`${what}: ${file} is not valid JSON`);
-  }
-}
-
-function ndjson<T>(file: string): T[] {
-  if (!fs.existsSync(file)) return [];
-  const out: T[] = [];
-  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      out.push(JSON.parse(line) as T);
-    } catch {
-      // a line cut short by a crash is not a figure
-    }
-  }
-  return out;
-}
-
-interface ManifestLike {
-  scenario: string;
-  status: string;
-  startedAt: string;
-  parameters: Record<string, unknown>;
-  target?: { kind?: string };
-  versions?: Record<string, unknown>;
-  segment?: { index: number; count: number };
-}
-
-interface SampleLike {
-  source: string;
-  metric: string;
-  value: number;
-  labels?: Record<string, string>;
-  gap?: boolean;
-}
-
-interface LivenessLike {
-  formId: string;
-  lagMs?: number;
-}
-
 /** Run parameters that matter when comparing (the seed and derived figures do not). */
-export function runParameters(m: ManifestLike): RunParameters {
+export function runParameters(m: RunManifest): RunParameters {
   const { seed: _seed, plannedSeconds: _ps, plannedSubmissions: _pn, ...rest } = m.parameters ?? {};
   return { scenario: m.scenario, targetKind: m.target?.kind ?? 'unknown', parameters: rest, segment: m.segment, versions: m.versions };
 }
 
 /** Pillow lag per pillow: the highest offset lag and time lag any tick saw (gaps are unknown, never zero). */
-export function pillowLag(samples: SampleLike[]): Record<string, { offsetMax?: number; timeMaxS?: number; ticks: number }> {
+export function pillowLag(samples: Pick<Sample, 'source' | 'metric' | 'value' | 'labels' | 'gap'>[]): Record<string, { offsetMax?: number; timeMaxS?: number; ticks: number }> {
   const out: Record<string, { offsetMax?: number; timeMaxS?: number; ticks: number }> = {};
   for (const s of samples) {
     if (s.source !== 'pillows' || s.gap || !Number.isFinite(s.value)) continue;
@@ -125,7 +71,7 @@ export function pillowLag(samples: SampleLike[]): Record<string, { offsetMax?: n
   return out;
 }
 
-export function livenessFigures(records: LivenessLike[]): { followed: number; searchable: number; p50Ms?: number; p95Ms?: number } {
+export function livenessFigures(records: Pick<LivenessRecord, 'lagMs'>[]): { followed: number; searchable: number; p50Ms?: number; p95Ms?: number } {
   const lags = records.map((r) => r.lagMs).filter((v): v is number => typeof v === 'number' && Number.isFinite(v)).sort((a, b) => a - b);
   return {
     followed: records.length,
@@ -136,12 +82,11 @@ export function livenessFigures(records: LivenessLike[]): { followed: number; se
 
 /** Reads the gate's figures from a finished results directory; bad or missing input is a UserError (exit 2). */
 export function measureRun(dir: string): MeasuredRun {
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UserError(`${dir}: no such results directory`);
-  const manifest = readJsonFile<ManifestLike>(path.join(dir, RESULT_FILES.manifest), 'results directory');
-  if (!fs.existsSync(path.join(dir, RESULT_FILES.summary))) {
-    throw new UserError(`${dir}: no ${RESULT_FILES.summary} (run status "${manifest.status}"): not a finished run`);
-  }
-  const summary = readJsonFile<RunSummary>(path.join(dir, RESULT_FILES.summary), 'results directory');
+  const results = ResultsDir.open(dir);
+  const manifest = results.manifest();
+  if (!manifest) throw new UserError(`results directory: cannot read ${results.path('manifest')}`);
+  const summary = results.summary();
+  if (!summary) throw new UserError(`${dir}: no ${RESULT_FILES.summary} (run status "${manifest.status}"): not a finished run`);
   if (typeof summary.acknowledgedPerSec !== 'number' || typeof summary.endpoints !== 'object') {
     throw new UserError(`${dir}/${RESULT_FILES.summary}: not a run summary`);
   }
@@ -156,13 +101,13 @@ export function measureRun(dir: string): MeasuredRun {
   }
   metrics.error_rate = { value: summary.failedRate, unit: 'ratio', better: 'lower', detail: `${summary.failedRequests} of ${summary.requests} requests failed` };
 
-  const samples = ndjson<SampleLike>(path.join(dir, RESULT_FILES.samples));
+  const samples = results.ndjson<Sample>('samples');
   for (const [pillow, p] of Object.entries(pillowLag(samples))) {
     if (p.offsetMax !== undefined) metrics[`pillow.${pillow}.offset_lag_max`] = { value: p.offsetMax, unit: 'messages', better: 'lower', detail: `max over ${p.ticks} ticks` };
     if (p.timeMaxS !== undefined) metrics[`pillow.${pillow}.time_lag_max_s`] = { value: p.timeMaxS, unit: 's', better: 'lower', detail: `max over ${p.ticks} ticks` };
   }
 
-  const live = livenessFigures(ndjson<LivenessLike>(path.join(dir, RESULT_FILES.liveness)));
+  const live = livenessFigures(results.ndjson<LivenessRecord>('liveness'));
   if (live.followed) {
     const detail = `${live.searchable}/${live.followed} followed forms searchable`;
     if (live.p50Ms !== undefined) metrics['liveness.p50_ms'] = { value: live.p50Ms, unit: 'ms', better: 'lower', detail };

@@ -9,12 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { UserError } from '../core/errors.ts';
-import { prepareCorpus } from '../runner/corpus.ts';
-import { parseCredentials, parseTargetUrl } from '../runner/target.ts';
+import { parseTargetUrl, readCredentials } from '../targets/index.ts';
 import type { RunEnv } from '../scenarios/lib/params.ts';
-import { corpusForms } from '../scenarios/lib/ownership.ts';
-import { planOwnership } from '../runner/pool.ts';
-import { plannedSubmissions, resolveShape, type ScenarioName, type ShapeParams } from '../scenarios/lib/shapes.ts';
+import { planCorpus } from '../runner/corpus-plan.ts';
+import { resolveShape, type ScenarioName, type ShapeParams } from '../scenarios/lib/shapes.ts';
 import { k6, k6Binary } from '../stack/components/k6.ts';
 import { loadStackContext } from '../stack/stack.ts';
 
@@ -117,10 +115,8 @@ export async function buildK8sManifest(opts: K8sManifestOptions): Promise<K8sMan
   if (!k6.isInstalled(ctx)) await k6.install(ctx);
   // Every pod's VU pool owns mobile workers (scenarios/lib/ownership.ts): all pods run the same archive, so their
   // pools are equal (planPool), and a pod learns its segment only when it runs.
-  const { script, ownership } = await planOwnership(k6Binary(ctx), opts.scenario, { baseUrl: url.origin, domain: opts.domain, shape: { ...shape } },
-    opts.users, opts.parallelism);
-  const count = corpusForms(ownership, plannedSubmissions(opts.scenario, shape));
-  const corpus = await prepareCorpus(ctx.paths.home, { app: opts.app, users: opts.users, count, seed: opts.seed, domain: opts.domain }, opts.log);
+  const { script, ownership, corpus } = await planCorpus({ binary: k6Binary(ctx), scenario: opts.scenario, shape, baseUrl: url.origin, domain: opts.domain,
+    app: opts.app, users: opts.users, seed: opts.seed, segments: opts.parallelism, home: ctx.paths.home, log: opts.log });
   const warnings: string[] = [];
 
   // A staging copy of what k6 opens: the shared corpus is never changed, real logins go only into the archive.
@@ -131,7 +127,7 @@ export async function buildK8sManifest(opts: K8sManifestOptions): Promise<K8sMan
     fs.cpSync(path.join(corpus.dir, 'bodies'), path.join(corpusDir, 'bodies'), { recursive: true });
     let users = JSON.parse(fs.readFileSync(path.join(corpus.dir, 'users.json'), 'utf8')) as Record<string, unknown>[];
     if (opts.credentialsFile) {
-      const creds = parseCredentials(fs.readFileSync(opts.credentialsFile, 'utf8'), opts.credentialsFile);
+      const creds = readCredentials(opts.credentialsFile);
       users = users.map((u, i) => ({ ...u, login: creds[i % creds.length]!.username, password: creds[i % creds.length]!.password }));
     } else {
       warnings.push(`no --credentials: the archive carries the corpus's generated mobile workers (${opts.domain}); they must exist on ${url.origin}`);

@@ -12,7 +12,7 @@ import { renderChart, type ChartSpec, type LineSeries, type RenderedChart } from
 import { printPdf } from './pdf.ts';
 import { project, verdicts, type Projection, type RowVerdict, type Target } from './project.ts';
 import { renderHtml, renderMarkdown } from './render.ts';
-import { loadResults, sumByTime, type LoadedResults, type Series } from './results.ts';
+import { loadResults, sumByTime, type LoadedResults, type Series } from '../results/index.ts';
 import { signalsByRow, type HostStats } from './signals.ts';
 import { readSizingConfig } from './sizing/index.ts';
 
@@ -301,7 +301,7 @@ export async function buildReport(opts: ReportOptions): Promise<ReportResult> {
       endpoints: Object.entries(s?.endpoints ?? {}).map(([endpoint, e]) => ({ endpoint, ...e })),
       thresholds: s?.thresholds ?? [],
       ...(s ? { scenario: s.scenario, target: s.target, startedAt: s.startedAt, endedAt: s.endedAt, durationS: s.durationS, outcome: s.outcome, message: s.message, requests: s.requests, failedRequests: s.failedRequests, liveness: s.liveness } : {}),
-      ...(results.manifest?.parameters ? { parameters: { users: results.manifest.parameters.users, ...(results.manifest.parameters.shape ?? {}) } } : {}),
+      ...(results.manifest?.parameters ? { parameters: { ...(results.manifest.parameters.shape ?? {}), users: results.manifest.parameters.shape?.users ?? results.manifest.parameters.users } } : {}),
     },
     sources: sourceStatus(results),
     calibration,

@@ -2,21 +2,9 @@
 // is appended to acks.ndjson, and the forms the VUs marked (one in --liveness-every of each VU's) are polled in
 // Elasticsearch until searchable, giving data liveness (ack -> searchable).
 import fs from 'node:fs';
-import { requestOf } from './requestlog.ts';
+import type { AckRecord, LivenessRecord } from '../results/index.ts';
+import { requestOf } from '../results/index.ts';
 
-export interface AckRecord {
-  ack: string;
-  t: number;
-  w: number;
-  form?: string;
-}
-
-export interface LivenessRecord {
-  formId: string;
-  ackedAt: number;
-  searchableAt?: number;
-  lagMs?: number;
-}
 
 export interface LivenessOptions {
   consoleLog: string;

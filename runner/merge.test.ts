@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { mergeK6Summaries, mergeSamples, thresholdFailed } from './merge.ts';
-import { quantile } from './timeseries.ts';
+import { quantile } from '../core/stats.ts';
 
 const line = (t: number, d: number, e: string) => JSON.stringify({ e, t, d, s: 200, ok: 1 });
 

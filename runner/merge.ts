@@ -7,26 +7,18 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { UserError } from '../core/errors.ts';
 import { breakSteps, type ShapeParams } from '../scenarios/lib/shapes.ts';
-import { RESULT_FILES, writeJson } from './results.ts';
-import { endpointStats, formatSummary, livenessStats, runThresholds, type K6SummaryExport, type RunSummary } from './summary.ts';
-import { readRequestLog, tagOf } from './requestlog.ts';
-import { aggregateRequestLog, parseTimeseriesCsv, progressOfRuns, quantile, rampToBreakSummary, timeseriesCsv, type ProgressPoint } from './timeseries.ts';
-
-interface SegmentManifest {
-  scenario: string;
-  status: string;
-  startedAt: string;
-  endedAt?: string;
-  parameters: { shape: ShapeParams; users: number; app: string; seed: number; domain: string; [k: string]: unknown };
-  target: { kind: string; baseUrl: string; domain: string };
-  segment?: { index: number; count: number; executionSegment: string; executionSegmentSequence: string };
-  versions?: Record<string, unknown>;
-  [k: string]: unknown;
-}
+import { RESULT_FILES, RESULTS_FORMAT, ResultsDir, type AckRecord, type LivenessRecord, type RunManifest } from '../results/index.ts';
+import { endpointStats, formatSummary, livenessStats, runThresholds } from './summary.ts';
+import { type K6SummaryExport, type RunSummary } from '../results/index.ts';
+import { readRequestLog, tagOf } from '../results/index.ts';
+import { aggregateRequestLog, progressOfRuns, rampToBreakSummary } from './timeseries.ts';
+import { parseTimeseriesCsv, timeseriesCsv, type ProgressPoint } from '../results/index.ts';
+import { quantile } from '../core/stats.ts';
 
 interface SegmentDir {
   dir: string;
-  manifest: SegmentManifest;
+  results: ResultsDir;
+  manifest: RunManifest;
   summary: RunSummary;
 }
 
@@ -44,21 +36,15 @@ export interface MergeOutcome {
   warnings: string[];
 }
 
-function readJson<T>(file: string): T {
-  try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
-  } catch (err) {
-    throw new UserError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-}
-
 function loadSegment(dir: string): SegmentDir {
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UserError(`${dir}: no such results directory`);
-  const manifest = readJson<SegmentManifest>(path.join(dir, RESULT_FILES.manifest));
-  if (manifest.status !== 'finished' || !fs.existsSync(path.join(dir, RESULT_FILES.summary))) {
+  const results = ResultsDir.open(dir);
+  const manifest = results.manifest();
+  if (!manifest) throw new UserError(`${dir}: no ${RESULT_FILES.manifest}`);
+  const summary = results.summary();
+  if (manifest.status !== 'finished' || !summary) {
     throw new UserError(`${dir}: the run did not finish (status "${manifest.status}"); only finished segments can be merged`);
   }
-  return { dir, manifest, summary: readJson<RunSummary>(path.join(dir, RESULT_FILES.summary)) };
+  return { dir, results, manifest, summary };
 }
 
 const stable = (v: unknown) => JSON.stringify(v, (_k, x) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort()) : x));
@@ -226,17 +212,6 @@ export async function mergeK6Summaries(summaries: (K6SummaryExport & { root_grou
   return { metrics, ...(root ? { root_group: root } : {}) };
 }
 
-function readNdjson<T>(file: string): T[] {
-  if (!fs.existsSync(file)) return [];
-  return fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).flatMap((l) => {
-    try {
-      return [JSON.parse(l) as T];
-    } catch {
-      return [];
-    }
-  });
-}
-
 interface SampleLike {
   ts: string;
   source: string;
@@ -272,9 +247,11 @@ export function mergeSamples(perSegment: { index: number; lines: string[] }[]): 
 }
 
 /** Dropped iterations and VUs per second across generators: each segment's own, summed. */
-function progressOfSegments(dirs: string[]): ProgressPoint[] {
-  return progressOfRuns(dirs.map((dir) => path.join(dir, RESULT_FILES.timeseries)).filter((f) => fs.existsSync(f))
-    .map((f) => parseTimeseriesCsv(fs.readFileSync(f, 'utf8'))));
+function progressOfSegments(dirs: ResultsDir[]): ProgressPoint[] {
+  return progressOfRuns(dirs.flatMap((d) => {
+    const csv = d.readText('timeseries');
+    return csv === undefined ? [] : [parseTimeseriesCsv(csv)];
+  }));
 }
 
 export async function mergeResults(opts: MergeOptions): Promise<MergeOutcome> {
@@ -282,34 +259,33 @@ export async function mergeResults(opts: MergeOptions): Promise<MergeOutcome> {
   const segs = opts.dirs.map(loadSegment).sort((a, b) => (a.manifest.segment?.index ?? 0) - (b.manifest.segment?.index ?? 0));
   const warnings = checkSegments(segs, opts.allowPartial);
   if (fs.existsSync(opts.out) && fs.readdirSync(opts.out).length) throw new UserError(`${opts.out} exists and is not empty: choose a new --out`);
-  fs.mkdirSync(opts.out, { recursive: true });
-  const out = (name: string) => path.join(opts.out, name);
+  const out = ResultsDir.at(opts.out);
   const first = segs[0]!;
 
   // The request logs first: everything else is recomputed from them.
   log(`merging ${segs.length} segments of ${first.manifest.scenario} into ${opts.out}`);
-  await concatFiles(segs.map((s) => path.join(s.dir, RESULT_FILES.requestLog)), out(RESULT_FILES.requestLog));
-  const progress = progressOfSegments(segs.map((s) => s.dir));
-  fs.writeFileSync(out(RESULT_FILES.k6Progress), progress.map((p) => JSON.stringify(p)).join('\n') + (progress.length ? '\n' : ''));
-  const { rows, durations, submissions } = await aggregateRequestLog(out(RESULT_FILES.requestLog), progress);
-  fs.writeFileSync(out(RESULT_FILES.timeseries), timeseriesCsv(rows));
+  await concatFiles(segs.map((s) => s.results.path('requestLog')), out.path('requestLog'));
+  const progress = progressOfSegments(segs.map((s) => s.results));
+  out.writeNdjson('k6Progress', progress);
+  const { rows, durations, submissions } = await aggregateRequestLog(out.path('requestLog'), progress);
+  out.writeText('timeseries', timeseriesCsv(rows));
   const firstSecond = rows.length ? rows[0]!.second : 0;
   const durationS = rows.length ? rows[rows.length - 1]!.second - firstSecond + 1 : 0;
 
-  const k6sums = segs.map((s) => readJson<K6SummaryExport>(path.join(s.dir, RESULT_FILES.k6Summary)));
-  const k6sum = await mergeK6Summaries(k6sums, out(RESULT_FILES.requestLog), durationS);
-  writeJson(opts.out, RESULT_FILES.k6Summary, k6sum);
+  const k6sums = segs.map((s) => s.results.k6Summary() ?? { metrics: {} });
+  const k6sum = await mergeK6Summaries(k6sums, out.path('requestLog'), durationS);
+  out.writeJson('k6Summary', k6sum);
 
   // Acks and liveness: concatenated in time order; samples: one view per system.
-  const acks = segs.flatMap((s) => readNdjson<{ t: number }>(path.join(s.dir, RESULT_FILES.acks))).sort((a, b) => a.t - b.t);
-  fs.writeFileSync(out(RESULT_FILES.acks), acks.map((a) => JSON.stringify(a)).join('\n') + (acks.length ? '\n' : ''));
-  const live = segs.flatMap((s) => readNdjson<{ ackedAt: number; lagMs?: number }>(path.join(s.dir, RESULT_FILES.liveness))).sort((a, b) => a.ackedAt - b.ackedAt);
-  fs.writeFileSync(out(RESULT_FILES.liveness), live.map((l) => JSON.stringify(l)).join('\n') + (live.length ? '\n' : ''));
+  const acks = segs.flatMap((s) => s.results.ndjson<AckRecord>('acks')).sort((a, b) => a.t - b.t);
+  out.writeNdjson('acks', acks);
+  const live = segs.flatMap((s) => s.results.ndjson<LivenessRecord>('liveness')).sort((a, b) => a.ackedAt - b.ackedAt);
+  out.writeNdjson('liveness', live);
   const samples = mergeSamples(segs.map((s) => ({ index: s.manifest.segment!.index,
-    lines: fs.existsSync(path.join(s.dir, RESULT_FILES.samples)) ? fs.readFileSync(path.join(s.dir, RESULT_FILES.samples), 'utf8').split('\n').filter(Boolean) : [] })));
-  fs.writeFileSync(out(RESULT_FILES.samples), samples.lines.join('\n') + (samples.lines.length ? '\n' : ''));
-  fs.writeFileSync(out(RESULT_FILES.k6Log), segs.map((s) => {
-    const f = path.join(s.dir, RESULT_FILES.k6Log);
+    lines: (s.results.readText('samples') ?? '').split('\n').filter(Boolean) })));
+  out.writeText('samples', samples.lines.join('\n') + (samples.lines.length ? '\n' : ''));
+  out.writeText('k6Log', segs.map((s) => {
+    const f = s.results.path('k6Log');
     return `===== segment ${s.manifest.segment!.index}/${s.manifest.segment!.count}: ${s.dir}\n${fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : ''}`;
   }).join('\n'));
 
@@ -361,14 +337,15 @@ export async function mergeResults(opts: MergeOptions): Promise<MergeOutcome> {
   } else {
     summary.message = `all thresholds held; ${segText}`;
   }
-  writeJson(opts.out, RESULT_FILES.summary, summary);
-  fs.writeFileSync(out(RESULT_FILES.summaryText), `${formatSummary(summary)}\n`);
+  out.writeJson('summary', summary);
+  out.writeText('summaryText', `${formatSummary(summary)}\n`);
 
   const { segment: _segment, ...rest } = first.manifest;
-  const manifest = {
+  const manifest: RunManifest = {
     ...rest,
+    format: RESULTS_FORMAT,
     status: 'finished',
-    startedAt: segs.map((s) => s.manifest.startedAt).sort()[0],
+    startedAt: segs.map((s) => s.manifest.startedAt).sort()[0]!,
     endedAt: segs.map((s) => s.manifest.endedAt ?? s.summary.endedAt).sort().reverse()[0],
     merged: {
       at: new Date().toISOString(),
@@ -379,7 +356,7 @@ export async function mergeResults(opts: MergeOptions): Promise<MergeOutcome> {
     },
     files: RESULT_FILES,
   };
-  writeJson(opts.out, RESULT_FILES.manifest, manifest);
+  out.writeJson('manifest', manifest);
   return { dir: opts.out, summary, warnings };
 }
 

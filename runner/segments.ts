@@ -7,16 +7,9 @@
 // first, as test/integration/segments.test.ts does with prepareCorpus. Separate machines are not affected.
 import { UserError } from '../core/errors.ts';
 
-export interface Segment {
-  /** 1-based. */
-  index: number;
-  count: number;
-}
+import type { Segment, SegmentInfo } from '../results/index.ts';
 
-export interface SegmentInfo extends Segment {
-  executionSegment: string;
-  executionSegmentSequence: string;
-}
+export type { Segment, SegmentInfo };
 
 /** Parses `--segment 2/4`. */
 export function parseSegment(text: string): Segment {

@@ -1,55 +1,8 @@
 // The short account of a run: what was offered, what the target did, whether the thresholds held.
 import { acceptanceThreshold, type ShapeParams } from '../scenarios/lib/shapes.ts';
-import { quantile, type SecondRow, type StepResult } from './timeseries.ts';
-
-export interface EndpointStats {
-  count: number;
-  failed: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  max: number;
-}
-
-export interface RunSummary {
-  scenario: string;
-  target: string;
-  startedAt: string;
-  endedAt: string;
-  durationS: number;
-  requests: number;
-  failedRequests: number;
-  failedRate: number;
-  acknowledged: number;
-  acknowledgedPerSec: number;
-  /** requests k6 counted that have no line in the request log (k6 stopped before a VU wrote its last batch) */
-  requestsNotLogged?: number;
-  droppedIterations: number;
-  corpusExhausted: number;
-  endpoints: Record<string, EndpointStats>;
-  thresholds: { metric: string; expression: string; ok: boolean }[];
-  thresholdsPassed: boolean;
-  liveness: { followed: number; searchable: number; neverSearchable: number; p50Ms?: number; p95Ms?: number; maxMs?: number };
-  rampToBreak?: { steps: StepResult[]; highestSustainedRate: number | null };
-  k6ExitCode: number;
-  interrupted: boolean;
-  outcome: 'passed' | 'thresholds-failed' | 'interrupted' | 'failed';
-  message: string;
-}
-
-interface K6Metric {
-  count?: number;
-  rate?: number;
-  value?: number;
-  passes?: number;
-  fails?: number;
-  thresholds?: Record<string, boolean>;
-  [k: string]: unknown;
-}
-
-export interface K6SummaryExport {
-  metrics: Record<string, K6Metric>;
-}
+import { quantile } from '../core/stats.ts';
+import type { EndpointStats, K6SummaryExport, RunSummary } from '../results/index.ts';
+import type { SecondRow } from '../results/index.ts';
 
 /**
  * k6's --summary-export marks each threshold expression with `true` when it FAILED (its "failed" flag).

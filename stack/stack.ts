@@ -13,7 +13,7 @@ import { postgres } from './components/postgres.ts';
 import { redis } from './components/redis.ts';
 import { HQ_TOPICS, pillow, webWorker } from './components/hq.ts';
 import { defaultConfig } from './config.ts';
-import { ensureTopics } from '../hq/outbox.ts';
+import { ensureTopics } from '../hq/index.ts';
 import { stackPaths } from '../core/paths.ts';
 import { writeFileAtomic } from '../core/fs.ts';
 import { groupRssBytes, ownedPid, stopOwned, tailFile } from './process.ts';

@@ -4,7 +4,7 @@ import { parsePortOverrides } from '../../stack/config.ts';
 import { componentByName, components, loadStackContext, stackDown, stackStatus, stackUp, stderrProgress } from '../../stack/stack.ts';
 import { tailFile } from '../../stack/process.ts';
 import { nginxUrl } from '../../stack/components/nginx.ts';
-import { DEMO_DOMAIN, demoWorkers } from '../../hq/users.ts';
+import { DEMO_DOMAIN, demoWorkers } from '../../hq/index.ts';
 import { formatBytes, formatTable } from '../table.ts';
 import { UserError } from '../../core/errors.ts';
 

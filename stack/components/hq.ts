@@ -4,8 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Component, StackContext } from '../component.ts';
 import { webWorkerPorts } from '../config.ts';
-import { createPool } from '../../hq/db.ts';
-import { DEMO_DOMAIN, demoWorkers, ensureMobileWorkers } from '../../hq/users.ts';
+import { createPool, DEMO_DOMAIN, demoWorkers, ensureMobileWorkers, HQ_ENTRY } from '../../hq/index.ts';
 import { startDetached } from '../process.ts';
 import { repoRoot } from '../../core/paths.ts';
 import { elasticsearchUrl } from './elasticsearch.ts';
@@ -38,7 +37,7 @@ export function webWorker(index: number): Component {
     async install() {},
     async start(ctx) {
       fs.mkdirSync(blobRoot(ctx), { recursive: true });
-      const script = path.join(repoRoot, 'hq', 'web.ts');
+      const script = HQ_ENTRY.web;
       startDetached({
         name,
         command: process.execPath,
@@ -85,7 +84,7 @@ export function pillow(kind: 'xform' | 'case' | 'ucr'): Component {
       startDetached({
         name,
         command: process.execPath,
-        args: ['--import', tsxLoader, path.join(repoRoot, 'hq', 'pillow.ts'), '--pillow', kind, ...commonArgs(ctx),
+        args: ['--import', tsxLoader, HQ_ENTRY.pillow, '--pillow', kind, ...commonArgs(ctx),
           '--partitions', String(ctx.config.kafkaPartitions)],
         runDir: ctx.paths.run,
         logFile: this.logFile(ctx),

@@ -4,7 +4,7 @@
 import { createPopulation, type GeneratedSubmission, type K6Population } from '../../generators/k6.ts';
 import { submissionRequest } from '../../generators/requests.ts';
 import { loadApp } from '../../generators/node/apps.ts';
-import type { MobileWorkerAccount } from '../../hq/users.ts';
+import type { MobileWorkerAccount } from '../../hq/index.ts';
 
 export interface Ack {
   formId: string;
@@ -106,8 +106,4 @@ export async function postGenerated(opts: PostOptions): Promise<PostResult> {
   return { acks, givenUp, retries, submissions, elapsedMs: Date.now() - started };
 }
 
-export function percentile(values: number[], p: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
+export { percentile } from '../../core/stats.ts';

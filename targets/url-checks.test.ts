@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { UserError } from '../core/errors.ts';
-import { isLoopbackHost, parseCredentials, parseTargetUrl } from './target.ts';
+import { isLoopbackHost, parseCredentials, parseTargetUrl } from './url-checks.ts';
 
 describe('targets', () => {
   it('knows loopback addresses', () => {

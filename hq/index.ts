@@ -1,0 +1,11 @@
+// The HQ-compatible service's one public face for the rest of capacity: its database and users, its Kafka
+// topics and pillows, its blob store and the audit. The processes themselves start from web.ts and pillow.ts.
+export { audit, totalPillowLag, type AuditInput, type AuditReport } from './audit.ts';
+export { BlobStore } from './blobs.ts';
+export { createPool, waitForDatabase } from './db.ts';
+export { ensureTopics } from './outbox.ts';
+export { pillows } from './pillows.ts';
+export { DEMO_DOMAIN, demoWorkers, ensureMobileWorkers, type MobileWorkerAccount } from './users.ts';
+
+/** The service's entry points, for whoever starts its processes. */
+export const HQ_ENTRY = { web: new URL('./web.ts', import.meta.url).pathname, pillow: new URL('./pillow.ts', import.meta.url).pathname } as const;

@@ -1,0 +1,40 @@
+// Where a run sends its load. Every kind of target (the local stack, the same stack in containers, a URL of a
+// real HQ) does the same five steps, so the runner is one pipeline whatever the target.
+import type { CollectorTargets } from '../collectors/index.ts';
+import type { TargetKind } from '../results/index.ts';
+import type { StackContext } from '../stack/component.ts';
+import type { Credential, PreflightCheck, ResolvedTarget } from './url-checks.ts';
+
+/** A generated mobile worker of the corpus (users.json). */
+export interface CorpusWorker {
+  login: string;
+  password: string;
+  userId: string;
+  deviceId: string;
+}
+
+export interface ProvisionedWorkers {
+  /** the credential preflight tries */
+  first: Credential;
+  /** a private file of the workers' real logins for k6 (URL targets); removed by stop() */
+  usersFile?: string;
+}
+
+export interface Target {
+  readonly kind: TargetKind;
+  /** Installs and starts what the target needs (nothing for a URL), and says where the load goes. */
+  prepare(): Promise<{ ctx: StackContext; endpoint: ResolvedTarget }>;
+  /** Makes sure the corpus's workers can log in: created on a stack of ours, mapped onto real credentials on a URL. */
+  provisionWorkers(workers: CorpusWorker[]): Promise<ProvisionedWorkers>;
+  /** Reachable, and the workers' credentials accepted. */
+  preflight(first: Credential): Promise<PreflightCheck[]>;
+  /** What the collectors watch when no topology names the hosts (undefined: nothing to watch). */
+  collectorTargets(): CollectorTargets | undefined;
+  /** Releases what prepare and provisionWorkers made for this run; safe to call more than once. */
+  stop(): Promise<void>;
+}
+
+export interface TargetOptions {
+  domain: string;
+  log: (msg: string) => void;
+}

@@ -1,0 +1,79 @@
+// A real CommCare HQ (or anything that speaks its APIs) at a URL: nothing is installed or started; the mobile
+// workers must exist, and their logins come from a credentials file.
+import fs from 'node:fs';
+import path from 'node:path';
+import { UserError } from '../core/errors.ts';
+import type { StackContext } from '../stack/component.ts';
+import { loadStackContext } from '../stack/stack.ts';
+import type { CorpusWorker, ProvisionedWorkers, Target, TargetOptions } from './target.ts';
+import { parseCredentials, parseTargetUrl, preflightTarget, type Credential, type ResolvedTarget } from './url-checks.ts';
+
+export interface UrlTargetOptions extends TargetOptions {
+  url: string;
+  allowRemote: boolean;
+  /** username,password per line (or JSON); also CAPACITY_CREDENTIALS */
+  credentialsFile?: string;
+  elasticsearchUrl?: string;
+}
+
+/** The credentials file's logins; one line when the file is missing or unreadable. */
+export function readCredentials(file: string | undefined): Credential[] {
+  if (!file) throw new UserError('a URL target needs mobile worker credentials: --credentials <file> (username,password per line) or CAPACITY_CREDENTIALS');
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UserError(`cannot read credentials file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  return parseCredentials(text, file);
+}
+
+export class UrlTarget implements Target {
+  readonly kind = 'url' as const;
+  private readonly url: URL;
+  private readonly credentials: Credential[];
+  private ctx?: StackContext;
+  private endpoint?: ResolvedTarget;
+  private usersFile?: string;
+
+  /** Checks the URL and reads the credentials at once, before anything is written. */
+  constructor(private readonly opts: UrlTargetOptions) {
+    this.url = parseTargetUrl(opts.url, opts.allowRemote);
+    this.credentials = readCredentials(opts.credentialsFile ?? process.env.CAPACITY_CREDENTIALS);
+  }
+
+  async prepare(): Promise<{ ctx: StackContext; endpoint: ResolvedTarget }> {
+    this.ctx = loadStackContext({ progress: { step: (m) => this.opts.log(m) } });
+    const endpoint: ResolvedTarget = { kind: 'url', baseUrl: this.url.origin + this.url.pathname.replace(/\/$/, ''), domain: this.opts.domain,
+      elasticsearchUrl: this.opts.elasticsearchUrl };
+    this.endpoint = endpoint;
+    return { ctx: this.ctx, endpoint };
+  }
+
+  /**
+   * Real workers' logins replace the generated ones for authentication, worker i -> credential i mod n. They go to a
+   * private file for this run only (never into the shared corpus or the results).
+   */
+  async provisionWorkers(workers: CorpusWorker[]): Promise<ProvisionedWorkers> {
+    const creds = this.credentials;
+    const mapped = workers.map((u, i) => ({ ...u, login: creds[i % creds.length]!.username, password: creds[i % creds.length]!.password }));
+    this.usersFile = path.join(this.ctx!.paths.run, `credentials-${process.pid}.json`);
+    fs.mkdirSync(this.ctx!.paths.run, { recursive: true });
+    fs.writeFileSync(this.usersFile, JSON.stringify(mapped), { mode: 0o600 });
+    return { first: creds[0]!, usersFile: this.usersFile };
+  }
+
+  preflight(first: Credential) {
+    return preflightTarget(this.endpoint!, first);
+  }
+
+  collectorTargets() {
+    return undefined;
+  }
+
+  /** Removes the private credentials file, however the run ended. */
+  async stop(): Promise<void> {
+    if (this.usersFile) fs.rmSync(this.usersFile, { force: true });
+    this.usersFile = undefined;
+  }
+}
