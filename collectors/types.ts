@@ -1,5 +1,5 @@
 // The interface every collector implements; what they write is results/sample.ts's Sample.
-import type { Sample } from '../results/index.ts';
+import type { Sample } from '../results-dir/index.ts';
 
 export type { Sample };
 

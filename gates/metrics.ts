@@ -3,7 +3,7 @@
 import os from 'node:os';
 import { UserError } from '../core/errors.ts';
 import { quantile } from '../core/stats.ts';
-import { RESULT_FILES, ResultsDir, type LivenessRecord, type RunManifest, type RunSummary, type Sample } from '../results/index.ts';
+import { RESULT_FILES, ResultsDir, type LivenessRecord, type RunManifest, type RunSummary, type Sample } from '../results-dir/index.ts';
 
 export type Better = 'higher' | 'lower';
 export type Unit = 'per_s' | 'ms' | 's' | 'ratio' | 'messages';

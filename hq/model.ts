@@ -44,3 +44,22 @@ export const TX = { form: 1, create: 256, close: 512, index: 1024, ledger: 4096 
 
 /** Form states, as HQ's XFormInstance. */
 export const FORM_STATE = { normal: 1, error: 2, duplicate: 4, deprecated: 32 } as const;
+
+/** A case as read back from form_processor_commcarecasesql (to_jsonb or a select): timestamps as ISO strings. */
+export interface CaseRow {
+  case_id: string;
+  domain: string;
+  type: string;
+  name: string | null;
+  owner_id: string;
+  opened_on: string | null;
+  opened_by: string | null;
+  modified_on: string;
+  modified_by: string | null;
+  server_modified_on: string;
+  closed: boolean;
+  closed_on: string | null;
+  closed_by: string | null;
+  external_id: string | null;
+  case_json: Record<string, string>;
+}

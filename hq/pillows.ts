@@ -6,6 +6,7 @@ type MappingProperty = estypes.MappingProperty;
 import { XMLParser } from 'fast-xml-parser';
 import type pg from 'pg';
 import type { BlobStore } from './blobs.ts';
+import type { CaseRow } from './model.ts';
 import type { ChangeRecord } from './pillow-kafka.ts';
 
 export interface PillowDeps {
@@ -145,20 +146,6 @@ export const xformPillow: PillowDefinition = {
   },
 };
 
-interface CaseRow {
-  case_id: string;
-  domain: string;
-  type: string;
-  name: string | null;
-  owner_id: string;
-  opened_on: string | null;
-  modified_on: string;
-  server_modified_on: string;
-  closed: boolean;
-  closed_on: string | null;
-  external_id: string | null;
-  case_json: Record<string, string>;
-}
 
 export const casePillow: PillowDefinition = {
   checkpointId: 'case-pillow',

@@ -8,7 +8,7 @@ import type pg from 'pg';
 import type { BlobStore } from './blobs.ts';
 import { OUTBOX_CHANNEL } from './outbox.ts';
 import { pipeline } from './pipeline.ts';
-import { FORM_STATE, TX, type CaseChange, type FormToProcess, type LedgerChange } from './model.ts';
+import { FORM_STATE, TX, type CaseChange, type CaseRow, type FormToProcess, type LedgerChange } from './model.ts';
 
 export interface Submission {
   domain: string;
@@ -25,22 +25,8 @@ export interface ProcessResult {
   caseIds: string[];
 }
 
-interface CaseRow {
-  // as read back (to_jsonb): timestamps are ISO strings
-  case_id: string;
-  type: string;
-  name: string | null;
-  owner_id: string;
-  opened_on: string | null;
-  opened_by: string | null;
-  closed: boolean;
-  closed_on: string | null;
-  closed_by: string | null;
-  external_id: string | null;
-  case_json: Record<string, string>;
-  domain?: string;
-  isNew: boolean;
-}
+/** A case being written: as read back (or new, then without the server's columns yet). */
+type WorkingCase = Omit<CaseRow, 'domain' | 'modified_on' | 'modified_by' | 'server_modified_on'> & { domain?: string; isNew: boolean };
 
 const SPECIAL = new Set(['case_name', 'case_type', 'owner_id', 'external_id', 'date_opened']);
 
@@ -53,7 +39,7 @@ export async function processSubmission(pool: pg.Pool, blobs: BlobStore, sub: Su
   try {
     // begin and the locking read in one round trip
     const [, lockRes] = await pipeline(c, [{ text: 'begin' }, { name: 'hq-form-lock', text: LOCK_SQL, values: [instanceId, caseIds] }]);
-    const locked = lockRes!.rows[0] as { form: { xml_md5: string; state: number; domain: string } | null; cases: CaseRow[] };
+    const locked = lockRes!.rows[0] as { form: { xml_md5: string; state: number; domain: string } | null; cases: WorkingCase[] };
     let prev = locked.form ?? undefined;
     let formId = instanceId;
     if (prev && prev.domain !== sub.domain) {
@@ -198,7 +184,7 @@ select pg_notify('${OUTBOX_CHANNEL}', '')`;
 
 /** The rows one form writes, gathered as column arrays for WRITE_SQL. */
 class Writes {
-  readonly cases: CaseRow[] = [];
+  readonly cases: WorkingCase[] = [];
   readonly modified = new Map<string, { on: string; by: string }>();
   /** Final index change per (case, identifier): '' referenced id removes it. */
   readonly indices = new Map<string, { caseId: string; change: CaseChange['indices'][number] }>();
@@ -223,7 +209,7 @@ class Writes {
 
   params(): unknown[] {
     const rows = this.cases;
-    const m = (r: CaseRow) => this.modified.get(r.case_id)!;
+    const m = (r: WorkingCase) => this.modified.get(r.case_id)!;
     const removed = [...this.indices.values()].filter((i) => i.change.referencedId === '');
     const set = [...this.indices.values()].filter((i) => i.change.referencedId !== '');
     const ledgerCols = (absolute: boolean) => {
@@ -256,8 +242,8 @@ class Writes {
 }
 
 /** Applies the form's case blocks, in order, to the locked rows (or new ones); returns the case ids touched. */
-function applyCases(w: Writes, sub: Submission, found: CaseRow[], now: string): string[] {
-  const rows = new Map<string, CaseRow>();
+function applyCases(w: Writes, sub: Submission, found: WorkingCase[], now: string): string[] {
+  const rows = new Map<string, WorkingCase>();
   if (sub.form.cases.length === 0) return [];
   for (const r of found) rows.set(r.case_id, { ...r, isNew: false });
   const userId = sub.form.userId ?? sub.authUserId;

@@ -3,6 +3,7 @@
 // with the case count because every case is read and serialised, as in HQ.
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
+import type { CaseRow } from './model.ts';
 import { escapeXml, OPENROSA_NS } from './openrosa.ts';
 import type { AuthenticatedUser } from './users.ts';
 
@@ -17,18 +18,8 @@ export type RestoreResult =
   | { status: 200; body: string; restoreId: string; caseCount: number }
   | { status: 412; body: string };
 
-interface CaseRow {
-  case_id: string;
-  type: string;
-  name: string | null;
-  owner_id: string;
-  opened_on: string | null;
-  modified_on: string;
-  modified_by: string | null;
-  closed: boolean;
-  external_id: string | null;
-  case_json: Record<string, string>;
-}
+/** The columns a restore selects. */
+type RestoreCase = Pick<CaseRow, 'case_id' | 'type' | 'name' | 'owner_id' | 'opened_on' | 'modified_on' | 'modified_by' | 'closed' | 'external_id' | 'case_json'>;
 
 interface IndexRow {
   case_id: string;
@@ -41,7 +32,7 @@ interface IndexRow {
 const CASE_NS = 'http://commcarehq.org/case/transaction/v2';
 const tagOk = (k: string) => /^[A-Za-z_][\w.-]*$/.test(k);
 
-function caseXml(c: CaseRow, indices: IndexRow[]): string {
+function caseXml(c: RestoreCase, indices: IndexRow[]): string {
   const props = Object.entries(c.case_json)
     .filter(([k]) => tagOk(k))
     .map(([k, v]) => `<${k}>${escapeXml(String(v))}</${k}>`)
@@ -76,12 +67,12 @@ export async function buildRestore(pool: pg.Pool, user: AuthenticatedUser, param
     }
   }
   const cases = since
-    ? await pool.query<CaseRow>(
+    ? await pool.query<RestoreCase>(
         `select case_id, type, name, owner_id, opened_on, modified_on, modified_by, closed, external_id, case_json
          from form_processor_commcarecasesql where domain = $1 and owner_id = $2 and server_modified_on > $3 and not deleted`,
         [user.domain, user.userId, since.date],
       )
-    : await pool.query<CaseRow>(
+    : await pool.query<RestoreCase>(
         `select case_id, type, name, owner_id, opened_on, modified_on, modified_by, closed, external_id, case_json
          from form_processor_commcarecasesql where domain = $1 and owner_id = $2 and not closed and not deleted`,
         [user.domain, user.userId],

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import type { Topology } from '../topology/model.ts';
 import { calibrate, cost, nnls2, tableKind, type Calibration } from './calibrate.ts';
 import { cpuDemands, kindOfName, project, targetLoad, verdicts, type Target } from './project.ts';
-import { increase, integrate, loadResults } from '../results/index.ts';
+import { increase, integrate, loadResults } from '../results-dir/index.ts';
 import { signalsByRow } from './signals.ts';
 import { parseSizingConfig } from './sizing/index.ts';
 

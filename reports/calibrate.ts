@@ -8,7 +8,7 @@
 // little), the footprint (bytes / rows held) is used and the basis says so. A figure that cannot be measured is
 // `undefined` with the reason; nothing is invented.
 import type { Topology } from '../topology/model.ts';
-import { increase, integrate, sumByTime, type LoadedResults, type SampleStore, type Series } from '../results/index.ts';
+import { increase, integrate, sumByTime, type LoadedResults, type SampleStore, type Series } from '../results-dir/index.ts';
 
 export interface UnitCost {
   key: string;

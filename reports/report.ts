@@ -12,7 +12,7 @@ import { renderChart, type ChartSpec, type LineSeries, type RenderedChart } from
 import { printPdf } from './pdf.ts';
 import { project, verdicts, type Projection, type RowVerdict, type Target } from './project.ts';
 import { renderHtml, renderMarkdown } from './render.ts';
-import { loadResults, sumByTime, type LoadedResults, type Series } from '../results/index.ts';
+import { loadResults, sumByTime, type LoadedResults, type Series } from '../results-dir/index.ts';
 import { signalsByRow, type HostStats } from './signals.ts';
 import { readSizingConfig } from './sizing/index.ts';
 

@@ -2,7 +2,7 @@
 // high, RAM paging (and memory nearly full). "Constantly" = in at least `constantShare` of the host's readings.
 import type { Topology, VmRow } from '../topology/model.ts';
 import type { Signal } from './project.ts';
-import type { SampleStore } from '../results/index.ts';
+import type { SampleStore } from '../results-dir/index.ts';
 
 export const SIGNAL_THRESHOLDS = {
   cpuBusyPct: 90,

@@ -3,7 +3,7 @@
 // trend (all of /v1/metrics) makes k6 sort every value it holds, every time.
 import fs from 'node:fs';
 import net from 'node:net';
-import type { ProgressPoint } from '../results/index.ts';
+import type { ProgressPoint } from '../results-dir/index.ts';
 
 /** A free loopback port for k6's REST API (`--address`): two runs on one machine must not share one. */
 export function freePort(): Promise<number> {

@@ -7,12 +7,12 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { UserError } from '../core/errors.ts';
 import { breakSteps, type ShapeParams } from '../scenarios/lib/shapes.ts';
-import { RESULT_FILES, RESULTS_FORMAT, ResultsDir, type AckRecord, type LivenessRecord, type RunManifest } from '../results/index.ts';
+import { RESULT_FILES, RESULTS_FORMAT, ResultsDir, type AckRecord, type LivenessRecord, type RunManifest } from '../results-dir/index.ts';
 import { endpointStats, formatSummary, livenessStats, runThresholds } from './summary.ts';
-import { type K6SummaryExport, type RunSummary } from '../results/index.ts';
-import { readRequestLog, tagOf } from '../results/index.ts';
+import { type K6SummaryExport, type RunSummary } from '../results-dir/index.ts';
+import { readRequestLog, tagOf } from '../results-dir/index.ts';
 import { aggregateRequestLog, progressOfRuns, rampToBreakSummary } from './timeseries.ts';
-import { parseTimeseriesCsv, timeseriesCsv, type ProgressPoint } from '../results/index.ts';
+import { parseTimeseriesCsv, timeseriesCsv, type ProgressPoint } from '../results-dir/index.ts';
 import { quantile } from '../core/stats.ts';
 
 interface SegmentDir {

@@ -1,6 +1,6 @@
 // The run's verdict once k6 has finished: the summary, read back from the request log and k6's own summary.
 import { breakSteps, type ShapeParams } from '../scenarios/lib/shapes.ts';
-import type { ResultsDir, RunSummary, SecondRow } from '../results/index.ts';
+import type { ResultsDir, RunSummary, SecondRow } from '../results-dir/index.ts';
 import { K6_EXIT } from './k6.ts';
 import { endpointStats, livenessStats, runThresholds } from './summary.ts';
 import { rampToBreakSummary } from './timeseries.ts';

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { UserError } from '../core/errors.ts';
 import { repoRoot } from '../core/paths.ts';
 import { startCollectors, targetsFromTopology, type RunningCollectors } from '../collectors/index.ts';
-import { RESULTS_FORMAT, RESULT_FILES, ResultsDir, timeseriesCsv, type RunManifest, type RunSummary } from '../results/index.ts';
+import { RESULTS_FORMAT, RESULT_FILES, ResultsDir, timeseriesCsv, type RunManifest, type RunSummary } from '../results-dir/index.ts';
 import { ownershipProblem } from '../scenarios/lib/ownership.ts';
 import type { RunEnv } from '../scenarios/lib/params.ts';
 import { plannedSeconds, plannedSubmissions, resolveShape, type ScenarioName, type ShapeParams } from '../scenarios/lib/shapes.ts';

@@ -7,7 +7,7 @@
 // first, as test/integration/segments.test.ts does with prepareCorpus. Separate machines are not affected.
 import { UserError } from '../core/errors.ts';
 
-import type { Segment, SegmentInfo } from '../results/index.ts';
+import type { Segment, SegmentInfo } from '../results-dir/index.ts';
 
 export type { Segment, SegmentInfo };
 

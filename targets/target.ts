@@ -1,7 +1,7 @@
 // Where a run sends its load. Every kind of target (the local stack, the same stack in containers, a URL of a
 // real HQ) does the same five steps, so the runner is one pipeline whatever the target.
 import type { CollectorTargets } from '../collectors/index.ts';
-import type { TargetKind } from '../results/index.ts';
+import type { TargetKind } from '../results-dir/index.ts';
 import type { StackContext } from '../stack/component.ts';
 import type { Credential, PreflightCheck, ResolvedTarget } from './url-checks.ts';
 

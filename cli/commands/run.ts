@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { defaultResultsRoot } from '../../results/index.ts';
+import { defaultResultsRoot } from '../../results-dir/index.ts';
 import { runScenario } from '../../runner/run.ts';
 import { parseSegment } from '../../runner/segments.ts';
 import { formatSummary } from '../../runner/summary.ts';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { UserError } from '../../core/errors.ts';
 import { runScenario, type RunOptions } from '../../runner/run.ts';
-import type { RunSummary } from '../../results/index.ts';
+import type { RunSummary } from '../../results-dir/index.ts';
 import type { ScenarioName, ShapeParams } from '../../scenarios/lib/shapes.ts';
 import type { StackContext } from '../../stack/component.ts';
 import { repoRoot } from '../../core/paths.ts';

@@ -5,10 +5,10 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import type { Command } from 'commander';
 import YAML from 'yaml';
-import { buildProgram } from '../cli/main.ts';
+import { buildProgram } from './main.ts';
 import { requireDuration } from '../core/duration.ts';
 import { repoRoot } from '../core/paths.ts';
-import { loadBaseline } from './baseline.ts';
+import { loadBaseline } from '../gates/baseline.ts';
 
 const file = path.join(repoRoot, '.github', 'workflows', 'nightly.yml');
 

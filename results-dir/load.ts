@@ -5,7 +5,7 @@
 import { UserError } from '../core/errors.ts';
 import type { RunManifest } from './manifest.ts';
 import type { LivenessRecord } from './records.ts';
-import { RESULT_FILES, ResultsDir, type ResultFile } from './results-dir.ts';
+import { RESULT_FILES, ResultsDir, type ResultFile } from './directory.ts';
 import { SampleStore } from './sample-store.ts';
 import type { K6SummaryExport, RunSummary } from './summary.ts';
 import { parseTimeseriesCsv, type SecondRow } from './timeseries.ts';
