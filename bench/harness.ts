@@ -23,6 +23,7 @@ import { k6Binary } from '../stack/components/k6.ts';
 import { nginxUrl } from '../stack/components/nginx.ts';
 import { repoRoot } from '../core/paths.ts';
 import { loadStackContext, stackUp, stderrProgress } from '../stack/stack.ts';
+import { ensureBenchTools } from './prerequisites.ts';
 
 const { values } = parseArgs({
   options: {
@@ -62,6 +63,10 @@ async function measure(cmd: string, args: string[], env: NodeJS.ProcessEnv, stat
   child.stderr.on('data', (d) => (out += d));
   let code: number | undefined;
   child.on('close', (c) => (code = c ?? 1));
+  child.on('error', (err) => {
+    out += `${cmd}: ${err.message}\n`; // could not start it: reported as a failed run, not an unhandled error
+    code ??= 127;
+  });
   const cpu = () => {
     try {
       const st = fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8');
@@ -91,6 +96,8 @@ async function measure(cmd: string, args: string[], env: NodeJS.ProcessEnv, stat
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
+  // wrk runs beside the harness here; Locust joins it (its own issue): both come from `scripts/bootstrap.sh --bench`
+  ensureBenchTools(['wrk', 'locust']); // before the stack and the corpus, which take minutes
   const ctx = loadStackContext({ progress: stderrProgress, createUser: true });
   await stackUp(ctx);
   const k6 = k6Binary(ctx);
