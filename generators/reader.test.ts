@@ -22,14 +22,14 @@ describe('readSubmission on the submission fixtures', () => {
     assert.equal(s.xmlns, 'http://openrosa.org/formdesigner/capacity/household-registration');
     assert.equal(s.rootName, 'data');
     assert.equal(s.name, 'Register Household');
-    assert.equal(s.meta?.namespace, 'http://openrosa.org/jr/xforms');
-    assert.equal(s.meta?.instanceID, 'ecf6e40d-4770-43fb-8f88-2a5352d2824b');
-    assert.equal(s.meta?.deviceID, 'capacity-tablet-0193');
-    assert.equal(s.meta?.timeStart, '2024-05-13T08:02:11.204Z');
-    assert.equal(s.meta?.timeEnd, '2024-05-13T08:09:47.918Z');
-    assert.equal(s.meta?.username, 'chw.amina');
-    assert.equal(s.meta?.userID, '4a4ebb43944c4d7f8e489719ede0c433');
-    assert.equal(s.meta?.appVersion, 'CommCare Android, version "2.54.1"(466112). App v212. CommCare Version 2.54.1. Build 466112');
+    const { raw, ...meta } = s.meta!;
+    assert.deepEqual(meta, {
+      namespace: 'http://openrosa.org/jr/xforms', deviceID: 'capacity-tablet-0193', timeStart: '2024-05-13T08:02:11.204Z',
+      timeEnd: '2024-05-13T08:09:47.918Z', username: 'chw.amina', userID: '4a4ebb43944c4d7f8e489719ede0c433',
+      instanceID: 'ecf6e40d-4770-43fb-8f88-2a5352d2824b',
+      appVersion: 'CommCare Android, version "2.54.1"(466112). App v212. CommCare Version 2.54.1. Build 466112',
+    });
+    assert.equal(raw.appVersion, meta.appVersion, 'cc:appVersion by its local name');
     assert.equal(s.cases.length, 1);
     const c = s.cases[0]!;
     assert.equal(c.caseId, '0c5c45a3-684e-4774-bcdf-0db6f4864809');
@@ -107,13 +107,13 @@ describe('readSubmission on the submission fixtures', () => {
     const s = readSubmission(fixture('meta-after-case.xml'));
     assert.equal(s.xmlns, 'http://openrosa.org/formdesigner/7D2C1A44-3B1E-4F0A-9C55-2E8B61D0A7F3');
     assert.equal(s.name, 'Enrol Child');
-    assert.equal(s.meta?.namespace, 'http://openrosa.org/jr/xforms');
-    assert.equal(s.meta?.deviceID, 'Formplayer');
-    assert.equal(s.meta?.instanceID, '6b0f68d7-437b-4715-a28d-584ac57cb116');
-    assert.equal(s.meta?.timeStart, '2024-10-02T11:26:10.018-05');
-    assert.equal(s.meta?.username, 'web.apps');
-    assert.equal(s.meta?.drift, '-2');
-    assert.equal(s.meta?.appVersion, undefined);
+    const { raw, ...meta } = s.meta!;
+    assert.deepEqual(meta, {
+      namespace: 'http://openrosa.org/jr/xforms', deviceID: 'Formplayer', timeStart: '2024-10-02T11:26:10.018-05',
+      timeEnd: '2024-10-02T11:27:53.340-05', username: 'web.apps', userID: '6f068a50b3e54c188e63d9d590e356cc',
+      instanceID: '6b0f68d7-437b-4715-a28d-584ac57cb116', drift: '-2',
+    });
+    assert.deepEqual(Object.keys(raw), ['deviceID', 'timeStart', 'timeEnd', 'username', 'userID', 'instanceID', 'drift']);
     assert.deepEqual(s.warnings, []);
     const c = s.cases[0]!;
     assert.equal(c.caseId, 'c2de1ece-2fc2-42d9-8f15-1e069f89bd24');
