@@ -10,6 +10,7 @@
 // is CPU-seconds while requests flow (the rate a generator sustains), "startup" is what it spent before the
 // first request (k6 init: the harness loads each VU's workers' bodies). Figures are medians of --repeat runs.
 // Run: node --import tsx bench/harness.ts [--requests 24000] [--users 48] [--vus 16] [--seconds 10 (wrk)] [--repeat 3]
+// (installs wrk and Locust first, through `scripts/bootstrap.sh --bench`, when they are missing)
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -187,7 +188,7 @@ async function main(): Promise<void> {
   ].join('\n'));
   const wrk = await measure('wrk', ['-t1', `-c${vus}`, `-d${seconds}s`, '-s', lua, url], {}, statusUrl).catch(() => undefined);
   if (wrk && wrk.code === 0) results.push({ name: 'wrk', m: [wrk] });
-  else results.push({ name: 'wrk (not run: install the Debian package wrk)', m: [] });
+  else results.push({ name: `wrk (failed: ${wrk?.out.trim().split('\n').at(-1) ?? 'nginx status unreadable'})`, m: [] });
 
   const perCpu = (r: { m: Measured[] }) => (r.m.length ? median(r.m.map((m) => m.requests / m.loadCpuS)) : 0);
   const minimal = perCpu(results[2]!);
