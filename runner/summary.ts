@@ -75,3 +75,11 @@ export function formatSummary(s: RunSummary): string {
   for (const t of s.thresholds) lines.push(`  threshold ${t.ok ? 'ok  ' : 'FAIL'} ${t.metric} ${t.expression}`);
   return lines.join('\n');
 }
+
+/** A summary's request and acknowledgement figures: requests and failures from its endpoints, rates over durationS. */
+export function throughput(endpoints: Record<string, EndpointStats>, acknowledged: number, durationS: number):
+  Pick<RunSummary, 'requests' | 'failedRequests' | 'failedRate' | 'acknowledged' | 'acknowledgedPerSec'> {
+  const requests = Object.values(endpoints).reduce((s, e) => s + e.count, 0);
+  const failedRequests = Object.values(endpoints).reduce((s, e) => s + e.failed, 0);
+  return { requests, failedRequests, failedRate: requests ? failedRequests / requests : 0, acknowledged, acknowledgedPerSec: durationS ? acknowledged / durationS : 0 };
+}
