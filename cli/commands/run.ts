@@ -4,28 +4,8 @@ import { runScenario } from '../../runner/run.ts';
 import { parseSegment } from '../../runner/segments.ts';
 import { formatSummary } from '../../runner/summary.ts';
 import { isScenarioName, SCENARIO_DESCRIPTIONS, SCENARIO_NAMES, type ShapeParams } from '../../scenarios/lib/shapes.ts';
-import { requireDuration } from '../../core/duration.ts';
+import { positive, seconds, share } from '../options.ts';
 import { UserError } from '../../core/errors.ts';
-
-function positive(name: string, integer = false) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
-      throw new UserError(`${name} must be a positive ${integer ? 'whole ' : ''}number, not "${v}"`);
-    }
-    return n;
-  };
-}
-
-const seconds = (name: string) => (v: string): number => requireDuration(v, name) / 1000;
-
-function share(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < 0 || n > 1) throw new UserError(`${name} must be a share between 0 and 1, not "${v}"`);
-    return n;
-  };
-}
 
 interface RunFlags {
   target: string;
