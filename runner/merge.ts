@@ -6,13 +6,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { UserError } from '../core/errors.ts';
-import { breakSteps, type ShapeParams } from '../scenarios/lib/shapes.ts';
-import { RESULT_FILES, RESULTS_FORMAT, ResultsDir, type AckRecord, type LivenessRecord, type RunManifest } from '../results-dir/index.ts';
+import { breakSteps } from '../scenarios/lib/shapes.ts';
+import { RESULT_FILES, RESULTS_FORMAT, ResultsDir, type AckRecord, type LivenessRecord, type RunManifest, type K6SummaryExport, type RunSummary, readRequestLog, tagOf, parseTimeseriesCsv, timeseriesCsv, type ProgressPoint } from '../results-dir/index.ts';
 import { endpointStats, formatSummary, livenessStats, runThresholds, throughput } from './summary.ts';
-import { type K6SummaryExport, type RunSummary } from '../results-dir/index.ts';
-import { readRequestLog, tagOf } from '../results-dir/index.ts';
 import { aggregateRequestLog, progressOfRuns, rampToBreakSummary } from './timeseries.ts';
-import { parseTimeseriesCsv, timeseriesCsv, type ProgressPoint } from '../results-dir/index.ts';
 import { quantile } from '../core/stats.ts';
 
 interface SegmentDir {

@@ -1,8 +1,7 @@
 // The short account of a run: what was offered, what the target did, whether the thresholds held.
 import { acceptanceThreshold, type ShapeParams } from '../scenarios/lib/shapes.ts';
 import { quantile } from '../core/stats.ts';
-import type { EndpointStats, K6SummaryExport, RunSummary } from '../results-dir/index.ts';
-import type { SecondRow } from '../results-dir/index.ts';
+import type { EndpointStats, K6SummaryExport, RunSummary, SecondRow } from '../results-dir/index.ts';
 
 /**
  * k6's --summary-export marks each threshold expression with `true` when it FAILED (its "failed" flag).

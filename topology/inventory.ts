@@ -10,7 +10,6 @@ import {
   type Host,
   type ProcessInfo,
   type Protocol,
-  type ServiceInstance,
   type ServiceKind,
   type Topology,
 } from './model.ts';

@@ -4,7 +4,6 @@ import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UserError } from '../core/errors.ts';
 import { expandHostPattern, gunicornWorkers, parseInventory } from './inventory.ts';
 import { loadTopology, detectFormat } from './load.ts';
 import { endpointsFor, nodeExporters, serviceKindForName, totals } from './model.ts';

@@ -4,7 +4,6 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UserError } from '../core/errors.ts';
 import { totals, type VmRow } from './model.ts';
 import { formatVmTable, readVmTable, sniffTableFormat } from './vm-table.ts';
 import { expectUserError } from '../test/support/user-error.ts';

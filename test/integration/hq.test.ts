@@ -14,10 +14,7 @@ import { blobRoot } from '../../stack/components/hq.ts';
 import { kafkaBroker } from '../../stack/components/kafka.ts';
 import { nginxUrl } from '../../stack/components/nginx.ts';
 import { postgresUrl } from '../../stack/components/postgres.ts';
-import { audit } from '../../hq/index.ts';
-import { BlobStore } from '../../hq/index.ts';
-import { createPool } from '../../hq/index.ts';
-import { ensureMobileWorkers, type MobileWorkerAccount } from '../../hq/index.ts';
+import { audit, BlobStore, createPool, ensureMobileWorkers, type MobileWorkerAccount } from '../../hq/index.ts';
 import { accountsOf, populationFor, postGenerated } from '../support/post-forms.ts';
 import { ensureStackUp } from './stack-fixture.ts';
 

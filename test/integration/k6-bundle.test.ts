@@ -90,7 +90,6 @@ describe('k6 bundle', () => {
       await writeCorpus({ app: builtin('household'), appSource: 'household', population: { users: 3, seed: 3 }, count: 30, out: dir, multipart });
       const script = path.join(tmp, `corpus-${multipart}.js`);
       writeFileSync(script, `
-import { check } from 'k6';
 import { SharedArray } from 'k6/data';
 import * as gen from '${bundle}';
 export const options = { vus: 3, iterations: 30, thresholds: { checks: ['rate==1'] } };
