@@ -144,6 +144,28 @@ describe('generated submissions', () => {
     }
   });
 
+  it("real identities: every form carries the real worker's user_id and username, case owners included", () => {
+    const identities = [{ userId: 'a1b2c3d4e5f60718293a4b5c6d7e8f90', username: 'field-7@demo.commcarehq.org' }, { userId: 'real-2', username: 'nurse2' }];
+    const pop = new Population(household, { users: 2, seed: 5, domain: 'demo', identities });
+    const generated = new Population(household, { users: 2, seed: 5, domain: 'demo' });
+    assert.deepEqual({ ...pop.user(0), userId: '', username: '', login: '' }, { ...generated.user(0), userId: '', username: '', login: '' }, 'other draws unchanged');
+    assert.equal(pop.user(0).login, 'field-7@demo.commcarehq.org');
+    assert.equal(pop.user(1).login, 'nurse2@demo.commcarehq.org');
+    identities.forEach((id, w) => {
+      for (const sub of take(pop, w, 80)) {
+        const read = readSubmission(sub.xml);
+        assert.equal(read.meta?.userID, id.userId);
+        assert.equal(read.meta?.username, id.username.split('@')[0]);
+        for (const c of read.cases) {
+          assert.equal(c.userId, id.userId);
+          if (c.create) assert.equal(c.create.ownerId, id.userId);
+        }
+      }
+    });
+    assert.throws(() => new Population(household, { users: 3, identities }), /3 workers need 3 identities, got 2/);
+    assert.throws(() => new Population(household, { users: 2, identities: [identities[0]!, identities[0]!] }), /appears twice/);
+  });
+
   it('the same seed gives the same bytes; another seed does not; workers do not depend on the population size', () => {
     const a = new Population(household, { users: 3, seed: 99, duplicates: 0.1, edits: 0.1 });
     const b = new Population(household, { users: 3, seed: 99, duplicates: 0.1, edits: 0.1 });

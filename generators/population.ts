@@ -50,6 +50,18 @@ export interface PopulationConfig {
   region?: { lat: number; lon: number; radiusKm: number };
   /** cc:appVersion text; default mimics CommCare Android. */
   appVersion?: string;
+  /**
+   * Real mobile workers to generate for, worker i as identities[i] (a real HQ's workers, learned from their
+   * restores): their user_id and username go into every form, so each worker owns the cases its forms create.
+   */
+  identities?: WorkerIdentity[];
+}
+
+/** A mobile worker that exists on a real HQ: its user_id (the restore's Registration uuid) and username. */
+export interface WorkerIdentity {
+  userId: string;
+  /** short (`jdoe`) or full (`jdoe@demo.commcarehq.org`) */
+  username: string;
 }
 
 export const DEFAULT_POPULATION: Omit<PopulationConfig, 'maxOpenCases'> & { maxOpenCases?: number } = {
@@ -103,6 +115,15 @@ export function resolveConfig(opts: PopulationOptions = {}): PopulationConfig {
     throw new ConfigError((err as Error).message);
   }
   if (!(c.targetFormBytes >= 0)) throw new ConfigError(`targetFormBytes must be >= 0, got ${c.targetFormBytes}`);
+  if (c.identities) {
+    if (c.identities.length < c.users) throw new ConfigError(`${c.users} workers need ${c.users} identities, got ${c.identities.length}`);
+    const seen = new Set<string>();
+    for (const id of c.identities) {
+      if (!/^[\w-]+$/.test(id.userId) || !id.username) throw new ConfigError(`identity ${JSON.stringify(id)} needs a user id (letters, digits, - and _) and a username`);
+      if (seen.has(id.userId)) throw new ConfigError(`user id ${id.userId} appears twice among the identities: one generated worker per real worker`);
+      seen.add(id.userId);
+    }
+  }
   return c;
 }
 
@@ -181,8 +202,8 @@ export class Population {
       throw new RangeError(`worker index ${index} out of range 0..${this.config.users - 1}`);
     }
     const rng = new Rng(this.config.seed, 'user', index);
-    const username = `${this.config.usernamePrefix}${String(index).padStart(this.pad, '0')}`;
-    const userId = rng.hex(16);
+    let username = `${this.config.usernamePrefix}${String(index).padStart(this.pad, '0')}`;
+    let userId = rng.hex(16);
     const deviceId = rng.chars(25, DEVICE_ALPHABET);
     const password = rng.chars(12, PASSWORD_ALPHABET);
     const r = this.region;
@@ -192,7 +213,15 @@ export class Population {
       lat: r.lat + (km * Math.cos(angle)) / 111.32,
       lon: r.lon + (km * Math.sin(angle)) / (111.32 * Math.cos((r.lat * Math.PI) / 180)),
     };
-    return { index, username, login: `${username}@${this.config.domain}.commcarehq.org`, password, userId, deviceId, home };
+    let login = `${username}@${this.config.domain}.commcarehq.org`;
+    // a real worker keeps every other draw (device, password, home) so the forms differ only in who sent them
+    const real = this.config.identities?.[index];
+    if (real) {
+      userId = real.userId;
+      username = real.username.split('@')[0]!;
+      login = real.username.includes('@') ? real.username : `${username}@${this.config.domain}.commcarehq.org`;
+    }
+    return { index, username, login, password, userId, deviceId, home };
   }
 
   users(): MobileWorker[] {

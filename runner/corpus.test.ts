@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { writeCorpus } from '../generators/node/corpus.ts';
 import { loadApp } from '../generators/node/apps.ts';
-import { bodyBytes, k6MemoryEstimate, memAvailable, writeBodyPacks } from './corpus.ts';
+import { bodyBytes, corpusKey, k6MemoryEstimate, memAvailable, writeBodyPacks } from './corpus.ts';
 import type { PackLayout, WorkerPackIndex } from '../scenarios/lib/bodies.ts';
 
 describe('body packs', () => {
@@ -43,5 +43,14 @@ describe('body packs', () => {
     assert.ok(k6MemoryEstimate(327e6) > 1.3e9 && k6MemoryEstimate(327e6) < 1.6e9, 'measured 1.4 GB for 327 MB of bodies');
     const avail = memAvailable();
     if (fs.existsSync('/proc/meminfo')) assert.ok(avail !== undefined && avail > 0);
+  });
+
+  it('the cache key names the identities: other real workers, another corpus; none, the same key as before', () => {
+    const spec = { app: 'household', users: 2, count: 10, seed: 3, domain: 'd' };
+    const a = [{ userId: 'u1', username: 'a' }, { userId: 'u2', username: 'b' }];
+    const b = [{ userId: 'u1', username: 'a' }, { userId: 'u3', username: 'b' }];
+    assert.notEqual(corpusKey({ ...spec, identities: a }, 'app'), corpusKey({ ...spec, identities: b }, 'app'));
+    assert.notEqual(corpusKey({ ...spec, identities: a }, 'app'), corpusKey(spec, 'app'));
+    assert.equal(corpusKey({ ...spec, identities: undefined }, 'app'), corpusKey(spec, 'app'));
   });
 });

@@ -1,10 +1,11 @@
-// The corpus a run sends: generated once per (app, users, count, seed, domain) into .capacity/corpora and
+// The corpus a run sends: generated once per (app, users, count, seed, domain, identities) into .capacity/corpora and
 // reused when the same parameters come again. The k6 bundle of the generators is rebuilt when stale.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadApp } from '../generators/node/apps.ts';
 import { writeCorpus, type CorpusManifest } from '../generators/node/corpus.ts';
+import type { WorkerIdentity } from '../generators/population.ts';
 import { buildK6Bundle } from '../generators/node/k6-bundle.ts';
 import { repoRoot } from '../core/paths.ts';
 import { PACK_FORMAT, RAW_XML_CONTENT_TYPE, type PackLayout, type WorkerPackIndex } from '../scenarios/lib/bodies.ts';
@@ -16,6 +17,8 @@ export interface CorpusSpec {
   count: number;
   seed: number;
   domain: string;
+  /** a real HQ's workers the corpus is generated for (part of the key: other workers, another corpus) */
+  identities?: WorkerIdentity[];
 }
 
 export interface PreparedCorpus {
@@ -112,7 +115,7 @@ async function reuseOrGenerate(home: string, spec: CorpusSpec, progress: (msg: s
   const manifest = await writeCorpus({
     app: loaded.app,
     appSource: loaded.source,
-    population: { seed: spec.seed, domain: spec.domain, users: spec.users },
+    population: { seed: spec.seed, domain: spec.domain, users: spec.users, identities: spec.identities },
     count: spec.count,
     out: tmp,
     multipart: true,

@@ -14,7 +14,7 @@ import { plannedSeconds, plannedSubmissions, resolveShape, type ScenarioName, ty
 import type { StackContext } from '../stack/component.ts';
 import { k6, k6Binary, k6Build, NATIVE_MODULE } from '../stack/components/k6.ts';
 import { versions } from '../stack/config.ts';
-import { openTarget, type CorpusWorker, type PreflightCheck, type ProvisionedWorkers, type ResolvedTarget, type Target } from '../targets/index.ts';
+import { failedPreflight, openTarget, type CorpusWorker, type PreflightCheck, type ProvisionedWorkers, type ResolvedTarget, type Target } from '../targets/index.ts';
 import { loadTopology } from '../topology/load.ts';
 import type { Topology } from '../topology/model.ts';
 import { bodyBytes, k6MemoryEstimate, memAvailable } from './corpus.ts';
@@ -120,8 +120,7 @@ async function preflight(target: Target, workers: ProvisionedWorkers, k6info: { 
   checks.push({ name: 'k6 present', ok: !!k6info.version, detail: k6info.version ? `${k6info.binary} ${k6info.version}${ext}` : `${k6info.binary} does not run` });
   if (topology) checks.push({ name: 'topology valid', ok: true, detail: `${topology.rows.length} VM rows, ${topology.hosts.length} hosts` });
   for (const c of checks) log(`preflight ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`);
-  const failed = checks.filter((c) => !c.ok);
-  if (failed.length) throw new UserError(`preflight failed: ${failed.map((c) => `${c.name} (${c.detail})`).join('; ')}`);
+  if (checks.some((c) => !c.ok)) throw failedPreflight(checks);
 }
 
 interface LoadStep {
@@ -179,7 +178,7 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
   const topology = opts.topologyFile ? loadTopology(opts.topologyFile) : undefined;
   checkOptions(opts, shape);
   // A bad URL, unreadable credentials or no container engine: one line, before any results folder.
-  const target = await openTarget(opts.target, { domain: opts.domain, log: opts.log, allowRemote: opts.allowRemote ?? false,
+  const target = await openTarget(opts.target, { domain: opts.domain, users: opts.users, log: opts.log, allowRemote: opts.allowRemote ?? false,
     credentialsFile: opts.credentialsFile, elasticsearchUrl: opts.elasticsearchUrl });
 
   const results = ResultsDir.create(opts.resultsRoot, opts.segment ? `${opts.scenario}-${segmentLabel(opts.segment)}` : opts.scenario);
@@ -194,11 +193,13 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
     manifest.versions.k6 = k6info.version;
     manifest.versions.k6Extensions = k6info.jsExtensions;
 
+    // a real HQ's workers: the corpus is generated for them, so each owns the cases its forms create
+    const identities = await target.identities();
     const plan = await planCorpus({ binary: k6info.binary, scenario: opts.scenario, shape, baseUrl: endpoint.baseUrl, domain: opts.domain, app: opts.app,
-      users: opts.users, seed, segments: opts.segment?.count ?? 1, native: k6info.jsExtensions.includes(NATIVE_MODULE), home: ctx.paths.home, log: opts.log });
+      users: opts.users, seed, identities, segments: opts.segment?.count ?? 1, native: k6info.jsExtensions.includes(NATIVE_MODULE), home: ctx.paths.home, log: opts.log });
     manifest.script = path.relative(repoRoot, plan.script);
     manifest.vuPool = plan.ownership.pool;
-    if (plan.corpus.reused) opts.log(`reusing corpus ${plan.corpus.key} (same app, users, count, seed and domain)`);
+    if (plan.corpus.reused) opts.log(`reusing corpus ${plan.corpus.key} (same app, users, count, seed, domain${identities ? ' and workers' : ''})`);
     manifest.corpus = { key: plan.corpus.key, dir: plan.corpus.dir, forms: plan.corpus.manifest.count, reused: plan.corpus.reused };
     warnAboutMemory(plan, opts.log);
 

@@ -28,6 +28,11 @@ export abstract class StackTarget implements Target {
     return { ctx: this.ctx, endpoint: this.endpoint };
   }
 
+  /** The generated workers are created as they are (provisionWorkers). */
+  async identities(): Promise<undefined> {
+    return undefined;
+  }
+
   async provisionWorkers(workers: CorpusWorker[]): Promise<ProvisionedWorkers> {
     const pool = createPool(postgresUrl(this.ctx!), 2);
     try {

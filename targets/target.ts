@@ -1,6 +1,7 @@
 // Where a run sends its load. Every kind of target (the local stack, the same stack in containers, a URL of a
 // real HQ) does the same five steps, so the runner is one pipeline whatever the target.
 import type { CollectorTargets } from '../collectors/index.ts';
+import type { WorkerIdentity } from '../generators/population.ts';
 import type { TargetKind } from '../results-dir/index.ts';
 import type { StackContext } from '../stack/component.ts';
 import type { Credential, PreflightCheck, ResolvedTarget } from './url-checks.ts';
@@ -24,7 +25,12 @@ export interface Target {
   readonly kind: TargetKind;
   /** Installs and starts what the target needs (nothing for a URL), and says where the load goes. */
   prepare(): Promise<{ ctx: StackContext; endpoint: ResolvedTarget }>;
-  /** Makes sure the corpus's workers can log in: created on a stack of ours, mapped onto real credentials on a URL. */
+  /**
+   * The real workers the corpus must be generated for, worker i as identity i (a URL: learned from one restore per
+   * credential); undefined where the target takes the generated workers as they are (a stack of ours).
+   */
+  identities(): Promise<WorkerIdentity[] | undefined>;
+  /** Makes sure the corpus's workers can log in: created on a stack of ours, given their real credentials on a URL. */
   provisionWorkers(workers: CorpusWorker[]): Promise<ProvisionedWorkers>;
   /** Reachable, and the workers' credentials accepted. */
   preflight(first: Credential): Promise<PreflightCheck[]>;
@@ -36,5 +42,7 @@ export interface Target {
 
 export interface TargetOptions {
   domain: string;
+  /** mobile workers the run sends as */
+  users: number;
   log: (msg: string) => void;
 }

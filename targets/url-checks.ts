@@ -73,6 +73,11 @@ export interface PreflightCheck {
   detail: string;
 }
 
+/** The one line a failed preflight is refused with. */
+export function failedPreflight(checks: PreflightCheck[]): UserError {
+  return new UserError(`preflight failed: ${checks.filter((c) => !c.ok).map((c) => `${c.name} (${c.detail})`).join('; ')}`);
+}
+
 /** Reachable, and the credentials are accepted (one restore with skip_fixtures). */
 export async function preflightTarget(t: ResolvedTarget, cred: Credential): Promise<PreflightCheck[]> {
   const checks: PreflightCheck[] = [];

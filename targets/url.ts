@@ -1,12 +1,15 @@
 // A real CommCare HQ (or anything that speaks its APIs) at a URL: nothing is installed or started; the mobile
-// workers must exist, and their logins come from a credentials file.
+// workers must exist (`capacity workers create` makes them), and their logins come from a credentials file. The
+// corpus is generated for those workers (their user ids, learned at preflight), one generated worker per real one.
 import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../core/errors.ts';
 import type { StackContext } from '../stack/component.ts';
 import { loadStackContext } from '../stack/stack.ts';
+import type { WorkerIdentity } from '../generators/population.ts';
+import { learnIdentities } from './identities.ts';
 import type { CorpusWorker, ProvisionedWorkers, Target, TargetOptions } from './target.ts';
-import { parseCredentials, parseTargetUrl, preflightTarget, type Credential, type ResolvedTarget } from './url-checks.ts';
+import { failedPreflight, parseCredentials, parseTargetUrl, preflightTarget, type Credential, type ResolvedTarget } from './url-checks.ts';
 
 export interface UrlTargetOptions extends TargetOptions {
   url: string;
@@ -36,10 +39,16 @@ export class UrlTarget implements Target {
   private endpoint?: ResolvedTarget;
   private usersFile?: string;
 
-  /** Checks the URL and reads the credentials at once, before anything is written. */
+  /** Checks the URL and reads the credentials at once, before anything is written: one real worker per generated one. */
   constructor(private readonly opts: UrlTargetOptions) {
     this.url = parseTargetUrl(opts.url, opts.allowRemote);
-    this.credentials = readCredentials(opts.credentialsFile ?? process.env.CAPACITY_CREDENTIALS);
+    const file = opts.credentialsFile ?? process.env.CAPACITY_CREDENTIALS;
+    const all = readCredentials(file);
+    if (all.length < opts.users) {
+      throw new UserError(`--users ${opts.users} needs ${opts.users} mobile workers and ${file} has ${all.length}: pass --users ${all.length}, ` +
+        `or create more with capacity workers create --count ${opts.users}`);
+    }
+    this.credentials = all.slice(0, opts.users);
   }
 
   async prepare(): Promise<{ ctx: StackContext; endpoint: ResolvedTarget }> {
@@ -50,13 +59,22 @@ export class UrlTarget implements Target {
     return { ctx: this.ctx, endpoint };
   }
 
+  /** Reachable and the first login accepted, then each credential's worker from its own restore. */
+  async identities(): Promise<WorkerIdentity[]> {
+    const checks = await preflightTarget(this.endpoint!, this.credentials[0]!);
+    if (checks.some((c) => !c.ok)) throw failedPreflight(checks);
+    this.opts.log(`preflight: learning ${this.credentials.length} mobile workers' user ids (one restore each)`);
+    return learnIdentities(this.endpoint!, this.credentials);
+  }
+
   /**
-   * Real workers' logins replace the generated ones for authentication, worker i -> credential i mod n. They go to a
-   * private file for this run only (never into the shared corpus or the results).
+   * Generated worker i was generated for credential i's worker (identities): it logs in as that worker. The logins
+   * go to a private file for this run only (never into the shared corpus or the results).
    */
   async provisionWorkers(workers: CorpusWorker[]): Promise<ProvisionedWorkers> {
     const creds = this.credentials;
-    const mapped = workers.map((u, i) => ({ ...u, login: creds[i % creds.length]!.username, password: creds[i % creds.length]!.password }));
+    if (workers.length !== creds.length) throw new Error(`${workers.length} corpus workers for ${creds.length} credentials`);
+    const mapped = workers.map((u, i) => ({ ...u, login: creds[i]!.username, password: creds[i]!.password }));
     this.usersFile = path.join(this.ctx!.paths.run, `credentials-${process.pid}.json`);
     fs.mkdirSync(this.ctx!.paths.run, { recursive: true });
     fs.writeFileSync(this.usersFile, JSON.stringify(mapped), { mode: 0o600 });

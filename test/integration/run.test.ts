@@ -110,7 +110,7 @@ describe('capacity run', { timeout: 900_000 }, () => {
     const creds = path.join(resultsRoot, 'creds.csv');
     fs.writeFileSync(creds, 'mw0000,secret\n');
     await assert.rejects(
-      runScenario(options('steady', { rate: 1, durationS: 5 }, { target: 'http://127.0.0.1:9', credentialsFile: creds })),
+      runScenario(options('steady', { rate: 1, durationS: 5 }, { target: 'http://127.0.0.1:9', credentialsFile: creds, users: 1 })),
       (e: unknown) => e instanceof UserError && /preflight failed: target reachable/.test(e.message),
     );
     // the credentials handed to k6 in a private file are gone with the refused run
