@@ -18,6 +18,7 @@ import { register as registerGate } from './commands/gate.ts';
 import { register as registerBaseline } from './commands/baseline.ts';
 import { register as registerMerge } from './commands/merge.ts';
 import { register as registerK8s } from './commands/k8s.ts';
+import { register as registerWorkers } from './commands/workers.ts';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerBaseline(program);
   registerMerge(program);
   registerK8s(program);
+  registerWorkers(program);
   return program;
 }
 

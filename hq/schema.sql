@@ -153,3 +153,11 @@ create table if not exists hq_pillow_error (
   error text not null,
   created_on timestamptz not null default now()
 );
+
+-- API keys (HQ's ApiKey auth: `Authorization: ApiKey <web user>:<key>`); only a hash of the key is kept.
+create table if not exists hq_api_key (
+  key_hash text primary key,               -- sha256(key), hex
+  username text not null,                  -- the web user the key belongs to
+  domain text,                             -- the one project space it opens, or null for all
+  created_on timestamptz not null default now()
+);

@@ -13,6 +13,8 @@ import { processSubmission } from './process-form.ts';
 import { buildRestore } from './restore.ts';
 import { formFromXml, SubmissionError, UnprocessableForm } from './submission.ts';
 import { Authenticator, type AuthenticatedUser } from './users.ts';
+import { ApiKeyAuthenticator, ApiThrottle } from './api-keys.ts';
+import { handleUserApi, USER_API_ROUTE } from './user-api.ts';
 
 export const MAX_SUBMISSION_BYTES = 10 * 1024 * 1024;
 
@@ -22,6 +24,9 @@ export interface WebDeps {
   auth: Authenticator;
   outbox?: OutboxDrainer;
   es?: EsClient;
+  /** The API (mobile workers' user resource): API keys and their throttle. */
+  apiKeys?: ApiKeyAuthenticator;
+  apiThrottle?: ApiThrottle;
   /** Added latency per request, to make a deliberately slower build for gate tests. */
   delayMs?: number;
 }
@@ -198,6 +203,9 @@ export function createHandler(deps: WebDeps): http.RequestListener {
       if ((m = ROUTES.receiver.exec(url.pathname))) return handleReceiver(deps, req, res, m[1]!, m[2]);
       if ((m = ROUTES.restore.exec(url.pathname))) return handleRestore(deps, req, res, m[1]!, url);
       if ((m = ROUTES.search.exec(url.pathname))) return handleSearch(deps, req, res, m[1]!, url);
+      if ((m = USER_API_ROUTE.exec(url.pathname)) && deps.apiKeys) {
+        return handleUserApi({ pool: deps.pool, apiKeys: deps.apiKeys, throttle: deps.apiThrottle }, req, res, m[1]!, m[2], url);
+      }
       if ((m = ROUTES.heartbeat.exec(url.pathname))) {
         await requireUser(deps, m[1]!, req);
         res.writeHead(200, { 'Content-Type': 'application/json' });
@@ -240,6 +248,9 @@ async function main(): Promise<void> {
     pool,
     blobs: new BlobStore(values.blobs!),
     auth: new Authenticator(pool),
+    apiKeys: new ApiKeyAuthenticator(pool),
+    // HQ throttles its API per user; each web worker holds its own share (CAPACITY_API_RATE requests/s per key)
+    apiThrottle: new ApiThrottle(Number(process.env.CAPACITY_API_RATE ?? 20)),
     outbox,
     es: new EsClient({ node: values.es! }),
     delayMs: Number(values['delay-ms']),

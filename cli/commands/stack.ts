@@ -4,7 +4,9 @@ import { parsePortOverrides } from '../../stack/config.ts';
 import { componentByName, components, loadStackContext, stackDown, stackStatus, stackUp, stderrProgress } from '../../stack/stack.ts';
 import { tailFile } from '../../stack/process.ts';
 import { nginxUrl } from '../../stack/components/nginx.ts';
-import { DEMO_DOMAIN, demoWorkers } from '../../hq/index.ts';
+import { createApiKey, createPool, DEMO_DOMAIN, demoWorkers } from '../../hq/index.ts';
+import { postgresUrl } from '../../stack/components/postgres.ts';
+import { writeFileAtomic } from '../../core/fs.ts';
 import { formatBytes, formatTable } from '../table.ts';
 import { UserError } from '../../core/errors.ts';
 
@@ -89,5 +91,25 @@ export function register(program: Command): void {
         console.log(`==> ${c.name} (${c.logFile(ctx)}) <==`);
         console.log(lines.length ? lines.join('\n') : '(no log yet)');
       }
+    });
+
+  stack
+    .command('api-key')
+    .description("a new API key of the local stack's HQ-compatible service (for `capacity workers`), written to a file with mode 600")
+    .requiredOption('--out <file>', 'where the line <web user>:<key> goes')
+    .option('--user <name>', 'the web user the key belongs to', 'admin@capacity.local')
+    .option('--domain <name>', 'the one project space it opens (default: every one)')
+    .action(async (opts: { out: string; user: string; domain?: string }) => {
+      const pool = createPool(postgresUrl(loadStackContext()), 1);
+      let key: string;
+      try {
+        key = await createApiKey(pool, opts.user, opts.domain);
+      } catch (err) {
+        throw new UserError(`cannot create an API key in the local stack's PostgreSQL (${(err as Error).message}): is the stack up? (capacity stack up)`, 1);
+      } finally {
+        await pool.end();
+      }
+      writeFileAtomic(opts.out, `${opts.user}:${key}\n`, 0o600);
+      console.log(`API key of ${opts.user}${opts.domain ? ` for ${opts.domain}` : ''} written to ${opts.out} (mode 600)`);
     });
 }
