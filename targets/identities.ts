@@ -2,39 +2,38 @@
 // worker's user_id and username), so the corpus is generated for the workers that will send it.
 import { UserError } from '../core/errors.ts';
 import type { WorkerIdentity } from '../generators/population.ts';
+import { readRestoreResponse } from '../generators/requests.ts';
 import type { Credential, ResolvedTarget } from './url-checks.ts';
-
-/** The Registration block of a restore: `<uuid>` and `<username>` (undefined when there is none). */
-export function parseRegistration(xml: string): WorkerIdentity | undefined {
-  const block = /<Registration\b[^>]*>([\s\S]*?)<\/Registration>/.exec(xml)?.[1];
-  if (!block) return undefined;
-  const text = (tag: string) => {
-    const v = new RegExp(`<${tag}>([^<]*)</${tag}>`).exec(block)?.[1]?.trim();
-    return v ? v.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&') : undefined;
-  };
-  const userId = text('uuid');
-  const username = text('username');
-  return userId && username ? { userId, username } : undefined;
-}
 
 const basic = (c: Credential) => `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
 
-/** One worker's identity from a restore without fixtures; a refused login or a restore without Registration is one line. */
+/**
+ * One worker's identity from a restore without fixtures (a 202 of HQ's asynchronous restore is polled as it asks);
+ * a refused login or a restore without a Registration block is one line.
+ */
 async function learnOne(t: ResolvedTarget, cred: Credential): Promise<WorkerIdentity> {
   const url = `${t.baseUrl}/a/${t.domain}/phone/restore/${t.appId ? `${t.appId}/` : ''}?version=2.0&skip_fixtures=true`;
-  let res: Response;
-  let body: string;
-  try {
-    res = await fetch(url, { headers: { Authorization: basic(cred), 'X-OpenRosa-Version': '3.0' }, signal: AbortSignal.timeout(120_000) });
-    body = await res.text();
-  } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
-    throw new UserError(`preflight failed: restore for mobile worker ${cred.username}: ${cause}`);
+  const deadline = Date.now() + 10 * 60_000;
+  for (;;) {
+    let res: Response;
+    let body: string;
+    try {
+      res = await fetch(url, { headers: { Authorization: basic(cred), 'X-OpenRosa-Version': '3.0' }, signal: AbortSignal.timeout(120_000) });
+      body = await res.text();
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+      throw new UserError(`preflight failed: restore for mobile worker ${cred.username}: ${cause}`);
+    }
+    const parsed = readRestoreResponse(res.status, body, Object.fromEntries(res.headers));
+    if (parsed.kind === 'pending' && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, Math.min(60, Math.max(1, parsed.retryAfterSeconds ?? 5)) * 1000));
+      continue;
+    }
+    if (res.status !== 200) throw new UserError(`preflight failed: restore for mobile worker ${cred.username} answered ${res.status} (is the login right, and on domain ${t.domain}?)`);
+    const { userId, username } = parsed.registration ?? {};
+    if (!userId || !username) throw new UserError(`preflight failed: the restore for mobile worker ${cred.username} has no Registration block with a uuid and username`);
+    return { userId, username };
   }
-  if (res.status !== 200) throw new UserError(`preflight failed: restore for mobile worker ${cred.username} answered ${res.status} (is the login right, and on domain ${t.domain}?)`);
-  const id = parseRegistration(body);
-  if (!id) throw new UserError(`preflight failed: the restore for mobile worker ${cred.username} has no Registration block with a uuid and username`);
-  return id;
 }
 
 /**
