@@ -5,7 +5,7 @@ import { UserError } from '../core/errors.ts';
 /** Asks `question` on the terminal; without one, refuses unless `yes` (--yes) was given. */
 export async function confirm(question: string, yes: boolean): Promise<void> {
   if (yes) return;
-  if (!process.stdin.isTTY || !process.stderr.isTTY) throw new UserError(`${question}: no terminal to confirm on: pass --yes to go ahead`);
+  if (!process.stdin.isTTY || !process.stderr.isTTY) throw new UserError(`${question} No terminal to confirm on: pass --yes to go ahead.`);
   const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
   try {
     const answer = (await rl.question(`${question} Go ahead? [y/N] `)).trim().toLowerCase();

@@ -8,9 +8,8 @@ import { UserError } from '../core/errors.ts';
 import { repoRoot } from '../core/paths.ts';
 import { startCollectors, targetsFromTopology, type RunningCollectors } from '../collectors/index.ts';
 import { RESULTS_FORMAT, RESULT_FILES, ResultsDir, timeseriesCsv, type RunManifest, type RunSummary } from '../results-dir/index.ts';
-import { ownershipProblem } from '../scenarios/lib/ownership.ts';
 import type { RunEnv } from '../scenarios/lib/params.ts';
-import { plannedSeconds, plannedSubmissions, resolveShape, type ScenarioName, type ShapeParams } from '../scenarios/lib/shapes.ts';
+import { plannedSeconds, plannedSubmissions, type ScenarioName, type ShapeParams } from '../scenarios/lib/shapes.ts';
 import type { StackContext } from '../stack/component.ts';
 import { k6, k6Binary, k6Build, NATIVE_MODULE } from '../stack/components/k6.ts';
 import { versions } from '../stack/config.ts';
@@ -19,6 +18,7 @@ import { loadTopology } from '../topology/load.ts';
 import type { Topology } from '../topology/model.ts';
 import { bodyBytes, k6MemoryEstimate, memAvailable } from './corpus.ts';
 import { planCorpus, type CorpusPlan } from './corpus-plan.ts';
+import { planRun } from './run-plan.ts';
 import { runK6, type K6RunResult } from './k6.ts';
 import { K6Progress, freePort } from './k6progress.ts';
 import { LivenessFollower } from './liveness.ts';
@@ -65,18 +65,6 @@ function readPackageVersion(): string {
   } catch {
     return 'unknown';
   }
-}
-
-/** What a run would refuse anyway, refused before anything starts. */
-function checkOptions(opts: RunOptions, shape: ShapeParams): void {
-  if (opts.segment && opts.seed === undefined) {
-    throw new UserError('--segment needs --seed: every segment must send from the same corpus (same --seed, --app, --users and --domain)');
-  }
-  // Every VU owns mobile workers: too few workers for the VUs is a clear error before anything starts (the exact
-  // pool comes from k6 below; this is the same figure unless k6 rounds a segment's share).
-  const segments = opts.segment?.count ?? 1;
-  const problem = ownershipProblem({ users: opts.users, segments, pool: Math.ceil(shape.vus / segments) });
-  if (problem) throw new UserError(problem);
 }
 
 function newManifest(opts: RunOptions, target: Target, shape: ShapeParams, seed: number, topology: Topology | undefined): RunManifest {
@@ -173,10 +161,10 @@ async function sendLoad(s: LoadStep): Promise<{ k6: K6RunResult; summary: RunSum
 }
 
 export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
-  const shape = resolveShape(opts.scenario, { ...opts.shape, users: opts.users });
+  // what a run would refuse anyway, refused before anything starts (the same checks as --dry-run)
+  const { shape } = planRun(opts);
   const seed = opts.seed ?? randomInt(1, 2 ** 31 - 1);
   const topology = opts.topologyFile ? loadTopology(opts.topologyFile) : undefined;
-  checkOptions(opts, shape);
   // A bad URL, unreadable credentials or no container engine: one line, before any results folder.
   const target = await openTarget(opts.target, { domain: opts.domain, users: opts.users, log: opts.log, allowRemote: opts.allowRemote ?? false,
     credentialsFile: opts.credentialsFile, elasticsearchUrl: opts.elasticsearchUrl });

@@ -31,6 +31,16 @@ export function readCredentials(file: string | undefined): Credential[] {
   return parseCredentials(text, file);
 }
 
+/** The first `users` credentials: one real worker per generated one; fewer is refused in one line that says what to do. */
+export function credentialsFor(file: string | undefined, users: number): Credential[] {
+  const all = readCredentials(file);
+  if (all.length < users) {
+    throw new UserError(`--users ${users} needs ${users} mobile workers and ${file} has ${all.length}: pass --users ${all.length}, ` +
+      `or create more with capacity workers create --count ${users}`);
+  }
+  return all.slice(0, users);
+}
+
 export class UrlTarget implements Target {
   readonly kind = 'url' as const;
   private readonly url: URL;
@@ -42,13 +52,7 @@ export class UrlTarget implements Target {
   /** Checks the URL and reads the credentials at once, before anything is written: one real worker per generated one. */
   constructor(private readonly opts: UrlTargetOptions) {
     this.url = parseTargetUrl(opts.url, opts.allowRemote);
-    const file = opts.credentialsFile ?? process.env.CAPACITY_CREDENTIALS;
-    const all = readCredentials(file);
-    if (all.length < opts.users) {
-      throw new UserError(`--users ${opts.users} needs ${opts.users} mobile workers and ${file} has ${all.length}: pass --users ${all.length}, ` +
-        `or create more with capacity workers create --count ${opts.users}`);
-    }
-    this.credentials = all.slice(0, opts.users);
+    this.credentials = credentialsFor(opts.credentialsFile ?? process.env.CAPACITY_CREDENTIALS, opts.users);
   }
 
   async prepare(): Promise<{ ctx: StackContext; endpoint: ResolvedTarget }> {

@@ -3,6 +3,8 @@ import { defaultResultsRoot } from '../../results-dir/index.ts';
 import { runScenario } from '../../runner/run.ts';
 import { parseSegment } from '../../runner/segments.ts';
 import { formatSummary } from '../../runner/summary.ts';
+import { confirmationLine, formatPlan, planRun } from '../../runner/run-plan.ts';
+import { confirm } from '../confirm.ts';
 import { isScenarioName, SCENARIO_DESCRIPTIONS, SCENARIO_NAMES, type ShapeParams } from '../../scenarios/lib/shapes.ts';
 import { positive, seconds, share } from '../options.ts';
 import { UserError } from '../../core/errors.ts';
@@ -39,6 +41,9 @@ interface RunFlags {
   p95Read?: number;
   maxFailed?: number;
   segment?: string;
+  abortFailed?: number;
+  dryRun?: boolean;
+  yes?: boolean;
 }
 
 export function register(program: Command): void {
@@ -67,10 +72,13 @@ export function register(program: Command): void {
     .addOption(new Option('--search-ratio <x>', 'mixed-day and soak: case searches per submission').argParser(share('--search-ratio')))
     .addOption(new Option('--step-rate <n>', 'ramp-to-break: rate added at each step').argParser(positive('--step-rate')))
     .addOption(new Option('--step <d>', 'ramp-to-break: how long each step holds').argParser(seconds('--step')))
-    .addOption(new Option('--max-rate <n>', 'ramp-to-break: highest rate tried').argParser(positive('--max-rate')))
+    .option('--max-rate <n>', 'ceiling: the most requests per second any phase may ask for; a shape above it is refused, ramp-to-break climbs to it (default 300)', positive('--max-rate'))
     .option('--p95-write <ms>', 'threshold: p95 of submissions in ms (default 900)', positive('--p95-write'))
     .option('--p95-read <ms>', 'threshold: p95 of restores and searches in ms (default 450)', positive('--p95-read'))
     .option('--max-failed <rate>', 'threshold: share of failed requests (default 0.001)', share('--max-failed'))
+    .option('--abort-failed <rate>', 'stop the run early (after 10 s) once this share of requests has failed (default 0.2)', share('--abort-failed', { above0: true }))
+    .option('--dry-run', 'print the plan (target, rates, totals, duration, workers and forms) and send nothing')
+    .option('--yes', 'do not ask before loading a target that is not on this machine')
     .option('--credentials <file>', 'URL targets: mobile workers as username,password lines or JSON (also CAPACITY_CREDENTIALS)')
     .option('--es-url <url>', 'URL targets: Elasticsearch to follow data liveness in')
     .option('--results <dir>', 'where results directories go (default ./results)')
@@ -84,7 +92,16 @@ export function register(program: Command): void {
         rate: f.rate, durationS: f.duration, vus: f.vus, baselineS: f.baseline, burstS: f.burst, recoveryS: f.recovery,
         burstFactor: f.burstFactor, prefillS: f.prefill, windowS: f.window, restoreRatio: f.restoreRatio, searchRatio: f.searchRatio,
         stepRate: f.stepRate, stepS: f.step, maxRate: f.maxRate, writeP95Ms: f.p95Write, readP95Ms: f.p95Read, failedRate: f.maxFailed,
+        abortFailedRate: f.abortFailed,
       };
+      const segment = f.segment ? parseSegment(f.segment) : undefined;
+      const plan = planRun({ scenario, target: f.target, allowRemote: f.allowRemote, domain: f.domain, app: f.app, users: f.users, shape,
+        credentialsFile: f.credentials, segment, seed: f.seed });
+      if (f.dryRun) {
+        console.log(formatPlan(plan));
+        return;
+      }
+      if (plan.remote) await confirm(confirmationLine(plan), f.yes ?? false);
       const out = await runScenario({
         scenario,
         target: f.target,
@@ -101,7 +118,7 @@ export function register(program: Command): void {
         collectIntervalMs: f.interval * 1000,
         noCollect: !f.collect,
         livenessEvery: f.livenessEvery,
-        segment: f.segment ? parseSegment(f.segment) : undefined,
+        segment,
         log: (m) => process.stderr.write(`[run] ${m}\n`),
       });
       console.log(formatSummary(out.summary));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { acceptanceThreshold, breakSteps, endpointsOf, k6Scenarios, k6Thresholds, plannedSeconds, plannedSubmissions, resolveShape, SCENARIO_NAMES } from './shapes.ts';
+import { acceptanceThreshold, breakSteps, endpointsOf, k6Scenarios, k6Thresholds, peakRate, plannedSeconds, plannedSubmissions, rateCeilingProblem, resolveShape, SCENARIO_NAMES } from './shapes.ts';
 
 describe('load shapes', () => {
   it('submit-burst: baseline, a burst at factor x the base rate, recovery; open model', () => {
@@ -45,7 +45,7 @@ describe('load shapes', () => {
     assert.deepEqual(t['http_req_duration{endpoint:receiver}'], ['p(95)<900']);
     assert.deepEqual(t['http_req_duration{endpoint:restore}'], ['p(95)<450']);
     assert.deepEqual(t['http_req_duration{endpoint:search}'], ['p(95)<450']);
-    assert.deepEqual(t.http_req_failed, ['rate<0.001']);
+    assert.deepEqual(t.http_req_failed, ['rate<0.001', { threshold: 'rate<0.2', abortOnFail: true, delayAbortEval: '10s' }]);
     assert.equal(t.submit_accepted, undefined, 'held by the runner on the request log');
     assert.deepEqual(acceptanceThreshold(resolveShape('mixed-day', {})), { metric: 'submit_accepted', expression: 'rate>0.999', min: 0.999 });
     assert.deepEqual(t.checks, ['rate>0.999']);
@@ -70,5 +70,28 @@ describe('load shapes', () => {
     assert.equal(resolveShape('steady', { users: 10 }).vus, 10);
     assert.equal(resolveShape('steady', { users: 500 }).vus, 100);
     assert.equal(resolveShape('steady', { users: 10, vus: 7 }).vus, 7);
+  });
+
+  it('--max-rate is a ceiling no scenario option can pass; ramp-to-break climbs to it', () => {
+    assert.equal(peakRate('submit-burst', resolveShape('submit-burst', { rate: 4, burstFactor: 5 })), 20);
+    assert.equal(peakRate('mixed-day', resolveShape('mixed-day', { rate: 10, restoreRatio: 0.2, searchRatio: 0.1 })), 13);
+    assert.equal(peakRate('restore-storm', resolveShape('restore-storm', { rate: 2, users: 600, windowS: 60 })), 10);
+    assert.equal(rateCeilingProblem('submit-burst', resolveShape('submit-burst', { rate: 4, burstFactor: 5, maxRate: 20 })), undefined);
+    assert.match(rateCeilingProblem('submit-burst', resolveShape('submit-burst', { rate: 4, burstFactor: 5, maxRate: 19 })) ?? '',
+      /^submit-burst would ask 20 requests\/s at its peak, above --max-rate 19/);
+    assert.match(rateCeilingProblem('restore-storm', resolveShape('restore-storm', { rate: 2, users: 600, windowS: 60, maxRate: 5 })) ?? '', /ask 10 requests\/s/);
+    const ramp = resolveShape('ramp-to-break', { stepRate: 10, maxRate: 35 });
+    assert.equal(peakRate('ramp-to-break', ramp), 30);
+    assert.equal(rateCeilingProblem('ramp-to-break', ramp), undefined);
+    for (const name of SCENARIO_NAMES) assert.equal(rateCeilingProblem(name, resolveShape(name, {})), undefined, `${name}: defaults fit under the default ceiling`);
+  });
+
+  it('every scenario stops early when requests fail in bulk (--abort-failed)', () => {
+    for (const name of SCENARIO_NAMES) {
+      const t = k6Thresholds(name, resolveShape(name, { abortFailedRate: 0.3 }));
+      const aborts = (t.http_req_failed as { abortOnFail?: boolean; threshold?: string }[]).filter((x) => x.abortOnFail);
+      assert.ok(aborts.length >= 1, name);
+      if (name !== 'ramp-to-break') assert.equal(aborts[0]!.threshold, 'rate<0.3');
+    }
   });
 });

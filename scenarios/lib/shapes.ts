@@ -35,11 +35,17 @@ export interface ShapeParams {
   // ramp-to-break
   stepRate: number;
   stepS: number;
+  /**
+   * The ceiling: the most requests per second any phase of any scenario may ask for. A shape whose peak is above it
+   * is refused (rateCeilingProblem); ramp-to-break steps up to it.
+   */
   maxRate: number;
   // thresholds (defaults from OpenCRVS's k6 suite: reads p95 < 450 ms, writes p95 < 900 ms, failures < 0.1 %)
   writeP95Ms: number;
   readP95Ms: number;
   failedRate: number;
+  /** k6 stops the run early (after 10 s) once this share of requests has failed: a broken run stops loading a real deployment */
+  abortFailedRate: number;
 }
 
 export const DEFAULT_SHAPE: ShapeParams = {
@@ -61,6 +67,7 @@ export const DEFAULT_SHAPE: ShapeParams = {
   writeP95Ms: 900,
   readP95Ms: 450,
   failedRate: 0.001,
+  abortFailedRate: 0.2,
 };
 
 /** Scenario-specific defaults on top of DEFAULT_SHAPE. */
@@ -213,11 +220,18 @@ export function endpointsOf(name: ScenarioName): ('receiver' | 'restore' | 'sear
   }
 }
 
+/** The k6 threshold that stops a run early once the share of failed requests passes --abort-failed. */
+export function abortThreshold(p: ShapeParams): { threshold: string; abortOnFail: true; delayAbortEval: string } {
+  return { threshold: `rate<${p.abortFailedRate}`, abortOnFail: true, delayAbortEval: '10s' };
+}
+
 export function k6Thresholds(name: ScenarioName, p: ShapeParams): Record<string, unknown[]> {
   const abort = name === 'ramp-to-break';
   const t: Record<string, unknown[]> = {
     http_req_failed: [abort ? { threshold: `rate<${p.failedRate}`, abortOnFail: true, delayAbortEval: '10s' } : `rate<${p.failedRate}`],
   };
+  // every scenario stops early when requests fail in bulk (ramp-to-break already stops at --max-failed)
+  if (!abort || p.abortFailedRate < p.failedRate) t.http_req_failed!.push(abortThreshold(p));
   // restores and searches are checked by k6 checks: only where they are sent. Submissions' answers are checked into
   // the request log, and acceptanceThreshold is held by the runner on it (a k6 metric sample per submission costs).
   if (endpointsOf(name).some((e) => e !== 'receiver')) t.checks = [acceptanceThreshold(p).expression];
@@ -232,6 +246,23 @@ export function k6Thresholds(name: ScenarioName, p: ShapeParams): Record<string,
 export function acceptanceThreshold(p: ShapeParams): { metric: string; expression: string; min: number } {
   const min = 1 - Math.max(p.failedRate, 0.001);
   return { metric: 'submit_accepted', expression: `rate>${min}`, min };
+}
+
+/** The most requests per second any phase of the shape asks for (its k6 scenarios run one after another). */
+export function peakRate(name: ScenarioName, p: ShapeParams): number {
+  let peak = 0;
+  for (const sc of Object.values(k6Scenarios(name, p))) {
+    const stages = (sc.stages as { target: number }[] | undefined) ?? [];
+    peak = Math.max(peak, Number(sc.rate ?? 0), Number(sc.startRate ?? 0), ...stages.map((st) => st.target));
+  }
+  return peak / 100; // rates are per 100 s
+}
+
+/** Why the shape asks more of the target than --max-rate allows (undefined when it does not). */
+export function rateCeilingProblem(name: ScenarioName, p: ShapeParams): string | undefined {
+  const peak = peakRate(name, p);
+  if (peak <= p.maxRate + 1e-9) return undefined;
+  return `${name} would ask ${+peak.toFixed(2)} requests/s at its peak, above --max-rate ${p.maxRate}: lower the rate options or raise --max-rate on purpose`;
 }
 
 /** Seconds the scenario runs (without graceful stop), for progress and corpus sizing. */
