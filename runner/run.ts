@@ -4,7 +4,6 @@
 import { randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../core/errors.ts';
 import { repoRoot } from '../core/paths.ts';
 import { startCollectors, targetsFromTopology, type RunningCollectors } from '../collectors/index.ts';
 import { RESULTS_FORMAT, RESULT_FILES, ResultsDir, timeseriesCsv, type RunManifest, type RunSummary } from '../results-dir/index.ts';

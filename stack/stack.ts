@@ -77,6 +77,14 @@ export function loadStackContext(opts: { ports?: Partial<StackPorts>; progress?:
   return { config, paths, user: ensureServiceUser(opts.createUser ?? false), progress: opts.progress ?? quietProgress };
 }
 
+/**
+ * The tool's own folders (k6's build, the corpus cache) for a run against a deployment elsewhere: nothing of a local
+ * stack is read (no saved state, pid files or /proc), whether one runs on this machine or not.
+ */
+export function toolContext(opts: { progress?: Progress } = {}): StackContext {
+  return { config: configWithPorts({}), paths: stackPaths(), user: ensureServiceUser(false), progress: opts.progress ?? quietProgress };
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function timed<T>(progress: Progress, label: string, fn: () => Promise<T>): Promise<T> {

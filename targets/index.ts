@@ -2,10 +2,10 @@
 import { ContainersTarget } from './containers.ts';
 import { LocalTarget } from './local.ts';
 import type { Target, TargetOptions } from './target.ts';
-import { credentialsFor, readCredentials, UrlTarget, type UrlTargetOptions } from './url.ts';
+import { credentialsFor, privateDir, readCredentials, UrlTarget, type UrlTargetOptions } from './url.ts';
 
 export type { CorpusWorker, ProvisionedWorkers, Target, TargetOptions } from './target.ts';
-export { ContainersTarget, credentialsFor, LocalTarget, readCredentials, UrlTarget };
+export { ContainersTarget, credentialsFor, LocalTarget, privateDir, readCredentials, UrlTarget };
 export * from './url-checks.ts';
 
 /**

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../core/errors.ts';
 import type { StackContext } from '../stack/component.ts';
-import { loadStackContext } from '../stack/stack.ts';
+import { toolContext } from '../stack/stack.ts';
 import type { WorkerIdentity } from '../generators/population.ts';
 import { learnIdentities } from './identities.ts';
 import type { CorpusWorker, ProvisionedWorkers, Target, TargetOptions } from './target.ts';
@@ -41,6 +41,11 @@ export function credentialsFor(file: string | undefined, users: number): Credent
   return all.slice(0, users);
 }
 
+/** Where a run keeps the workers' logins for k6 while it runs (mode 700; never the stack's folders). */
+export function privateDir(ctx: StackContext): string {
+  return path.join(ctx.paths.home, 'private');
+}
+
 export class UrlTarget implements Target {
   readonly kind = 'url' as const;
   private readonly url: URL;
@@ -56,7 +61,8 @@ export class UrlTarget implements Target {
   }
 
   async prepare(): Promise<{ ctx: StackContext; endpoint: ResolvedTarget }> {
-    this.ctx = loadStackContext({ progress: { step: (m) => this.opts.log(m) } });
+    // the tool's own folders only: a run against a deployment reads nothing of a local stack (its state, /proc)
+    this.ctx = toolContext({ progress: { step: (m) => this.opts.log(m) } });
     const endpoint: ResolvedTarget = { kind: 'url', baseUrl: this.url.origin + this.url.pathname.replace(/\/$/, ''), domain: this.opts.domain,
       elasticsearchUrl: this.opts.elasticsearchUrl };
     this.endpoint = endpoint;
@@ -79,8 +85,9 @@ export class UrlTarget implements Target {
     const creds = this.credentials;
     if (workers.length !== creds.length) throw new Error(`${workers.length} corpus workers for ${creds.length} credentials`);
     const mapped = workers.map((u, i) => ({ ...u, login: creds[i]!.username, password: creds[i]!.password }));
-    this.usersFile = path.join(this.ctx!.paths.run, `credentials-${process.pid}.json`);
-    fs.mkdirSync(this.ctx!.paths.run, { recursive: true });
+    const dir = privateDir(this.ctx!);
+    this.usersFile = path.join(dir, `credentials-${process.pid}.json`);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     fs.writeFileSync(this.usersFile, JSON.stringify(mapped), { mode: 0o600 });
     return { first: creds[0]!, usersFile: this.usersFile };
   }

@@ -240,7 +240,10 @@ export function readInventory(text: string, file: string, options: InventoryOpti
       if (!svc || host.services.some((s) => s.kind === svc.kind && s.name === g)) continue;
       if (host.services.some((s) => s.kind === svc.kind) && !svc.port) continue;
       const d = DEFAULT_SERVICE_PORTS[svc.kind];
-      const port = svc.port ?? d.port;
+      // `<group>_port` (e.g. postgresql_port=6543) for a service off its default port
+      const given = vars[`${g}_port`];
+      if (given !== undefined && !/^\d+$/.test(given)) throw new UserError(`${file}: host "${invHost}": ${g}_port ${JSON.stringify(given)} is not a port`);
+      const port = given !== undefined ? Number(given) : (svc.port ?? d.port);
       const protocol = svc.protocol ?? d.protocol;
       host.services.push({ kind: svc.kind, name: g, endpoints: port ? [makeEndpoint(address, port, protocol)] : [] });
     }
