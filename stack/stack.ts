@@ -17,7 +17,7 @@ import { stackPaths } from '../core/paths.ts';
 import { writeFileAtomic } from '../core/fs.ts';
 import { groupRssBytes, ownedPid, stopOwned, tailFile } from './process.ts';
 import { portHolder, portIsFree } from './ports.ts';
-import { ensureServiceUser } from './service-user.ts';
+import { currentUser, ensureServiceUser } from './service-user.ts';
 
 // Kafka's topics for HQ's change feed exist before any web worker publishes or pillow reads.
 const kafkaWithTopics: Component = {
@@ -82,7 +82,8 @@ export function loadStackContext(opts: { ports?: Partial<StackPorts>; progress?:
  * stack is read (no saved state, pid files or /proc), whether one runs on this machine or not.
  */
 export function toolContext(opts: { progress?: Progress } = {}): StackContext {
-  return { config: configWithPorts({}), paths: stackPaths(), user: ensureServiceUser(false), progress: opts.progress ?? quietProgress };
+  // nothing runs as the stack's service user here: this process's own user
+  return { config: configWithPorts({}), paths: stackPaths(), user: currentUser(), progress: opts.progress ?? quietProgress };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

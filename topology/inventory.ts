@@ -225,8 +225,9 @@ export function readInventory(text: string, file: string, options: InventoryOpti
   const keyToHost = new Map<string, Host>();
   for (const invHost of inv.hostOrder) {
     const groups = groupsOf.get(invHost) ?? [];
-    const vars: Record<string, string> = {};
-    // Parent groups' vars first, so the nearer group (and then the host line) wins.
+    // [all:vars] first (every host is in Ansible's implicit group all), then parent groups', so the nearer group
+    // (and then the host line) wins.
+    const vars: Record<string, string> = { ...inv.groups.get('all')?.vars };
     for (const g of [...groups].reverse()) Object.assign(vars, inv.groups.get(g)!.vars);
     Object.assign(vars, inv.hostVars.get(invHost));
     const address = vars.ansible_host ?? invHost;

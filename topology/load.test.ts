@@ -195,10 +195,12 @@ describe('commcare-cloud inventory', () => {
     assert.equal(t.hosts[0]!.nodeExporter!.url, 'http://192.0.2.10:9100/metrics');
   });
 
-  it('a <group>_port variable moves a service off its default port', () => {
-    const t = loadTopology(write('ports/inventory.ini', '[postgresql]\n127.0.1.6 postgresql_port=63432\n[kafka]\n127.0.1.6\n[kafka:vars]\nkafka_port=63092\n'));
+  it('a <group>_port variable moves a service off its default port; [all:vars] reach every host', () => {
+    const t = loadTopology(write('ports/inventory.ini', '[postgresql]\n127.0.1.6 postgresql_port=63432\n[kafka]\n127.0.1.6\n[kafka:vars]\nkafka_port=63092\n' +
+      '[all:vars]\nnode_exporter_port=63100\n'));
     const ports = Object.fromEntries(t.hosts[0]!.services.map((s) => [s.kind, s.endpoints[0]!.port]));
     assert.deepEqual(ports, { postgresql: 63432, kafka: 63092 });
+    assert.equal(t.hosts[0]!.nodeExporter?.url, 'http://127.0.1.6:63100/metrics', '[all:vars] reach every host');
     expectUserError(() => loadTopology(write('badport/inventory.ini', '[redis]\nh1 redis_port=six\n')), /host "h1": redis_port "six" is not a port/);
   });
 
