@@ -198,6 +198,10 @@ export function pillowCollector(target: PillowTarget, opts: { timeoutMs?: number
           client = undefined;
           cl.end().catch(() => undefined);
         }
+        // a monitoring role (pg_monitor) reads PostgreSQL's statistics, not HQ's tables: say the one grant needed
+        if ((err as { code?: string }).code === '42501') {
+          throw new Error(`permission denied for pillowtop_kafkacheckpoint: grant select on pillowtop_kafkacheckpoint to ${cl.user ?? 'the monitoring role'}`);
+        }
         throw err;
       }
       const topics = [...new Set(rows.map((r) => r.topic))];

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { UserError } from '../core/errors.ts';
-import { parseTargetUrl, readCredentials } from '../targets/index.ts';
+import { credentialsFor, learnIdentities, parseTargetUrl } from '../targets/index.ts';
 import type { RunEnv } from '../scenarios/lib/params.ts';
 import { planCorpus } from '../runner/corpus-plan.ts';
 import { resolveShape, type ScenarioName, type ShapeParams } from '../scenarios/lib/shapes.ts';
@@ -111,12 +111,17 @@ export interface K8sManifest {
 export async function buildK8sManifest(opts: K8sManifestOptions): Promise<K8sManifest> {
   const url = parseTargetUrl(opts.target, true);
   const shape = resolveShape(opts.scenario, { ...opts.shape, users: opts.users });
+  // real workers: one per generated worker, and the corpus generated for them (their user ids, from one restore each)
+  const creds = opts.credentialsFile ? credentialsFor(opts.credentialsFile, opts.users) : undefined;
+  const baseUrl = url.origin + url.pathname.replace(/\/$/, '');
+  if (creds) opts.log(`learning ${creds.length} mobile workers' user ids from ${url.origin} (one restore each)`);
+  const identities = creds ? await learnIdentities({ kind: 'url', baseUrl, domain: opts.domain }, creds) : undefined;
   const ctx = loadStackContext({ progress: { step: (m) => opts.log(m) } });
   if (!k6.isInstalled(ctx)) await k6.install(ctx);
   // Every pod's VU pool owns mobile workers (scenarios/lib/ownership.ts): all pods run the same archive, so their
   // pools are equal (planPool), and a pod learns its segment only when it runs.
   const { script, ownership, corpus } = await planCorpus({ binary: k6Binary(ctx), scenario: opts.scenario, shape, baseUrl: url.origin, domain: opts.domain,
-    app: opts.app, users: opts.users, seed: opts.seed, segments: opts.parallelism, home: ctx.paths.home, log: opts.log });
+    app: opts.app, users: opts.users, seed: opts.seed, identities, segments: opts.parallelism, home: ctx.paths.home, log: opts.log });
   const warnings: string[] = [];
 
   // A staging copy of what k6 opens: the shared corpus is never changed, real logins go only into the archive.
@@ -126,15 +131,14 @@ export async function buildK8sManifest(opts: K8sManifestOptions): Promise<K8sMan
     fs.mkdirSync(corpusDir);
     fs.cpSync(path.join(corpus.dir, 'bodies'), path.join(corpusDir, 'bodies'), { recursive: true });
     let users = JSON.parse(fs.readFileSync(path.join(corpus.dir, 'users.json'), 'utf8')) as Record<string, unknown>[];
-    if (opts.credentialsFile) {
-      const creds = readCredentials(opts.credentialsFile);
-      users = users.map((u, i) => ({ ...u, login: creds[i % creds.length]!.username, password: creds[i % creds.length]!.password }));
+    if (creds) {
+      users = users.map((u, i) => ({ ...u, login: creds[i]!.username, password: creds[i]!.password }));
     } else {
       warnings.push(`no --credentials: the archive carries the corpus's generated mobile workers (${opts.domain}); they must exist on ${url.origin}`);
     }
     fs.writeFileSync(path.join(corpusDir, 'users.json'), JSON.stringify(users));
     warnings.push('the archive holds the mobile workers\' passwords (users.json): treat the ConfigMap or volume like a Secret');
-    const env: RunEnv = { scenario: opts.scenario, baseUrl: url.origin + url.pathname.replace(/\/$/, ''), domain: opts.domain, corpusDir,
+    const env: RunEnv = { scenario: opts.scenario, baseUrl, domain: opts.domain, corpusDir,
       shape: { ...shape }, ownership: { segments: ownership.segments, pool: ownership.pool } };
     const archive = path.join(stage, ARCHIVE_FILE);
     opts.log(`k6 archive of ${opts.scenario} with ${corpus.manifest.count} corpus forms`);

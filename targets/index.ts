@@ -7,6 +7,7 @@ import { credentialsFor, privateDir, readCredentials, UrlTarget, type UrlTargetO
 export type { CorpusWorker, ProvisionedWorkers, Target, TargetOptions } from './target.ts';
 export { ContainersTarget, credentialsFor, LocalTarget, privateDir, readCredentials, UrlTarget };
 export * from './url-checks.ts';
+export { learnIdentities } from './identities.ts';
 
 /**
  * The target a run names. A URL is checked and its credentials read here, and the containers' engine is started,

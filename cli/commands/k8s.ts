@@ -43,7 +43,7 @@ export function register(program: Command): void {
     .option('--rate <n>', 'base submissions per second (all pods together)', positive('--rate'))
     .option('--duration <d>', 'length of the main phase, e.g. 10m', seconds('--duration'))
     .option('--vus <n>', 'VUs of all pods together, a multiple of --parallelism (default --users, at most 100)', positive('--vus', true))
-    .option('--credentials <file>', 'real mobile workers (username,password lines or JSON) instead of the corpus\'s generated ones')
+    .option('--credentials <file>', 'real mobile workers (username,password lines or JSON), one per --users: the corpus is generated for them (one restore each learns their user ids)')
     .option('--volume-claim <pvc>', 'read the archive from this PersistentVolumeClaim instead of a ConfigMap (for archives over ~1 MB)')
     .option('--archive-out <file>', 'with --volume-claim: where to write archive.tar (default ./<name>-archive.tar)')
     .addOption(new Option('--arguments <args>', 'extra k6 run arguments for every pod, e.g. "--out experimental-prometheus-rw"'))

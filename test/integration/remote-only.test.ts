@@ -16,6 +16,8 @@ import { repoRoot, stackPaths } from '../../core/paths.ts';
 import { createApiKey, createPool } from '../../hq/index.ts';
 import type { StackContext } from '../../stack/component.ts';
 import { postgresUrl } from '../../stack/components/postgres.ts';
+import { pillowCollector } from '../../collectors/pillows.ts';
+import { postgresCollector } from '../../collectors/postgres.ts';
 import { runGuarded, type GuardedResult } from '../support/local-read-guard.ts';
 import { ensureStackUp } from './stack-fixture.ts';
 
@@ -184,6 +186,26 @@ hosts:
     assert.deepEqual(report.verdicts.map((v) => v.row.name).sort(), ['es_data', 'pg_main', 'proxy']);
     assert.ok(report.verdicts.every((v) => ['enough', 'short', 'oversized'].includes(v.verdict)), verdicts.join(', '));
     process.stderr.write(`remote-only: ${summary.acknowledged} forms acknowledged, ${samples.length} samples, verdicts: ${verdicts.join(', ')}\n`);
+  });
+
+  it('a role with pg_monitor alone: PostgreSQL figures come, pillow lag names the one grant it lacks', async () => {
+    const bare = `${role}_bare`;
+    await admin.query(`create role ${bare} login password '${rolePassword}'`);
+    await admin.query(`grant pg_monitor to ${bare}`);
+    const p = ctx.config.ports;
+    const url = `postgres://${bare}:${rolePassword}@${DB}:${p.postgres}/commcarehq`;
+    const pillows = pillowCollector({ postgresUrl: url, kafkaBrokers: [`${SEARCH}:${p.kafka}`], host: 'db1' });
+    const postgres = postgresCollector({ url, host: 'db1' });
+    try {
+      await assert.rejects(pillows.sample(new Date()), new RegExp(`permission denied for pillowtop_kafkacheckpoint: grant select on pillowtop_kafkacheckpoint to ${bare}$`));
+      const got = await postgres.sample(new Date());
+      assert.ok(got.length > 5, `PostgreSQL figures through pg_monitor alone: ${got.map((s) => s.metric).join(', ')}`);
+      assert.deepEqual(got.filter((s) => s.labels.error), []);
+    } finally {
+      await pillows.close?.();
+      await postgres.close?.();
+      await admin.query(`drop role ${bare}`);
+    }
   });
 
   it('the guard is real: a command that reads the local stack (its state and /proc) is caught', async () => {
