@@ -200,7 +200,7 @@ export function pillowCollector(target: PillowTarget, opts: { timeoutMs?: number
         }
         // a monitoring role (pg_monitor) reads PostgreSQL's statistics, not HQ's tables: say the one grant needed
         if ((err as { code?: string }).code === '42501') {
-          throw new Error(`permission denied for pillowtop_kafkacheckpoint: grant select on pillowtop_kafkacheckpoint to ${cl.user ?? 'the monitoring role'}`);
+          throw new Error(`permission denied for pillowtop_kafkacheckpoint: grant select on pillowtop_kafkacheckpoint to ${cl.user ?? 'the monitoring role'}`, { cause: err });
         }
         throw err;
       }
