@@ -52,8 +52,9 @@ export async function listWorkers(client: HqApiClient, domain: string): Promise<
   while (next) {
     const page = (await client.request('GET', next)).data as { meta?: { next?: string | null }; objects?: ApiUserObject[] };
     out.push(...(page.objects ?? []));
-    // HQ's next is a path with query (or a full URL): keep only the path and query
-    next = page.meta?.next ? page.meta.next.replace(/^https?:\/\/[^/]+/, '') : null;
+    // HQ's next is a full URL, a path with its query, or the query alone: keep the path and query
+    const n = page.meta?.next;
+    next = n ? (n.startsWith('?') ? `${apiPath(domain)}${n}` : n.replace(/^https?:\/\/[^/]+/, '')) : null;
   }
   return out;
 }
