@@ -71,6 +71,7 @@ describe('a URL target with real workers', { timeout: 600_000 }, () => {
     assert.ok(restores.all >= 2 * users && restores.ok === restores.all, `restores: ${restores.ok}/${restores.all}`);
 
     const real = new Population(app, { seed, domain, users, identities });
+    const figures: string[] = [];
     for (let i = 0; i < users; i++) {
       // the generator's open cases after worker i's acknowledged forms (sent one at a time, in timeline order)
       const open = new Set<string>();
@@ -88,7 +89,9 @@ describe('a URL target with real workers', { timeout: 600_000 }, () => {
       assert.equal(restore.kind, 'success');
       assert.equal(restore.registration?.userId, identities[i]!.userId);
       assert.deepEqual([...restore.caseIds].sort(), [...open].sort(), `worker ${i}: restore = the generator's open cases`);
+      figures.push(`${identities[i]!.userId.slice(0, 8)}: ${acked[i]} forms, ${open.size} open cases`);
     }
+    process.stderr.write(`real identities: ${figures.join('; ')}; restores ${restores.ok}/${restores.all} ok\n`);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });

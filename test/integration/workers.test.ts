@@ -65,6 +65,7 @@ describe('capacity workers', { timeout: 300_000 }, () => {
     assert.equal(r.created, 10);
     assert.equal(r.reused, 0);
     assert.ok(r.throttled > 0, 'the throttle answered 429 and the client waited');
+    process.stderr.write(`workers create: ${r.created} created, ${r.throttled} requests answered 429 and retried after Retry-After\n`);
     assert.ok(log.some((l) => /^429 from .* waiting 1 s as asked/.test(l)), log.join('\n'));
     assert.equal(fs.statSync(file).mode & 0o777, 0o600);
     const creds = parseCredentials(fs.readFileSync(file, 'utf8'), file);
