@@ -39,7 +39,10 @@ export class ApiKeyAuthenticator {
 /** Requests per second per key (token bucket of `burst`); CAPACITY_API_RATE sets the rate of the service's workers. */
 export class ApiThrottle {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
-  constructor(private readonly perSecond: number, private readonly burst = Math.max(1, perSecond)) {}
+  constructor(
+    private readonly perSecond: number,
+    private readonly burst = Math.max(1, perSecond),
+  ) {}
 
   /** 0 when the request may go ahead, else the whole seconds to wait (Retry-After). */
   take(key: string, now = Date.now()): number {

@@ -15,7 +15,11 @@ export interface UserApiDeps {
 }
 
 class ApiError extends Error {
-  constructor(readonly status: number, message: string, readonly headers: Record<string, string> = {}) {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
     super(message);
   }
 }
@@ -31,8 +35,21 @@ function json(res: http.ServerResponse, status: number, body: unknown, headers: 
 }
 
 function userObject(domain: string, r: WorkerRow): Record<string, unknown> {
-  return { type: 'user', id: r.user_id, username: r.username, first_name: '', last_name: '', default_phone_number: null, email: '', phone_numbers: [],
-    groups: [], locations: [], primary_location: null, user_data: {}, resource_uri: `/a/${domain}/api/v0.5/user/${r.user_id}/` };
+  return {
+    type: 'user',
+    id: r.user_id,
+    username: r.username,
+    first_name: '',
+    last_name: '',
+    default_phone_number: null,
+    email: '',
+    phone_numbers: [],
+    groups: [],
+    locations: [],
+    primary_location: null,
+    user_data: {},
+    resource_uri: `/a/${domain}/api/v0.5/user/${r.user_id}/`,
+  };
 }
 
 async function readJson(req: http.IncomingMessage): Promise<Record<string, unknown>> {
@@ -55,19 +72,32 @@ async function readJson(req: http.IncomingMessage): Promise<Record<string, unkno
 async function list(deps: UserApiDeps, domain: string, url: URL): Promise<unknown> {
   const limit = Math.min(1000, Math.max(1, Number(url.searchParams.get('limit') ?? 20) || 20));
   const offset = Math.max(0, Number(url.searchParams.get('offset') ?? 0) || 0);
-  const total = Number((await deps.pool.query<{ n: string }>('select count(*) as n from hq_mobile_worker where domain = $1', [domain])).rows[0]!.n);
-  const rows = (await deps.pool.query<WorkerRow>('select user_id, username from hq_mobile_worker where domain = $1 order by username limit $2 offset $3',
-    [domain, limit, offset])).rows;
+  const total = Number(
+    (await deps.pool.query<{ n: string }>('select count(*) as n from hq_mobile_worker where domain = $1', [domain])).rows[0]!.n,
+  );
+  const rows = (
+    await deps.pool.query<WorkerRow>(
+      'select user_id, username from hq_mobile_worker where domain = $1 order by username limit $2 offset $3',
+      [domain, limit, offset],
+    )
+  ).rows;
   const page = (o: number) => `/a/${domain}/api/v0.5/user/?limit=${limit}&offset=${o}`;
   return {
-    meta: { limit, offset, total_count: total, next: offset + limit < total ? page(offset + limit) : null, previous: offset > 0 ? page(Math.max(0, offset - limit)) : null },
+    meta: {
+      limit,
+      offset,
+      total_count: total,
+      next: offset + limit < total ? page(offset + limit) : null,
+      previous: offset > 0 ? page(Math.max(0, offset - limit)) : null,
+    },
     objects: rows.map((r) => userObject(domain, r)),
   };
 }
 
 async function create(deps: UserApiDeps, domain: string, body: Record<string, unknown>): Promise<unknown> {
   const { username, password } = body;
-  if (typeof username !== 'string' || !/^[a-z0-9][a-z0-9._-]*$/.test(username.split('@')[0]!)) throw new ApiError(400, 'username is required: lower case letters, digits, ., _ and -');
+  if (typeof username !== 'string' || !/^[a-z0-9][a-z0-9._-]*$/.test(username.split('@')[0]!))
+    throw new ApiError(400, 'username is required: lower case letters, digits, ., _ and -');
   if (typeof password !== 'string' || !password) throw new ApiError(400, 'password is required');
   const full = fullUsername(username, domain);
   if (!full.endsWith(`@${domain}.commcarehq.org`)) throw new ApiError(400, `username must be in domain ${domain}`);
@@ -84,12 +114,21 @@ async function create(deps: UserApiDeps, domain: string, body: Record<string, un
 }
 
 async function one(deps: UserApiDeps, domain: string, id: string): Promise<WorkerRow> {
-  const row = (await deps.pool.query<WorkerRow>('select user_id, username from hq_mobile_worker where domain = $1 and user_id = $2', [domain, id])).rows[0];
+  const row = (
+    await deps.pool.query<WorkerRow>('select user_id, username from hq_mobile_worker where domain = $1 and user_id = $2', [domain, id])
+  ).rows[0];
   if (!row) throw new ApiError(404, `no mobile worker ${id}`);
   return row;
 }
 
-async function route(deps: UserApiDeps, req: http.IncomingMessage, res: http.ServerResponse, domain: string, id: string | undefined, url: URL): Promise<void> {
+async function route(
+  deps: UserApiDeps,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  domain: string,
+  id: string | undefined,
+  url: URL,
+): Promise<void> {
   const who = await deps.apiKeys.authenticate(domain, req.headers.authorization);
   if (!who) throw new ApiError(401, 'an API key of this project space is required (Authorization: ApiKey <user>:<key>)');
   const wait = deps.throttle?.take(who.username) ?? 0;
@@ -115,7 +154,14 @@ async function route(deps: UserApiDeps, req: http.IncomingMessage, res: http.Ser
 }
 
 /** Answers one request to the user resource (errors as `{"error": ...}` with HQ's status codes). */
-export async function handleUserApi(deps: UserApiDeps, req: http.IncomingMessage, res: http.ServerResponse, domain: string, id: string | undefined, url: URL): Promise<void> {
+export async function handleUserApi(
+  deps: UserApiDeps,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  domain: string,
+  id: string | undefined,
+  url: URL,
+): Promise<void> {
   try {
     await route(deps, req, res, domain, id, url);
   } catch (err) {

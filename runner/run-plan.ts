@@ -4,7 +4,15 @@
 import { UserError } from '../core/errors.ts';
 import { loadApp } from '../generators/node/apps.ts';
 import { ownershipProblem } from '../scenarios/lib/ownership.ts';
-import { peakRate, plannedSeconds, plannedSubmissions, rateCeilingProblem, resolveShape, type ScenarioName, type ShapeParams } from '../scenarios/lib/shapes.ts';
+import {
+  peakRate,
+  plannedSeconds,
+  plannedSubmissions,
+  rateCeilingProblem,
+  resolveShape,
+  type ScenarioName,
+  type ShapeParams,
+} from '../scenarios/lib/shapes.ts';
 import { credentialsFor, isLoopbackHost, parseTargetUrl } from '../targets/index.ts';
 import type { Segment } from './segments.ts';
 
@@ -65,8 +73,18 @@ export function planRun(i: PlanInput): RunPlan {
   const restores = i.scenario === 'restore-storm' ? 2 * i.users : mixed ? round(shape.rate * shape.restoreRatio * durationS) : 0;
   const searches = mixed ? round(shape.rate * shape.searchRatio * durationS) : 0;
   return {
-    scenario: i.scenario, target: i.target, remote, domain: i.domain, shape, durationS, peakRate: peakRate(i.scenario, shape), submissions, restores, searches,
-    workers: { count: i.users, logins }, forms: { app: i.app, names: loadApp(i.app).app.forms.map((f) => `${f.id} (${f.category})`) },
+    scenario: i.scenario,
+    target: i.target,
+    remote,
+    domain: i.domain,
+    shape,
+    durationS,
+    peakRate: peakRate(i.scenario, shape),
+    submissions,
+    restores,
+    searches,
+    workers: { count: i.users, logins },
+    forms: { app: i.app, names: loadApp(i.app).app.forms.map((f) => `${f.id} (${f.category})`) },
   };
 }
 
@@ -81,7 +99,8 @@ export function confirmationLine(p: RunPlan): string {
 
 /** --dry-run's plan: everything that would be sent, and to where. */
 export function formatPlan(p: RunPlan): string {
-  const target = p.target === 'local' || p.target === 'containers' ? `${p.target} stack` : `${p.target}${p.remote ? ' (not on this machine)' : ''}`;
+  const target =
+    p.target === 'local' || p.target === 'containers' ? `${p.target} stack` : `${p.target}${p.remote ? ' (not on this machine)' : ''}`;
   const logins = p.workers.logins;
   const lines = [
     `dry run: nothing is sent`,

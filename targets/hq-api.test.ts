@@ -30,7 +30,11 @@ describe('HQ API client', () => {
   });
 
   it('429 then 503: waits as long as Retry-After asks, then succeeds; the key goes as ApiKey', async () => {
-    const s = await scripted([[429, { 'Retry-After': '2' }], [503, { 'Retry-After': '1' }], [200, {}]]);
+    const s = await scripted([
+      [429, { 'Retry-After': '2' }],
+      [503, { 'Retry-After': '1' }],
+      [200, {}],
+    ]);
     const waits: number[] = [];
     try {
       const client = new HqApiClient({ baseUrl: s.url, apiKey: 'me@x.org:k3y', sleep: async (ms) => void waits.push(ms) });
@@ -45,10 +49,18 @@ describe('HQ API client', () => {
   });
 
   it('gives up after its attempts with one line; a refused key says what it needs', async () => {
-    const s = await scripted([[429, {}], [429, {}], [429, {}], [401, {}]]);
+    const s = await scripted([
+      [429, {}],
+      [429, {}],
+      [429, {}],
+      [401, {}],
+    ]);
     try {
       const client = new HqApiClient({ baseUrl: s.url, apiKey: 'a:b', attempts: 3, sleep: async () => undefined });
-      await assert.rejects(client.request('GET', '/x'), (e: unknown) => e instanceof UserError && /still 429 after 3 attempts/.test(e.message));
+      await assert.rejects(
+        client.request('GET', '/x'),
+        (e: unknown) => e instanceof UserError && /still 429 after 3 attempts/.test(e.message),
+      );
       await assert.rejects(client.request('GET', '/x'), (e: unknown) => e instanceof UserError && /API key was refused/.test(e.message));
     } finally {
       s.close();

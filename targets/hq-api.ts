@@ -26,7 +26,10 @@ export function readApiKeyFile(file: string | undefined): string {
   } catch (err) {
     throw new UserError(`cannot read API key file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  const line = text.split('\n').map((l) => l.trim()).find((l) => l && !l.startsWith('#'));
+  const line = text
+    .split('\n')
+    .map((l) => l.trim())
+    .find((l) => l && !l.startsWith('#'));
   if (!line || !/^[^\s:]+:\S+$/.test(line)) throw new UserError(`${file}: expected one line <web user>:<API key>`);
   return line;
 }
@@ -49,7 +52,12 @@ export class HqApiClient {
   }
 
   /** The response to `method path`, after retries; its JSON body (undefined for none). Other statuses: one line. */
-  async request(method: string, path: string, body?: unknown, okStatuses: number[] = [200, 201, 204]): Promise<{ status: number; data: unknown }> {
+  async request(
+    method: string,
+    path: string,
+    body?: unknown,
+    okStatuses: number[] = [200, 201, 204],
+  ): Promise<{ status: number; data: unknown }> {
     const attempts = this.opts.attempts ?? 8;
     const maxWait = this.opts.maxWaitMs ?? 120_000;
     const url = `${this.opts.baseUrl}${path}`;
@@ -58,7 +66,11 @@ export class HqApiClient {
       try {
         res = await fetch(url, {
           method,
-          headers: { Authorization: `ApiKey ${this.opts.apiKey}`, Accept: 'application/json', ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+          headers: {
+            Authorization: `ApiKey ${this.opts.apiKey}`,
+            Accept: 'application/json',
+            ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+          },
           body: body === undefined ? undefined : JSON.stringify(body),
           signal: AbortSignal.timeout(60_000),
         });
@@ -71,7 +83,8 @@ export class HqApiClient {
       const text = await res.text();
       if (res.status === 429 || res.status === 503) {
         if (res.status === 429) this.throttled++;
-        if (attempt >= attempts) throw new UserError(`${method} ${url}: still ${res.status} after ${attempts} attempts (HQ's API rate limit): try again later`, 1);
+        if (attempt >= attempts)
+          throw new UserError(`${method} ${url}: still ${res.status} after ${attempts} attempts (HQ's API rate limit): try again later`, 1);
         const wait = Math.min(maxWait, retryAfterMs(res.headers.get('retry-after')) ?? 1000 * 2 ** attempt);
         this.opts.log?.(`${res.status} from ${path}: waiting ${(wait / 1000).toFixed(0)} s as asked`);
         await this.sleep(wait);
@@ -85,7 +98,10 @@ export class HqApiClient {
       }
       if (okStatuses.includes(res.status)) return { status: res.status, data };
       const why = (data as { error?: string })?.error ?? (typeof data === 'string' ? data.slice(0, 200) : '');
-      if (res.status === 401 || res.status === 403) throw new UserError(`${method} ${url}: ${res.status}: the API key was refused (it needs Edit Mobile Workers and API access on this project space)`);
+      if (res.status === 401 || res.status === 403)
+        throw new UserError(
+          `${method} ${url}: ${res.status}: the API key was refused (it needs Edit Mobile Workers and API access on this project space)`,
+        );
       throw new UserError(`${method} ${url}: ${res.status}${why ? `: ${why}` : ''}`, 1);
     }
   }

@@ -18,7 +18,10 @@ async function learnOne(t: ResolvedTarget, cred: Credential): Promise<WorkerIden
     let res: Response;
     let body: string;
     try {
-      res = await fetch(url, { headers: { Authorization: basic(cred), 'X-OpenRosa-Version': '3.0' }, signal: AbortSignal.timeout(120_000) });
+      res = await fetch(url, {
+        headers: { Authorization: basic(cred), 'X-OpenRosa-Version': '3.0' },
+        signal: AbortSignal.timeout(120_000),
+      });
       body = await res.text();
     } catch (err) {
       const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
@@ -29,9 +32,15 @@ async function learnOne(t: ResolvedTarget, cred: Credential): Promise<WorkerIden
       await new Promise((r) => setTimeout(r, Math.min(60, Math.max(1, parsed.retryAfterSeconds ?? 5)) * 1000));
       continue;
     }
-    if (res.status !== 200) throw new UserError(`preflight failed: restore for mobile worker ${cred.username} answered ${res.status} (is the login right, and on domain ${t.domain}?)`);
+    if (res.status !== 200)
+      throw new UserError(
+        `preflight failed: restore for mobile worker ${cred.username} answered ${res.status} (is the login right, and on domain ${t.domain}?)`,
+      );
     const { userId, username } = parsed.registration ?? {};
-    if (!userId || !username) throw new UserError(`preflight failed: the restore for mobile worker ${cred.username} has no Registration block with a uuid and username`);
+    if (!userId || !username)
+      throw new UserError(
+        `preflight failed: the restore for mobile worker ${cred.username} has no Registration block with a uuid and username`,
+      );
     return { userId, username };
   }
 }
@@ -53,7 +62,10 @@ export async function learnIdentities(t: ResolvedTarget, creds: Credential[], co
   const seen = new Map<string, string>();
   creds.forEach((c, i) => {
     const other = seen.get(out[i]!.userId);
-    if (other) throw new UserError(`the credentials ${other} and ${c.username} are the same mobile worker (${out[i]!.userId}): give one line per worker`);
+    if (other)
+      throw new UserError(
+        `the credentials ${other} and ${c.username} are the same mobile worker (${out[i]!.userId}): give one line per worker`,
+      );
     seen.set(out[i]!.userId, c.username);
   });
   return out;

@@ -10,7 +10,10 @@ describe('mobile workers through the API', () => {
   it('names: <prefix>0001.. padded to the count; a prefix must start with a letter', () => {
     assert.deepEqual(workerNames('lt', 3), ['lt0001', 'lt0002', 'lt0003']);
     assert.equal(workerNames('lt', 12_000)[11_999], 'lt12000');
-    assert.throws(() => checkPrefix('1x'), (e: unknown) => e instanceof UserError && /--prefix "1x" must start with a letter/.test(e.message));
+    assert.throws(
+      () => checkPrefix('1x'),
+      (e: unknown) => e instanceof UserError && /--prefix "1x" must start with a letter/.test(e.message),
+    );
   });
 
   it("lists every page, whatever form HQ's next takes (a full URL, a path, the query alone)", async () => {
@@ -31,8 +34,14 @@ describe('mobile workers through the API', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
       const client = new HqApiClient({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, apiKey: 'u:k' });
-      assert.deepEqual((await listWorkers(client, 'd')).map((u) => u.id), ['a', 'b', 'c', 'd', 'e', 'f', 'g']);
-      assert.ok(seen.every((u) => u.startsWith('/a/d/api/v0.5/user/?limit=')), seen.join(' '));
+      assert.deepEqual(
+        (await listWorkers(client, 'd')).map((u) => u.id),
+        ['a', 'b', 'c', 'd', 'e', 'f', 'g'],
+      );
+      assert.ok(
+        seen.every((u) => u.startsWith('/a/d/api/v0.5/user/?limit=')),
+        seen.join(' '),
+      );
     } finally {
       server.close();
     }

@@ -38,7 +38,8 @@ const apiPath = (domain: string) => `/a/${domain}/api/v0.5/user/`;
 const shortName = (u: string) => u.split('@')[0]!;
 
 export function checkPrefix(prefix: string): void {
-  if (!/^[a-z][a-z0-9._-]*$/.test(prefix)) throw new UserError(`--prefix "${prefix}" must start with a letter (lower case letters, digits, ., _ and -)`);
+  if (!/^[a-z][a-z0-9._-]*$/.test(prefix))
+    throw new UserError(`--prefix "${prefix}" must start with a letter (lower case letters, digits, ., _ and -)`);
 }
 
 export function workerNames(prefix: string, count: number): string[] {
@@ -113,7 +114,9 @@ export async function createWorkers(opts: WorkersOptions & { count: number; cred
     });
   } finally {
     // what is known is kept, in worker order; a worker not reached keeps the line it had
-    const lines = names.map((n, i) => creds[i] ?? (known.has(n) ? { username: full(n), password: known.get(n)! } : undefined)).filter((c): c is Credential => !!c);
+    const lines = names
+      .map((n, i) => creds[i] ?? (known.has(n) ? { username: full(n), password: known.get(n)! } : undefined))
+      .filter((c): c is Credential => !!c);
     if (lines.length) writeFileAtomic(opts.credentialsFile, `${lines.map((c) => `${c.username},${c.password}`).join('\n')}\n`, 0o600);
     result.credentials = lines;
     result.throttled = client.throttled;

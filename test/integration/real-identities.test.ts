@@ -36,22 +36,56 @@ describe('a URL target with real workers', { timeout: 600_000 }, () => {
     fs.writeFileSync(path.join(dir, 'key'), `${apiKey}\n`, { mode: 0o600 });
     const credsFile = path.join(dir, 'creds.csv');
     const users = 4;
-    await run(path.join(repoRoot, 'capacity'), ['workers', 'create', '--target', front, '--count', String(users), '--prefix', 'rs',
-      '--api-key-file', path.join(dir, 'key'), '--domain', domain, '--credentials', credsFile]);
+    await run(path.join(repoRoot, 'capacity'), [
+      'workers',
+      'create',
+      '--target',
+      front,
+      '--count',
+      String(users),
+      '--prefix',
+      'rs',
+      '--api-key-file',
+      path.join(dir, 'key'),
+      '--domain',
+      domain,
+      '--credentials',
+      credsFile,
+    ]);
     const creds = parseCredentials(fs.readFileSync(credsFile, 'utf8'), credsFile);
     const apiIds = new Map((await listWorkers(new HqApiClient({ baseUrl: front, apiKey }), domain)).map((u) => [u.username, u.id]));
     const identities = creds.map((c) => ({ userId: apiIds.get(c.username)!, username: c.username.split('@')[0]! }));
 
     const seed = randomInt(1, 2 ** 31 - 1);
-    const out = await runScenario({ scenario: 'restore-storm', target: front, domain, app: 'household', users, seed, credentialsFile: credsFile,
-      shape: { rate: 4, prefillS: 6, windowS: 4 }, resultsRoot: dir, collectIntervalMs: 1000, noCollect: true, livenessEvery: 3, log: () => undefined, echo: () => undefined });
+    const out = await runScenario({
+      scenario: 'restore-storm',
+      target: front,
+      domain,
+      app: 'household',
+      users,
+      seed,
+      credentialsFile: credsFile,
+      shape: { rate: 4, prefillS: 6, windowS: 4 },
+      resultsRoot: dir,
+      collectIntervalMs: 1000,
+      noCollect: true,
+      livenessEvery: 3,
+      log: () => undefined,
+      echo: () => undefined,
+    });
     assert.equal(out.summary.outcome, 'passed', out.summary.message);
     assert.equal(out.summary.failedRequests, 0);
 
     // the corpus was generated for the real workers, whose ids the generator alone would never make
     const manifest = JSON.parse(fs.readFileSync(path.join(out.dir, 'manifest.json'), 'utf8')) as { corpus: { dir: string } };
-    const corpusUsers = JSON.parse(fs.readFileSync(path.join(manifest.corpus.dir, 'users.json'), 'utf8')) as { userId: string; username: string }[];
-    assert.deepEqual(corpusUsers.map((u) => ({ userId: u.userId, username: u.username })), identities);
+    const corpusUsers = JSON.parse(fs.readFileSync(path.join(manifest.corpus.dir, 'users.json'), 'utf8')) as {
+      userId: string;
+      username: string;
+    }[];
+    assert.deepEqual(
+      corpusUsers.map((u) => ({ userId: u.userId, username: u.username })),
+      identities,
+    );
     const app = loadApp('household').app;
     const generated = new Population(app, { seed, domain, users });
     identities.forEach((id, i) => assert.notEqual(generated.user(i).userId, id.userId));
@@ -67,7 +101,10 @@ describe('a URL target with real workers', { timeout: 600_000 }, () => {
         restores.ok += r.ok;
       }
     }
-    assert.ok(acked.every((n) => n > 0), `every worker sent forms: ${acked.join(', ')}`);
+    assert.ok(
+      acked.every((n) => n > 0),
+      `every worker sent forms: ${acked.join(', ')}`,
+    );
     assert.ok(restores.all >= 2 * users && restores.ok === restores.all, `restores: ${restores.ok}/${restores.all}`);
 
     const real = new Population(app, { seed, domain, users, identities });
@@ -84,7 +121,8 @@ describe('a URL target with real workers', { timeout: 600_000 }, () => {
       }
       assert.ok(open.size > 0, `worker ${i} has open cases`);
       const res = await fetch(`${front}/a/${domain}/phone/restore/?version=2.0`, {
-        headers: { Authorization: `Basic ${Buffer.from(`${creds[i]!.username}:${creds[i]!.password}`).toString('base64')}` } });
+        headers: { Authorization: `Basic ${Buffer.from(`${creds[i]!.username}:${creds[i]!.password}`).toString('base64')}` },
+      });
       const restore = readRestoreResponse(res.status, await res.text());
       assert.equal(restore.kind, 'success');
       assert.equal(restore.registration?.userId, identities[i]!.userId);

@@ -80,8 +80,13 @@ describe('a remote-only run', { timeout: 900_000 }, () => {
   before(async () => {
     ctx = await ensureStackUp();
     const p = ctx.config.ports;
-    servers.push(await forward(WEB, p.nginx, p.nginx), await forward(DB, p.postgres, p.postgres), await forward(DB, p.redis, p.redis),
-      await forward(SEARCH, p.elasticsearch, p.elasticsearch), await forward(SEARCH, p.kafka, p.kafka));
+    servers.push(
+      await forward(WEB, p.nginx, p.nginx),
+      await forward(DB, p.postgres, p.postgres),
+      await forward(DB, p.redis, p.redis),
+      await forward(SEARCH, p.elasticsearch, p.elasticsearch),
+      await forward(SEARCH, p.kafka, p.kafka),
+    );
     for (const address of [WEB, DB, SEARCH]) {
       exporters.push(spawn('prometheus-node-exporter', [`--web.listen-address=${address}:${NODE_EXPORTER_PORT}`], { stdio: 'ignore' }));
       await waitForHttp(`http://${address}:${NODE_EXPORTER_PORT}/metrics`);
@@ -113,18 +118,23 @@ describe('a remote-only run', { timeout: 900_000 }, () => {
     // the deployment as a commcare-cloud inventory (the run) and as a YAML topology with VM rows (the report)
     const inv = path.join(dir, 'inventory');
     fs.mkdirSync(inv);
-    fs.writeFileSync(path.join(inv, 'inventory.ini'), [
-      `[proxy]\n${WEB} hostname=web1 proxy_port=${p.nginx}`,
-      `[webworkers]\n${WEB}`,
-      `[postgresql]\n${DB} hostname=db1 postgresql_port=${p.postgres}`,
-      `[redis]\n${DB} redis_port=${p.redis}`,
-      `[elasticsearch]\n${SEARCH} hostname=search1 elasticsearch_port=${p.elasticsearch}`,
-      `[kafka]\n${SEARCH} kafka_port=${p.kafka}`,
-      `[pillowtop]\n${SEARCH}`,
-      `[all:vars]\nnode_exporter_port=${NODE_EXPORTER_PORT}`,
-    ].join('\n') + '\n');
+    fs.writeFileSync(
+      path.join(inv, 'inventory.ini'),
+      [
+        `[proxy]\n${WEB} hostname=web1 proxy_port=${p.nginx}`,
+        `[webworkers]\n${WEB}`,
+        `[postgresql]\n${DB} hostname=db1 postgresql_port=${p.postgres}`,
+        `[redis]\n${DB} redis_port=${p.redis}`,
+        `[elasticsearch]\n${SEARCH} hostname=search1 elasticsearch_port=${p.elasticsearch}`,
+        `[kafka]\n${SEARCH} kafka_port=${p.kafka}`,
+        `[pillowtop]\n${SEARCH}`,
+        `[all:vars]\nnode_exporter_port=${NODE_EXPORTER_PORT}`,
+      ].join('\n') + '\n',
+    );
     const yaml = path.join(dir, 'topology.yaml');
-    fs.writeFileSync(yaml, `name: remote-rehearsal
+    fs.writeFileSync(
+      yaml,
+      `name: remote-rehearsal
 rows:
   - { name: proxy, cores: 2, ram_gb: 4, storage_gb: 20, vms: 1 }
   - { name: pg_main, cores: 4, ram_gb: 16, storage_gb: 200, vms: 1 }
@@ -147,45 +157,135 @@ hosts:
     row: es_data
     node_exporter: ${NODE_EXPORTER_PORT}
     services: [{ kind: elasticsearch, port: ${p.elasticsearch} }, { kind: kafka, port: ${p.kafka} }, pillowtop]
-`);
+`,
+    );
 
-    const made = await runGuarded(cli, ['workers', 'create', '--target', front, '--count', '4', '--prefix', 'rm', '--api-key-file', path.join(dir, 'api-key'),
-      '--domain', domain, '--credentials', creds], { env, cwd: repoRoot, home });
+    const made = await runGuarded(
+      cli,
+      [
+        'workers',
+        'create',
+        '--target',
+        front,
+        '--count',
+        '4',
+        '--prefix',
+        'rm',
+        '--api-key-file',
+        path.join(dir, 'api-key'),
+        '--domain',
+        domain,
+        '--credentials',
+        creds,
+      ],
+      { env, cwd: repoRoot, home },
+    );
     guardOk(made, 'workers create');
 
     const results = path.join(dir, 'results');
-    const ran = await runGuarded(cli, ['run', 'mixed-day', '--target', front, '--credentials', creds, '--users', '4', '--domain', domain,
-      '--rate', '3', '--duration', '25s', '--restore-ratio', '0.3', '--search-ratio', '0.2', '--topology', inv, '--es-url', `http://${SEARCH}:${p.elasticsearch}`,
-      '--interval', '1s', '--liveness-every', '2', '--results', results],
-    // the monitoring role's credentials for the inventory's PostgreSQL, as a hosting team gives them
-    { env: { ...env, PGUSER: role, PGPASSWORD: rolePassword, PGDATABASE: 'commcarehq' }, cwd: repoRoot, home });
+    const ran = await runGuarded(
+      cli,
+      [
+        'run',
+        'mixed-day',
+        '--target',
+        front,
+        '--credentials',
+        creds,
+        '--users',
+        '4',
+        '--domain',
+        domain,
+        '--rate',
+        '3',
+        '--duration',
+        '25s',
+        '--restore-ratio',
+        '0.3',
+        '--search-ratio',
+        '0.2',
+        '--topology',
+        inv,
+        '--es-url',
+        `http://${SEARCH}:${p.elasticsearch}`,
+        '--interval',
+        '1s',
+        '--liveness-every',
+        '2',
+        '--results',
+        results,
+      ],
+      // the monitoring role's credentials for the inventory's PostgreSQL, as a hosting team gives them
+      { env: { ...env, PGUSER: role, PGPASSWORD: rolePassword, PGDATABASE: 'commcarehq' }, cwd: repoRoot, home },
+    );
     guardOk(ran, 'run');
     assert.match(ran.stdout, /mixed-day against http:\/\/127\.0\.1\.5:\d+: PASSED/);
     const runDir = /results: (\S+)/.exec(ran.stdout)![1]!;
 
-    const samples = fs.readFileSync(path.join(runDir, 'samples.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as {
-      source: string; host: string; metric: string; value: number; labels: Record<string, string> });
-    const has = (source: string, host: string, metric?: RegExp) => samples.some((s) => s.source === source && s.host === host && (!metric || metric.test(s.metric)) && !s.labels.error);
+    const samples = fs
+      .readFileSync(path.join(runDir, 'samples.ndjson'), 'utf8')
+      .trim()
+      .split('\n')
+      .map(
+        (l) =>
+          JSON.parse(l) as {
+            source: string;
+            host: string;
+            metric: string;
+            value: number;
+            labels: Record<string, string>;
+          },
+      );
+    const has = (source: string, host: string, metric?: RegExp) =>
+      samples.some((s) => s.source === source && s.host === host && (!metric || metric.test(s.metric)) && !s.labels.error);
     for (const h of ['web1', 'db1', 'search1']) assert.ok(has('host', h, /cpu/), `node_exporter figures of ${h}`);
-    assert.ok(has('postgres', 'db1', /^xact_commit_per_s$/) && has('postgres', 'db1', /^statement_calls_per_s$/), 'PostgreSQL (and pg_stat_statements) through the monitoring role');
-    assert.ok(has('pillows', 'db1', /^offset_lag$/) && has('pillows', 'db1', /^time_lag_s$/), 'pillow lag from the remote PostgreSQL and Kafka');
+    assert.ok(
+      has('postgres', 'db1', /^xact_commit_per_s$/) && has('postgres', 'db1', /^statement_calls_per_s$/),
+      'PostgreSQL (and pg_stat_statements) through the monitoring role',
+    );
+    assert.ok(
+      has('pillows', 'db1', /^offset_lag$/) && has('pillows', 'db1', /^time_lag_s$/),
+      'pillow lag from the remote PostgreSQL and Kafka',
+    );
     assert.ok(has('kafka', 'search1'), 'Kafka');
     assert.ok(has('elasticsearch', 'search1'), 'Elasticsearch');
     assert.ok(has('nginx', 'web1'), 'nginx');
     assert.ok(has('redis', 'db1'), 'Redis');
-    assert.deepEqual(samples.filter((s) => s.labels.error).map((s) => `${s.source} ${s.host}: ${s.labels.error}`), [], 'no collector failed');
-    assert.deepEqual([...new Set(samples.map((s) => s.source).filter((s) => s === 'process' || s === 'local_store'))], [], 'nothing local-only');
-    const summary = JSON.parse(fs.readFileSync(path.join(runDir, 'summary.json'), 'utf8')) as { liveness: { searchable: number }; acknowledged: number };
+    assert.deepEqual(
+      samples.filter((s) => s.labels.error).map((s) => `${s.source} ${s.host}: ${s.labels.error}`),
+      [],
+      'no collector failed',
+    );
+    assert.deepEqual(
+      [...new Set(samples.map((s) => s.source).filter((s) => s === 'process' || s === 'local_store'))],
+      [],
+      'nothing local-only',
+    );
+    const summary = JSON.parse(fs.readFileSync(path.join(runDir, 'summary.json'), 'utf8')) as {
+      liveness: { searchable: number };
+      acknowledged: number;
+    };
     assert.ok(summary.acknowledged > 40, `forms acknowledged: ${summary.acknowledged}`);
     assert.ok(summary.liveness.searchable > 0, 'liveness followed in the remote Elasticsearch');
 
-    const reported = await runGuarded(cli, ['report', runDir, '--topology', yaml, '--target-users', '2000', '--formats', 'html,md,json'], { env, cwd: repoRoot, home });
+    const reported = await runGuarded(cli, ['report', runDir, '--topology', yaml, '--target-users', '2000', '--formats', 'html,md,json'], {
+      env,
+      cwd: repoRoot,
+      home,
+    });
     guardOk(reported, 'report');
-    const report = JSON.parse(fs.readFileSync(path.join(runDir, 'report', 'report.json'), 'utf8')) as { verdicts: { row: { name: string }; verdict: string }[] };
+    const report = JSON.parse(fs.readFileSync(path.join(runDir, 'report', 'report.json'), 'utf8')) as {
+      verdicts: { row: { name: string }; verdict: string }[];
+    };
     const verdicts = report.verdicts.map((v) => `${v.row.name} ${v.verdict}`);
     assert.deepEqual(report.verdicts.map((v) => v.row.name).sort(), ['es_data', 'pg_main', 'proxy']);
-    assert.ok(report.verdicts.every((v) => ['enough', 'short', 'oversized'].includes(v.verdict)), verdicts.join(', '));
-    process.stderr.write(`remote-only: ${summary.acknowledged} forms acknowledged, ${samples.length} samples, verdicts: ${verdicts.join(', ')}\n`);
+    assert.ok(
+      report.verdicts.every((v) => ['enough', 'short', 'oversized'].includes(v.verdict)),
+      verdicts.join(', '),
+    );
+    process.stderr.write(
+      `remote-only: ${summary.acknowledged} forms acknowledged, ${samples.length} samples, verdicts: ${verdicts.join(', ')}\n`,
+    );
   });
 
   it('a role with pg_monitor alone: PostgreSQL figures come, pillow lag names the one grant it lacks', async () => {
@@ -197,10 +297,16 @@ hosts:
     const pillows = pillowCollector({ postgresUrl: url, kafkaBrokers: [`${SEARCH}:${p.kafka}`], host: 'db1' });
     const postgres = postgresCollector({ url, host: 'db1' });
     try {
-      await assert.rejects(pillows.sample(new Date()), new RegExp(`permission denied for pillowtop_kafkacheckpoint: grant select on pillowtop_kafkacheckpoint to ${bare}$`));
+      await assert.rejects(
+        pillows.sample(new Date()),
+        new RegExp(`permission denied for pillowtop_kafkacheckpoint: grant select on pillowtop_kafkacheckpoint to ${bare}$`),
+      );
       const got = await postgres.sample(new Date());
       assert.ok(got.length > 5, `PostgreSQL figures through pg_monitor alone: ${got.map((s) => s.metric).join(', ')}`);
-      assert.deepEqual(got.filter((s) => s.labels.error), []);
+      assert.deepEqual(
+        got.filter((s) => s.labels.error),
+        [],
+      );
     } finally {
       await pillows.close?.();
       await postgres.close?.();
@@ -210,7 +316,10 @@ hosts:
 
   it('the guard is real: a command that reads the local stack (its state and /proc) is caught', async () => {
     const r = await runGuarded(path.join(repoRoot, 'capacity'), ['stack', 'status'], { env: process.env, cwd: repoRoot, home });
-    assert.ok(r.violations.some((v) => /reads \/proc: .*"\/proc\/\d+\/stat"/.test(v)), r.violations.slice(0, 5).join('\n'));
+    assert.ok(
+      r.violations.some((v) => /reads \/proc: .*"\/proc\/\d+\/stat"/.test(v)),
+      r.violations.slice(0, 5).join('\n'),
+    );
     assert.ok(r.violations.some((v) => /touches the local stack's files: .*\/run\/stack\.json/.test(v)));
   });
 });

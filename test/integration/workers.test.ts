@@ -43,8 +43,15 @@ describe('capacity workers', { timeout: 300_000 }, () => {
     pool = createPool(postgresUrl(ctx), 4);
     apiKey = `admin@it.org:${await createApiKey(pool, 'admin@it.org', domain)}`;
     // the service's handler in this process with a tight throttle (2 requests at once, then 4/s), so 429s happen
-    server = http.createServer(createHandler({ pool, blobs: new BlobStore(dir), auth: new Authenticator(pool), apiKeys: new ApiKeyAuthenticator(pool),
-      apiThrottle: new ApiThrottle(4, 2) }));
+    server = http.createServer(
+      createHandler({
+        pool,
+        blobs: new BlobStore(dir),
+        auth: new Authenticator(pool),
+        apiKeys: new ApiKeyAuthenticator(pool),
+        apiThrottle: new ApiThrottle(4, 2),
+      }),
+    );
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
@@ -55,22 +62,41 @@ describe('capacity workers', { timeout: 300_000 }, () => {
 
   const restore = async (username: string, password: string) => {
     const res = await fetch(`${base}/a/${domain}/phone/restore/?version=2.0&skip_fixtures=true`, {
-      headers: { Authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` } });
+      headers: { Authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` },
+    });
     return { status: res.status, id: readRestoreResponse(res.status, await res.text()).registration };
   };
 
   it('creates N workers through the API, with a credentials file of mode 600 whose logins restore, waiting out 429s', async () => {
     const file = path.join(dir, 'creds.csv');
-    const r = await createWorkers({ baseUrl: base, domain, apiKey, prefix: 'fw', count: 10, credentialsFile: file, log: (m) => log.push(m) });
+    const r = await createWorkers({
+      baseUrl: base,
+      domain,
+      apiKey,
+      prefix: 'fw',
+      count: 10,
+      credentialsFile: file,
+      log: (m) => log.push(m),
+    });
     assert.equal(r.created, 10);
     assert.equal(r.reused, 0);
     assert.ok(r.throttled > 0, 'the throttle answered 429 and the client waited');
     process.stderr.write(`workers create: ${r.created} created, ${r.throttled} requests answered 429 and retried after Retry-After\n`);
-    assert.ok(log.some((l) => /^429 from .* waiting 1 s as asked/.test(l)), log.join('\n'));
+    assert.ok(
+      log.some((l) => /^429 from .* waiting 1 s as asked/.test(l)),
+      log.join('\n'),
+    );
     assert.equal(fs.statSync(file).mode & 0o777, 0o600);
     const creds = parseCredentials(fs.readFileSync(file, 'utf8'), file);
-    assert.deepEqual(creds.map((c) => c.username), Array.from({ length: 10 }, (_, i) => `fw${String(i + 1).padStart(4, '0')}@${domain}.commcarehq.org`));
-    const listed = new Map((await listWorkers(new HqApiClient({ baseUrl: base, apiKey, sleep: (ms) => new Promise((res) => setTimeout(res, ms)) }), domain)).map((u) => [u.username, u.id]));
+    assert.deepEqual(
+      creds.map((c) => c.username),
+      Array.from({ length: 10 }, (_, i) => `fw${String(i + 1).padStart(4, '0')}@${domain}.commcarehq.org`),
+    );
+    const listed = new Map(
+      (await listWorkers(new HqApiClient({ baseUrl: base, apiKey, sleep: (ms) => new Promise((res) => setTimeout(res, ms)) }), domain)).map(
+        (u) => [u.username, u.id],
+      ),
+    );
     for (const c of creds) {
       const got = await restore(c.username, c.password);
       assert.equal(got.status, 200, c.username);
@@ -82,39 +108,96 @@ describe('capacity workers', { timeout: 300_000 }, () => {
   it('is idempotent: existing names reused with their known passwords, or given new ones when the file is gone; more added', async () => {
     const file = path.join(dir, 'creds.csv');
     const before = fs.readFileSync(file, 'utf8');
-    const again = await createWorkers({ baseUrl: base, domain, apiKey, prefix: 'fw', count: 10, credentialsFile: file, log: () => undefined });
+    const again = await createWorkers({
+      baseUrl: base,
+      domain,
+      apiKey,
+      prefix: 'fw',
+      count: 10,
+      credentialsFile: file,
+      log: () => undefined,
+    });
     assert.deepEqual([again.created, again.reused, again.passwordsReset], [0, 10, 0]);
     assert.equal(fs.readFileSync(file, 'utf8'), before, 'same logins, same passwords');
 
     const other = path.join(dir, 'elsewhere.csv');
-    const more = await createWorkers({ baseUrl: base, domain, apiKey, prefix: 'fw', count: 12, credentialsFile: other, log: () => undefined });
+    const more = await createWorkers({
+      baseUrl: base,
+      domain,
+      apiKey,
+      prefix: 'fw',
+      count: 12,
+      credentialsFile: other,
+      log: () => undefined,
+    });
     assert.deepEqual([more.created, more.reused, more.passwordsReset], [2, 10, 10]);
-    for (const c of parseCredentials(fs.readFileSync(other, 'utf8'), other)) assert.equal((await restore(c.username, c.password)).status, 200, c.username);
+    for (const c of parseCredentials(fs.readFileSync(other, 'utf8'), other))
+      assert.equal((await restore(c.username, c.password)).status, 200, c.username);
   });
 
-  it('deletes the prefix\'s workers, and deleting again is no error; a key of another domain is refused in one line', async () => {
+  it("deletes the prefix's workers, and deleting again is no error; a key of another domain is refused in one line", async () => {
     const gone = await deleteWorkers({ baseUrl: base, domain, apiKey, prefix: 'fw', log: () => undefined });
     assert.equal(gone.deleted, 12);
     assert.equal((await deleteWorkers({ baseUrl: base, domain, apiKey, prefix: 'fw', log: () => undefined })).deleted, 0);
     const client = new HqApiClient({ baseUrl: base, apiKey });
     assert.deepEqual(await listWorkers(client, domain), []);
     const foreign = `admin@it.org:${await createApiKey(pool, 'admin@it.org', `${domain}-other`)}`;
-    await assert.rejects(createWorkers({ baseUrl: base, domain, apiKey: foreign, prefix: 'fw', count: 1, credentialsFile: path.join(dir, 'x.csv'), log: () => undefined }),
-      (e: unknown) => e instanceof UserError && /401: the API key was refused/.test(e.message));
+    await assert.rejects(
+      createWorkers({
+        baseUrl: base,
+        domain,
+        apiKey: foreign,
+        prefix: 'fw',
+        count: 1,
+        credentialsFile: path.join(dir, 'x.csv'),
+        log: () => undefined,
+      }),
+      (e: unknown) => e instanceof UserError && /401: the API key was refused/.test(e.message),
+    );
     assert.equal(fs.existsSync(path.join(dir, 'x.csv')), false, 'nothing written when nothing was made');
   });
 
-  it('the CLI through nginx and the service\'s own web workers: create, then delete', async () => {
+  it("the CLI through nginx and the service's own web workers: create, then delete", async () => {
     const keyFile = path.join(dir, 'api-key');
     fs.writeFileSync(keyFile, `${apiKey}\n`, { mode: 0o600 });
     const creds = path.join(dir, 'cli.csv');
     const cli = path.join(repoRoot, 'capacity');
-    const made = await run(cli, ['workers', 'create', '--target', front, '--count', '3', '--prefix', 'cw', '--api-key-file', keyFile, '--domain', domain, '--credentials', creds]);
+    const made = await run(cli, [
+      'workers',
+      'create',
+      '--target',
+      front,
+      '--count',
+      '3',
+      '--prefix',
+      'cw',
+      '--api-key-file',
+      keyFile,
+      '--domain',
+      domain,
+      '--credentials',
+      creds,
+    ]);
     assert.match(made.stdout, /^3 created, 0 reused; credentials: .*cli\.csv \(mode 600\)/);
     assert.equal(fs.statSync(creds).mode & 0o777, 0o600);
     const gone = await run(cli, ['workers', 'delete', '--target', front, '--prefix', 'cw', '--api-key-file', keyFile, '--domain', domain]);
     assert.match(gone.stdout, /^3 deleted/);
-    await assert.rejects(run(cli, ['workers', 'create', '--target', front, '--count', '3', '--prefix', 'cw', '--api-key-file', path.join(dir, 'nope'), '--domain', domain]),
-      (e: { code?: number; stderr?: string }) => e.code === 2 && /^capacity: cannot read API key file .*ENOENT\n$/.test(e.stderr ?? ''));
+    await assert.rejects(
+      run(cli, [
+        'workers',
+        'create',
+        '--target',
+        front,
+        '--count',
+        '3',
+        '--prefix',
+        'cw',
+        '--api-key-file',
+        path.join(dir, 'nope'),
+        '--domain',
+        domain,
+      ]),
+      (e: { code?: number; stderr?: string }) => e.code === 2 && /^capacity: cannot read API key file .*ENOENT\n$/.test(e.stderr ?? ''),
+    );
   });
 });

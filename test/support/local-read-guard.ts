@@ -46,11 +46,18 @@ export function forbidden(p: string, home: StackPaths, tracedPids: Set<string>, 
 }
 
 /** Runs `cmd args` under strace -f and lists every forbidden path any of its processes touched. */
-export async function runGuarded(cmd: string, args: string[], opts: { env: NodeJS.ProcessEnv; cwd: string; home: StackPaths; timeoutMs?: number }): Promise<GuardedResult> {
+export async function runGuarded(
+  cmd: string,
+  args: string[],
+  opts: { env: NodeJS.ProcessEnv; cwd: string; home: StackPaths; timeoutMs?: number },
+): Promise<GuardedResult> {
   const log = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'capacity-guard-')), 'strace.log');
   // %file: every syscall that takes a path (open, stat, access, readlink, execve...); seccomp-bpf keeps the others untraced and cheap
-  const child = spawn('strace', ['-f', '-qq', '--seccomp-bpf', '-e', 'trace=%file,clone,clone3,fork,vfork', '-e', 'signal=none', '-s', '4096', '-o', log, cmd, ...args],
-    { env: opts.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    'strace',
+    ['-f', '-qq', '--seccomp-bpf', '-e', 'trace=%file,clone,clone3,fork,vfork', '-e', 'signal=none', '-s', '4096', '-o', log, cmd, ...args],
+    { env: opts.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
