@@ -4,7 +4,7 @@ import { runScenario } from '../../runner/run.ts';
 import { parseSegment } from '../../runner/segments.ts';
 import { formatSummary } from '../../runner/summary.ts';
 import { isScenarioName, SCENARIO_DESCRIPTIONS, SCENARIO_NAMES, type ShapeParams } from '../../scenarios/lib/shapes.ts';
-import { requireDuration } from '../../core/duration.ts';
+import { requireDuration, requirePositiveDuration } from '../../core/duration.ts';
 import { UserError } from '../../core/errors.ts';
 
 function positive(name: string, integer = false) {
@@ -18,6 +18,8 @@ function positive(name: string, integer = false) {
 }
 
 const seconds = (name: string) => (v: string): number => requireDuration(v, name) / 1000;
+/** A length that must be more than nothing: --duration 0 is refused here, not once the run is under way. */
+const positiveSeconds = (name: string) => (v: string): number => requirePositiveDuration(v, name) / 1000;
 
 function share(name: string) {
   return (v: string): number => {
@@ -75,18 +77,18 @@ export function register(program: Command): void {
     .option('--users <n>', 'mobile workers', positive('--users', true), 100)
     .option('--seed <n>', 'seed for the generated traffic (default: a new one, recorded in the manifest)', positive('--seed', true))
     .option('--rate <n>', 'base submissions per second', positive('--rate'))
-    .option('--duration <d>', 'length of the main phase (steady, mixed-day, soak), e.g. 2m', seconds('--duration'))
+    .option('--duration <d>', 'length of the main phase (steady, mixed-day, soak), e.g. 2m', positiveSeconds('--duration'))
     .option('--vus <n>', 'VUs, the concurrency of the open model: each owns mobile workers and sends their forms one at a time (default --users, at most 100; never more than --users)', positive('--vus', true))
     .addOption(new Option('--baseline <d>', 'submit-burst: quiet baseline').argParser(seconds('--baseline')))
-    .addOption(new Option('--burst <d>', 'submit-burst: length of the burst').argParser(seconds('--burst')))
+    .addOption(new Option('--burst <d>', 'submit-burst: length of the burst').argParser(positiveSeconds('--burst')))
     .addOption(new Option('--recovery <d>', 'submit-burst: recovery after the burst').argParser(seconds('--recovery')))
     .addOption(new Option('--burst-factor <x>', 'submit-burst: burst rate as a multiple of the base rate').argParser(positive('--burst-factor')))
     .addOption(new Option('--prefill <d>', 'restore-storm: submissions before the storm').argParser(seconds('--prefill')))
-    .addOption(new Option('--window <d>', 'restore-storm: every worker syncs inside this window').argParser(seconds('--window')))
+    .addOption(new Option('--window <d>', 'restore-storm: every worker syncs inside this window').argParser(positiveSeconds('--window')))
     .addOption(new Option('--restore-ratio <x>', 'mixed-day and soak: restores per submission').argParser(share('--restore-ratio')))
     .addOption(new Option('--search-ratio <x>', 'mixed-day and soak: case searches per submission').argParser(share('--search-ratio')))
     .addOption(new Option('--step-rate <n>', 'ramp-to-break: rate added at each step').argParser(positive('--step-rate')))
-    .addOption(new Option('--step <d>', 'ramp-to-break: how long each step holds').argParser(seconds('--step')))
+    .addOption(new Option('--step <d>', 'ramp-to-break: how long each step holds').argParser(positiveSeconds('--step')))
     .addOption(new Option('--max-rate <n>', 'ramp-to-break: highest rate tried').argParser(positive('--max-rate')))
     .option('--p95-write <ms>', 'threshold: p95 of submissions in ms (default 900)', positive('--p95-write'))
     .option('--p95-read <ms>', 'threshold: p95 of restores and searches in ms (default 450)', positive('--p95-read'))
@@ -94,7 +96,7 @@ export function register(program: Command): void {
     .option('--credentials <file>', 'URL targets: mobile workers as username,password lines or JSON (also CAPACITY_CREDENTIALS)')
     .option('--es-url <url>', 'URL targets: Elasticsearch to follow data liveness in')
     .option('--results <dir>', 'where results directories go (default ./results)')
-    .option('--interval <d>', 'collector sampling interval', seconds('--interval'), 5)
+    .option('--interval <d>', 'collector sampling interval', positiveSeconds('--interval'), 5)
     .option('--no-collect', 'do not run the collectors')
     .option('--segment <i/N>', 'run only segment i of N (k6 execution segments: N load generators share the scenario; every one needs the same --seed); `capacity merge` joins the results')
     .option('--liveness-every <n>', 'follow one acknowledged form in N of each VU until searchable', positive('--liveness-every', true), 10)

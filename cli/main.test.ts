@@ -1,0 +1,84 @@
+// Issue 14: what the CLI answers to a careless user: usage errors exit 2, lengths of 0 are refused while the
+// flags are read, a YAML alias bomb and `plan --vars` name the right file and flag. In process, no stack needed.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { main } from './main.ts';
+
+/** Runs the CLI in this process; what it printed on stderr, and its exit code. */
+export async function cli(...args: string[]): Promise<{ code: number; stderr: string; stdout: string }> {
+  let stderr = '';
+  let stdout = '';
+  const err = process.stderr.write.bind(process.stderr);
+  const out = process.stdout.write.bind(process.stdout);
+  process.stderr.write = ((c: string | Uint8Array) => ((stderr += String(c)), true)) as typeof process.stderr.write;
+  process.stdout.write = ((c: string | Uint8Array) => ((stdout += String(c)), true)) as typeof process.stdout.write;
+  const before = process.exitCode;
+  try {
+    const code = await main(['node', 'capacity', ...args]);
+    return { code, stderr, stdout };
+  } finally {
+    process.stderr.write = err;
+    process.stdout.write = out;
+    process.exitCode = before;
+  }
+}
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'capacity-cli-'));
+
+describe('usage errors exit 2, as the help promises', () => {
+  for (const args of [['nosuchcommand'], ['run', 'steady', '--nosuchflag'], ['gate'], ['topology', 'show'], []]) {
+    it(`capacity ${args.join(' ') || '(nothing)'}`, async () => {
+      const r = await cli(...args);
+      assert.equal(r.code, 2, r.stderr);
+    });
+  }
+  it('--help and --version still exit 0', async () => {
+    assert.equal((await cli('--help')).code, 0);
+    assert.equal((await cli('--version')).code, 0);
+  });
+});
+
+describe('a length of 0 fails while the flags are read', () => {
+  const cases: [string[], RegExp][] = [
+    [['run', 'steady', '--duration', '0'], /--duration must be longer than 0, not "0"/],
+    [['run', 'steady', '--interval', '0s'], /--interval must be longer than 0, not "0s"/],
+    [['run', 'restore-storm', '--window', '0'], /--window must be longer than 0/],
+    [['collect', '--duration', '0'], /--duration must be longer than 0/],
+    [['collect', '--interval', '0ms'], /--interval must be longer than 0/],
+    [['k8s', 'manifest', 'steady', '--duration', '0'], /--duration must be longer than 0/],
+  ];
+  for (const [args, message] of cases) {
+    it(args.join(' '), async () => {
+      const r = await cli(...args);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, message);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    });
+  }
+});
+
+describe('YAML and sizing configs name the file', () => {
+  it('a YAML alias bomb is refused naming the file, in one line', async () => {
+    const dir = tmp();
+    const file = path.join(dir, 'bomb.yml');
+    const levels = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
+    for (let i = 1; i < 9; i++) levels.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);
+    fs.writeFileSync(file, `${levels.join('\n')}\n`);
+    for (const args of [['topology', 'show', file], ['plan', file]]) {
+      const r = await cli(...args);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, new RegExp(`^capacity: ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: not usable YAML: .*alias`));
+      assert.equal(r.stderr.trim().split('\n').length, 1);
+    }
+  });
+
+  it('plan --vars nosuch names --vars, not --set', async () => {
+    const r = await cli('plan', path.resolve(import.meta.dirname, '../reports/sizing/examples/seed-multi-vm.yml'), '--vars', 'nosuch');
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /--vars nosuch/);
+    assert.doesNotMatch(r.stderr, /--set/);
+  });
+});
