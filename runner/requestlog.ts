@@ -3,6 +3,7 @@
 // percentiles, the acks and the liveness sample are all read from it. Any other line is skipped.
 import fs from 'node:fs';
 import { createInterface } from 'node:readline';
+import type { RefusedSubmissions } from '../hq/audit.ts';
 
 export interface RequestLine {
   /** endpoint: receiver, restore or search */
@@ -62,4 +63,18 @@ export function tagOf(r: RequestLine, tag: string): string | undefined {
     default:
       return undefined;
   }
+}
+
+/** Counts the receiver's refusals in a request log: what an audit of the stored forms alone cannot see. */
+export async function refusedSubmissions(file: string): Promise<RefusedSubmissions> {
+  const out: RefusedSubmissions = { sent: 0, refused: 0, byStatus: {} };
+  for await (const r of readRequestLog(file)) {
+    if (r.e !== 'receiver') continue;
+    out.sent++;
+    if (r.ok === 1) continue;
+    out.refused++;
+    const key = r.s === 201 ? '201 submit_error' : String(r.s);
+    out.byStatus[key] = (out.byStatus[key] ?? 0) + 1;
+  }
+  return out;
 }

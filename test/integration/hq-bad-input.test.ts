@@ -9,7 +9,13 @@ import type { StackContext } from '../../stack/component.ts';
 import { blobRoot } from '../../stack/components/hq.ts';
 import { nginxUrl } from '../../stack/components/nginx.ts';
 import { postgresUrl } from '../../stack/components/postgres.ts';
+import { audit } from '../../hq/audit.ts';
+import { BlobStore } from '../../hq/blobs.ts';
 import { createPool } from '../../hq/db.ts';
+import { auditSources } from '../../cli/commands/audit.ts';
+import { fakeResults } from '../support/fake-results.ts';
+import { elasticsearchUrl } from '../../stack/components/elasticsearch.ts';
+import { kafkaBroker } from '../../stack/components/kafka.ts';
 import { ensureLoginAsUser, ensureMobileWorkers, type MobileWorkerAccount } from '../../hq/users.ts';
 import { ensureStackUp } from './stack-fixture.ts';
 
@@ -161,6 +167,22 @@ describe('the service answers bad client input as HQ does, never with a 500', { 
       assert.equal(res.status, 422, `${what}: ${text}`);
       assert.match(text, /processing_failure/, what);
     }
+  });
+
+  it('the audit reports the refused submissions by status from the request log: not "nothing lost" while there are any', async () => {
+    const lines: object[] = [];
+    for (const body of [formXml({ owner: w1.userId }), formXml({ owner: w1.userId }), formXml({ owner: w1.userId, note: '&undefined;' })]) {
+      const res = await post(body);
+      const ok = res.status === 201 && (await res.text()).includes('submit_success');
+      lines.push({ e: 'receiver', t: Date.now(), d: 1, s: res.status, ok: ok ? 1 : 0, w: 0, form: 'f', ...(ok ? { ack: res.headers.get('x-commcarehq-formid') } : {}) });
+    }
+    const { acknowledged, refused } = await auditSources({ results: fakeResults(lines) });
+    const report = await audit({ pool, blobs: new BlobStore(blobRoot(ctx)), esUrl: elasticsearchUrl(ctx), kafkaBrokers: [kafkaBroker(ctx)],
+      acknowledged, refused, waitMs: 60_000 });
+    assert.equal(report.acknowledged, 2);
+    assert.deepEqual(report.missingInPostgres, []);
+    assert.deepEqual(report.refused, { sent: 3, refused: 1, byStatus: { '422': 1 } });
+    assert.equal(report.ok, false, 'a refused form is not in HQ: the audit must not say nothing lost');
   });
 
   it('the web log holds no stack trace from any of it', () => {
