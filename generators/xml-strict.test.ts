@@ -30,6 +30,11 @@ describe('malformed XML is refused, as HQ refuses it', () => {
     for (const ref of ['&#0;', '&#x1;', '&#xFFFE;', '&#x110000;']) refused(form(`a${ref}b`), /character reference .* XML does not allow/);
   });
   it('an undefined entity', () => refused(form('a&nbsp;b'), /entity &nbsp; is not defined/));
+  it('a "<" in an attribute value (found by the fuzz test)', () => {
+    refused('<data xmlns="http://example.org/f"><x a="<"/></data>', /"<" in an attribute value/);
+    refused("<data xmlns='http://example.org/f'><x a='b<c'/></data>", /"<" in an attribute value/);
+    assert.equal(readSubmission('<data xmlns="http://example.org/f"><x a="&lt;" b=\'"\'>a="x"</x></data>').rootName, 'data');
+  });
   it('an undeclared prefix, on an element or an attribute', () => {
     refused('<data xmlns="http://example.org/f"><q:x>1</q:x></data>', /prefix "q" of <q:x> is not declared/);
     refused('<data xmlns="http://example.org/f"><x q:a="1"/></data>', /prefix "q" of attribute q:a/);

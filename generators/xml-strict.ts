@@ -2,7 +2,7 @@
  * What XML 1.0 forbids but fast-xml-parser lets through, checked before a submission is read: characters
  * outside XML's Char production (NUL, other C0 controls, U+FFFE/U+FFFF, lone surrogates), character references
  * to them (`&#0;`), references to entities that are not declared (only the five predefined ones can be: a
- * DOCTYPE is refused), and any markup declaration (`<!DOCTYPE`, `<!ENTITY`).
+ * DOCTYPE is refused), any markup declaration (`<!DOCTYPE`, `<!ENTITY`), and a `<` in an attribute value.
  *
  * DOCTYPEs are refused rather than read: no CommCare client sends one, and refusing them means internal entities
  * can never be expanded into case data (nor blow up, as "billion laughs" does). Platform neutral (runs in k6).
@@ -65,6 +65,30 @@ export function xmlProblem(text: string): XmlProblem | undefined {
     } else if (!PREDEFINED.has(name)) {
       return { message: `entity &${name}; is not defined`, index: m.index };
     }
+  }
+  return markup.includes('="') || markup.includes("='") ? attributeProblem(markup) : undefined;
+}
+
+/** A "<" inside a quoted attribute value (the parser takes `<x a="<"/>`). Tags are read honouring their quotes. */
+function attributeProblem(markup: string): XmlProblem | undefined {
+  for (let i = markup.indexOf('<'); i >= 0; ) {
+    if (markup[i + 1] === '?') {
+      const end = markup.indexOf('?>', i + 2);
+      if (end < 0) return undefined; // the parser's to report
+      i = markup.indexOf('<', end + 2);
+      continue;
+    }
+    let quote = '';
+    let j = i + 1;
+    for (; j < markup.length; j++) {
+      const c = markup[j];
+      if (quote) {
+        if (c === quote) quote = '';
+        else if (c === '<') return { message: 'a "<" in an attribute value is not allowed', index: j };
+      } else if (c === '"' || c === "'") quote = c;
+      else if (c === '>') break;
+    }
+    i = markup.indexOf('<', j + 1);
   }
   return undefined;
 }
