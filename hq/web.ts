@@ -142,8 +142,8 @@ async function handleReceiver(deps: WebDeps, req: http.IncomingMessage, res: htt
   const result = await processSubmission(deps.pool, deps.blobs, { domain, appId, authUserId: user.userId, xml, form, attachments });
   deps.outbox?.kick();
   send(res, 201, submitSuccess(), {
-    'X-CommCareHQ-FormID': result.formId,
-    Location: `/a/${domain}/api/form/${result.formId}/`,
+    'X-CommCareHQ-FormID': headerValue(result.formId),
+    Location: `/a/${domain}/api/form/${encodeURIComponent(result.formId)}/`,
   });
 }
 
@@ -173,6 +173,14 @@ async function handleRestore(deps: WebDeps, req: http.IncomingMessage, res: http
     skipFixtures: q.get('skip_fixtures') === 'true',
   });
   send(res, out.status, out.body);
+}
+
+/**
+ * A form id as a header value. The instanceID is the phone's to choose, and Node refuses a header that is not
+ * printable Latin-1 (a 500 after the form was stored); like Django, HQ sends such a value RFC 2047-encoded.
+ */
+export function headerValue(s: string): string {
+  return /^[\x20-\x7e]*$/.test(s) ? s : `=?utf-8?b?${Buffer.from(s, 'utf8').toString('base64')}?=`;
 }
 
 /** PostgreSQL refuses NUL in text: such client input is answered here, never passed on to become a 500. */
