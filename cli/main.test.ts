@@ -5,26 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { main } from './main.ts';
-
-/** Runs the CLI in this process; what it printed on stderr, and its exit code. */
-export async function cli(...args: string[]): Promise<{ code: number; stderr: string; stdout: string }> {
-  let stderr = '';
-  let stdout = '';
-  const err = process.stderr.write.bind(process.stderr);
-  const out = process.stdout.write.bind(process.stdout);
-  process.stderr.write = ((c: string | Uint8Array) => ((stderr += String(c)), true)) as typeof process.stderr.write;
-  process.stdout.write = ((c: string | Uint8Array) => ((stdout += String(c)), true)) as typeof process.stdout.write;
-  const before = process.exitCode;
-  try {
-    const code = await main(['node', 'capacity', ...args]);
-    return { code, stderr, stdout };
-  } finally {
-    process.stderr.write = err;
-    process.stdout.write = out;
-    process.exitCode = before;
-  }
-}
+import { cli } from '../test/support/cli.ts';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'capacity-cli-'));
 
