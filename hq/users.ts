@@ -1,6 +1,7 @@
 // Domains and mobile workers, and HTTP basic auth against them (verified credentials cached per process,
 // as HQ caches its session/auth lookups, so auth does not dominate the measured cost).
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import fs from 'node:fs';
 import type pg from 'pg';
 
 export interface MobileWorkerAccount {
@@ -31,6 +32,7 @@ const hashPassword = (salt: string, password: string) => createHash('sha256').up
 
 /** Creates the domain and upserts mobile workers (idempotent; passwords are reset to the given ones). */
 export async function ensureMobileWorkers(pool: pg.Pool, domain: string, workers: MobileWorkerAccount[]): Promise<void> {
+  recordSecrets(domain, workers);
   await pool.query('insert into hq_domain (name) values ($1) on conflict do nothing', [domain]);
   const batch = 500;
   for (let i = 0; i < workers.length; i += batch) {
@@ -63,6 +65,17 @@ export async function ensureMobileWorkers(pool: pg.Pool, domain: string, workers
 /** A load test's dedicated web user, allowed to restore `?as=` the domain's mobile workers. */
 export function ensureLoginAsUser(pool: pg.Pool, domain: string, account: Omit<MobileWorkerAccount, 'loginAs'>): Promise<void> {
   return ensureMobileWorkers(pool, domain, [{ ...account, loginAs: true }]);
+}
+
+/**
+ * For the test suite only: with CAPACITY_SECRETS_RECORD=<file> (scripts/test.sh sets it), every login and password
+ * given to the service is appended there, so test/secrets.test.ts can look for each in what the suite wrote.
+ */
+function recordSecrets(domain: string, workers: MobileWorkerAccount[]): void {
+  const file = process.env.CAPACITY_SECRETS_RECORD;
+  if (!file || workers.length === 0) return;
+  const lines = workers.map((w) => JSON.stringify({ user: fullUsername(w.username, domain), password: w.password }));
+  fs.appendFileSync(file, `${lines.join('\n')}\n`, { mode: 0o600 });
 }
 
 export function parseBasicAuth(header: string | undefined): { username: string; password: string } | undefined {
