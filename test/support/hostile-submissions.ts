@@ -94,9 +94,11 @@ const refusedSnippets: [string, Partial<FormParts>][] = [
   ['unclosed CDATA', { inner: '<![CDATA[ x' }],
 ];
 
-export const refusedMarkup: fc.Arbitrary<HostileBody> = fc
-  .tuple(base, fc.constantFrom(...refusedSnippets))
-  .map(([p, [what, parts]]) => ({ what, body: formText({ ...p, ...parts }), expect: 'refuse' as Expect }));
+/** A plain form with one of the snippets in it. */
+const withSnippet = (snippets: [string, Partial<FormParts>][], expect: Expect): fc.Arbitrary<HostileBody> =>
+  fc.tuple(base, fc.constantFrom(...snippets)).map(([p, [what, parts]]) => ({ what, body: formText({ ...p, ...parts }), expect }));
+
+export const refusedMarkup = withSnippet(refusedSnippets, 'refuse');
 
 /** Legal oddities: HQ accepts them all. */
 const acceptedSnippets: [string, Partial<FormParts>][] = [
@@ -111,9 +113,7 @@ const acceptedSnippets: [string, Partial<FormParts>][] = [
   ['unicode names', { inner: '<données été="oui">ça</données>' }],
 ];
 
-export const acceptedOddities: fc.Arbitrary<HostileBody> = fc
-  .tuple(base, fc.constantFrom(...acceptedSnippets))
-  .map(([p, [what, parts]]) => ({ what, body: formText({ ...p, ...parts }), expect: 'accept' as Expect }));
+export const acceptedOddities = withSnippet(acceptedSnippets, 'accept');
 
 /** A valid form cut short, or with random bytes spliced in: anything may come of it. */
 export const damaged: fc.Arbitrary<HostileBody> = fc
