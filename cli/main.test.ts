@@ -41,6 +41,28 @@ describe('a length of 0 fails while the flags are read', () => {
   }
 });
 
+describe('generate --validate: what HQ refuses is invalid', () => {
+  const form = (body: string, prolog = '') => `${prolog}<data xmlns="http://example.org/f"><meta xmlns="http://openrosa.org/jr/xforms"><instanceID>i</instanceID></meta>${body}</data>`;
+  const cases: [string, string | Buffer, RegExp][] = [
+    ['a DTD internal entity', form('<x>&hi;</x>', '<!DOCTYPE data [<!ENTITY hi "X">]>'), /DOCTYPE is not accepted/],
+    ['a NUL byte', form('<x>a\u0000b</x>'), /U\+0000/],
+    ['&#0;', form('<x>&#0;</x>'), /character reference &#0;/],
+    ['an undefined entity', form('<x>&nope;</x>'), /entity &nope; is not defined/],
+    ['an undeclared prefix', form('<q:x/>'), /prefix "q"/],
+    ['invalid UTF-8', Buffer.from(form('<x>\u00ff</x>'), 'latin1'), /not valid UTF-8/],
+  ];
+  for (const [what, content, message] of cases) {
+    it(what, async () => {
+      const file = path.join(tmp(), 'form.xml');
+      fs.writeFileSync(file, content);
+      const r = await cli('generate', '--validate', file);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stdout, message);
+      assert.match(r.stderr, /1 errors/);
+    });
+  }
+});
+
 describe('YAML and sizing configs name the file', () => {
   it('a YAML alias bomb is refused naming the file, in one line', async () => {
     const dir = tmp();
