@@ -340,6 +340,9 @@ services:
     const c = cal({ web_cpu_per_form: 0.3 });
     for (const x of c.costs) x.source = 'local stand-in';
     const p = project(config, c, target);
+    // the stand-in's web CPU does not size the web tier: users per VM stay the config's
+    assert.ok(!p.overrides.some((o) => o.path === 'services.django.usage_capacity_per_node'));
+    assert.match(p.skipped.join('\n'), /services\.django\.usage_capacity_per_node kept at the config's 1000: web CPU per form is the stand-in's/);
     // four 8-core web VMs: 1.05 of 22.4 usable cores measured (stand-in) -> oversized; the config's capacity
     // gives 90 VMs x 2 = 180 cores of 32 -> short. The modelled verdict decides; both are kept.
     const big = verdicts([{ name: 'django', coresPerVm: 8, ramGbPerVm: 16, storageGbPerVm: 0, vmCount: 4 }], p, c, undefined, new Map())[0]!;

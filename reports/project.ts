@@ -214,12 +214,17 @@ export function calibrationOverrides(config: SizingConfig, cal: Calibration, tar
       if (perForm !== undefined) {
         const perUserMonth = perForm * target.formsPerUserPerMonth + perCase * target.caseLoad * target.restoresPerUserPerDay * 30;
         const cap = capacityFromCpuCost({ cpuSecondsPerUnit: perUserMonth, cores: s.process.cores_per_node, periodSeconds: PERIOD_SECONDS.month, targetUtilisation: target.cpuTarget / load.peakFactor });
+        // The stand-in's web workers are not HQ's Django: their CPU would size the web tier far too small.
+        if (isStandIn(costSource(cal, 'web_cpu_per_form'))) {
+          skipped.push(`services.${s.name}.usage_capacity_per_node kept at the config's ${s.usage_capacity_per_node}: web CPU per form is the stand-in's (it would give ${Math.floor(cap)} users per VM)`);
+          continue;
+        }
         overrides.push({ path: `services.${s.name}.usage_capacity_per_node`, value: Math.max(1, Math.floor(cap * (1 + 1e-9))), source: `measured: ${perUserMonth.toPrecision(3)} web CPU s per user-month, ${(target.cpuTarget * 100).toFixed(0)} % at ${load.peakFactor.toFixed(2)}x peak${from('web_cpu_per_form')}` });
       }
     }
     // static services with a measured CPU cost: at least as many VMs as the peak needs
     const d = demands.find((x) => x.kind === kind);
-    if (d && kind !== 'django' && s.static_number && s.process.cores_per_node) {
+    if (d && kind !== 'django' && !(d.standIn && DJANGO_SIDE.includes(kind ?? '')) && s.static_number && s.process.cores_per_node) {
       const need = Math.ceil(d.peakCores / (s.process.cores_per_node * target.cpuTarget));
       if (need > s.static_number) overrides.push({ path: `services.${s.name}.static_number`, value: need, source: `measured: ${d.peakCores.toPrecision(3)} cores at peak${d.standIn ? ' (stand-in)' : ''}` });
     }
