@@ -1,5 +1,6 @@
 // Usage -> per-service storage and compute -> the VM summary, month by month, as commcare_resource_model
-// computes it. The formulas are in README.md beside this file.
+// (master 7865ae1) computes it: generate_service_data and ComputeModel (core/generate.py), get_summary_data and
+// summarize_service_data (core/summarize.py). The formulas are in README.md beside this file.
 import { UserError } from '../../cli/errors.ts';
 import type { VmRow } from '../../topology/model.ts';
 import { configError, type DataModelDef, type ServiceDef, type SizingConfig } from './config.ts';
@@ -72,7 +73,10 @@ function dataSize(models: readonly DataModelDef[], usage: UsageFrame, redundancy
   return total;
 }
 
-/** Storage and compute of one service over the months. */
+/**
+ * Storage and compute of one service over the months: _service_storage_data, then ComputeModel.data_frame (VMs by
+ * processes, by users per node or static; extra VMs for max_storage_per_node, then for the ram_model).
+ */
 export function serviceData(config: SizingConfig, service: ServiceDef, usage: UsageFrame): ServiceData {
   const n = usage.months.length;
   const { storage, process } = service;
@@ -275,7 +279,10 @@ export function runModel(config: SizingConfig): SizingRun {
   return { usage, data, rows };
 }
 
-/** The VM summary at one month ("YYYY-MM"). Services are listed by name, as the resource model sorts them. */
+/**
+ * The VM summary at one month ("YYYY-MM"), as summarize_service_data: services by name, storage summed per group
+ * (pandas skips a blank), OS disks added to vm_os_storage_group rounded up once.
+ */
 export function summarizeMonth(config: SizingConfig, run: SizingRun, month: string): MonthSummary {
   const i = run.usage.months.indexOf(month);
   if (i < 0) {
