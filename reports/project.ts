@@ -226,7 +226,7 @@ export function calibrationOverrides(config: SizingConfig, cal: Calibration, tar
     const d = demands.find((x) => x.kind === kind);
     if (d && kind !== 'django' && !(d.standIn && DJANGO_SIDE.includes(kind ?? '')) && s.static_number && s.process.cores_per_node) {
       const need = Math.ceil(d.peakCores / (s.process.cores_per_node * target.cpuTarget));
-      if (need > s.static_number) overrides.push({ path: `services.${s.name}.static_number`, value: need, source: `measured: ${d.peakCores.toPrecision(3)} cores at peak${d.standIn ? ' (stand-in)' : ''}` });
+      if (need > s.static_number) overrides.push({ path: `services.${s.name}.static_number`, value: need, source: `measured: ${d.peakCores.toPrecision(3)} cores at peak${standInMark(d)}` });
     }
   }
   const changesPerForm = cost(cal, 'kafka_changes_per_form');
@@ -376,6 +376,12 @@ const BASELINE_ONLY_SHARE = 0.05;
 /** Services whose CPU is HQ's Python code: a stand-in's CPU per unit says little about them. */
 const DJANGO_SIDE = ['django', 'celery', 'pillowtop'];
 
+/** How a demand from the local stack is marked: the stand-in for HQ's own code, else the local stack's service. */
+function standInMark(d: Demand): string {
+  if (!d.standIn) return '';
+  return DJANGO_SIDE.includes(d.kind) ? " (stand-in, not HQ's code)" : ' (local stack)';
+}
+
 function judge(row: VmRow, checks: Check[], storageFullAt: string | undefined): Judgement | undefined {
   if (!checks.length) return undefined;
   const worst = checks.reduce((a, b) => (b.utilisation > a.utilisation ? b : a));
@@ -439,7 +445,7 @@ export function verdicts(rows: readonly VmRow[], proj: Projection | undefined, c
       if (!d) continue;
       const part = coresOfKind(k) > 0 ? rowCores / coresOfKind(k) : 1;
       measuredNeed += d.peakCores * part;
-      measuredBasis.push(`${k}: ${d.basis}${part < 1 ? ` x ${(part * 100).toFixed(0)} % of its cores` : ''}${d.standIn ? ' (stand-in)' : ''}`);
+      measuredBasis.push(`${k}: ${d.basis}${part < 1 ? ` x ${(part * 100).toFixed(0)} % of its cores` : ''}${standInMark(d)}`);
       if (!(d.standIn && DJANGO_SIDE.includes(k))) standIn = false;
     }
     if (measuredBasis.length && rowCores > 0 && proj) {
