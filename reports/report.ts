@@ -285,6 +285,7 @@ export async function buildReport(opts: ReportOptions): Promise<ReportResult> {
   const notes: string[] = [];
   const sizingFile = opts.sizingConfig ?? DEFAULT_SIZING_CONFIG;
   const config = readSizingConfig(sizingFile);
+  notes.push(...config.warnings);
   const runMonth = monthOf(results.manifest?.startedAt ?? results.summary?.startedAt);
   const proj = project(config, calibration, opts.target ?? {}, runMonth);
   notes.push(...proj.notes);
