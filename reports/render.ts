@@ -123,11 +123,11 @@ function sections(m: ReportModel): Section[] {
   // 3. Projection
   if (p) {
     out.push({
-      title: `Sizing model for the target (${p.horizon})`,
+      title: `Sizing model for the target (${p.start} to ${p.horizon})`,
       text: [`Config ${p.sizingConfig}; the measured figures replace the config's where it has a place for them. Total: ${p.totals.vms} VMs, ${num(p.totals.cores)} cores, ${num(p.totals.ramGb)} GB RAM, ${num(p.totals.storageTotal)} ${p.storageUnit} data storage.`, ...p.skipped],
       tables: [{
         caption: 'Target population',
-        table: { head: ['parameter', 'value', 'from'], rows: Object.entries(p.target).map(([k, v]) => [k, num(v as number), p.targetSources[k] ?? '']) },
+        table: { head: ['parameter', 'value', 'from'], rows: Object.entries(p.target).map(([k, v]) => [k, typeof v === 'number' ? num(v) : v, p.targetSources[k] ?? '']) },
         empty: '-',
       }, {
         caption: 'CPU at the peak, from the measured costs',
