@@ -336,6 +336,18 @@ services:
     }
   });
 
+  it('at the config\'s own population the modelled figures are the table itself: not a verdict', () => {
+    const own: Target = { ...target, users: 10, formsPerUserPerMonth: 5, months: 1 };
+    const v = new Map(verdicts(rows, project(config, undefined, own), undefined, undefined, new Map()).map((x) => [x.row.name, x]));
+    assert.equal(v.get('django')!.verdict, 'not measured');
+    assert.match(v.get('django')!.notes.join('\n'), /cpu \(modelled\): the target gives the config's own figure \(2 cores/);
+    assert.equal(v.get('pg_main')!.verdict, 'not measured');
+    assert.match(v.get('pg_main')!.notes.join('\n'), /storage \(modelled\): the target gives the config's own figure/);
+    // ten times the users: a projection, judged
+    const more = verdicts([rows[1]!], project(config, undefined, { ...own, users: 100_000 }), undefined, undefined, new Map())[0]!;
+    assert.deepEqual([more.label, more.verdict], ['modelled', 'short']);
+  });
+
   it('stand-in CPU for a Django-side row is advisory; measured and modelled are shown side by side when they disagree', () => {
     const c = cal({ web_cpu_per_form: 0.3 });
     for (const x of c.costs) x.source = 'local stand-in';

@@ -250,6 +250,8 @@ export interface Projection {
   modelled: SizingResult;
   /** The modelled route with every unit size 0: what the config's static baselines alone give. */
   baselineOnly: SizingResult;
+  /** The config as given, at its own (last) summary date: the table it was written to produce. */
+  own: SizingResult;
   /** First and last month projected. */
   start: string;
   horizon: string;
@@ -301,9 +303,10 @@ export function project(config: SizingConfig, cal: Calibration | undefined, give
   const bare = structuredClone(cfg);
   for (const svc of bare.services) for (const d of svc.storage.data_models) d.unit_size = 0;
   const baselineOnly = computeVmSummary(bare, targetOverrides, { dates: allMonths });
+  const own = computeVmSummary(config);
   const fixedServices = cfg.services.filter((x) => x.static_number > 0 && x.usage_capacity_per_node === undefined && !x.process.sub_processes.length).map((x) => x.name);
   const dataServices = cfg.services.filter((x) => x.storage.data_models.length > 0).map((x) => x.name);
-  return { target, targetSources: sources, load, demands, overrides, skipped, sizing, modelled, baselineOnly, start, horizon, fixedServices, dataServices, notes };
+  return { target, targetSources: sources, load, demands, overrides, skipped, sizing, modelled, baselineOnly, own, start, horizon, fixedServices, dataServices, notes };
 }
 
 // ---- verdicts ---------------------------------------------------------------------------------------------
@@ -466,7 +469,11 @@ export function verdicts(rows: readonly VmRow[], proj: Projection | undefined, c
         cores += s.coresTotal * share(n);
         parts.push(`${n}: ${s.vmsTotal} VMs x ${s.coresPerVm} cores`);
       }
-      if (parts.length) {
+      const ownLast = proj!.own.summaries.at(-1)!;
+      const ownCores = usageDriven.reduce((sum, n) => sum + (ownLast.services.find((x) => x.name === n)?.coresTotal ?? 0) * share(n), 0);
+      if (parts.length && Math.abs(ownCores - cores) < 1e-9) {
+        notes.push(`cpu (modelled): the target gives the config's own figure (${num(cores)} cores, as at ${ownLast.month}): it would only repeat the table`);
+      } else if (parts.length) {
         checks.push({ resource: 'cpu', basis: 'modelled', need: cores, capacity: rowCores, unit: 'cores', utilisation: cores / rowCores,
           detail: `sizing model at ${proj!.horizon} for ${num(proj!.target.users)} users, the config's capacities (${parts.join('; ')}, estimation buffer included)` });
       }
@@ -491,6 +498,7 @@ export function verdicts(rows: readonly VmRow[], proj: Projection | undefined, c
       // nothing, the need is the config's own figure and judging the disk by it would only repeat the table.
       const baseline = storagePerVm(proj.baselineOnly, dataServices, share, row.vmCount).at(-1)!.gbPerVm;
       const modelledEnd = storagePerVm(proj.modelled, dataServices, share, row.vmCount).at(-1)!;
+      const ownGb = storagePerVm({ ...proj.own, summaries: proj.own.summaries.slice(-1) }, dataServices, share, row.vmCount)[0]!.gbPerVm;
       const routes: Array<[Basis, SizingResult]> = [['modelled', proj.modelled]];
       if (measuredPaths.some((p) => dataServices.some((n) => p.startsWith(`services.${n}.storage.`)) || p.startsWith('usage.'))) routes.push(['measured', proj.sizing]);
       for (const [basis, result] of routes) {
@@ -500,6 +508,10 @@ export function verdicts(rows: readonly VmRow[], proj: Projection | undefined, c
         const fromUsage = end.gbPerVm - baseline;
         if (fromUsage < BASELINE_ONLY_SHARE * end.gbPerVm) {
           notes.push(`storage (${basis}): ${((100 * Math.max(0, fromUsage)) / Math.max(end.gbPerVm, 1e-12)).toFixed(1)} % of the need at ${end.month} comes from usage, the rest is the config's static baseline: the disk is not judged by it`);
+          continue;
+        }
+        if (basis === 'modelled' && Math.abs(end.gbPerVm - ownGb) < 1e-9) {
+          notes.push(`storage (modelled): the target gives the config's own figure (${num(end.gbPerVm)} GB per VM): it would only repeat the table`);
           continue;
         }
         checks.push({ resource: 'storage', basis, need: end.gbPerVm, capacity, unit: 'GB per VM', utilisation: capacity > 0 ? end.gbPerVm / capacity : Infinity,
