@@ -11,6 +11,7 @@ import { register as registerAudit } from './commands/audit.ts';
 import { register as registerRun } from './commands/run.ts';
 import { register as registerTopology } from './commands/topology.ts';
 import { register as registerPlan } from './commands/plan.ts';
+import { register as registerCalibrate } from './commands/calibrate.ts';
 import { register as registerGenerate } from './commands/generate.ts';
 import { register as registerCollect } from './commands/collect.ts';
 import { register as registerReport } from './commands/report.ts';
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerRun(program);
   registerTopology(program);
   registerPlan(program);
+  registerCalibrate(program);
   registerGenerate(program);
   registerCollect(program);
   registerReport(program);
@@ -52,8 +54,9 @@ export async function main(argv: string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) {
-      // commander has already printed its message (help, version, or a usage error).
-      return err.exitCode;
+      // commander has already printed its message. Help and version exit 0; a usage error (unknown command or
+      // option, missing argument, no command at all) is bad input: 2, as the help promises.
+      return err.exitCode === 0 ? 0 : 2;
     }
     process.stderr.write(`capacity: ${describeError(err)}\n`);
     if (process.env.CAPACITY_DEBUG && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);

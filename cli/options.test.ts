@@ -26,9 +26,10 @@ describe('flag parsers', () => {
     refuses(() => wholeNumber('--count', 1)('0'), /at least 1/);
     refuses(() => wholeNumber('--count', 1)('-3'), /--count/);
   });
-  it('seconds: a duration above zero', () => {
-    assert.equal(seconds('--duration')('2m'), 120);
-    refuses(() => seconds('--duration')('0'), /--duration must be longer than 0/);
+  it('seconds: a duration; above0 refuses nothing', () => {
+    assert.equal(seconds('--duration', { above0: true })('2m'), 120);
+    assert.equal(seconds('--baseline')('0'), 0);
+    refuses(() => seconds('--duration', { above0: true })('0'), /--duration must be longer than 0/);
     refuses(() => seconds('--interval')('soon'), /is not a duration/);
   });
 });

@@ -1,5 +1,5 @@
 // Flag value parsers for every command: one rule each, one line naming the flag when a value is wrong.
-import { requireDuration } from '../core/duration.ts';
+import { requireDuration, requirePositiveDuration } from '../core/duration.ts';
 import { UserError } from '../core/errors.ts';
 
 /** A number above 0 (a whole one with integer); `1_000` is read as 1000. */
@@ -35,11 +35,7 @@ export function share(flag: string, opts: { above0?: boolean } = {}): (v: string
   };
 }
 
-/** A duration above zero (30s, 5m, 1h30m, or seconds), in seconds. */
-export function seconds(flag: string): (v: string) => number {
-  return (v: string) => {
-    const ms = requireDuration(v, flag);
-    if (ms <= 0) throw new UserError(`${flag} must be longer than 0, not "${v}"`);
-    return ms / 1000;
-  };
+/** A duration (30s, 5m, 1h30m, or seconds), in seconds; above0 for a length that must be more than nothing. */
+export function seconds(flag: string, opts: { above0?: boolean } = {}): (v: string) => number {
+  return (v: string) => (opts.above0 ? requirePositiveDuration(v, flag) : requireDuration(v, flag)) / 1000;
 }

@@ -11,7 +11,6 @@ export function xmlEscape(s: string): string {
     .replace(/"/g, '&quot;')
     .replace(/'/g, '&apos;')
     // characters XML 1.0 cannot carry at all
-    // eslint-disable-next-line no-control-regex -- these control characters are what the line removes
     .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
 }
 

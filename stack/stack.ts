@@ -17,7 +17,7 @@ import { stackPaths } from '../core/paths.ts';
 import { writeFileAtomic } from '../core/fs.ts';
 import { groupRssBytes, ownedPid, stopOwned, tailFile } from './process.ts';
 import { portHolder, portIsFree } from './ports.ts';
-import { currentUser, ensureServiceUser } from './service-user.ts';
+import { currentUser, ensureServiceUser, grantPassage } from './service-user.ts';
 
 // Kafka's topics for HQ's change feed exist before any web worker publishes or pillow reads.
 const kafkaWithTopics: Component = {
@@ -98,6 +98,7 @@ async function timed<T>(progress: Progress, label: string, fn: () => Promise<T>)
 /** Installs every component that is missing; downloads and builds run in parallel. */
 export async function installStack(ctx: StackContext): Promise<void> {
   fs.mkdirSync(ctx.paths.home, { recursive: true });
+  grantPassage(ctx.paths.home, ctx.user, (m) => ctx.progress.step(m));
   const missing = components.filter((c) => !c.isInstalled(ctx));
   if (missing.length === 0) return;
   ctx.progress.step(`installing: ${missing.map((c) => c.name).join(', ')}`);

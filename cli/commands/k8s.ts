@@ -41,7 +41,7 @@ export function register(program: Command): void {
     .option('--users <n>', 'mobile workers', positive('--users', true), 100)
     .option('--seed <n>', 'seed of the corpus', positive('--seed', true), 1)
     .option('--rate <n>', 'base submissions per second (all pods together)', positive('--rate'))
-    .option('--duration <d>', 'length of the main phase, e.g. 10m', seconds('--duration'))
+    .option('--duration <d>', 'length of the main phase, e.g. 10m', seconds('--duration', { above0: true }))
     .option('--vus <n>', 'VUs of all pods together, a multiple of --parallelism (default --users, at most 100)', positive('--vus', true))
     .option('--credentials <file>', 'real mobile workers (username,password lines or JSON), one per --users: the corpus is generated for them (one restore each learns their user ids)')
     .option('--volume-claim <pvc>', 'read the archive from this PersistentVolumeClaim instead of a ConfigMap (for archives over ~1 MB)')

@@ -69,7 +69,9 @@ describe('a remote-only run', { timeout: 900_000 }, () => {
   let admin: pg.Pool;
   const servers: net.Server[] = [];
   const exporters: ChildProcess[] = [];
+  // secrets (API key, credentials, the topology's PostgreSQL password) apart from the results, which the suite scans
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'capacity-remote-'));
+  const results = fs.mkdtempSync(path.join(os.tmpdir(), 'capacity-remote-results-'));
   const domain = `it-remote-${randomUUID().slice(0, 8)}`;
   const role = `capacity_monitor_${randomBytes(4).toString('hex')}`;
   const rolePassword = randomBytes(12).toString('hex');
@@ -100,6 +102,7 @@ describe('a remote-only run', { timeout: 900_000 }, () => {
   });
 
   after(async () => {
+    fs.rmSync(dir, { recursive: true, force: true });
     for (const e of exporters) e.kill('SIGTERM');
     for (const s of servers) s.close();
     if (admin) {
@@ -182,7 +185,6 @@ hosts:
     );
     guardOk(made, 'workers create');
 
-    const results = path.join(dir, 'results');
     const ran = await runGuarded(
       cli,
       [

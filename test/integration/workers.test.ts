@@ -58,6 +58,8 @@ describe('capacity workers', { timeout: 300_000 }, () => {
   after(async () => {
     server?.close();
     await pool?.end();
+    // the credentials files are secrets by design (mode 600): gone with the test
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   const restore = async (username: string, password: string) => {
