@@ -1,4 +1,4 @@
-// The local stack treated as a remote deployment: every host is reached by an address of its own (127.0.1.5-7,
+// The local stack treated as a remote deployment: every host is reached by an address of its own (127.0.1.5-8,
 // TCP forwarders to the stack's ports), with its own node_exporter, a PostgreSQL role for monitoring only, the ES
 // URL and the Kafka bootstrap; workers created through the API. `capacity workers create`, `capacity run` and
 // `capacity report` run under a guard (strace of every process they start) that fails the test on any touch of
@@ -24,6 +24,7 @@ import { ensureStackUp } from './stack-fixture.ts';
 const WEB = '127.0.1.5';
 const DB = '127.0.1.6';
 const SEARCH = '127.0.1.7';
+const QUEUE = '127.0.1.8';
 const NODE_EXPORTER_PORT = 63100;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -85,11 +86,11 @@ describe('a remote-only run', { timeout: 900_000 }, () => {
     servers.push(
       await forward(WEB, p.nginx, p.nginx),
       await forward(DB, p.postgres, p.postgres),
-      await forward(DB, p.redis, p.redis),
+      await forward(QUEUE, p.redis, p.redis),
       await forward(SEARCH, p.elasticsearch, p.elasticsearch),
-      await forward(SEARCH, p.kafka, p.kafka),
+      await forward(QUEUE, p.kafka, p.kafka),
     );
-    for (const address of [WEB, DB, SEARCH]) {
+    for (const address of [WEB, DB, SEARCH, QUEUE]) {
       exporters.push(spawn('prometheus-node-exporter', [`--web.listen-address=${address}:${NODE_EXPORTER_PORT}`], { stdio: 'ignore' }));
       await waitForHttp(`http://${address}:${NODE_EXPORTER_PORT}/metrics`);
     }
@@ -127,10 +128,10 @@ describe('a remote-only run', { timeout: 900_000 }, () => {
         `[proxy]\n${WEB} hostname=web1 proxy_port=${p.nginx}`,
         `[webworkers]\n${WEB}`,
         `[postgresql]\n${DB} hostname=db1 postgresql_port=${p.postgres}`,
-        `[redis]\n${DB} redis_port=${p.redis}`,
         `[elasticsearch]\n${SEARCH} hostname=search1 elasticsearch_port=${p.elasticsearch}`,
-        `[kafka]\n${SEARCH} kafka_port=${p.kafka}`,
-        `[pillowtop]\n${SEARCH}`,
+        `[kafka]\n${QUEUE} hostname=queue1 kafka_port=${p.kafka}`,
+        `[redis]\n${QUEUE} redis_port=${p.redis}`,
+        `[pillowtop]\n${QUEUE}`,
         `[all:vars]\nnode_exporter_port=${NODE_EXPORTER_PORT}`,
       ].join('\n') + '\n',
     );
@@ -142,6 +143,7 @@ rows:
   - { name: proxy, cores: 2, ram_gb: 4, storage_gb: 20, vms: 1 }
   - { name: pg_main, cores: 4, ram_gb: 16, storage_gb: 200, vms: 1 }
   - { name: es_data, cores: 4, ram_gb: 16, storage_gb: 200, vms: 1 }
+  - { name: kafka, cores: 2, ram_gb: 8, storage_gb: 100, vms: 1 }
 hosts:
   - name: web1
     address: ${WEB}
@@ -154,12 +156,16 @@ hosts:
     node_exporter: ${NODE_EXPORTER_PORT}
     services:
       - { kind: postgresql, port: ${p.postgres}, url: "postgres://${role}:${rolePassword}@${DB}:${p.postgres}/commcarehq" }
-      - { kind: redis, port: ${p.redis} }
   - name: search1
     address: ${SEARCH}
     row: es_data
     node_exporter: ${NODE_EXPORTER_PORT}
-    services: [{ kind: elasticsearch, port: ${p.elasticsearch} }, { kind: kafka, port: ${p.kafka} }, pillowtop]
+    services: [{ kind: elasticsearch, port: ${p.elasticsearch} }]
+  - name: queue1
+    address: ${QUEUE}
+    row: kafka
+    node_exporter: ${NODE_EXPORTER_PORT}
+    services: [{ kind: kafka, port: ${p.kafka} }, { kind: redis, port: ${p.redis} }, pillowtop]
 `,
     );
 
@@ -240,7 +246,7 @@ hosts:
       );
     const has = (source: string, host: string, metric?: RegExp) =>
       samples.some((s) => s.source === source && s.host === host && (!metric || metric.test(s.metric)) && !s.labels.error);
-    for (const h of ['web1', 'db1', 'search1']) assert.ok(has('host', h, /cpu/), `node_exporter figures of ${h}`);
+    for (const h of ['web1', 'db1', 'search1', 'queue1']) assert.ok(has('host', h, /cpu/), `node_exporter figures of ${h}`);
     assert.ok(
       has('postgres', 'db1', /^xact_commit_per_s$/) && has('postgres', 'db1', /^statement_calls_per_s$/),
       'PostgreSQL (and pg_stat_statements) through the monitoring role',
@@ -249,10 +255,10 @@ hosts:
       has('pillows', 'db1', /^offset_lag$/) && has('pillows', 'db1', /^time_lag_s$/),
       'pillow lag from the remote PostgreSQL and Kafka',
     );
-    assert.ok(has('kafka', 'search1'), 'Kafka');
+    assert.ok(has('kafka', 'queue1'), 'Kafka');
     assert.ok(has('elasticsearch', 'search1'), 'Elasticsearch');
     assert.ok(has('nginx', 'web1'), 'nginx');
-    assert.ok(has('redis', 'db1'), 'Redis');
+    assert.ok(has('redis', 'queue1'), 'Redis');
     assert.deepEqual(
       samples.filter((s) => s.labels.error).map((s) => `${s.source} ${s.host}: ${s.labels.error}`),
       [],
@@ -280,11 +286,15 @@ hosts:
       verdicts: { row: { name: string }; verdict: string }[];
     };
     const verdicts = report.verdicts.map((v) => `${v.row.name} ${v.verdict}`);
-    assert.deepEqual(report.verdicts.map((v) => v.row.name).sort(), ['es_data', 'pg_main', 'proxy']);
+    assert.deepEqual(report.verdicts.map((v) => v.row.name).sort(), ['es_data', 'kafka', 'pg_main', 'proxy']);
+    // every row judged; the rows whose hosts run one measured service each get a verdict from this run's figures
     assert.ok(
-      report.verdicts.every((v) => ['enough', 'short', 'oversized'].includes(v.verdict)),
+      report.verdicts.every((v) => ['enough', 'short', 'oversized', 'not measured'].includes(v.verdict)),
       verdicts.join(', '),
     );
+    for (const row of ['proxy', 'pg_main', 'es_data']) {
+      assert.ok(['enough', 'short', 'oversized'].includes(report.verdicts.find((v) => v.row.name === row)!.verdict), verdicts.join(', '));
+    }
     process.stderr.write(
       `remote-only: ${summary.acknowledged} forms acknowledged, ${samples.length} samples, verdicts: ${verdicts.join(', ')}\n`,
     );
@@ -296,7 +306,7 @@ hosts:
     await admin.query(`grant pg_monitor to ${bare}`);
     const p = ctx.config.ports;
     const url = `postgres://${bare}:${rolePassword}@${DB}:${p.postgres}/commcarehq`;
-    const pillows = pillowCollector({ postgresUrl: url, kafkaBrokers: [`${SEARCH}:${p.kafka}`], host: 'db1' });
+    const pillows = pillowCollector({ postgresUrl: url, kafkaBrokers: [`${QUEUE}:${p.kafka}`], host: 'db1' });
     const postgres = postgresCollector({ url, host: 'db1' });
     try {
       await assert.rejects(
