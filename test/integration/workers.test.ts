@@ -159,11 +159,14 @@ describe('capacity workers', { timeout: 300_000 }, () => {
     assert.equal(fs.existsSync(path.join(dir, 'x.csv')), false, 'nothing written when nothing was made');
   });
 
-  it("the CLI through nginx and the service's own web workers: create, then delete", async () => {
+  it("the CLI through nginx and the service's own web workers: an API key of the stack, create, then delete", async () => {
     const keyFile = path.join(dir, 'api-key');
-    fs.writeFileSync(keyFile, `${apiKey}\n`, { mode: 0o600 });
-    const creds = path.join(dir, 'cli.csv');
     const cli = path.join(repoRoot, 'capacity');
+    const key = await run(cli, ['stack', 'api-key', '--out', keyFile, '--domain', domain]);
+    assert.match(key.stdout, /^API key of admin@capacity\.local for it-wk-\w+ written to .*api-key \(mode 600\)\n$/);
+    assert.equal(fs.statSync(keyFile).mode & 0o777, 0o600);
+    assert.match(fs.readFileSync(keyFile, 'utf8'), /^admin@capacity\.local:[0-9a-f]{40}\n$/);
+    const creds = path.join(dir, 'cli.csv');
     const made = await run(cli, [
       'workers',
       'create',
