@@ -121,14 +121,16 @@ async function one(deps: UserApiDeps, domain: string, id: string): Promise<Worke
   return row;
 }
 
-async function route(
-  deps: UserApiDeps,
-  req: http.IncomingMessage,
-  res: http.ServerResponse,
-  domain: string,
-  id: string | undefined,
-  url: URL,
-): Promise<void> {
+/** One request to the resource: where it came in, and the worker it names (none: the list). */
+interface ApiCall {
+  req: http.IncomingMessage;
+  res: http.ServerResponse;
+  domain: string;
+  id?: string;
+  url: URL;
+}
+
+async function route(deps: UserApiDeps, { req, res, domain, id, url }: ApiCall): Promise<void> {
   const who = await deps.apiKeys.authenticate(domain, req.headers.authorization);
   if (!who) throw new ApiError(401, 'an API key of this project space is required (Authorization: ApiKey <user>:<key>)');
   const wait = deps.throttle?.take(who.username) ?? 0;
@@ -163,7 +165,7 @@ export async function handleUserApi(
   url: URL,
 ): Promise<void> {
   try {
-    await route(deps, req, res, domain, id, url);
+    await route(deps, { req, res, domain, id, url });
   } catch (err) {
     if (!(err instanceof ApiError)) throw err;
     req.resume();

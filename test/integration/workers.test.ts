@@ -110,28 +110,14 @@ describe('capacity workers', { timeout: 300_000 }, () => {
   it('is idempotent: existing names reused with their known passwords, or given new ones when the file is gone; more added', async () => {
     const file = path.join(dir, 'creds.csv');
     const before = fs.readFileSync(file, 'utf8');
-    const again = await createWorkers({
-      baseUrl: base,
-      domain,
-      apiKey,
-      prefix: 'fw',
-      count: 10,
-      credentialsFile: file,
-      log: () => undefined,
-    });
+    const create = (count: number, credentialsFile: string) =>
+      createWorkers({ baseUrl: base, domain, apiKey, prefix: 'fw', count, credentialsFile, log: () => undefined });
+    const again = await create(10, file);
     assert.deepEqual([again.created, again.reused, again.passwordsReset], [0, 10, 0]);
     assert.equal(fs.readFileSync(file, 'utf8'), before, 'same logins, same passwords');
 
     const other = path.join(dir, 'elsewhere.csv');
-    const more = await createWorkers({
-      baseUrl: base,
-      domain,
-      apiKey,
-      prefix: 'fw',
-      count: 12,
-      credentialsFile: other,
-      log: () => undefined,
-    });
+    const more = await create(12, other);
     assert.deepEqual([more.created, more.reused, more.passwordsReset], [2, 10, 10]);
     for (const c of parseCredentials(fs.readFileSync(other, 'utf8'), other))
       assert.equal((await restore(c.username, c.password)).status, 200, c.username);
@@ -167,7 +153,7 @@ describe('capacity workers', { timeout: 300_000 }, () => {
     assert.equal(fs.statSync(keyFile).mode & 0o777, 0o600);
     assert.match(fs.readFileSync(keyFile, 'utf8'), /^admin@capacity\.local:[0-9a-f]{40}\n$/);
     const creds = path.join(dir, 'cli.csv');
-    const made = await run(cli, [
+    const createArgs = (keyFrom: string) => [
       'workers',
       'create',
       '--target',
@@ -177,31 +163,17 @@ describe('capacity workers', { timeout: 300_000 }, () => {
       '--prefix',
       'cw',
       '--api-key-file',
-      keyFile,
+      keyFrom,
       '--domain',
       domain,
-      '--credentials',
-      creds,
-    ]);
+    ];
+    const made = await run(cli, [...createArgs(keyFile), '--credentials', creds]);
     assert.match(made.stdout, /^3 created, 0 reused; credentials: .*cli\.csv \(mode 600\)/);
     assert.equal(fs.statSync(creds).mode & 0o777, 0o600);
     const gone = await run(cli, ['workers', 'delete', '--target', front, '--prefix', 'cw', '--api-key-file', keyFile, '--domain', domain]);
     assert.match(gone.stdout, /^3 deleted/);
     await assert.rejects(
-      run(cli, [
-        'workers',
-        'create',
-        '--target',
-        front,
-        '--count',
-        '3',
-        '--prefix',
-        'cw',
-        '--api-key-file',
-        path.join(dir, 'nope'),
-        '--domain',
-        domain,
-      ]),
+      run(cli, createArgs(path.join(dir, 'nope'))),
       (e: { code?: number; stderr?: string }) => e.code === 2 && /^capacity: cannot read API key file .*ENOENT\n$/.test(e.stderr ?? ''),
     );
   });
