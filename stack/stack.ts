@@ -10,6 +10,7 @@ import { k6 } from './components/k6.ts';
 import { kafka, kafkaBroker } from './components/kafka.ts';
 import { nginx } from './components/nginx.ts';
 import { postgres } from './components/postgres.ts';
+import { rabbitmq } from './components/rabbitmq.ts';
 import { redis } from './components/redis.ts';
 import { HQ_TOPICS, pillow, webWorker } from './components/hq.ts';
 import { defaultConfig } from './config.ts';
@@ -28,12 +29,12 @@ const kafkaWithTopics: Component = {
 
 /** In start order; stopped in reverse. */
 export const components: Component[] = [
-  postgres, redis, kafkaWithTopics, elasticsearch, nginx, k6,
+  postgres, redis, rabbitmq, kafkaWithTopics, elasticsearch, nginx, k6,
   ...Array.from({ length: defaultConfig().webWorkers }, (_, i) => webWorker(i)),
   pillow('xform'), pillow('case'), pillow('ucr'),
 ];
 
-const readyTimeoutMs: Record<string, number> = { elasticsearch: 180_000, kafka: 90_000 };
+const readyTimeoutMs: Record<string, number> = { elasticsearch: 180_000, kafka: 90_000, rabbitmq: 90_000 };
 
 export const quietProgress: Progress = { step: () => undefined };
 export const stderrProgress: Progress = {
