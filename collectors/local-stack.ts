@@ -87,6 +87,7 @@ export function treeTotals(all: Map<number, ProcStat>, root: number): { cpuSecon
 export function serviceOfComponent(name: string): string {
   if (/^web-\d+$/.test(name)) return 'django';
   if (name.startsWith('pillow')) return 'pillowtop';
+  if (/^celery-\d+$/.test(name)) return 'celery';
   if (name === 'postgres') return 'postgresql';
   return name; // kafka, elasticsearch, nginx, redis
 }

@@ -12,7 +12,14 @@ import { OutboxDrainer } from './outbox.ts';
 import { processSubmission } from './process-form.ts';
 import { buildRestore } from './restore.ts';
 import { formFromXml, SubmissionError, UnprocessableForm } from './submission.ts';
+import { HttpError } from './http-error.ts';
 import { Authenticator, type AuthenticatedUser } from './users.ts';
+import { Redis } from 'ioredis';
+import { API_ROUTES, handleList } from './data-api.ts';
+import { TaskPublisher } from './export-queue.ts';
+import { ExportStatusStore } from './export-status.ts';
+import { EXPORT_ROUTES, handleDownload, handlePoll, handlePrepare, type ExportWebDeps } from './exports-web.ts';
+import { WebAuthenticator } from './web-users.ts';
 
 export const MAX_SUBMISSION_BYTES = 10 * 1024 * 1024;
 
@@ -24,12 +31,20 @@ export interface WebDeps {
   es?: EsClient;
   /** Added latency per request, to make a deliberately slower build for gate tests. */
   delayMs?: number;
+  /** Web users (exports, data API). */
+  webAuth?: WebAuthenticator;
+  /** Exports: task statuses in Redis, tasks on RabbitMQ. */
+  exports?: Omit<ExportWebDeps, 'webAuth' | 'blobs'>;
 }
 
-class HttpError extends Error {
-  constructor(readonly status: number, message: string, readonly body?: string) {
-    super(message);
-  }
+function exportDeps(deps: WebDeps): ExportWebDeps {
+  if (!deps.exports || !deps.webAuth) throw new HttpError(503, 'exports need Redis and RabbitMQ');
+  return { ...deps.exports, webAuth: deps.webAuth, blobs: deps.blobs };
+}
+
+function apiDeps(deps: WebDeps) {
+  if (!deps.es || !deps.webAuth) throw new HttpError(503, 'the data API needs Elasticsearch');
+  return { es: deps.es, webAuth: deps.webAuth };
 }
 
 const ROUTES = {
@@ -203,13 +218,23 @@ export function createHandler(deps: WebDeps): http.RequestListener {
         res.writeHead(200, { 'Content-Type': 'application/json' });
         return res.end(JSON.stringify({ app_id: m[2], latest_apk_version: {}, latest_ccz_version: {} }));
       }
+      if ((m = API_ROUTES.form.exec(url.pathname))) return handleList(apiDeps(deps), 'form', req, res, m[1]!, url);
+      if ((m = API_ROUTES.case.exec(url.pathname))) return handleList(apiDeps(deps), 'case', req, res, m[1]!, url);
+      if ((m = EXPORT_ROUTES.prepare.exec(url.pathname))) {
+        const body = req.method === 'POST' ? (await readBody(req, 1024 * 1024)).toString('utf8') : '';
+        return handlePrepare(exportDeps(deps), req, res, m[1]!, body);
+      }
+      if ((m = EXPORT_ROUTES.poll.exec(url.pathname))) return handlePoll(exportDeps(deps), req, res, m[1]!, url);
+      if ((m = EXPORT_ROUTES.download.exec(url.pathname))) return handleDownload(exportDeps(deps), req, res, m[1]!, m[2]!);
       throw new HttpError(404, 'not found');
     };
     run().catch((err: unknown) => {
       if (res.headersSent) return res.destroy();
       if (err instanceof HttpError) {
-        return send(res, err.status, err.body ?? openRosaMessage('submit_error', err.message),
-          err.status === 401 ? { 'WWW-Authenticate': 'Basic realm="CommCare HQ"' } : {});
+        return send(res, err.status, err.body ?? openRosaMessage('submit_error', err.message), {
+          ...(err.status === 401 ? { 'WWW-Authenticate': 'Basic realm="CommCare HQ"' } : {}),
+          ...(err.contentType ? { 'Content-Type': err.contentType } : {}),
+        });
       }
       // Database or storage trouble: a 500 with nothing acknowledged; the phone will retry.
       process.stderr.write(`${new Date().toISOString()} ${req.method} ${url.pathname} failed: ${(err as Error).stack ?? err}\n`);
@@ -228,6 +253,8 @@ async function main(): Promise<void> {
       es: { type: 'string' },
       blobs: { type: 'string' },
       'delay-ms': { type: 'string', default: '0' },
+      redis: { type: 'string' },
+      amqp: { type: 'string' },
     },
   });
   const pool = createPool(values['pg-url']!, 12);
@@ -243,13 +270,22 @@ async function main(): Promise<void> {
     outbox,
     es: new EsClient({ node: values.es! }),
     delayMs: Number(values['delay-ms']),
+    webAuth: new WebAuthenticator(pool),
   };
+  let redis: Redis | undefined;
+  if (values.redis && values.amqp) {
+    redis = new Redis(values.redis, { maxRetriesPerRequest: 2, retryStrategy: () => 500 });
+    redis.on('error', () => undefined);
+    deps.exports = { statuses: new ExportStatusStore(redis), publisher: new TaskPublisher(values.amqp) };
+  }
   const server = http.createServer({ keepAliveTimeout: 70_000 }, createHandler(deps));
   server.listen(Number(values.port), values.host, () => {
     process.stderr.write(`${new Date().toISOString()} web worker ${process.pid} listening on ${values.host}:${values.port}\n`);
   });
   const shutdown = () => {
     server.close();
+    redis?.disconnect();
+    void deps.exports?.publisher.close();
     void outbox.stop().then(() => pool.end()).finally(() => process.exit(0));
     setTimeout(() => process.exit(0), 5000).unref();
   };

@@ -12,7 +12,7 @@ import { nginx } from './components/nginx.ts';
 import { postgres } from './components/postgres.ts';
 import { rabbitmq } from './components/rabbitmq.ts';
 import { redis } from './components/redis.ts';
-import { HQ_TOPICS, pillow, webWorker } from './components/hq.ts';
+import { celeryWorker, HQ_TOPICS, pillow, webWorker } from './components/hq.ts';
 import { defaultConfig } from './config.ts';
 import { ensureTopics } from '../hq/index.ts';
 import { stackPaths } from '../core/paths.ts';
@@ -32,6 +32,7 @@ export const components: Component[] = [
   postgres, redis, rabbitmq, kafkaWithTopics, elasticsearch, nginx, k6,
   ...Array.from({ length: defaultConfig().webWorkers }, (_, i) => webWorker(i)),
   pillow('xform'), pillow('case'), pillow('ucr'),
+  ...Array.from({ length: defaultConfig().celeryWorkers }, (_, i) => celeryWorker(i)),
 ];
 
 const readyTimeoutMs: Record<string, number> = { elasticsearch: 180_000, kafka: 90_000, rabbitmq: 90_000 };

@@ -4,12 +4,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Component, StackContext } from '../component.ts';
 import { webWorkerPorts } from '../config.ts';
-import { createPool, DEMO_DOMAIN, demoWorkers, ensureMobileWorkers, HQ_ENTRY } from '../../hq/index.ts';
+import { Redis } from 'ioredis';
+import { celeryWorkerKey, createPool, DEMO_DOMAIN, DEMO_WEB_USER, demoWorkers, ensureMobileWorkers, ensureWebUser, HQ_ENTRY } from '../../hq/index.ts';
 import { startDetached } from '../process.ts';
 import { repoRoot } from '../../core/paths.ts';
 import { elasticsearchUrl } from './elasticsearch.ts';
 import { kafkaBroker } from './kafka.ts';
 import { postgresUrl } from './postgres.ts';
+import { rabbitmqUrl } from './rabbitmq.ts';
+import { redisUrl } from './redis.ts';
 
 export const HQ_TOPICS = ['form-sql', 'case-sql'];
 const tsxLoader = path.join(repoRoot, 'node_modules', 'tsx', 'dist', 'loader.mjs');
@@ -41,7 +44,8 @@ export function webWorker(index: number): Component {
       startDetached({
         name,
         command: process.execPath,
-        args: ['--import', tsxLoader, script, '--port', String(port(ctx)), ...commonArgs(ctx), '--delay-ms', delayMs()],
+        args: ['--import', tsxLoader, script, '--port', String(port(ctx)), ...commonArgs(ctx), '--delay-ms', delayMs(),
+          '--redis', redisUrl(ctx), '--amqp', rabbitmqUrl(ctx)],
         runDir: ctx.paths.run,
         logFile: this.logFile(ctx),
         marker: `--port ${port(ctx)}`,
@@ -61,6 +65,7 @@ export function webWorker(index: number): Component {
       const pool = createPool(postgresUrl(ctx), 2);
       try {
         await ensureMobileWorkers(pool, DEMO_DOMAIN, demoWorkers());
+        await ensureWebUser(pool, DEMO_DOMAIN, DEMO_WEB_USER);
       } finally {
         await pool.end();
       }
@@ -105,6 +110,51 @@ export function pillow(kind: 'xform' | 'case' | 'ucr'): Component {
       }
     },
     endpoint: () => `checkpoint ${checkpointId}`,
+    logFile: (ctx) => path.join(ctx.paths.logs, `${name}.log`),
+  };
+}
+
+/**
+ * A celery worker process for exports (HQ runs celery workers per queue, each with a concurrency): the count and
+ * the concurrency are the stack config's celeryWorkers and celeryConcurrency (CAPACITY_CELERY_WORKERS,
+ * CAPACITY_CELERY_CONCURRENCY).
+ */
+export function celeryWorker(index: number): Component {
+  const name = `celery-${index + 1}`;
+  return {
+    name,
+    version: 'hq-compatible',
+    phase: 2,
+    ports: () => [],
+    isInstalled: () => fs.existsSync(tsxLoader),
+    async install() {},
+    async start(ctx) {
+      fs.mkdirSync(blobRoot(ctx), { recursive: true });
+      startDetached({
+        name,
+        command: process.execPath,
+        args: ['--import', tsxLoader, HQ_ENTRY.exportWorker, '--name', name, '--concurrency', String(ctx.config.celeryConcurrency),
+          '--amqp', rabbitmqUrl(ctx), '--redis', redisUrl(ctx), '--pg-url', postgresUrl(ctx), '--blobs', blobRoot(ctx)],
+        runDir: ctx.paths.run,
+        logFile: this.logFile(ctx),
+        marker: `--name ${name} `,
+        cwd: repoRoot,
+      });
+    },
+    // Healthy once consuming: the worker keeps a key with a short expiry in Redis while it is.
+    async healthy(ctx) {
+      const client = new Redis(redisUrl(ctx), { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 1000, retryStrategy: () => null });
+      client.on('error', () => undefined);
+      try {
+        await client.connect();
+        return (await client.exists(celeryWorkerKey(name))) === 1;
+      } catch {
+        return false;
+      } finally {
+        client.disconnect();
+      }
+    },
+    endpoint: (ctx) => `queue on ${rabbitmqUrl(ctx)}`,
     logFile: (ctx) => path.join(ctx.paths.logs, `${name}.log`),
   };
 }
