@@ -138,16 +138,19 @@ export class TaskConsumer {
         ch.ack(msg);
         return;
       }
-      await this.handle({ task, redelivered: msg.fields.redelivered });
+      try {
+        await this.handle({ task, redelivered: msg.fields.redelivered });
+      } catch (err) {
+        // The handler failed (database down...): back to the queue, for this or another worker.
+        this.log(`${task.downloadId}: failed, requeued: ${(err as Error).message}`);
+        ch.nack(msg, false, true);
+        return;
+      }
       ch.ack(msg);
     } catch (err) {
-      // The handler failed (database down...) or the channel is gone: back to the queue, for this or another worker.
-      this.log(`task failed, requeued: ${(err as Error).message}`);
-      try {
-        ch.nack(msg, false, true);
-      } catch {
-        // channel closed: the broker requeues unacked messages itself
-      }
+      // The channel is gone (broker restarted): the broker requeues what was not acked, and the copy it redelivers
+      // finds the status done.
+      this.log(`could not ack or nack (${(err as Error).message}); the broker will redeliver the task`);
     } finally {
       this.inFlight--;
     }

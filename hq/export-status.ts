@@ -17,6 +17,8 @@ export interface ExportStatus {
   blobKey?: string;
   filename?: string;
   error?: string;
+  /** The worker process running it (or that last ran it). */
+  worker?: string;
   /** How many times a worker has taken the task (more than 1: redelivered). */
   attempts: number;
   createdAt: number;
@@ -57,6 +59,7 @@ function fromHash(h: Record<string, string>): ExportStatus | undefined {
     createdAt: n(h.createdAt) ?? 0,
     heartbeatAt: n(h.heartbeatAt) ?? 0,
     finishedAt: n(h.finishedAt),
+    worker: h.worker || undefined,
   };
 }
 
@@ -74,11 +77,11 @@ export class ExportStatusStore {
   }
 
   /** A worker takes the task: running, one more attempt. Returns the status as it was, or undefined if unknown. */
-  async start(downloadId: string): Promise<ExportStatus | undefined> {
+  async start(downloadId: string, worker: string): Promise<ExportStatus | undefined> {
     const before = await this.get(downloadId);
     if (!before) return undefined;
     if (before.state === 'done') return before;
-    await this.redis.multi().hset(key(downloadId), toHash({ state: 'running', heartbeatAt: Date.now(), error: '' }))
+    await this.redis.multi().hset(key(downloadId), toHash({ state: 'running', heartbeatAt: Date.now(), error: '', worker }))
       .hincrby(key(downloadId), 'attempts', 1).exec();
     return before;
   }

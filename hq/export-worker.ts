@@ -19,13 +19,15 @@ export interface ExportWorkerDeps {
   pool: pg.Pool;
   blobs: BlobStore;
   statuses: ExportStatusStore;
+  /** This worker's name (celery-1...) */
+  name: string;
   log: (m: string) => void;
 }
 
 /** What a worker does with one delivery; throws to have the task requeued. */
 export async function handleExportTask(deps: ExportWorkerDeps, { task, redelivered }: Delivery): Promise<void> {
   const { statuses, log } = deps;
-  const before = await statuses.start(task.downloadId);
+  const before = await statuses.start(task.downloadId, deps.name);
   if (!before) return log(`${task.downloadId}: no status (expired); dropped`);
   if (before.state === 'done') return log(`${task.downloadId}: already done${redelivered ? ' (redelivered copy)' : ''}`);
   if (Date.now() - before.createdAt > DEADLINE_MS) {
@@ -71,7 +73,7 @@ async function main(): Promise<void> {
   await applySchema(pool);
   const redis = new Redis(values.redis!, { maxRetriesPerRequest: 3, retryStrategy: () => 500 });
   redis.on('error', () => undefined);
-  const deps: ExportWorkerDeps = { pool, blobs: new BlobStore(values.blobs!), statuses: new ExportStatusStore(redis), log };
+  const deps: ExportWorkerDeps = { pool, blobs: new BlobStore(values.blobs!), statuses: new ExportStatusStore(redis), name, log };
   const consumer = new TaskConsumer(values.amqp!, concurrency, (d) => handleExportTask(deps, d), log);
   for (let attempt = 1; ; attempt++) {
     try {
