@@ -19,8 +19,8 @@ if ((${#missing[@]})); then
   echo "[bootstrap] installing Debian packages: ${missing[*]}" >&2
   apt-get update -qq >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
-  # Debian starts the system's own nginx/redis/postgres on install; the stack runs its own copies on other ports.
-  for svc in nginx redis-server postgresql; do
+  # Debian starts the system's own nginx/redis/postgres/rabbitmq on install; the stack runs its own copies on other ports.
+  for svc in nginx redis-server postgresql rabbitmq-server; do
     command -v systemctl >/dev/null 2>&1 && systemctl disable --now "$svc" >/dev/null 2>&1 || true
     service "$svc" stop >/dev/null 2>&1 || true
   done
