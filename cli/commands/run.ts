@@ -17,6 +17,14 @@ function positive(name: string, integer = false) {
   };
 }
 
+function count(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new UserError(`${name} must be a whole number (0 for none), not "${v}"`);
+    return n;
+  };
+}
+
 const seconds = (name: string) => (v: string): number => requireDuration(v, name) / 1000;
 
 function share(name: string) {
@@ -59,6 +67,14 @@ interface RunFlags {
   p95Read?: number;
   maxFailed?: number;
   segment?: string;
+  exportUsers?: number;
+  exportInterval?: number;
+  exportPoll?: number;
+  apiClients?: number;
+  apiRate?: number;
+  apiLimit?: number;
+  p95Export?: number;
+  p95Api?: number;
 }
 
 export function register(program: Command): void {
@@ -88,6 +104,14 @@ export function register(program: Command): void {
     .addOption(new Option('--step-rate <n>', 'ramp-to-break: rate added at each step').argParser(positive('--step-rate')))
     .addOption(new Option('--step <d>', 'ramp-to-break: how long each step holds').argParser(seconds('--step')))
     .addOption(new Option('--max-rate <n>', 'ramp-to-break: highest rate tried').argParser(positive('--max-rate')))
+    .addOption(new Option('--export-users <n>', 'export-storm, mixed-day, soak: web users asking for exports (0: none)').argParser(count('--export-users')))
+    .addOption(new Option('--export-interval <d>', 'exports: each web user asks for an export this often').argParser(seconds('--export-interval')))
+    .addOption(new Option('--export-poll <d>', 'exports: how often the export page polls (HQ: 2 s)').argParser(seconds('--export-poll')))
+    .addOption(new Option('--api-clients <n>', 'export-storm, mixed-day, soak: data API clients paging the form and case lists (0: none)').argParser(count('--api-clients')))
+    .addOption(new Option('--api-rate <n>', 'data API: pages per second, all clients together').argParser(positive('--api-rate')))
+    .addOption(new Option('--api-limit <n>', 'data API: objects a page (HQ allows up to 1000)').argParser(positive('--api-limit', true)))
+    .option('--p95-export <ms>', 'threshold: p95 of an export from request to downloaded file in ms (default 60000)', positive('--p95-export'))
+    .option('--p95-api <ms>', 'threshold: p95 of a data API page in ms (default 3000)', positive('--p95-api'))
     .option('--p95-write <ms>', 'threshold: p95 of submissions in ms (default 900)', positive('--p95-write'))
     .option('--p95-read <ms>', 'threshold: p95 of restores and searches in ms (default 450)', positive('--p95-read'))
     .option('--max-failed <rate>', 'threshold: share of failed requests (default 0.001)', share('--max-failed'))
@@ -104,7 +128,10 @@ export function register(program: Command): void {
         rate: f.rate, durationS: f.duration, vus: f.vus, baselineS: f.baseline, burstS: f.burst, recoveryS: f.recovery,
         burstFactor: f.burstFactor, prefillS: f.prefill, windowS: f.window, restoreRatio: f.restoreRatio, searchRatio: f.searchRatio,
         stepRate: f.stepRate, stepS: f.step, maxRate: f.maxRate, writeP95Ms: f.p95Write, readP95Ms: f.p95Read, failedRate: f.maxFailed,
+        exportUsers: f.exportUsers, exportIntervalS: f.exportInterval, exportPollS: f.exportPoll, apiClients: f.apiClients, apiRate: f.apiRate,
+        apiLimit: f.apiLimit, exportP95Ms: f.p95Export, apiP95Ms: f.p95Api,
       };
+      if ((f.apiLimit ?? 0) > 1000) throw new UserError('--api-limit is at most 1000 (HQ\'s maximum page)');
       const out = await runScenario({
         scenario,
         target: f.target,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { acceptanceThreshold, breakSteps, endpointsOf, k6Scenarios, k6Thresholds, plannedSeconds, plannedSubmissions, resolveShape, SCENARIO_NAMES } from './shapes.ts';
+import { acceptanceThreshold, breakSteps, corpusSubmissions, endpointsOf, extraVus, k6Scenarios, k6Thresholds, plannedSeconds, plannedSubmissions, resolveShape, SCENARIO_NAMES } from './shapes.ts';
 
 describe('load shapes', () => {
   it('submit-burst: baseline, a burst at factor x the base rate, recovery; open model', () => {
@@ -53,9 +53,9 @@ describe('load shapes', () => {
     assert.equal(k6Thresholds('steady', resolveShape('steady', {})).checks, undefined);
   });
 
-  it('mixed-day and soak are one scenario on one VU pool (every VU submits for the workers it owns)', () => {
+  it('mixed-day and soak are one scenario on one VU pool (every VU submits for the workers it owns), exports beside it', () => {
     for (const name of ['mixed-day', 'soak'] as const) {
-      const p = resolveShape(name, { rate: 4, vus: 20 });
+      const p = resolveShape(name, { rate: 4, vus: 20, exportUsers: 0, apiClients: 0 });
       const sc = k6Scenarios(name, p);
       assert.deepEqual(Object.keys(sc), ['day']);
       assert.equal(sc.day!.exec, 'mixed');
@@ -64,6 +64,29 @@ describe('load shapes', () => {
       assert.equal(sc.day!.rate, Math.round(4 * (1 + p.restoreRatio + p.searchRatio) * 100));
     }
     assert.equal(resolveShape('soak', {}).searchRatio, 0);
+    // by default exports take a share of the day: their own web users and API client, out of the same users
+    const day = resolveShape('mixed-day', {});
+    assert.deepEqual(Object.keys(k6Scenarios('mixed-day', day)), ['day', 'exports', 'api']);
+    assert.equal(day.vus + extraVus(day), 100);
+    assert.deepEqual(Object.keys(k6Scenarios('soak', resolveShape('soak', {}))), ['day', 'exports']);
+  });
+
+  it('export-storm: submissions, web users exporting and API clients paging; thresholds on completion and pages', () => {
+    const p = resolveShape('export-storm', { exportUsers: 6, exportIntervalS: 30, apiClients: 3, apiRate: 1.5 });
+    const sc = k6Scenarios('export-storm', p) as Record<string, { exec: string; rate: number; maxVUs: number; timeUnit: string; gracefulStop: string }>;
+    assert.deepEqual(Object.keys(sc), ['submissions', 'exports', 'api']);
+    assert.equal(sc.exports!.exec, 'exportBrowser');
+    assert.equal(sc.exports!.rate, 20); // 6 users / 30 s = 0.2/s, per 100 s
+    assert.equal(sc.exports!.maxVUs, 6);
+    assert.equal(sc.exports!.gracefulStop, '600s', 'an export under way may finish');
+    assert.equal(sc.api!.rate, 150);
+    assert.deepEqual(endpointsOf('export-storm', p), ['receiver', 'export', 'export_poll', 'export_download', 'api_form', 'api_case']);
+    const t = k6Thresholds('export-storm', p);
+    assert.deepEqual(t.export_completion, ['p(95)<60000']);
+    assert.deepEqual(t['http_req_duration{endpoint:api_form}'], ['p(95)<3000']);
+    assert.deepEqual(t['http_req_duration{endpoint:export_poll}'], ['p(95)<450']);
+    // the submitting VUs send the corpus's share of the whole pool
+    assert.equal(corpusSubmissions('export-storm', p), Math.ceil((plannedSubmissions('export-storm', p) * (p.vus + 9)) / p.vus));
   });
 
   it('--vus defaults to --users, at most 100', () => {

@@ -2,7 +2,7 @@
 // same code builds the k6 options (inside k6) and the run manifest (in Node). Open model everywhere:
 // arrival-rate executors, so a slow target shows up as latency and dropped iterations, never as less load.
 
-export const SCENARIO_NAMES = ['submit-burst', 'steady', 'restore-storm', 'mixed-day', 'soak', 'ramp-to-break'] as const;
+export const SCENARIO_NAMES = ['submit-burst', 'steady', 'restore-storm', 'mixed-day', 'soak', 'ramp-to-break', 'export-storm'] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
 export function isScenarioName(s: string): s is ScenarioName {
@@ -36,10 +36,24 @@ export interface ShapeParams {
   stepRate: number;
   stepS: number;
   maxRate: number;
+  // exports: web users (the exports' VU pool), each asking for an export every exportIntervalS and polling it every
+  // exportPollS as the export page does; API clients (their VU pool) paging the form and case lists at apiRate pages/s
+  exportUsers: number;
+  exportIntervalS: number;
+  exportPollS: number;
+  /** an export not ready this long after it was asked for is given up (a failed export) */
+  exportTimeoutS: number;
+  apiClients: number;
+  apiRate: number;
+  apiLimit: number;
   // thresholds (defaults from OpenCRVS's k6 suite: reads p95 < 450 ms, writes p95 < 900 ms, failures < 0.1 %)
   writeP95Ms: number;
   readP95Ms: number;
   failedRate: number;
+  /** request to downloaded file, p95 */
+  exportP95Ms: number;
+  /** one data API page, p95 */
+  apiP95Ms: number;
 }
 
 export const DEFAULT_SHAPE: ShapeParams = {
@@ -58,9 +72,18 @@ export const DEFAULT_SHAPE: ShapeParams = {
   stepRate: 10,
   stepS: 30,
   maxRate: 300,
+  exportUsers: 0,
+  exportIntervalS: 60,
+  exportPollS: 2,
+  exportTimeoutS: 600,
+  apiClients: 0,
+  apiRate: 1,
+  apiLimit: 1000,
   writeP95Ms: 900,
   readP95Ms: 450,
   failedRate: 0.001,
+  exportP95Ms: 60_000,
+  apiP95Ms: 3000,
 };
 
 /** Scenario-specific defaults on top of DEFAULT_SHAPE. */
@@ -68,9 +91,11 @@ export const SCENARIO_DEFAULTS: Record<ScenarioName, Partial<ShapeParams>> = {
   'submit-burst': {},
   steady: { durationS: 120 },
   'restore-storm': { rate: 10 },
-  'mixed-day': { durationS: 300 },
-  soak: { rate: 3, durationS: 2 * 3600, restoreRatio: 0.1, searchRatio: 0 },
+  // exports take a share of the day: two web users exporting every 2 min, one API client
+  'mixed-day': { durationS: 300, exportUsers: 2, exportIntervalS: 120, apiClients: 1, apiRate: 0.2 },
+  soak: { rate: 3, durationS: 2 * 3600, restoreRatio: 0.1, searchRatio: 0, exportUsers: 1, exportIntervalS: 900 },
   'ramp-to-break': { readP95Ms: 1000, writeP95Ms: 1000, failedRate: 0.01 },
+  'export-storm': { rate: 5, durationS: 180, vus: 20, exportUsers: 10, exportIntervalS: 20, apiClients: 4, apiRate: 2 },
 };
 
 export const SCENARIO_DESCRIPTIONS: Record<ScenarioName, string> = {
@@ -80,13 +105,37 @@ export const SCENARIO_DESCRIPTIONS: Record<ScenarioName, string> = {
   'mixed-day': 'submissions, restores and case search together in a day\'s proportions',
   soak: 'hours at a modest rate of submissions and restores',
   'ramp-to-break': 'steps the submission rate up until a threshold breaks; reports the highest rate sustained',
+  'export-storm': 'web users ask for case and form exports and poll them as browsers do, while API clients page the form and case lists and submissions go on',
 };
 
 export function resolveShape(name: ScenarioName, overrides: Partial<ShapeParams>): ShapeParams {
   const p: ShapeParams = { ...DEFAULT_SHAPE, ...SCENARIO_DEFAULTS[name] };
   for (const [k, v] of Object.entries(overrides)) if (v !== undefined) (p as unknown as Record<string, number>)[k] = v;
-  if (overrides.vus === undefined) p.vus = Math.min(p.vus, p.users);
+  // the exports' and API clients' VUs come out of the same users (every VU of the pool owns mobile workers)
+  if (overrides.vus === undefined) p.vus = Math.max(1, Math.min(p.vus, p.users - extraVus(p)));
   return p;
+}
+
+/** VUs beyond the submitting ones: the web users' and the API clients'. */
+export function extraVus(p: ShapeParams): number {
+  return (p.exportUsers > 0 ? Math.round(p.exportUsers) : 0) + (p.apiClients > 0 && p.apiRate > 0 ? Math.round(p.apiClients) : 0);
+}
+
+/**
+ * Submissions the corpus must hold for: every VU of the pool owns workers, but only the submitting VUs send, so
+ * each of them sends (and needs) more by the pool's share of the others.
+ */
+export function corpusSubmissions(name: ScenarioName, p: ShapeParams): number {
+  const vus = Math.max(1, Math.round(p.vus));
+  return Math.ceil((plannedSubmissions(name, p) * (vus + extraVus(p))) / vus);
+}
+
+/** The export and API scenarios a shape runs beside its own (open model too: slow exports show as dropped iterations). */
+function exportScenarios(p: ShapeParams, durationS: number): Record<string, K6Scenario> {
+  const out: Record<string, K6Scenario> = {};
+  if (p.exportUsers > 0) out.exports = { ...arrival(p.exportUsers / p.exportIntervalS, durationS, Math.round(p.exportUsers), 'exportBrowser'), gracefulStop: `${Math.round(p.exportTimeoutS)}s` };
+  if (p.apiClients > 0 && p.apiRate > 0) out.api = arrival(p.apiRate, durationS, Math.round(p.apiClients), 'apiPage');
+  return out;
 }
 
 type K6Scenario = Record<string, unknown>;
@@ -161,7 +210,9 @@ function shapeScenarios(name: ScenarioName, p: ShapeParams): Record<string, K6Sc
     // every VU of the pool must submit for the workers it owns (scenarios/lib/ownership.ts).
     case 'mixed-day':
     case 'soak':
-      return { day: arrival(p.rate * (1 + p.restoreRatio + p.searchRatio), p.durationS, vus, 'mixed') };
+      return { day: arrival(p.rate * (1 + p.restoreRatio + p.searchRatio), p.durationS, vus, 'mixed'), ...exportScenarios(p, p.durationS) };
+    case 'export-storm':
+      return { submissions: arrival(p.rate, p.durationS, vus, 'submit'), ...exportScenarios(p, p.durationS) };
     case 'ramp-to-break': {
       const steps = breakSteps(p);
       return {
@@ -199,18 +250,35 @@ export function scenarioSpans(name: ScenarioName, p: ShapeParams): Record<string
   return spans;
 }
 
+export type Endpoint = 'receiver' | 'restore' | 'search' | 'export' | 'export_poll' | 'export_download' | 'api_form' | 'api_case';
+
 /** Which endpoints a scenario sends to (thresholds only for those). */
-export function endpointsOf(name: ScenarioName): ('receiver' | 'restore' | 'search')[] {
+export function endpointsOf(name: ScenarioName, p: ShapeParams = resolveShape(name, {})): Endpoint[] {
+  const extra: Endpoint[] = [
+    ...(p.exportUsers > 0 ? (['export', 'export_poll', 'export_download'] as const) : []),
+    ...(p.apiClients > 0 && p.apiRate > 0 ? (['api_form', 'api_case'] as const) : []),
+  ];
   switch (name) {
     case 'restore-storm':
       return ['receiver', 'restore'];
     case 'mixed-day':
-      return ['receiver', 'restore', 'search'];
+      return ['receiver', 'restore', 'search', ...extra];
     case 'soak':
-      return ['receiver', 'restore'];
+      return ['receiver', 'restore', ...extra];
+    case 'export-storm':
+      return ['receiver', ...extra];
     default:
       return ['receiver'];
   }
+}
+
+/** Per endpoint: the p95 limit (ms) its requests are held to. */
+function endpointLimit(e: Endpoint, p: ShapeParams): number {
+  if (e === 'receiver') return p.writeP95Ms;
+  if (e === 'api_form' || e === 'api_case') return p.apiP95Ms;
+  // a download streams the whole file: held to the export's completion limit, not a read's
+  if (e === 'export_download') return p.exportP95Ms;
+  return p.readP95Ms;
 }
 
 export function k6Thresholds(name: ScenarioName, p: ShapeParams): Record<string, unknown[]> {
@@ -220,9 +288,12 @@ export function k6Thresholds(name: ScenarioName, p: ShapeParams): Record<string,
   };
   // restores and searches are checked by k6 checks: only where they are sent. Submissions' answers are checked into
   // the request log, and acceptanceThreshold is held by the runner on it (a k6 metric sample per submission costs).
-  if (endpointsOf(name).some((e) => e !== 'receiver')) t.checks = [acceptanceThreshold(p).expression];
-  for (const e of endpointsOf(name)) {
-    const limit = e === 'receiver' ? p.writeP95Ms : p.readP95Ms;
+  const endpoints = endpointsOf(name, p);
+  if (endpoints.some((e) => e !== 'receiver')) t.checks = [acceptanceThreshold(p).expression];
+  // an export's completion (asked for -> file downloaded) is a trend of its own: one sample per export
+  if (p.exportUsers > 0) t.export_completion = [`p(95)<${p.exportP95Ms}`];
+  for (const e of endpoints) {
+    const limit = endpointLimit(e, p);
     t[`http_req_duration{endpoint:${e}}`] = [abort ? { threshold: `p(95)<${limit}`, abortOnFail: true, delayAbortEval: '10s' } : `p(95)<${limit}`];
   }
   return t;
