@@ -358,9 +358,11 @@ const exportCompletion = new Trend('export_completion', true);
 const exportFailed = new Counter('export_failed');
 let exportsAsked = 0;
 
+// Written at once: these VUs send a request every few seconds at most, so a batched line could wait for a request
+// that never comes (and be lost when the test ends).
 function exportLine(e: string, res: { status: number; timings: { duration: number } }, ok: boolean, extra = ''): void {
   const now = Date.now();
-  logLine(`{"e":"${e}","t":${now},"d":${res.timings.duration},"s":${res.status},"ok":${ok ? 1 : 0}${extra}}`, now, false);
+  logLine(`{"e":"${e}","t":${now},"d":${res.timings.duration},"s":${res.status},"ok":${ok ? 1 : 0}${extra}}`, now, true);
 }
 
 /** One browser export: case and form exports in turn. */
