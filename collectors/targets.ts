@@ -65,7 +65,7 @@ export function localTargets(ctx: Pick<StackContext, 'config'> & Partial<Pick<St
     nginx: [{ statusUrl: joinUrl(nginxUrl(ctx), 'nginx_status'), host }],
     hosts: [{ host }],
     processes: [{ runDir: paths.run, host }],
-    localStores: [{ host, kafkaLogDir: path.join(paths.data, 'kafka'), postgresUrl: postgresUrl(ctx) }],
+    localStores: [{ host, kafkaLogDir: path.join(paths.data, 'kafka'), postgresUrl: postgresUrl(ctx), redisUrl: redisUrl(ctx) }],
   };
 }
 

@@ -36,6 +36,9 @@ export const DEADLINE_MS = Number(process.env.CAPACITY_EXPORT_DEADLINE_MS ?? 15 
 
 const key = (downloadId: string) => `hq:export:${downloadId}`;
 
+/** Running totals of finished exports and their rows (the collectors read them: collectors/local-stack.ts). */
+export const EXPORT_TOTALS = { exports: 'hq:export-totals:exports', rows: 'hq:export-totals:rows' } as const;
+
 function toHash(s: Partial<ExportStatus>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(s)) if (v !== undefined) out[k] = String(v);
@@ -98,7 +101,10 @@ export class ExportStatusStore {
   async done(downloadId: string, fields: { blobKey: string; filename: string; rows: number }): Promise<void> {
     await this.redis.multi()
       .hset(key(downloadId), toHash({ state: 'done', blobKey: fields.blobKey, filename: fields.filename, current: fields.rows, total: fields.rows, finishedAt: Date.now() }))
-      .expire(key(downloadId), STATUS_TTL_S).exec();
+      .expire(key(downloadId), STATUS_TTL_S)
+      .incr(EXPORT_TOTALS.exports)
+      .incrby(EXPORT_TOTALS.rows, fields.rows)
+      .exec();
   }
 
   async fail(downloadId: string, error: string): Promise<void> {

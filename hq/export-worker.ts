@@ -7,7 +7,7 @@ import { BlobStore } from './blobs.ts';
 import { applySchema, createPool, waitForDatabase } from './db.ts';
 import { writeExport } from './export-file.ts';
 import { TaskConsumer, type Delivery } from './export-queue.ts';
-import { DEADLINE_MS, ExportStatusStore } from './export-status.ts';
+import { DEADLINE_MS, ExportStatusStore, STALE_MS } from './export-status.ts';
 
 /** A task that has failed this many times is marked failed rather than requeued again. */
 export const MAX_ATTEMPTS = 3;
@@ -27,6 +27,14 @@ export interface ExportWorkerDeps {
 /** What a worker does with one delivery; throws to have the task requeued. */
 export async function handleExportTask(deps: ExportWorkerDeps, { task, redelivered }: Delivery): Promise<void> {
   const { statuses, log } = deps;
+  // A redelivered copy (the broker lost this worker's channel, or another worker's) while the first copy still runs
+  // and beats: wait for it rather than export twice; take over only if it stops beating.
+  let seen = await statuses.get(task.downloadId);
+  while (redelivered && seen?.state === 'running' && (running.has(task.downloadId) || (seen.worker !== deps.name && Date.now() - seen.heartbeatAt < STALE_MS))) {
+    await new Promise((r) => setTimeout(r, 1000));
+    seen = await statuses.get(task.downloadId);
+  }
+  if (seen?.state === 'done') return log(`${task.downloadId}: already done${redelivered ? ' (redelivered copy)' : ''}`);
   const before = await statuses.start(task.downloadId, deps.name);
   if (!before) return log(`${task.downloadId}: no status (expired); dropped`);
   if (before.state === 'done') return log(`${task.downloadId}: already done${redelivered ? ' (redelivered copy)' : ''}`);
@@ -36,6 +44,7 @@ export async function handleExportTask(deps: ExportWorkerDeps, { task, redeliver
   }
   if (redelivered) log(`${task.downloadId}: redelivered (attempt ${before.attempts + 1})`);
   const beat = setInterval(() => void statuses.heartbeat(task.downloadId).catch(() => undefined), HEARTBEAT_MS);
+  running.add(task.downloadId);
   try {
     const t0 = Date.now();
     const result = await writeExport(deps.pool, deps.blobs, task, (current, total) => statuses.progress(task.downloadId, current, total));
@@ -51,8 +60,12 @@ export async function handleExportTask(deps: ExportWorkerDeps, { task, redeliver
     throw err;
   } finally {
     clearInterval(beat);
+    running.delete(task.downloadId);
   }
 }
+
+/** The tasks this process is running now. */
+const running = new Set<string>();
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

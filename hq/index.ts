@@ -9,7 +9,7 @@ export { pillows } from './pillows.ts';
 export { DEMO_DOMAIN, demoWorkers, ensureMobileWorkers, type MobileWorkerAccount } from './users.ts';
 export { DEMO_WEB_USER, createApiKey, ensureWebUser, type WebUserAccount } from './web-users.ts';
 export { EXPORT_QUEUE, TaskPublisher, type ExportTask } from './export-queue.ts';
-export { ExportStatusStore, type ExportStatus } from './export-status.ts';
+export { EXPORT_TOTALS, ExportStatusStore, type ExportStatus } from './export-status.ts';
 export { workerKey as celeryWorkerKey } from './export-worker.ts';
 
 /** The service's entry points, for whoever starts its processes. */
