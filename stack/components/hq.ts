@@ -6,7 +6,7 @@ import type { Component, StackContext } from '../component.ts';
 import { webWorkerPorts } from '../config.ts';
 import { Redis } from 'ioredis';
 import { celeryWorkerKey, createPool, DEMO_DOMAIN, DEMO_WEB_USER, demoWorkers, ensureMobileWorkers, ensureWebUser, HQ_ENTRY } from '../../hq/index.ts';
-import { startDetached } from '../process.ts';
+import { ownedPid, startDetached } from '../process.ts';
 import { repoRoot } from '../../core/paths.ts';
 import { elasticsearchUrl } from './elasticsearch.ts';
 import { kafkaBroker } from './kafka.ts';
@@ -141,13 +141,15 @@ export function celeryWorker(index: number): Component {
         cwd: repoRoot,
       });
     },
-    // Healthy once consuming: the worker keeps a key with a short expiry in Redis while it is.
+    // Healthy once consuming: the worker keeps a key with a short expiry in Redis while it is, naming its pid (so a
+    // key left by the process it replaces does not count).
     async healthy(ctx) {
       const client = new Redis(redisUrl(ctx), { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 1000, retryStrategy: () => null });
       client.on('error', () => undefined);
       try {
         await client.connect();
-        return (await client.exists(celeryWorkerKey(name))) === 1;
+        const alive = JSON.parse((await client.get(celeryWorkerKey(name))) ?? '{}') as { pid?: number };
+        return alive.pid !== undefined && alive.pid === ownedPid(ctx.paths.run, name);
       } catch {
         return false;
       } finally {
