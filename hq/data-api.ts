@@ -20,6 +20,8 @@ export const API_ROUTES = {
 
 export const DEFAULT_LIMIT = 20;
 export const MAX_LIMIT = 1000;
+/** Elasticsearch's index.max_result_window (its default). */
+export const MAX_RESULT_WINDOW = 10_000;
 /** Documents younger than this (by indexed_on) wait for the next page in cursor paging. */
 export const SETTLE_MS = Number(process.env.CAPACITY_API_SETTLE_MS ?? 5000);
 
@@ -85,9 +87,14 @@ export function parseListQuery(params: URLSearchParams, filterNames: string[]): 
     const v = params.get(f);
     if (v) filters[f] = v;
   }
+  const offset = int('offset', 0);
+  // Elasticsearch's result window: deep offsets are what indexed_on paging is for
+  if (orderBy !== 'indexed_on' && cursorParam === null && offset + limit > MAX_RESULT_WINDOW) {
+    throw jsonError(400, `offset + limit may not exceed ${MAX_RESULT_WINDOW}: page with order_by=indexed_on`);
+  }
   return {
     limit,
-    offset: int('offset', 0),
+    offset,
     cursorMode: orderBy === 'indexed_on' || cursorParam !== null,
     cursor: cursorParam ? decodeCursor(cursorParam) : undefined,
     start: startParam ? parseApiDate('indexed_on_start', startParam) : undefined,
