@@ -10,6 +10,7 @@
 // is CPU-seconds while requests flow (the rate a generator sustains), "startup" is what it spent before the
 // first request (k6 init: the harness loads each VU's workers' bodies). Figures are medians of --repeat runs.
 // Run: node --import tsx bench/harness.ts [--requests 24000] [--users 48] [--vus 16] [--seconds 10 (wrk)] [--repeat 3]
+// (installs wrk and Locust first, through `scripts/bootstrap.sh --bench`, when they are missing)
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -23,6 +24,7 @@ import { k6Binary } from '../stack/components/k6.ts';
 import { nginxUrl } from '../stack/components/nginx.ts';
 import { repoRoot } from '../core/paths.ts';
 import { loadStackContext, stackUp, stderrProgress } from '../stack/stack.ts';
+import { ensureBenchTools } from './prerequisites.ts';
 
 const { values } = parseArgs({
   options: {
@@ -62,6 +64,10 @@ async function measure(cmd: string, args: string[], env: NodeJS.ProcessEnv, stat
   child.stderr.on('data', (d) => (out += d));
   let code: number | undefined;
   child.on('close', (c) => (code = c ?? 1));
+  child.on('error', (err) => {
+    out += `${cmd}: ${err.message}\n`; // could not start it: reported as a failed run, not an unhandled error
+    code ??= 127;
+  });
   const cpu = () => {
     try {
       const st = fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8');
@@ -91,6 +97,8 @@ async function measure(cmd: string, args: string[], env: NodeJS.ProcessEnv, stat
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
+  // wrk runs beside the harness here; Locust joins it (its own issue): both come from `scripts/bootstrap.sh --bench`
+  ensureBenchTools(['wrk', 'locust']); // before the stack and the corpus, which take minutes
   const ctx = loadStackContext({ progress: stderrProgress, createUser: true });
   await stackUp(ctx);
   const k6 = k6Binary(ctx);
@@ -180,7 +188,7 @@ async function main(): Promise<void> {
   ].join('\n'));
   const wrk = await measure('wrk', ['-t1', `-c${vus}`, `-d${seconds}s`, '-s', lua, url], {}, statusUrl).catch(() => undefined);
   if (wrk && wrk.code === 0) results.push({ name: 'wrk', m: [wrk] });
-  else results.push({ name: 'wrk (not run: install the Debian package wrk)', m: [] });
+  else results.push({ name: `wrk (failed: ${wrk?.out.trim().split('\n').at(-1) ?? 'nginx status unreadable'})`, m: [] });
 
   const perCpu = (r: { m: Measured[] }) => (r.m.length ? median(r.m.map((m) => m.requests / m.loadCpuS)) : 0);
   const minimal = perCpu(results[2]!);

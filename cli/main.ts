@@ -50,8 +50,9 @@ export async function main(argv: string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) {
-      // commander has already printed its message (help, version, or a usage error).
-      return err.exitCode;
+      // commander has already printed its message. Help and version exit 0; a usage error (unknown command or
+      // option, missing argument, no command at all) is bad input: 2, as the help promises.
+      return err.exitCode === 0 ? 0 : 2;
     }
     process.stderr.write(`capacity: ${describeError(err)}\n`);
     if (process.env.CAPACITY_DEBUG && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);

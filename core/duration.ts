@@ -23,6 +23,13 @@ export function requireDuration(text: string, what = 'duration'): number {
   return ms;
 }
 
+/** requireDuration for a length that must be more than nothing: refused while the flags are read, not mid-run. */
+export function requirePositiveDuration(text: string, what = 'duration'): number {
+  const ms = requireDuration(text, what);
+  if (ms <= 0) throw new UserError(`${what} must be longer than 0, not "${text}"`);
+  return ms;
+}
+
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${ms} ms`;
   if (ms < 120_000) return `${+(ms / 1000).toFixed(1)} s`;

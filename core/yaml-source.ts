@@ -21,7 +21,12 @@ export class YamlSource {
       const msg = (err.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
       throw new UserError(`${file}${pos ? `:${pos.line}` : ''}: not valid YAML: ${msg}`);
     }
-    this.data = this.doc.toJS({ maxAliasCount: 1000 });
+    try {
+      this.data = this.doc.toJS({ maxAliasCount: 1000 });
+    } catch (err) {
+      // an alias bomb ("billion laughs" in YAML): yaml refuses it with a message that names no file
+      throw new UserError(`${file}: not usable YAML: ${(err as Error).message.split('\n')[0]}`);
+    }
   }
 
   /** The 1-based line of the node at `path`, or of its nearest existing parent. */

@@ -141,6 +141,47 @@ describe('capacity gate', () => {
     assert.match(xml, /name="throughput\.acknowledged_per_s" time="0">\n\s+<system-out>/);
   });
 
+  it('a tolerance of the wrong type stops the gate (exit 2, naming the file), never passes a regression (issue 14)', () => {
+    const file = baselineOf(fakeRun({ ackPerSec: 100 }));
+    const good = JSON.parse(fs.readFileSync(file, 'utf8'));
+    const regressed = fakeRun({ ackPerSec: 30 });
+    const typos: [unknown, RegExp][] = [
+      [[{ pattern: 'throughput', tolerance: 'huge' }], /tolerances\[0\]\.tolerance must be an object/],
+      [[{ pattern: 'throughput', tolerance: { pct: 'x' } }], /tolerances\[0\]\.tolerance\.pct must be a number/],
+      [[{ pattern: 'throughput', tolerance: { pct: 10, abs: 'x' } }], /tolerances\[0\]\.tolerance\.abs must be a number/],
+      [[{ pattern: 'throughput', tolerance: { pct: 10, ab: 5 } }], /unknown field "ab"/],
+      [[{ pattern: 'throughput', tolerance: { pct: -5 } }], /pct must be a number of percent, at least 0/],
+      [{ throughput: 10 }, /tolerances must be a list/],
+      ['throughput=10', /tolerances must be a list/],
+      [[{ pattern: 7, tolerance: { pct: 10 } }], /tolerances\[0\]\.pattern must be/],
+      [[null], /tolerances\[0\] must be an object/],
+    ];
+    for (const [tolerances, message] of typos) {
+      fs.writeFileSync(file, JSON.stringify({ ...good, tolerances }));
+      assert.throws(() => runGate({ resultsDir: regressed, baselineFile: file, environment: env }), (e: unknown) => {
+        assert.ok(e instanceof UserError, `${JSON.stringify(tolerances)}: ${String(e)}`);
+        assert.equal(e.exitCode, 2);
+        assert.ok(e.message.startsWith(`baseline ${file}: `), e.message);
+        assert.match(e.message, message);
+        assert.ok(!e.message.includes('\n'));
+        return true;
+      });
+    }
+    // a well-formed tolerance still applies, and abs null (a rule without ABS, as saved) inherits the floor
+    fs.writeFileSync(file, JSON.stringify({ ...good, tolerances: [{ pattern: 'throughput', tolerance: { pct: 10, abs: null } }] }));
+    assert.equal(runGate({ resultsDir: regressed, baselineFile: file, environment: env }).exitCode, 1);
+  });
+
+  it('any other malformed field of a baseline: exit 2 naming the file', () => {
+    const file = baselineOf(fakeRun());
+    const good = JSON.parse(fs.readFileSync(file, 'utf8'));
+    for (const b of [null, [], 7, { ...good, run: 'x' }, { ...good, source: null }, { ...good, environment: { cpus: 'many' } }, { ...good, metrics: { a: null } }, { ...good, run: { ...good.run, scenario: 3 } }]) {
+      fs.writeFileSync(file, JSON.stringify(b));
+      assert.throws(() => runGate({ resultsDir: fakeRun(), baselineFile: file, environment: env }),
+        (e: unknown) => e instanceof UserError && e.exitCode === 2 && e.message.startsWith(`baseline ${file}: `), JSON.stringify(b));
+    }
+  });
+
   it('a throughput drop regresses; a rise does not', () => {
     const file = baselineOf(fakeRun());
     assert.equal(runGate({ resultsDir: fakeRun({ ackPerSec: 3.5 }), baselineFile: file, environment: env }).exitCode, 1);

@@ -1,5 +1,5 @@
 /**
- * Entry point of the k6 bundle (.capacity/build/generators.k6.js, built by scripts/build-k6-bundle.ts).
+ * Entry point of the k6 bundle (.capacity/build/generators.k6.js, built by scripts/build-k6-bundle.ts with generators/node/k6-bundle.ts, the bundler the scenarios' bundle uses too).
  * Everything in index.ts, plus a small API for k6 scripts that generate on the fly:
  *
  *   import { createPopulation } from './generators.k6.js';

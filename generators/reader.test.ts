@@ -2,11 +2,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { caseIdsOf, caseSummary, readSubmission, SubmissionError } from './reader.ts';
+import { caseIdsOf, caseSummary, readSubmission, SubmissionError, type Submission } from './reader.ts';
 
-const FIXTURES = process.env.CAPACITY_REFERENCE
-  ? path.join(process.env.CAPACITY_REFERENCE, 'hq-fixtures')
-  : path.resolve(import.meta.dirname, '..', '..', 'shared', 'reference', 'hq-fixtures');
+const FIXTURES = path.resolve(import.meta.dirname, '..', 'test', 'fixtures', 'submissions');
 const fixture = (name: string) => readFileSync(path.join(FIXTURES, name), 'utf8');
 
 function throwsCode(fn: () => unknown, code: string, message: RegExp): void {
@@ -18,100 +16,126 @@ function throwsCode(fn: () => unknown, code: string, message: RegExp): void {
   });
 }
 
-describe('readSubmission on the real HQ fixtures', () => {
-  it('namespace_in_meta.xml: prefixed OpenRosa meta, cc:appVersion, one create+update block', () => {
-    const s = readSubmission(fixture('namespace_in_meta.xml'));
-    assert.equal(s.xmlns, 'http://bihar.commcarehq.org/pregnancy/new');
-    assert.equal(s.rootName, 'data');
-    assert.equal(s.name, 'New Beneficiary');
-    assert.equal(s.meta?.namespace, 'http://openrosa.org/jr/xforms');
-    assert.equal(s.meta?.instanceID, '801b5a2f-42f0-4394-97b9-fd0622ff6448');
-    assert.equal(s.meta?.deviceID, '7FU5S85W2ZVYKDWW6HXM0BSZW');
-    assert.equal(s.meta?.timeStart, '2012-03-02T21:34:21.533Z');
-    assert.equal(s.meta?.timeEnd, '2012-03-02T21:34:35.025Z');
-    assert.equal(s.meta?.username, 'ctest');
-    assert.equal(s.meta?.userID, '6046f531e7c5bdb2cb59258a783c00b1');
-    assert.equal(s.meta?.appVersion, 'v1.4.0dev (09e3a4-862681-unvers-??-Generic/AnyPhone) b:2012-Mar-02 r:--');
+/** What a submission says of the form: its root, xmlns, name and meta (the normalised fields; `raw` apart). */
+function formOf(s: Submission) {
+  if (!s.meta) return { rootName: s.rootName, xmlns: s.xmlns, name: s.name, meta: undefined, raw: undefined };
+  const { raw, ...meta } = s.meta;
+  return { rootName: s.rootName, xmlns: s.xmlns, name: s.name, meta, raw: Object.keys(raw) };
+}
+
+const JRX = 'http://openrosa.org/jr/xforms';
+const MODERN = ['deviceID', 'timeStart', 'timeEnd', 'username', 'userID', 'instanceID'];
+
+describe('readSubmission on the submission fixtures', () => {
+  it('prefixed-meta.xml: prefixed OpenRosa meta, cc:appVersion, one create+update block', () => {
+    const s = readSubmission(fixture('prefixed-meta.xml'));
+    const appVersion = 'CommCare Android, version "2.54.1"(466112). App v212. CommCare Version 2.54.1. Build 466112';
+    assert.deepEqual(formOf(s), {
+      rootName: 'data', xmlns: 'http://openrosa.org/formdesigner/capacity/household-registration', name: 'Register Household',
+      meta: { namespace: JRX, deviceID: 'capacity-tablet-0193', timeStart: '2024-05-13T08:02:11.204Z', timeEnd: '2024-05-13T08:09:47.918Z',
+        username: 'chw.amina', userID: '4a4ebb43944c4d7f8e489719ede0c433', instanceID: 'ecf6e40d-4770-43fb-8f88-2a5352d2824b', appVersion },
+      raw: [...MODERN, 'appVersion'], // cc:appVersion by its local name
+    });
     assert.equal(s.cases.length, 1);
     const c = s.cases[0]!;
-    assert.equal(c.caseId, '4aaeeb3f-87d6-4c21-90f5-4d2aabdff589');
-    assert.equal(c.dateModified, '2012-03-02');
-    assert.equal(c.userId, '6046f531e7c5bdb2cb59258a783c00b1');
+    assert.equal(c.caseId, '0c5c45a3-684e-4774-bcdf-0db6f4864809');
+    assert.equal(c.dateModified, '2024-05-13T08:09:47.918Z');
+    assert.equal(c.userId, '4a4ebb43944c4d7f8e489719ede0c433');
     assert.deepEqual(c.actions, ['create', 'update']);
-    assert.deepEqual(c.create, { caseType: 'cc_bihar_pregnancy', ownerId: '6046f531e7c5bdb2cb59258a78bba32d', caseName: 'TALIA' });
-    assert.equal(c.update?.mother_name, 'TALIA');
-    assert.equal(c.update?.date_next_reg, '2012-03-02');
-    assert.equal(c.update?.husband_name, '', 'empty elements are empty properties');
-    assert.equal(Object.keys(c.update ?? {}).length, 9);
+    assert.deepEqual(c.create, { caseType: 'household', ownerId: '4a4ebb43944c4d7f8e489719ede0c433', caseName: 'Okafor household' });
+    assert.equal(c.update?.head_of_household, 'Chidi Okafor');
+    assert.equal(c.update?.members, '6');
+    assert.equal(c.update?.gps_location, '', 'empty elements are empty properties');
+    assert.equal(Object.keys(c.update ?? {}).length, 8);
     assert.equal(c.close, false);
     assert.deepEqual(s.warnings, []);
   });
 
-  it('case_ledger_form.xml: old capitalised meta without namespace, two blocks for one case, a ledger balance', () => {
-    const s = readSubmission(fixture('case_ledger_form.xml'));
-    assert.equal(s.xmlns, 'http://commcarehq.org/test/submit');
-    assert.equal(s.rootName, 'form');
-    assert.equal(s.meta?.namespace, 'http://commcarehq.org/test/submit');
-    assert.equal(s.meta?.deviceID, 'myphone');
-    assert.equal(s.meta?.timeStart, '2010-06-29T13:42:50.137');
-    assert.equal(s.meta?.timeEnd, '2010-06-29T13:55:50.137');
-    assert.equal(s.meta?.instanceID, 'ad38211be256653bceac8e2156475664', 'uid is the instanceID');
-    assert.equal(s.meta?.raw.DeviceID, 'myphone');
-    assert.equal(s.meta?.userID, 'someuserid');
+  it('old-meta-ledger.xml: old capitalised meta without namespace, two blocks for one case, a ledger balance', () => {
+    const s = readSubmission(fixture('old-meta-ledger.xml'));
+    assert.deepEqual(formOf(s), {
+      rootName: 'form', xmlns: 'http://capacity.example/forms/clinic-stock-count', name: undefined,
+      // in the form's namespace, capitalised names normalised; uid is the instanceID
+      meta: {
+        namespace: 'http://capacity.example/forms/clinic-stock-count', deviceID: 'clinic-laptop-07',
+        timeStart: '2011-09-19T10:15:00.000', timeEnd: '2011-09-19T10:31:42.500', username: 'stock.keeper',
+        userID: '1b16d7c50a834cfe9d05139da805cfae', instanceID: '0470a7e038e74f45951997075dea564e',
+      },
+      raw: ['DeviceID', 'TimeStart', 'TimeEnd', 'username', 'userID', 'uid'],
+    });
+    assert.deepEqual(s.warnings, []);
     assert.deepEqual(s.cases.map((c) => [c.caseId, c.actions.join('+'), c.path]), [
-      ['fbb69a88-1eca-463a-883e-1148b96fb03b', 'create+update', '/form/data/case'],
-      ['fbb69a88-1eca-463a-883e-1148b96fb03b', 'close', '/form/data/case'],
-      ['fbb69a88-1eca-463a-883e-1148b96fb03c', 'create+update', '/form/data/case'],
+      ['0e64c271-9297-476b-86c1-4895689e1e67', 'create+update', '/form/count/case'],
+      ['0e64c271-9297-476b-86c1-4895689e1e67', 'close', '/form/count/case'],
+      ['1191bcfb-ba98-4ad8-bcf1-b333d359f456', 'create+update', '/form/count/case'],
     ]);
-    assert.equal(s.cases[0]!.create?.caseType, 'invoice');
-    assert.equal(s.cases[0]!.create?.ownerId, '-');
-    assert.equal(s.cases[0]!.update?.['amount-owed-to-entrepreneur'], '119600');
-    assert.equal(s.cases[0]!.update?.owner_id, '91cadfa4cb957cf021c76dfe31d206a6');
+    assert.equal(s.cases[0]!.create?.caseType, 'requisition');
+    assert.equal(s.cases[0]!.create?.ownerId, 'unassigned');
+    assert.equal(s.cases[0]!.update?.['unit-price'], '0.35');
+    assert.equal(s.cases[0]!.update?.owner_id, '1b16d7c50a834cfe9d05139da805cfae', 'an update may move the owner');
     assert.equal(s.cases[1]!.close, true);
-    assert.deepEqual(caseIdsOf(s), ['fbb69a88-1eca-463a-883e-1148b96fb03b', 'fbb69a88-1eca-463a-883e-1148b96fb03c']);
-    const summary = caseSummary(s).get('fbb69a88-1eca-463a-883e-1148b96fb03b');
+    assert.equal(s.cases[2]!.create?.caseType, 'supply-point');
+    assert.deepEqual(caseIdsOf(s), ['0e64c271-9297-476b-86c1-4895689e1e67', '1191bcfb-ba98-4ad8-bcf1-b333d359f456']);
+    const summary = caseSummary(s).get('0e64c271-9297-476b-86c1-4895689e1e67');
     assert.deepEqual(summary?.actions, ['create', 'update', 'close']);
     assert.equal(summary?.close, true);
+    assert.equal(caseSummary(s).get('1191bcfb-ba98-4ad8-bcf1-b333d359f456')?.close, false);
     assert.equal(s.ledgers.length, 1);
     assert.deepEqual(s.ledgers[0], {
-      kind: 'balance', path: '/form/data/balance', entityId: 'fbb69a88-1eca-463a-883e-1148b96fb03b', date: '2000-01-01',
-      sectionId: 'stock', entries: [{ productId: 'fbb69a88-1eca-463a-883e-1148b96fb03b', sectionId: 'stock', quantity: 10 }],
+      kind: 'balance', path: '/form/count/balance', entityId: '1191bcfb-ba98-4ad8-bcf1-b333d359f456', date: '2011-09-19',
+      sectionId: 'stock', entries: [
+        { productId: 'ors-sachet', sectionId: 'stock', quantity: 135 },
+        { productId: 'zinc-20mg', sectionId: 'stock', quantity: 0 },
+      ],
     });
   });
 
-  it('index_update.xml: default-namespace case block with two indices and no meta', () => {
-    const s = readSubmission(fixture('index_update.xml'));
-    assert.equal(s.xmlns, 'http://org.commcarehq/case/test/create');
-    assert.equal(s.meta, undefined);
+  it('index-no-meta.xml: default-namespace case block with two indices and no meta', () => {
+    const s = readSubmission(fixture('index-no-meta.xml'));
+    assert.deepEqual(formOf(s), { rootName: 'form', xmlns: 'http://capacity.example/forms/link-referral', name: undefined, meta: undefined, raw: undefined });
     assert.deepEqual(s.warnings, ['no meta block']);
     assert.equal(s.cases.length, 1);
     const c = s.cases[0]!;
-    assert.equal(c.caseId, 'foo-case-id');
-    assert.equal(c.userId, 'bar-user-id');
+    assert.equal(c.caseId, 'capacity-referral-0042');
+    assert.equal(c.userId, 'capacity-nurse-17');
+    assert.equal(c.path, '/form/case');
     assert.deepEqual(c.actions, ['index']);
+    assert.equal(c.create, undefined);
     assert.deepEqual(c.index, {
-      foo_ref: { caseType: 'bar', caseId: 'some_referenced_id', relationship: 'child' },
-      baz_ref: { caseType: 'bop', caseId: 'some_other_referenced_id', relationship: 'child' },
+      household: { caseType: 'household', caseId: 'capacity-household-0007', relationship: 'child' },
+      facility: { caseType: 'clinic', caseId: 'capacity-clinic-0003', relationship: 'child' },
     });
   });
 
-  it('formplayer_creates_case.xml: meta after the case block, drift, Formplayer device', () => {
-    const s = readSubmission(fixture('formplayer_creates_case.xml'));
-    assert.equal(s.xmlns, 'http://openrosa.org/formdesigner/EB0847F3-0A2B-49C8-8BA4-C38FDE6C9874');
-    assert.equal(s.name, 'Register Woman');
-    assert.equal(s.meta?.deviceID, 'Formplayer');
-    assert.equal(s.meta?.instanceID, 'd656627c-d098-4e86-ae6b-093d0baed9a9');
-    assert.equal(s.meta?.timeStart, '2020-08-28T16:04:05.825+02');
-    assert.equal(s.meta?.drift, '0');
-    assert.equal(s.meta?.appVersion, undefined);
+  it('meta-after-case.xml: unprefixed meta after the case block, drift, Formplayer device', () => {
+    const s = readSubmission(fixture('meta-after-case.xml'));
+    assert.deepEqual(formOf(s), {
+      rootName: 'data', xmlns: 'http://openrosa.org/formdesigner/7D2C1A44-3B1E-4F0A-9C55-2E8B61D0A7F3', name: 'Enrol Child',
+      meta: { namespace: JRX, deviceID: 'Formplayer', timeStart: '2024-10-02T11:26:10.018-05', timeEnd: '2024-10-02T11:27:53.340-05',
+        username: 'web.apps', userID: '6f068a50b3e54c188e63d9d590e356cc', instanceID: '6b0f68d7-437b-4715-a28d-584ac57cb116', drift: '-2' },
+      raw: [...MODERN, 'drift'],
+    });
+    assert.deepEqual(s.warnings, []);
     const c = s.cases[0]!;
-    assert.equal(c.caseId, '1e16a2e1-b0a0-42ee-92e1-4c43dca11171');
-    assert.deepEqual(c.create, { caseName: 'Carolynne CARTER', ownerId: '3c6d579a8abdddd07c033d1725b10735', caseType: 'case' });
-    assert.deepEqual(c.update, { date_of_birth: '1990-08-28', family_name: 'Carter', given_name: 'Carolynne' });
+    assert.equal(c.caseId, 'c2de1ece-2fc2-42d9-8f15-1e069f89bd24');
+    assert.deepEqual(c.create, { caseName: 'Mateo Quispe', ownerId: '6f068a50b3e54c188e63d9d590e356cc', caseType: 'child' });
+    assert.deepEqual(c.update, { birth_date: '2023-11-04', sex: 'male', weight_kg: '9.4' });
   });
 
-  it('reads UTF-8 bytes (with BOM) the same as the string', () => {
-    const text = fixture('formplayer_creates_case.xml');
+  it('bom-utf8.xml: bytes that start with a BOM read the same as the text after it, non-ASCII intact', () => {
+    const bytes = readFileSync(path.join(FIXTURES, 'bom-utf8.xml'));
+    assert.deepEqual([...bytes.subarray(0, 3)], [0xef, 0xbb, 0xbf], 'the fixture keeps its BOM');
+    const s = readSubmission(new Uint8Array(bytes));
+    assert.deepEqual(s, readSubmission(bytes.subarray(3).toString('utf8')));
+    assert.equal(s.name, 'Marché survey');
+    assert.equal(s.meta?.deviceID, 'capacity-phone-ßø');
+    assert.equal(s.meta?.instanceID, '58c96bd8-1932-456e-8885-9c244badee9e');
+    assert.equal(s.cases[0]!.create?.caseName, 'Zoë Ngũgĩ');
+    assert.deepEqual(s.cases[0]!.update, { market: 'Łódź Bałuty', goods: 'épices, 茶' });
+  });
+
+  it('reads UTF-8 bytes (with a BOM added) the same as the string', () => {
+    const text = fixture('meta-after-case.xml');
     const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text, 'utf8')]);
     assert.deepEqual(readSubmission(new Uint8Array(bytes)), readSubmission(text));
   });

@@ -11,6 +11,7 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { utf8Decode } from './encoding.ts';
 import { NS, ORDERED_XML_OPTIONS } from './xml.ts';
+import { lineColumn, xmlProblem } from './xml-strict.ts';
 
 export type SubmissionErrorCode = 'empty' | 'not-xml' | 'no-xmlns' | 'bad-case' | 'bad-ledger';
 
@@ -122,7 +123,7 @@ const parser = new XMLParser({
   commentPropName: '#comment',
   cdataPropName: '#cdata',
   processEntities: true,
-  htmlEntities: false,
+  htmlEntities: true, // decodes character references (&#233;); named HTML ones are refused first (xml-strict)
 });
 
 const META_KEYS: Record<string, keyof Omit<SubmissionMeta, 'raw' | 'namespace'>> = {
@@ -183,13 +184,46 @@ function scopeFor(attrs: Record<string, string> | undefined, parent: Scope): Sco
   return scope;
 }
 
-// Native decoder where there is one (Node); k6 has none, so fall back to the JS decoder.
+/** libxml2's default nesting limit (HQ parses with lxml): deeper documents are refused, not recursed into. */
+export const MAX_XML_DEPTH = 256;
+
+/**
+ * Namespaces in XML: every prefix an element or attribute uses must be declared (xml is built in). Also bounds the
+ * depth, so the recursive walk below cannot overflow the stack. Iterative for the same reason.
+ */
+function checkTree(root: XNode, top: Scope): void {
+  const stack: Array<[XNode, Scope, number]> = [[root, top, 1]];
+  for (let item = stack.pop(); item; item = stack.pop()) {
+    const [node, parent, depth] = item;
+    const tag = tagOf(node);
+    if (tag === undefined || tag[0] === '#') continue;
+    if (depth > MAX_XML_DEPTH) throw new SubmissionError('not-xml', `not well-formed XML: elements nested more than ${MAX_XML_DEPTH} deep`);
+    const attrs = attrsOf(node);
+    const scope = scopeFor(attrs, parent);
+    const [prefix] = split(tag);
+    if (prefix && scope[prefix] === undefined) throw new SubmissionError('not-xml', `not well-formed XML: prefix "${prefix}" of <${tag}> is not declared`);
+    for (const k in attrs) {
+      const [p] = split(k);
+      if (p && p !== 'xmlns' && scope[p] === undefined) throw new SubmissionError('not-xml', `not well-formed XML: prefix "${p}" of attribute ${k} on <${tag}> is not declared`);
+    }
+    for (const kid of childrenOf(node, tag)) stack.push([kid, scope, depth + 1]);
+  }
+}
+
+// Native decoder where there is one (Node): fatal, so bytes that are not UTF-8 are refused, not replaced. k6 has
+// none, so it falls back to the lenient JS decoder (k6 reads what the harness generated, never a stranger's bytes).
 const nativeDecoder: { decode(b: Uint8Array): string } | undefined =
-  typeof TextDecoder !== 'undefined' ? new TextDecoder('utf-8', { ignoreBOM: false }) : undefined;
+  typeof TextDecoder !== 'undefined' ? new TextDecoder('utf-8', { ignoreBOM: false, fatal: true }) : undefined;
 
 function toBytesString(xml: string | Uint8Array): string {
   if (typeof xml === 'string') return xml;
-  if (nativeDecoder) return nativeDecoder.decode(xml); // strips a BOM
+  if (nativeDecoder) {
+    try {
+      return nativeDecoder.decode(xml); // strips a BOM
+    } catch {
+      throw new SubmissionError('not-xml', 'not well-formed XML: the bytes are not valid UTF-8');
+    }
+  }
   let start = 0;
   if (xml[0] === 0xef && xml[1] === 0xbb && xml[2] === 0xbf) start = 3;
   return utf8Decode(xml, start);
@@ -208,8 +242,8 @@ class Reader {
       const attrs = attrsOf(node);
       const s = scopeFor(attrs, scope);
       const [prefix, local] = split(tag);
-      const ns = s[prefix] ?? '';
       const here = `${path}/${local}`;
+      const ns = s[prefix] ?? '';
       const kids = childrenOf(node, tag);
       if (local === 'case' && ns === NS.case) {
         this.caseBlock(kids, attrs ?? {}, here);
@@ -374,12 +408,19 @@ export function readSubmission(xml: string | Uint8Array, opts: ReadOptions = {})
   const text = toBytesString(xml);
   if (text.trim() === '') throw new SubmissionError('empty', 'empty submission (no XML)');
   if (opts.validate !== false) {
+    const p = xmlProblem(text);
+    if (p) {
+      const { line, column } = lineColumn(text, p.index);
+      throw new SubmissionError('not-xml', `not well-formed XML at line ${line}, column ${column}: ${p.message}`, line, column);
+    }
     const v = XMLValidator.validate(text);
     if (v !== true) {
       const { line, col, msg } = v.err;
       throw new SubmissionError('not-xml', `not well-formed XML at line ${line}${col ? `, column ${col}` : ''}: ${msg}`, line, col);
     }
   }
+  // Never parse a DOCTYPE, even unvalidated: its entities would be expanded into case data.
+  if (opts.validate === false && text.includes('<!DOCTYPE')) throw new SubmissionError('not-xml', 'a DOCTYPE is not accepted (entities are never expanded)');
   let doc: XNode[];
   try {
     doc = parser.parse(text) as XNode[];
@@ -397,6 +438,7 @@ export function readSubmission(xml: string | Uint8Array, opts: ReadOptions = {})
   const rootAttrs = attrsOf(root) ?? {};
   const scope = scopeFor(rootAttrs, { xml: 'http://www.w3.org/XML/1998/namespace' });
   const [prefix, rootName] = split(rootTag);
+  checkTree(root, { xml: 'http://www.w3.org/XML/1998/namespace' });
   const xmlns = scope[prefix] ?? '';
   if (!xmlns) throw new SubmissionError('no-xmlns', `root element <${rootTag}> has no xmlns (the form's namespace)`);
   const r = new Reader();

@@ -5,8 +5,11 @@ import { applyKafkajsIdleFix } from '../core/kafkajs-idle-fix.ts';
 import { Kafka, logLevel } from 'kafkajs';
 import type pg from 'pg';
 import type { BlobStore } from './blobs.ts';
+import type { RefusedSubmissions } from '../results-dir/index.ts';
 
 applyKafkajsIdleFix(); // before any kafkajs connection is made (see core/kafkajs-idle-fix.ts)
+
+export type { RefusedSubmissions };
 
 export interface AuditInput {
   pool: pg.Pool;
@@ -19,6 +22,8 @@ export interface AuditInput {
   /** How long to wait for the pillows to catch up before checking Elasticsearch. */
   waitMs?: number;
   progress?: (msg: string) => void;
+  /** What the run's request log says the receiver refused (5xx, 4xx, no answer): never stored, so never seen here. */
+  refused?: RefusedSubmissions;
 }
 
 export interface AuditReport {
@@ -30,6 +35,8 @@ export interface AuditReport {
   missingInUcr: string[];
   pillowLag: number;
   pillowErrors: number;
+  /** From the run's request log, when the audit was given one. */
+  refused?: RefusedSubmissions;
   ok: boolean;
 }
 
@@ -137,7 +144,9 @@ export async function audit(input: AuditInput): Promise<AuditReport> {
   }
   const missingInUcr = normal.filter((id) => !ucr.has(id));
   const pillowErrors = Number((await pool.query('select count(*)::int as n from hq_pillow_error')).rows[0].n);
-  const ok = [missingInPostgres, missingBlobs, missingInXforms, missingCasesInHqcases, missingInUcr].every((l) => l.length === 0);
+  // "nothing lost" covers everything the phones sent: a refused form is not in HQ either (the phone still holds it)
+  const ok = [missingInPostgres, missingBlobs, missingInXforms, missingCasesInHqcases, missingInUcr].every((l) => l.length === 0) &&
+    !input.refused?.refused;
   return { acknowledged: ids.length, missingInPostgres, missingBlobs, missingInXforms, missingCasesInHqcases, missingInUcr,
-    pillowLag: lag, pillowErrors, ok };
+    pillowLag: lag, pillowErrors, ...(input.refused ? { refused: input.refused } : {}), ok };
 }

@@ -1,7 +1,7 @@
 // The HQ-compatible service's one public face for the rest of capacity: its database and users, its Kafka
 // topics and pillows, its blob store, exports and the audit. The processes themselves start from web.ts, pillow.ts
 // and export-worker.ts.
-export { audit, totalPillowLag, type AuditInput, type AuditReport } from './audit.ts';
+export { audit, totalPillowLag, type AuditInput, type AuditReport, type RefusedSubmissions } from './audit.ts';
 export { BlobStore } from './blobs.ts';
 export { createPool, waitForDatabase } from './db.ts';
 export { ensureTopics } from './outbox.ts';

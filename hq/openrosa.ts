@@ -6,7 +6,9 @@ export function escapeXml(s: string): string {
 }
 
 export function openRosaMessage(nature: string, message: string): string {
-  return `<OpenRosaResponse xmlns="${OPENROSA_NS}"><message nature="${nature}">${escapeXml(message)}</message></OpenRosaResponse>`;
+  // a message may quote client input: characters XML forbids become U+FFFD, so the answer stays well-formed
+  const text = escapeXml(message).replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '\ufffd');
+  return `<OpenRosaResponse xmlns="${OPENROSA_NS}"><message nature="${nature}">${text}</message></OpenRosaResponse>`;
 }
 
 export const submitSuccess = () => openRosaMessage('submit_success', '   √   ');

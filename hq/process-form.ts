@@ -75,7 +75,7 @@ export async function processSubmission(pool: pg.Pool, blobs: BlobStore, sub: Su
     }
 
     // <domain>/<2 hex of the md5>/<form id>-<md5 prefix>.form.xml (+ .<attachment name>): files in shared directories
-    const [blobKey] = await blobs.putFlat(`${sub.domain}/${md5.slice(0, 2)}`, `${formId}-${md5.slice(0, 8)}`,
+    const [blobKey] = await blobs.putFlat(`${sub.domain}/${md5.slice(0, 2)}`, `${blobBase(formId)}-${md5.slice(0, 8)}`,
       [{ name: 'form.xml', data: sub.xml }, ...sub.attachments]);
 
     const touched: string[] = [];
@@ -104,6 +104,14 @@ export async function processSubmission(pool: pg.Pool, blobs: BlobStore, sub: Su
 }
 
 /**
+ * The form id as the start of a file name. The instanceID is the phone's to choose (HQ keys its blobs by a random id
+ * and keeps any instanceID): one with "/", "..", or of any length must not reach the path as it is.
+ */
+export function blobBase(formId: string): string {
+  return /^[\w-]{1,64}$/.test(formId) ? formId : `h${createHash('sha256').update(formId).digest('hex').slice(0, 40)}`;
+}
+
+/**
  * A timestamp PostgreSQL will accept, or null. Date.parse alone lets impossible dates through (2024-02-30 rolls over
  * to March), which PostgreSQL then rejects: the form would fail with a 500 on every retry.
  */
@@ -113,7 +121,7 @@ export function validTime(s: string | undefined): string | null {
   if (!m || Number.isNaN(Date.parse(s))) return null;
   const [y, mo, d, h = '0', mi = '0', se = '0'] = m.slice(1).map((v) => v ?? '0') as string[];
   const days = new Date(Date.UTC(Number(y), Number(mo), 0)).getUTCDate();
-  if (Number(mo) < 1 || Number(mo) > 12 || Number(d) < 1 || Number(d) > days) return null;
+  if (Number(y) < 1 || Number(mo) < 1 || Number(mo) > 12 || Number(d) < 1 || Number(d) > days) return null;
   if (Number(h) > 23 || Number(mi) > 59 || Number(se) > 59) return null;
   return s;
 }

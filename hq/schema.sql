@@ -16,6 +16,8 @@ create table if not exists hq_mobile_worker (
   device_id text,
   created_on timestamptz not null default now()
 );
+-- a web user with the login-as permission (restore ?as=): a load test's dedicated account, never a mobile worker
+alter table hq_mobile_worker add column if not exists login_as boolean not null default false;
 
 create table if not exists form_processor_xforminstancesql (
   form_id text primary key,

@@ -7,6 +7,31 @@ export { SubmissionError };
 
 export class UnprocessableForm extends Error {}
 
+/** HQ's id columns are varchar(255); a longer id would also overflow PostgreSQL's index rows (a 500 every retry). */
+export const MAX_ID_LENGTH = 255;
+
+function checkIds(form: FormToProcess): void {
+  const check = (v: string | undefined, what: string) => {
+    if (v !== undefined && v.length > MAX_ID_LENGTH) throw new UnprocessableForm(`${what} is ${v.length} characters long (at most ${MAX_ID_LENGTH})`);
+  };
+  check(form.instanceId, 'instanceID');
+  check(form.userId, 'userID');
+  for (const c of form.cases) {
+    check(c.caseId, 'a case_id');
+    check(c.userId, `case ${c.caseId.slice(0, 40)}: user_id`);
+    check(c.create?.ownerId, `case ${c.caseId.slice(0, 40)}: owner_id`);
+    check(c.update.owner_id, `case ${c.caseId.slice(0, 40)}: owner_id`);
+    for (const i of c.indices) {
+      check(i.identifier, `case ${c.caseId.slice(0, 40)}: an index name`);
+      check(i.referencedId, `case ${c.caseId.slice(0, 40)}: index ${i.identifier.slice(0, 40)}`);
+    }
+  }
+  for (const l of form.ledgers) {
+    for (const [v, what] of [[l.entityId, 'entity-id'], [l.src, 'src'], [l.dest, 'dest'], [l.sectionId, 'section-id']] as const) check(v, `a ledger's ${what}`);
+    for (const e of l.entries) check(e.id, 'a ledger entry id');
+  }
+}
+
 export function formFromXml(xml: Buffer): FormToProcess {
   const sub = readSubmission(xml);
   // HQ gives a form without an instanceID an id of its own.
@@ -32,7 +57,7 @@ export function formFromXml(xml: Buffer): FormToProcess {
         sectionId: e.sectionId, entries: [{ id: e.productId, quantity: e.quantity }] });
     }
   }
-  return {
+  const form: FormToProcess = {
     xmlns: sub.xmlns,
     instanceId,
     userId: sub.meta?.userID,
@@ -44,4 +69,6 @@ export function formFromXml(xml: Buffer): FormToProcess {
     cases,
     ledgers,
   };
+  checkIds(form);
+  return form;
 }

@@ -1,6 +1,7 @@
 // Domains and mobile workers, and HTTP basic auth against them (verified credentials cached per process,
 // as HQ caches its session/auth lookups, so auth does not dominate the measured cost).
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import fs from 'node:fs';
 import type pg from 'pg';
 
 export interface MobileWorkerAccount {
@@ -8,12 +9,19 @@ export interface MobileWorkerAccount {
   userId: string;
   password: string;
   deviceId?: string;
+  /**
+   * A web user with HQ's login-as permission (may restore `?as=` another user). Off for mobile workers; give it
+   * only to a load test's dedicated account (ensureLoginAsUser), as commcare-perf restores `?as=` its workers.
+   */
+  loginAs?: boolean;
 }
 
 export interface AuthenticatedUser {
   userId: string;
   username: string;
   domain: string;
+  /** May restore as another user of the domain. */
+  canLoginAs?: boolean;
 }
 
 export function fullUsername(name: string, domain: string): string {
@@ -24,6 +32,7 @@ export const hashPassword = (salt: string, password: string) => createHash('sha2
 
 /** Creates the domain and upserts mobile workers (idempotent; passwords are reset to the given ones). */
 export async function ensureMobileWorkers(pool: pg.Pool, domain: string, workers: MobileWorkerAccount[]): Promise<void> {
+  recordSecrets(domain, workers);
   await pool.query('insert into hq_domain (name) values ($1) on conflict do nothing', [domain]);
   const batch = 500;
   for (let i = 0; i < workers.length; i += batch) {
@@ -35,10 +44,11 @@ export async function ensureMobileWorkers(pool: pg.Pool, domain: string, workers
       slice.map((w) => w.userId),
     ]);
     await pool.query(
-      `insert into hq_mobile_worker (user_id, domain, username, password_salt, password_hash, device_id)
-       select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+      `insert into hq_mobile_worker (user_id, domain, username, password_salt, password_hash, device_id, login_as)
+       select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::boolean[])
        on conflict (user_id) do update set username = excluded.username, password_salt = excluded.password_salt,
-         password_hash = excluded.password_hash, device_id = excluded.device_id, domain = excluded.domain`,
+         password_hash = excluded.password_hash, device_id = excluded.device_id, domain = excluded.domain,
+         login_as = excluded.login_as`,
       [
         slice.map((w) => w.userId),
         slice.map(() => domain),
@@ -46,9 +56,26 @@ export async function ensureMobileWorkers(pool: pg.Pool, domain: string, workers
         salts,
         slice.map((w, j) => hashPassword(salts[j]!, w.password)),
         slice.map((w) => w.deviceId ?? null),
+        slice.map((w) => w.loginAs === true),
       ],
     );
   }
+}
+
+/** A load test's dedicated web user, allowed to restore `?as=` the domain's mobile workers. */
+export function ensureLoginAsUser(pool: pg.Pool, domain: string, account: Omit<MobileWorkerAccount, 'loginAs'>): Promise<void> {
+  return ensureMobileWorkers(pool, domain, [{ ...account, loginAs: true }]);
+}
+
+/**
+ * For the test suite only: with CAPACITY_SECRETS_RECORD=<file> (scripts/test.sh sets it), every login and password
+ * given to the service is appended there, so test/secrets.test.ts can look for each in what the suite wrote.
+ */
+function recordSecrets(domain: string, workers: MobileWorkerAccount[]): void {
+  const file = process.env.CAPACITY_SECRETS_RECORD;
+  if (!file || workers.length === 0) return;
+  const lines = workers.map((w) => JSON.stringify({ user: fullUsername(w.username, domain), password: w.password }));
+  fs.appendFileSync(file, `${lines.join('\n')}\n`, { mode: 0o600 });
 }
 
 export function parseBasicAuth(header: string | undefined): { username: string; password: string } | undefined {
@@ -57,7 +84,8 @@ export function parseBasicAuth(header: string | undefined): { username: string; 
   if (!m) return undefined;
   const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
   const i = decoded.indexOf(':');
-  if (i < 0) return undefined;
+  // no such user can exist (and PostgreSQL refuses NUL in text): a 401, not a 500
+  if (i < 0 || decoded.includes('\0')) return undefined;
   return { username: decoded.slice(0, i), password: decoded.slice(i + 1) };
 }
 
@@ -74,14 +102,14 @@ export class Authenticator {
     const hit = this.cache.get(key);
     if (hit && hit.until > Date.now()) return hit.user;
     const res = await this.pool.query(
-      'select user_id, password_salt, password_hash from hq_mobile_worker where username = $1 and domain = $2',
+      'select user_id, password_salt, password_hash, login_as from hq_mobile_worker where username = $1 and domain = $2',
       [username, domain],
     );
-    const row = res.rows[0] as { user_id: string; password_salt: string; password_hash: string } | undefined;
+    const row = res.rows[0] as { user_id: string; password_salt: string; password_hash: string; login_as: boolean } | undefined;
     if (!row) return undefined;
     const given = Buffer.from(hashPassword(row.password_salt, creds.password), 'hex');
     if (!timingSafeEqual(given, Buffer.from(row.password_hash, 'hex'))) return undefined;
-    const user = { userId: row.user_id, username, domain };
+    const user: AuthenticatedUser = { userId: row.user_id, username, domain, ...(row.login_as ? { canLoginAs: true } : {}) };
     if (this.cache.size > 100_000) this.cache.clear();
     this.cache.set(key, { user, until: Date.now() + this.ttlMs });
     return user;

@@ -13,7 +13,7 @@ import { processSubmission } from './process-form.ts';
 import { buildRestore } from './restore.ts';
 import { formFromXml, SubmissionError, UnprocessableForm } from './submission.ts';
 import { HttpError } from './http-error.ts';
-import { Authenticator, type AuthenticatedUser } from './users.ts';
+import { Authenticator, fullUsername, type AuthenticatedUser } from './users.ts';
 import { Redis } from 'ioredis';
 import { API_ROUTES, handleList } from './data-api.ts';
 import { TaskPublisher } from './export-queue.ts';
@@ -80,7 +80,8 @@ function readMultipart(req: http.IncomingMessage, body: Buffer): Promise<{ xml?:
     const out: { xml?: Buffer; attachments: { name: string; data: Buffer }[] } = { attachments: [] };
     let bb: busboy.Busboy;
     try {
-      bb = busboy({ headers: req.headers, limits: { fileSize: MAX_SUBMISSION_BYTES } });
+      // latin1: a part busboy reads as a field keeps its bytes (Buffer.from(value, 'latin1') gives them back)
+      bb = busboy({ headers: req.headers, defCharset: 'latin1', limits: { fileSize: MAX_SUBMISSION_BYTES, fieldSize: MAX_SUBMISSION_BYTES } });
     } catch (err) {
       return reject(new HttpError(400, `bad multipart body: ${(err as Error).message}`));
     }
@@ -93,8 +94,10 @@ function readMultipart(req: http.IncomingMessage, body: Buffer): Promise<{ xml?:
         else out.attachments.push({ name: safeName(info.filename || field), data });
       });
     });
-    bb.on('field', (field, value) => {
-      if (field === 'xml_submission_file') out.xml = Buffer.from(value);
+    bb.on('field', (field, value, info) => {
+      if (field === 'xml_submission_file') out.xml = fieldBytes(value);
+      // busboy reads a file part with an empty filename as a field: an attachment still, named after its part
+      else if (info.mimeType !== 'text/plain') out.attachments.push({ name: safeName(field), data: fieldBytes(value) });
     });
     bb.on('error', (err) => reject(new HttpError(400, `bad multipart body: ${(err as Error).message}`)));
     bb.on('close', () => resolve(out));
@@ -102,9 +105,15 @@ function readMultipart(req: http.IncomingMessage, body: Buffer): Promise<{ xml?:
   });
 }
 
-function safeName(name: string): string {
-  const cleaned = name.replace(/[^\w.-]/g, '_').replace(/^\.+/, '_');
-  return cleaned === 'form.xml' ? 'attachment-form.xml' : cleaned.slice(0, 120) || 'attachment';
+/** A field's bytes: as sent when busboy decoded it as latin1 (no charset given), else its text in UTF-8. */
+function fieldBytes(value: string): Buffer {
+  return /[^\u0000-\u00ff]/.test(value) ? Buffer.from(value, 'utf8') : Buffer.from(value, 'latin1');
+}
+
+/** An attachment name that is safe as the end of a file name: no separators, no leading dot, no "..". */
+export function safeName(name: string): string {
+  const cleaned = name.replace(/[^\w.-]/g, '_').replace(/\.{2,}/g, '.').replace(/^\./, '_').slice(0, 120);
+  return cleaned === 'form.xml' ? 'attachment-form.xml' : cleaned || 'attachment';
 }
 
 function send(res: http.ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
@@ -148,28 +157,49 @@ async function handleReceiver(deps: WebDeps, req: http.IncomingMessage, res: htt
   const result = await processSubmission(deps.pool, deps.blobs, { domain, appId, authUserId: user.userId, xml, form, attachments });
   deps.outbox?.kick();
   send(res, 201, submitSuccess(), {
-    'X-CommCareHQ-FormID': result.formId,
-    Location: `/a/${domain}/api/form/${result.formId}/`,
+    'X-CommCareHQ-FormID': headerValue(result.formId),
+    Location: `/a/${domain}/api/form/${encodeURIComponent(result.formId)}/`,
   });
 }
 
 async function handleRestore(deps: WebDeps, req: http.IncomingMessage, res: http.ServerResponse, domain: string, url: URL) {
   if (req.method !== 'GET') throw new HttpError(405, 'GET only');
   let user = await requireUser(deps, domain, req);
-  const as = url.searchParams.get('as');
-  if (as) {
-    const other = await deps.auth.lookup(domain, as);
-    if (!other) throw new HttpError(404, `no mobile worker ${as}`, openRosaMessage('ota_restore_error', `No user ${as}`));
+  const q = url.searchParams;
+  const as = q.get('as');
+  if (as && fullUsername(as, domain) !== user.username && as !== user.userId) {
+    // HQ: restoring as another user needs a web user with the login-as permission; a mobile worker is refused.
+    if (!user.canLoginAs) return send(res, 401, openRosaMessage('ota_restore_error', `${user.username} may not restore as another user`));
+    const other = hasNul(as) ? undefined : await deps.auth.lookup(domain, as);
+    if (!other) return send(res, 401, openRosaMessage('ota_restore_error', `Invalid restore as user ${as}`));
     user = other;
   }
+  const since = q.get('since') || undefined;
+  // A token with a NUL cannot be one HQ issued: unknown, so 412 and the phone does a full restore.
+  if (since !== undefined && (hasNul(since) || since.length > 255)) {
+    return send(res, 412, openRosaMessage('ota_restore_error', 'Invalid restore token. Please sync again.'));
+  }
+  const deviceId = q.get('device_id') || undefined;
+  if (deviceId !== undefined && hasNul(deviceId)) throw new HttpError(400, 'bad device_id', openRosaMessage('ota_restore_error', 'Invalid device_id'));
   const out = await buildRestore(deps.pool, user, {
-    since: url.searchParams.get('since') || undefined,
-    deviceId: url.searchParams.get('device_id') || undefined,
-    items: url.searchParams.get('items') === 'true',
-    skipFixtures: url.searchParams.get('skip_fixtures') === 'true',
+    since,
+    deviceId,
+    items: q.get('items') === 'true',
+    skipFixtures: q.get('skip_fixtures') === 'true',
   });
   send(res, out.status, out.body);
 }
+
+/**
+ * A form id as a header value. The instanceID is the phone's to choose, and Node refuses a header that is not
+ * printable Latin-1 (a 500 after the form was stored); like Django, HQ sends such a value RFC 2047-encoded.
+ */
+export function headerValue(s: string): string {
+  return /^[\x20-\x7e]*$/.test(s) ? s : `=?utf-8?b?${Buffer.from(s, 'utf8').toString('base64')}?=`;
+}
+
+/** PostgreSQL refuses NUL in text: such client input is answered here, never passed on to become a 500. */
+const hasNul = (s: string) => s.includes('\0');
 
 /** Case search as HQ does it: against the hqcases index in Elasticsearch, answered as a casedb. */
 async function handleSearch(deps: WebDeps, req: http.IncomingMessage, res: http.ServerResponse, domain: string, url: URL) {

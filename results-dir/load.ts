@@ -2,7 +2,6 @@
 // (counted, not kept), liveness and the collectors' samples (kept as compact series). Every file but the manifest's
 // format is optional: what is missing is listed in `missing`, never an error, so a report can say what it could
 // not show. Big files are streamed line by line.
-import { UserError } from '../core/errors.ts';
 import type { RunManifest } from './manifest.ts';
 import type { LivenessRecord } from './records.ts';
 import { RESULT_FILES, ResultsDir, type ResultFile } from './directory.ts';

@@ -68,3 +68,25 @@ export function tagOf(r: RequestLine, tag: string): string | undefined {
       return undefined;
   }
 }
+
+/** The submissions a run sent that the service did not acknowledge, by what it answered (from its request log). */
+export interface RefusedSubmissions {
+  sent: number;
+  refused: number;
+  /** "500", "422", "201 submit_error" (HQ's 201 with an error in the body), "0" (no answer) */
+  byStatus: Record<string, number>;
+}
+
+/** Counts the receiver's refusals in a request log: what an audit of the stored forms alone cannot see. */
+export async function refusedSubmissions(file: string): Promise<RefusedSubmissions> {
+  const out: RefusedSubmissions = { sent: 0, refused: 0, byStatus: {} };
+  for await (const r of readRequestLog(file)) {
+    if (r.e !== 'receiver') continue;
+    out.sent++;
+    if (r.ok === 1) continue;
+    out.refused++;
+    const key = r.s === 201 ? '201 submit_error' : String(r.s);
+    out.byStatus[key] = (out.byStatus[key] ?? 0) + 1;
+  }
+  return out;
+}

@@ -1,6 +1,5 @@
 // Shape -> pool -> corpus: what a run (or a k8s archive) of a scenario sends, planned once for both.
-import type { Ownership } from '../scenarios/lib/ownership.ts';
-import { corpusForms } from '../scenarios/lib/ownership.ts';
+import { type Ownership, corpusForms } from '../scenarios/lib/ownership.ts';
 import { corpusSubmissions, type ScenarioName, type ShapeParams } from '../scenarios/lib/shapes.ts';
 import { prepareCorpus, type PreparedCorpus } from './corpus.ts';
 import { planOwnership } from './pool.ts';

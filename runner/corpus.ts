@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { loadApp } from '../generators/node/apps.ts';
 import { writeCorpus, type CorpusManifest } from '../generators/node/corpus.ts';
-import { build } from 'esbuild';
+import { buildK6Bundle } from '../generators/node/k6-bundle.ts';
 import { repoRoot } from '../core/paths.ts';
 import { PACK_FORMAT, RAW_XML_CONTENT_TYPE, type PackLayout, type WorkerPackIndex } from '../scenarios/lib/bodies.ts';
 import { corpusCacheCap, markUsed, pruneCorpora } from './corpus-cache.ts';
@@ -154,22 +154,7 @@ export async function ensureK6Bundle(): Promise<string> {
   walk(path.join(repoRoot, 'generators'));
   const built = fs.existsSync(bundleFile) ? fs.statSync(bundleFile).mtimeMs : 0;
   if (built < newest) {
-    const tmp = `${bundleFile}.${process.pid}.tmp`;
-    await build({
-      entryPoints: [bundleEntry],
-      outfile: tmp,
-      bundle: true,
-      format: 'esm',
-      platform: 'neutral',
-      mainFields: ['module', 'main'],
-      target: 'es2020',
-      external: ['k6', 'k6/*'],
-      minify: true,
-      legalComments: 'none',
-      logLevel: 'silent',
-      define: { __CAPACITY_BUILTIN_APPS__: '{}' },
-    });
-    fs.renameSync(tmp, bundleFile);
+    await buildK6Bundle({ entry: bundleEntry, outFile: bundleFile });
   }
   return bundleFile;
 }

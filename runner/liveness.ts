@@ -2,8 +2,7 @@
 // is appended to acks.ndjson, and the forms the VUs marked (one in --liveness-every of each VU's) are polled in
 // Elasticsearch until searchable, giving data liveness (ack -> searchable).
 import fs from 'node:fs';
-import type { AckRecord, LivenessRecord } from '../results-dir/index.ts';
-import { requestOf } from '../results-dir/index.ts';
+import { type AckRecord, type LivenessRecord, requestOf } from '../results-dir/index.ts';
 
 
 export interface LivenessOptions {

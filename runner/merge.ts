@@ -6,13 +6,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { UserError } from '../core/errors.ts';
-import { breakSteps, type ShapeParams } from '../scenarios/lib/shapes.ts';
-import { RESULT_FILES, RESULTS_FORMAT, ResultsDir, type AckRecord, type LivenessRecord, type RunManifest } from '../results-dir/index.ts';
-import { endpointStats, formatSummary, livenessStats, runThresholds } from './summary.ts';
-import { type K6SummaryExport, type RunSummary } from '../results-dir/index.ts';
-import { readRequestLog, tagOf } from '../results-dir/index.ts';
+import { breakSteps } from '../scenarios/lib/shapes.ts';
+import { RESULT_FILES, RESULTS_FORMAT, ResultsDir, type AckRecord, type LivenessRecord, type RunManifest, type K6SummaryExport, type RunSummary, readRequestLog, tagOf, parseTimeseriesCsv, timeseriesCsv, type ProgressPoint } from '../results-dir/index.ts';
+import { endpointStats, formatSummary, livenessStats, runThresholds, throughput } from './summary.ts';
 import { aggregateRequestLog, progressOfRuns, rampToBreakSummary } from './timeseries.ts';
-import { parseTimeseriesCsv, timeseriesCsv, type ProgressPoint } from '../results-dir/index.ts';
 import { quantile } from '../core/stats.ts';
 
 interface SegmentDir {
@@ -291,8 +288,6 @@ export async function mergeResults(opts: MergeOptions): Promise<MergeOutcome> {
 
   // The summary of the whole scenario.
   const endpoints = endpointStats(rows, durations);
-  const requests = Object.values(endpoints).reduce((a, e) => a + e.count, 0);
-  const failedRequests = Object.values(endpoints).reduce((a, e) => a + e.failed, 0);
   const acknowledged = segs.reduce((a, s) => a + s.summary.acknowledged, 0);
   const thresholds = runThresholds(k6sum, submissions, first.manifest.parameters.shape);
   const lags = live.map((l) => l.lagMs).filter((v): v is number => typeof v === 'number');
@@ -303,11 +298,7 @@ export async function mergeResults(opts: MergeOptions): Promise<MergeOutcome> {
     startedAt: segs.map((s) => s.summary.startedAt).sort()[0]!,
     endedAt: segs.map((s) => s.summary.endedAt).sort().reverse()[0]!,
     durationS,
-    requests,
-    failedRequests,
-    failedRate: requests ? failedRequests / requests : 0,
-    acknowledged,
-    acknowledgedPerSec: durationS ? acknowledged / durationS : 0,
+    ...throughput(endpoints, acknowledged, durationS),
     ...(segs.some((s) => s.summary.requestsNotLogged) ? { requestsNotLogged: segs.reduce((a, s) => a + (s.summary.requestsNotLogged ?? 0), 0) } : {}),
     droppedIterations: segs.reduce((a, s) => a + s.summary.droppedIterations, 0),
     corpusExhausted: segs.reduce((a, s) => a + s.summary.corpusExhausted, 0),

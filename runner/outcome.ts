@@ -2,7 +2,7 @@
 import { breakSteps, type ShapeParams } from '../scenarios/lib/shapes.ts';
 import type { ResultsDir, RunSummary, SecondRow } from '../results-dir/index.ts';
 import { K6_EXIT } from './k6.ts';
-import { endpointStats, livenessStats, runThresholds } from './summary.ts';
+import { endpointStats, livenessStats, runThresholds, throughput } from './summary.ts';
 import { rampToBreakSummary } from './timeseries.ts';
 
 /** A target stopping mid-run: the second from which (nearly) every request failed until the end. */
@@ -43,13 +43,10 @@ export interface OutcomeInput {
 export function runOutcome(i: OutcomeInput): RunSummary {
   const k6sum = i.results.k6Summary();
   const endpoints = endpointStats(i.rows, i.durations);
-  const requests = Object.values(endpoints).reduce((s, e) => s + e.count, 0);
-  const failedRequests = Object.values(endpoints).reduce((s, e) => s + e.failed, 0);
   const thresholds = runThresholds(k6sum, i.submissions, i.shape);
   const firstSecond = i.rows.length ? i.rows[0]!.second : 0;
   const lastSecond = i.rows.length ? i.rows[i.rows.length - 1]!.second : 0;
   const durationS = i.rows.length ? lastSecond - firstSecond + 1 : 0;
-  const acknowledged = i.submissions.accepted;
   // k6 stopped early (Ctrl-C, a threshold's abort) before some VUs wrote their last batch of the request log
   const notLogged = Math.max(0, Number(k6sum?.metrics.http_reqs?.count ?? 0) - i.logged);
   const neverSearchable = (i.results.readText('liveness') ?? '').split('\n').filter((l) => l && !l.includes('searchableAt')).length;
@@ -60,11 +57,7 @@ export function runOutcome(i: OutcomeInput): RunSummary {
     startedAt: i.startedAt,
     endedAt: new Date().toISOString(),
     durationS,
-    requests,
-    failedRequests,
-    failedRate: requests ? failedRequests / requests : 0,
-    acknowledged,
-    acknowledgedPerSec: durationS ? acknowledged / durationS : 0,
+    ...throughput(endpoints, i.submissions.accepted, durationS),
     ...(notLogged ? { requestsNotLogged: notLogged } : {}),
     droppedIterations: Number(k6sum?.metrics.dropped_iterations?.count ?? 0),
     corpusExhausted: Number(k6sum?.metrics.corpus_exhausted?.count ?? 0),
@@ -83,7 +76,7 @@ export function runOutcome(i: OutcomeInput): RunSummary {
   const dead = failingSince(i.rows);
   const verdict = (outcome: RunSummary['outcome'], message: string) => Object.assign(summary, { outcome, message });
   if (i.k6.interrupted) return verdict('interrupted', 'stopped by the user; partial results kept');
-  if (requests === 0) return verdict('failed', `k6 sent no request (exit ${i.k6.exitCode}); see ${k6Log}`);
+  if (summary.requests === 0) return verdict('failed', `k6 sent no request (exit ${i.k6.exitCode}); see ${k6Log}`);
   if (dead !== undefined) {
     return verdict('failed', `the target stopped answering ${dead - firstSecond} s into the run (nearly every request failed from then on); partial results kept`);
   }

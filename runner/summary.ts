@@ -1,8 +1,7 @@
 // The short account of a run: what was offered, what the target did, whether the thresholds held.
 import { acceptanceThreshold, type ShapeParams } from '../scenarios/lib/shapes.ts';
 import { quantile } from '../core/stats.ts';
-import type { EndpointStats, K6SummaryExport, RunSummary } from '../results-dir/index.ts';
-import type { SecondRow } from '../results-dir/index.ts';
+import type { EndpointStats, K6SummaryExport, RunSummary, SecondRow } from '../results-dir/index.ts';
 
 /**
  * k6's --summary-export marks each threshold expression with `true` when it FAILED (its "failed" flag).
@@ -74,4 +73,12 @@ export function formatSummary(s: RunSummary): string {
   }
   for (const t of s.thresholds) lines.push(`  threshold ${t.ok ? 'ok  ' : 'FAIL'} ${t.metric} ${t.expression}`);
   return lines.join('\n');
+}
+
+/** A summary's request and acknowledgement figures: requests and failures from its endpoints, rates over durationS. */
+export function throughput(endpoints: Record<string, EndpointStats>, acknowledged: number, durationS: number):
+  Pick<RunSummary, 'requests' | 'failedRequests' | 'failedRate' | 'acknowledged' | 'acknowledgedPerSec'> {
+  const requests = Object.values(endpoints).reduce((s, e) => s + e.count, 0);
+  const failedRequests = Object.values(endpoints).reduce((s, e) => s + e.failed, 0);
+  return { requests, failedRequests, failedRate: requests ? failedRequests / requests : 0, acknowledged, acknowledgedPerSec: durationS ? acknowledged / durationS : 0 };
 }

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { requestOf, type RequestLine } from '../results-dir/index.ts';
+import { requestOf, type RequestLine, timeseriesCsv, type SecondRow } from '../results-dir/index.ts';
 import { failingSince } from './outcome.ts';
 import { aggregateRequests, progressOfRuns, rampSteps } from './timeseries.ts';
 import { quantile } from '../core/stats.ts';
-import { timeseriesCsv, type SecondRow } from '../results-dir/index.ts';
 
 const line = (t: number, d: number, ok: 0 | 1, e: string) => JSON.stringify({ e, t, d, s: ok ? 201 : 500, ok, w: 0, form: 'f' });
 

@@ -1,9 +1,7 @@
 // Per-second time series from the request log (results/request-log.ts): requests, failures and latency percentiles
 // per endpoint, plus dropped iterations and VUs as k6 reported them each second (runner/k6progress.ts).
 import { quantile } from '../core/stats.ts';
-import { readRequestLog, type RequestLine } from '../results-dir/index.ts';
-import type { StepResult } from '../results-dir/index.ts';
-import type { ProgressPoint, SecondRow } from '../results-dir/index.ts';
+import { readRequestLog, type RequestLine, type StepResult, type ProgressPoint, type SecondRow } from '../results-dir/index.ts';
 
 
 

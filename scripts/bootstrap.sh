@@ -1,11 +1,56 @@
 #!/usr/bin/env bash
 # Installs what the project needs on this machine, idempotently: missing Debian packages, then node_modules.
-# Prints one line per step; does nothing (and prints nothing) when everything is already in place.
+#   scripts/bootstrap.sh           what the CLI and the tests need
+#   scripts/bootstrap.sh --bench   also the benchmarks' prerequisites: wrk (Debian) and Locust (PyPI, pinned in
+#                                  scripts/bench-requirements.txt, in a venv at .capacity/venv/locust)
+# Prints one progress line per step it takes, and nothing when everything is already in place. What apt, npm and
+# pip print goes to .capacity/logs/bootstrap.log; on failure it names the step, the log and the log's last lines.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-mapfile -t wanted < <(grep -Ev '^\s*(#|$)' scripts/system-packages.txt)
+bench=0
+for arg in "$@"; do
+  case $arg in
+    --bench) bench=1 ;;
+    -h | --help) sed -n '2,7s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    *) echo "bootstrap: unknown option '$arg' (known: --bench)" >&2; exit 2 ;;
+  esac
+done
+
+home=${CAPACITY_HOME:-$root/.capacity}
+[[ $home == /* ]] || home=$root/$home
+log=$home/logs/bootstrap.log
+venv=$home/venv/locust
+log_started=0
+
+# step LABEL COMMAND...: runs the command with its output in the log; one line on the terminal.
+step() {
+  local label=$1 t0=$SECONDS
+  shift
+  if ((!log_started)); then
+    mkdir -p "$(dirname "$log")"
+    : >"$log" # a fresh log per run that does something
+    log_started=1
+  fi
+  printf '\n== %s %s\n' "$(date -u +%FT%TZ)" "$label" >>"$log"
+  printf '[bootstrap] %s ... ' "$label" >&2
+  if "$@" >>"$log" 2>&1 </dev/null; then
+    echo "done ($((SECONDS - t0)) s)" >&2
+  else
+    local rc=$?
+    echo "FAILED (exit $rc)" >&2
+    echo "bootstrap: step failed: $label; its output is in $log; the last lines:" >&2
+    tail -n 15 "$log" | awk '{ print "  | " (length($0) > 200 ? substr($0, 1, 200) " ..." : $0) }' >&2
+    exit 1
+  fi
+}
+
+# Debian packages: the main list, plus the [bench] section with --bench.
+mapfile -t wanted < <(awk -v bench="$bench" '
+  /^[[:space:]]*\[bench\][[:space:]]*$/ { section = "bench"; next }
+  /^[[:space:]]*(#|$)/ { next }
+  section != "bench" || bench == 1 { print $1 }' scripts/system-packages.txt)
 missing=()
 for pkg in "${wanted[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
@@ -16,9 +61,10 @@ if ((${#missing[@]})); then
     echo "capacity: install them with: sudo apt-get install -y ${missing[*]}" >&2
     exit 2
   fi
-  echo "[bootstrap] installing Debian packages: ${missing[*]}" >&2
-  apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  apt=(apt-get -o DPkg::Lock::Timeout=300) # waits for another apt run on this machine instead of failing
+  step "updating the Debian package lists" "${apt[@]}" update
+  step "installing ${#missing[@]} Debian package(s): ${missing[*]}" \
+    env DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y --no-install-recommends "${missing[@]}"
   # Debian starts the system's own nginx/redis/postgres/rabbitmq on install; the stack runs its own copies on other ports.
   for svc in nginx redis-server postgresql rabbitmq-server; do
     command -v systemctl >/dev/null 2>&1 && systemctl disable --now "$svc" >/dev/null 2>&1 || true
@@ -28,6 +74,22 @@ fi
 
 # node_modules: install when absent or older than the lockfile.
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
-  echo "[bootstrap] installing npm packages (npm ci)" >&2
-  npm ci --no-fund --no-audit --loglevel=error >&2
+  step "installing npm packages (npm ci)" npm ci --no-fund --no-audit
+fi
+
+# Locust for the benchmarks: the version pinned in scripts/bench-requirements.txt, in a venv of its own.
+if ((bench)); then
+  locust_pin=$(sed -n 's/^locust==\([^ ;#]*\).*/\1/p' scripts/bench-requirements.txt)
+  if ! compgen -G "$venv/lib/python3*/site-packages/locust-$locust_pin.dist-info" >/dev/null; then
+    # Debian's Python, whose venv module python3-venv provides (else python3 from PATH; CAPACITY_PYTHON to choose)
+    python=${CAPACITY_PYTHON:-/usr/bin/python3}
+    [[ -x $python ]] || python=$(command -v python3 || true)
+    if [[ -z $python ]]; then
+      echo "capacity: Locust needs Python 3; install it with: sudo apt-get install -y python3 python3-venv" >&2
+      exit 2
+    fi
+    [[ -x $venv/bin/pip ]] || step "creating a Python venv for Locust ($venv)" "$python" -m venv --clear "$venv"
+    step "installing Locust $locust_pin (pip)" \
+      "$venv/bin/pip" install --disable-pip-version-check --no-input -r scripts/bench-requirements.txt
+  fi
 fi

@@ -9,12 +9,20 @@ scripts/bootstrap.sh
 echo "[test] type-checking (tsc --noEmit)"
 npx tsc --noEmit -p .
 
+# every password the suite gives the service is recorded here; test/secrets.test.ts then looks for each one in the
+# logs, results and reports the suite wrote (from this moment on)
+CAPACITY_SECRETS_RECORD=$(mktemp)
+CAPACITY_SUITE_STARTED=$(date +%s)
+export CAPACITY_SECRETS_RECORD CAPACITY_SUITE_STARTED
+cleanup() { rm -f "$CAPACITY_SECRETS_RECORD"; }
+trap cleanup EXIT
+
 was_running=0
 ./capacity stack status >/dev/null 2>&1 && was_running=1
 if [[ $was_running -eq 0 ]]; then
   echo "[test] bringing up the local stack (first run installs it)"
   ./capacity stack up >/dev/null
-  trap './capacity stack down >/dev/null 2>&1 || true' EXIT
+  trap 'cleanup; ./capacity stack down >/dev/null 2>&1 || true' EXIT
 fi
 
 mapfile -t files < <(find core hq k8s results-dir targets cli runner stack generators scenarios topology collectors reports docker gates test -name '*.test.ts' 2>/dev/null | sort)

@@ -1,6 +1,7 @@
 // `capacity doctor`: every prerequisite and component with its version, its state and what to do about it.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import { BENCH_INSTALL, benchTools } from './bench-tools.ts';
 import type { StackContext } from './component.ts';
 import { versions } from './config.ts';
 import { k6Binary, k6Version } from './components/k6.ts';
@@ -55,6 +56,17 @@ export function prerequisiteChecks(): Check[] {
   checks.push({ name: 'canvas build libs', version: '-', ok: cairo, state: cairo ? 'found' : 'missing',
     fix: 'apt-get install libcairo2-dev libpango1.0-dev libjpeg-dev libgif-dev librsvg2-dev pkg-config (charts in reports)' });
   return checks;
+}
+
+/** The benchmarks' prerequisites: optional (the CLI and the tests run without them), installed by one command. */
+export function benchChecks(home?: string): Check[] {
+  return benchTools(home).map((t) => ({
+    name: t.name,
+    version: t.version ? (t.wanted && t.version !== t.wanted ? `${t.version} (pinned ${t.wanted})` : t.version) : t.wanted ? `- (pinned ${t.wanted})` : '-',
+    ok: t.ok,
+    state: t.state,
+    fix: `run ${BENCH_INSTALL}`,
+  }));
 }
 
 export async function componentChecks(ctx: StackContext): Promise<Check[]> {

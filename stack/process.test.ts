@@ -25,6 +25,18 @@ describe('process control', () => {
     assert.match(fs.readFileSync(path.join(dir, 'sleeper.log'), 'utf8'), /capacity starts sleeper/);
   });
 
+  it('the "starts" line masks the password of a URL on the command line (issue 14)', async () => {
+    const dir = tmp();
+    const log = path.join(dir, 'web.log');
+    const rec = startDetached({ name: 'web', command: 'true', args: ['--pg-url', 'postgres://capacity:hunter2-secret@127.0.0.1:5432/db'],
+      runDir: dir, logFile: log, marker: 'true' });
+    await new Promise((r) => setTimeout(r, 100));
+    const text = fs.readFileSync(log, 'utf8');
+    assert.match(text, /capacity starts web: true --pg-url postgres:\/\/capacity:\*\*\*@127\.0\.0\.1:5432\/db/);
+    assert.ok(!text.includes('hunter2-secret'));
+    assert.ok(rec.pid > 0);
+  });
+
   it('never signals a pid that no longer belongs to the process it started', async () => {
     const dir = tmp();
     // A pid file that points at this test process (alive) but with another marker: a reused pid.

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../core/fs.ts';
+import { maskUrlPasswords } from '../core/redact.ts';
 
 export interface PidRecord {
   pid: number;
@@ -36,7 +37,7 @@ export function startDetached(opts: StartOptions): PidRecord {
   fs.mkdirSync(path.dirname(opts.logFile), { recursive: true });
   const fd = fs.openSync(opts.logFile, 'a');
   if (opts.uid !== undefined) fs.fchownSync(fd, opts.uid, opts.gid ?? opts.uid);
-  fs.writeSync(fd, `\n--- ${new Date().toISOString()} capacity starts ${opts.name}: ${opts.command} ${opts.args.join(' ')}\n`);
+  fs.writeSync(fd, `\n--- ${new Date().toISOString()} capacity starts ${opts.name}: ${maskUrlPasswords(`${opts.command} ${opts.args.join(' ')}`)}\n`);
   const child = spawn(opts.command, opts.args, {
     cwd: opts.cwd,
     env: opts.env ?? process.env,
@@ -157,6 +158,7 @@ function signalGroup(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
+/** The last lines of a log, passwords in URLs masked (logs written before they were masked at the source hold them). */
 export function tailFile(file: string, lines = 20): string[] {
   try {
     const size = fs.statSync(file).size;
@@ -165,7 +167,7 @@ export function tailFile(file: string, lines = 20): string[] {
     const fd = fs.openSync(file, 'r');
     fs.readSync(fd, buf, 0, len, size - len);
     fs.closeSync(fd);
-    return buf.toString('utf8').split('\n').filter((l) => l.length > 0).slice(-lines);
+    return maskUrlPasswords(buf.toString('utf8')).split('\n').filter((l) => l.length > 0).slice(-lines);
   } catch {
     return [];
   }

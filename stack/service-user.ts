@@ -3,6 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { UserError } from '../core/errors.ts';
 
 export interface ServiceUser {
@@ -56,6 +57,26 @@ export function chownTree(dir: string, user: ServiceUser): void {
     if (st.isDirectory()) for (const e of fs.readdirSync(p)) walk(`${p}/${e}`);
   };
   walk(dir);
+}
+
+/**
+ * Lets the service user pass through every folder above `dir` that it cannot enter (a checkout in a 0700 folder
+ * such as mktemp's): execute-only for that one user through an ACL entry, nothing for anyone else. Without setfacl
+ * it says what to do in one line.
+ */
+export function grantPassage(dir: string, user: ServiceUser, step: (msg: string) => void): void {
+  if (!user.switchUser) return;
+  const parts = path.resolve(dir).split(path.sep).filter(Boolean);
+  for (let i = 1; i <= parts.length; i++) {
+    const ancestor = path.sep + parts.slice(0, i).join(path.sep);
+    if (spawnSync('test', ['-x', ancestor], { uid: user.uid, gid: user.gid }).status === 0) continue;
+    const res = spawnSync('setfacl', ['-m', `u:${user.name}:x`, ancestor], { encoding: 'utf8' });
+    if (res.status !== 0) {
+      throw new UserError(`user "${user.name}" cannot enter ${ancestor} and setfacl could not let it (${(res.stderr || String(res.error)).trim()}): ` +
+        `run \`setfacl -m u:${user.name}:x ${ancestor}\`, move the checkout, or set CAPACITY_HOME to a folder it can reach`);
+    }
+    step(`${ancestor}: the service user "${user.name}" may now pass through it (ACL u:${user.name}:x)`);
+  }
 }
 
 /** Fails clearly when the service user cannot reach a path (e.g. the checkout is under a private home). */

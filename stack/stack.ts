@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../core/errors.ts';
 import type { Component, Progress, StackContext } from './component.ts';
-import { configWithPorts, parsePortOverrides, type StackConfig, type StackPorts } from './config.ts';
+import { configWithPorts, parsePortOverrides, type StackConfig, type StackPorts, defaultConfig } from './config.ts';
 import { elasticsearch } from './components/elasticsearch.ts';
 import { k6 } from './components/k6.ts';
 import { kafka, kafkaBroker } from './components/kafka.ts';
@@ -13,13 +13,12 @@ import { postgres } from './components/postgres.ts';
 import { rabbitmq } from './components/rabbitmq.ts';
 import { redis } from './components/redis.ts';
 import { celeryWorker, HQ_TOPICS, pillow, webWorker } from './components/hq.ts';
-import { defaultConfig } from './config.ts';
 import { ensureTopics } from '../hq/index.ts';
 import { stackPaths } from '../core/paths.ts';
 import { writeFileAtomic } from '../core/fs.ts';
 import { groupRssBytes, ownedPid, stopOwned, tailFile } from './process.ts';
 import { portHolder, portIsFree } from './ports.ts';
-import { ensureServiceUser } from './service-user.ts';
+import { ensureServiceUser, grantPassage } from './service-user.ts';
 
 // Kafka's topics for HQ's change feed exist before any web worker publishes or pillow reads.
 const kafkaWithTopics: Component = {
@@ -92,6 +91,7 @@ async function timed<T>(progress: Progress, label: string, fn: () => Promise<T>)
 /** Installs every component that is missing; downloads and builds run in parallel. */
 export async function installStack(ctx: StackContext): Promise<void> {
   fs.mkdirSync(ctx.paths.home, { recursive: true });
+  grantPassage(ctx.paths.home, ctx.user, (m) => ctx.progress.step(m));
   const missing = components.filter((c) => !c.isInstalled(ctx));
   if (missing.length === 0) return;
   ctx.progress.step(`installing: ${missing.map((c) => c.name).join(', ')}`);

@@ -10,7 +10,6 @@ import {
   type Host,
   type ProcessInfo,
   type Protocol,
-  type ServiceInstance,
   type ServiceKind,
   type Topology,
 } from './model.ts';
@@ -65,29 +64,50 @@ function words(line: string, file: string, lineNo: number): string[] {
   return out;
 }
 
-/** Expands Ansible host ranges: db[1:3], web[01:10:2].example.org, node[a:c]. */
+/** More hosts than any commcare-cloud inventory has: a range beyond it is a typo, not a cluster. */
+export const MAX_HOSTS_PER_PATTERN = 10_000;
+
+const RANGE = /^(.*?)\[([0-9a-z]+):([0-9a-z]+)(?::(\d+))?\](.*)$/i;
+
+/** How many hosts one range gives (its head and tail not expanded). */
+function rangeSize(pattern: string, from: string, to: string, strideText: string | undefined, file: string, lineNo: number): number {
+  const stride = strideText ? Number(strideText) : 1;
+  if (!(stride >= 1)) throw new UserError(`${file}:${lineNo}: bad host range stride in "${pattern}"`);
+  let a: number;
+  let b: number;
+  if (/^\d+$/.test(from) && /^\d+$/.test(to)) [a, b] = [Number(from), Number(to)];
+  else if (/^[a-z]$/i.test(from) && /^[a-z]$/i.test(to)) [a, b] = [from.charCodeAt(0), to.charCodeAt(0)];
+  else throw new UserError(`${file}:${lineNo}: bad host range in "${pattern}"`);
+  if (b < a) throw new UserError(`${file}:${lineNo}: host range "${pattern}" runs backwards`);
+  return Math.floor((b - a) / stride) + 1;
+}
+
+/** Expands Ansible host ranges: db[1:3], web[01:10:2].example.org, node[a:c]. At most MAX_HOSTS_PER_PATTERN hosts. */
 export function expandHostPattern(pattern: string, file = 'inventory', lineNo = 0): string[] {
-  const m = /^(.*?)\[([0-9a-z]+):([0-9a-z]+)(?::(\d+))?\](.*)$/i.exec(pattern);
+  // the size first, over every range in the pattern: [1:999999999] must be refused, not allocated
+  let total = 1;
+  for (let rest = pattern, m = RANGE.exec(rest); m; rest = m[5]!, m = RANGE.exec(rest)) {
+    total *= rangeSize(pattern, m[2]!, m[3]!, m[4], file, lineNo);
+    if (total > MAX_HOSTS_PER_PATTERN) {
+      throw new UserError(`${file}:${lineNo}: host range "${pattern}" gives more than ${MAX_HOSTS_PER_PATTERN} hosts`);
+    }
+  }
+  return expandRanges(pattern);
+}
+
+function expandRanges(pattern: string): string[] {
+  const m = RANGE.exec(pattern);
   if (!m) return [pattern];
   const [, head, from, to, strideText, tail] = m as unknown as [string, string, string, string, string | undefined, string];
   const stride = strideText ? Number(strideText) : 1;
-  if (stride < 1) throw new UserError(`${file}:${lineNo}: bad host range stride in "${pattern}"`);
   const out: string[] = [];
-  if (/^\d+$/.test(from) && /^\d+$/.test(to)) {
+  if (/^\d+$/.test(from)) {
     const width = from.startsWith('0') ? from.length : 0;
-    const a = Number(from);
-    const b = Number(to);
-    if (b < a) throw new UserError(`${file}:${lineNo}: host range "${pattern}" runs backwards`);
-    for (let n = a; n <= b; n += stride) out.push(String(n).padStart(width, '0'));
-  } else if (/^[a-z]$/i.test(from) && /^[a-z]$/i.test(to)) {
-    const a = from.charCodeAt(0);
-    const b = to.charCodeAt(0);
-    if (b < a) throw new UserError(`${file}:${lineNo}: host range "${pattern}" runs backwards`);
-    for (let n = a; n <= b; n += stride) out.push(String.fromCharCode(n));
+    for (let n = Number(from); n <= Number(to); n += stride) out.push(String(n).padStart(width, '0'));
   } else {
-    throw new UserError(`${file}:${lineNo}: bad host range in "${pattern}"`);
+    for (let n = from.charCodeAt(0); n <= to.charCodeAt(0); n += stride) out.push(String.fromCharCode(n));
   }
-  return out.flatMap((mid) => expandHostPattern(`${head}${mid}${tail}`, file, lineNo));
+  return out.flatMap((mid) => expandRanges(`${head}${mid}${tail}`));
 }
 
 function parseAssignment(text: string): [string, string] | undefined {
@@ -105,6 +125,7 @@ export function parseInventory(text: string, file: string): ParsedInventory {
   const groups = new Map<string, InventoryGroup>();
   const hostVars = new Map<string, Record<string, string>>();
   const hostOrder: string[] = [];
+  const groupHosts = new Map<InventoryGroup, Set<string>>();
   const group = (name: string, line: number): InventoryGroup => {
     let g = groups.get(name);
     if (!g) {
@@ -145,9 +166,15 @@ export function parseInventory(text: string, file: string): ParsedInventory {
       if (!kv) throw new UserError(`${file}:${lineNo}: expected key=value after host "${pattern}", found ${JSON.stringify(a)}`);
       vars[kv[0]] = kv[1];
     }
+    let inGroup = groupHosts.get(section.group);
+    if (!inGroup) groupHosts.set(section.group, (inGroup = new Set(section.group.hosts)));
     for (const host of expandHostPattern(pattern!, file, lineNo)) {
-      if (!section.group.hosts.includes(host)) section.group.hosts.push(host);
+      if (!inGroup.has(host)) {
+        inGroup.add(host);
+        section.group.hosts.push(host);
+      }
       if (!hostVars.has(host)) {
+        if (hostOrder.length >= MAX_HOSTS_PER_PATTERN) throw new UserError(`${file}:${lineNo}: the inventory lists more than ${MAX_HOSTS_PER_PATTERN} hosts`);
         hostVars.set(host, {});
         hostOrder.push(host);
       }

@@ -4,7 +4,6 @@ import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UserError } from '../core/errors.ts';
 import { expandHostPattern, gunicornWorkers, parseInventory } from './inventory.ts';
 import { loadTopology, detectFormat } from './load.ts';
 import { endpointsFor, nodeExporters, serviceKindForName, totals } from './model.ts';
@@ -200,6 +199,16 @@ describe('commcare-cloud inventory', () => {
     assert.deepEqual(expandHostPattern('web[01:03].example.org'), ['web01.example.org', 'web02.example.org', 'web03.example.org']);
     assert.deepEqual(expandHostPattern('db[a:c]'), ['dba', 'dbb', 'dbc']);
     assert.deepEqual(expandHostPattern('n[1:6:2]'), ['n1', 'n3', 'n5']);
+  });
+
+  it('refuses a host range too large to be real, at once and in one line (issue 14: [1:999999999] crashed)', () => {
+    const t = Date.now();
+    expectUserError(() => parseInventory('[web]\n10.0.0.[1:999999999]\n', 'inv.ini'), /^inv\.ini:2: host range "10\.0\.0\.\[1:999999999\]" gives more than 10000 hosts$/);
+    expectUserError(() => parseInventory('[web]\nh[1:200][1:200]\n', 'inv.ini'), /^inv\.ini:2: host range .* gives more than 10000 hosts$/);
+    const lines = Array.from({ length: 3 }, (_, i) => `g${i}-[1:5000]`).join('\n');
+    expectUserError(() => parseInventory(`[web]\n${lines}\n`, 'inv.ini'), /^inv\.ini:4: the inventory lists more than 10000 hosts$/);
+    assert.ok(Date.now() - t < 2000);
+    assert.equal(parseInventory('[web]\nh[1:10000]\n', 'inv.ini').hostOrder.length, 10000);
   });
 
   it('errors on bad inventories', () => {

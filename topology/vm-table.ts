@@ -304,7 +304,7 @@ export function formatVmTable(rows: readonly VmRow[], style: PrintStyle = 'seed'
     for (const r of body) out.push(line(r), border);
     return out.join('\n') + '\n';
   }
-  const line = (cells: string[]) => `| ${cells.join(' | ')} |`.replace(/\|  \|/, '| |');
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`.replace(/\| {2}\|/, '| |');
   const out: string[] = [];
   if (title) out.push('+' + '-'.repeat(full) + '+', `| ${title} |`);
   out.push(border, line(HEADER), border);

@@ -1,17 +1,17 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { blobRoot } from '../../stack/components/hq.ts';
 import { elasticsearchUrl } from '../../stack/components/elasticsearch.ts';
 import { kafkaBroker } from '../../stack/components/kafka.ts';
 import { postgresUrl } from '../../stack/components/postgres.ts';
-import { audit } from '../../hq/index.ts';
-import { BlobStore } from '../../hq/index.ts';
-import { createPool } from '../../hq/index.ts';
+import { audit, BlobStore, createPool, type RefusedSubmissions } from '../../hq/index.ts';
+import { refusedSubmissions, RESULT_FILES } from '../../results-dir/index.ts';
 import { loadStackContext, stackStatus } from '../../stack/stack.ts';
 import { UserError } from '../../core/errors.ts';
 import { requireDuration } from '../../core/duration.ts';
 
-/** Form ids from an acks file: NDJSON with a form_id (or formId) field, or one id per line. */
+/** Form ids from an acks file: NDJSON with a form_id, formId or ack (a run's acks.ndjson) field, or one id per line. */
 export function readAcks(file: string): string[] {
   let text: string;
   try {
@@ -30,7 +30,7 @@ export function readAcks(file: string): string[] {
       } catch {
         throw new UserError(`${file}:${i + 1}: not valid JSON`);
       }
-      const id = rec.form_id ?? rec.formId;
+      const id = rec.form_id ?? rec.formId ?? rec.ack;
       if (typeof id !== 'string' || !id) throw new UserError(`${file}:${i + 1}: no form_id`);
       ids.push(id);
     } else if (/^[\w-]+$/.test(line)) {
@@ -42,16 +42,39 @@ export function readAcks(file: string): string[] {
   return ids;
 }
 
+/**
+ * What to audit from --acks / --results: the acknowledged ids, and the run's request log when there is one (a
+ * results directory, or requests.ndjson beside the acks file), which knows every submission the service refused.
+ */
+export async function auditSources(opts: { acks?: string; results?: string }): Promise<{ acknowledged?: string[]; refused?: RefusedSubmissions; requestLog?: string }> {
+  if (opts.acks && opts.results) throw new UserError('give --acks or --results, not both');
+  let acksFile = opts.acks;
+  let requestLog: string | undefined;
+  if (opts.results) {
+    if (!fs.existsSync(path.join(opts.results, RESULT_FILES.manifest))) throw new UserError(`${opts.results}: not a results directory (no ${RESULT_FILES.manifest})`);
+    acksFile = path.join(opts.results, RESULT_FILES.acks);
+    requestLog = path.join(opts.results, RESULT_FILES.requestLog);
+  } else if (acksFile) {
+    const beside = path.join(path.dirname(acksFile), RESULT_FILES.requestLog);
+    if (fs.existsSync(beside)) requestLog = beside;
+  }
+  // a results directory without acks.ndjson: nothing was acknowledged (not: audit every form)
+  const acknowledged = acksFile && (opts.acks || fs.existsSync(acksFile)) ? readAcks(acksFile) : opts.results ? [] : undefined;
+  if (!requestLog || !fs.existsSync(requestLog)) return { acknowledged };
+  return { acknowledged, refused: await refusedSubmissions(requestLog), requestLog };
+}
+
 export function register(program: Command): void {
   program
     .command('audit')
     .description('reconcile acknowledged submissions against PostgreSQL, object storage and Elasticsearch (local stack)')
-    .option('--acks <file>', 'form ids acknowledged to clients (NDJSON with form_id, or one per line); default: every normal form')
+    .option('--acks <file>', 'form ids acknowledged to clients (NDJSON with form_id or ack, or one per line); default: every normal form')
+    .option('--results <dir>', 'a run\'s results directory: its acknowledged forms, and the submissions it saw refused (request log)')
     .option('--domain <name>', 'only this domain (when no acks file is given)')
     .option('--wait <duration>', 'how long to wait for the pillows to catch up', '120s')
     .option('--json', 'print the report as JSON')
-    .action(async (opts: { acks?: string; domain?: string; wait: string; json?: boolean }) => {
-      const acknowledged = opts.acks ? readAcks(opts.acks) : undefined;
+    .action(async (opts: { acks?: string; results?: string; domain?: string; wait: string; json?: boolean }) => {
+      const { acknowledged, refused } = await auditSources(opts);
       const waitMs = requireDuration(opts.wait, '--wait');
       const ctx = loadStackContext();
       const status = await stackStatus(ctx);
@@ -61,7 +84,7 @@ export function register(program: Command): void {
       try {
         const report = await audit({
           pool, blobs: new BlobStore(blobRoot(ctx)), esUrl: elasticsearchUrl(ctx), kafkaBrokers: [kafkaBroker(ctx)],
-          acknowledged, domain: opts.domain, waitMs, progress: (m) => process.stderr.write(`[audit] ${m}\n`),
+          acknowledged, refused, domain: opts.domain, waitMs, progress: (m) => process.stderr.write(`[audit] ${m}\n`),
         });
         if (opts.json) {
           console.log(JSON.stringify(report, null, 2));
@@ -76,11 +99,24 @@ export function register(program: Command): void {
           line('missing in the UCR table', report.missingInUcr);
           console.log(`pillow offset lag at check        ${report.pillowLag}`);
           console.log(`documents rejected by pillows      ${report.pillowErrors}`);
-          console.log(report.ok ? 'audit: nothing lost' : 'audit: MISSING DATA');
+          const r = report.refused;
+          if (r) console.log(`submissions refused (request log)  ${r.refused} of ${r.sent}${r.refused ? `  by status: ${formatByStatus(r.byStatus)}` : ''}`);
+          console.log(report.ok ? 'audit: nothing lost'
+            : r?.refused && onlyRefused(report) ? `audit: ${r.refused} submissions refused: the phones still hold them, they are not in HQ`
+            : 'audit: MISSING DATA');
         }
         if (!report.ok) process.exitCode = 1;
       } finally {
         await pool.end();
       }
     });
+}
+
+export function formatByStatus(byStatus: Record<string, number>): string {
+  return Object.entries(byStatus).sort(([a], [b]) => a.localeCompare(b)).map(([s, n]) => `${s} x${n}`).join(', ');
+}
+
+/** Nothing acknowledged is missing: the audit failed only on the refused submissions. */
+function onlyRefused(r: { missingInPostgres: string[]; missingBlobs: string[]; missingInXforms: string[]; missingCasesInHqcases: string[]; missingInUcr: string[] }): boolean {
+  return [r.missingInPostgres, r.missingBlobs, r.missingInXforms, r.missingCasesInHqcases, r.missingInUcr].every((l) => l.length === 0);
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { componentChecks, prerequisiteChecks } from '../../stack/doctor.ts';
+import { BENCH_INSTALL } from '../../stack/bench-tools.ts';
+import { benchChecks, componentChecks, prerequisiteChecks } from '../../stack/doctor.ts';
 import { loadStackContext } from '../../stack/stack.ts';
 import { formatTable } from '../table.ts';
 
@@ -10,16 +11,22 @@ export function register(program: Command): void {
     .action(async () => {
       const pre = prerequisiteChecks();
       const comps = await componentChecks(loadStackContext());
+      const bench = benchChecks();
       const rows = (checks: typeof pre) =>
         checks.map((c) => [c.ok ? 'ok' : 'FIX', c.name, c.version, c.state, c.ok ? '' : (c.fix ?? '')]);
       console.log('Prerequisites');
       console.log(formatTable(['', 'name', 'version', 'state', 'what to do'], rows(pre)));
       console.log('\nLocal stack');
       console.log(formatTable(['', 'component', 'version', 'state', 'what to do'], rows(comps)));
+      console.log(`\nBenchmarks (optional; ${BENCH_INSTALL} installs them)`);
+      console.log(formatTable(['', 'tool', 'version', 'state', 'what to do'], rows(bench)));
       const bad = pre.filter((c) => !c.ok).length;
       if (bad) {
         console.log(`\n${bad} prerequisite(s) missing.`);
         process.exitCode = 1;
       }
+      // the benchmarks' tools are optional: named, but they do not fail the doctor
+      const benchMissing = bench.filter((c) => !c.ok).map((c) => c.name);
+      if (benchMissing.length) console.log(`\nfor the benchmarks: ${benchMissing.join(', ')} missing; install with ${BENCH_INSTALL}`);
     });
 }

@@ -10,6 +10,7 @@ import { loadApp } from '../../generators/node/apps.ts';
 import { CorpusError, writeCorpus, type CorpusProgress } from '../../generators/node/corpus.ts';
 import { formatIssue, validatePath } from '../../generators/node/validate.ts';
 import { UserError } from '../../core/errors.ts';
+import { share, wholeNumber } from '../options.ts';
 
 interface GenerateFlags {
   app: string;
@@ -35,21 +36,6 @@ interface GenerateFlags {
   validate?: string;
   dumpApp?: boolean;
   quiet?: boolean;
-}
-
-function int(name: string, v: string | undefined, min: number): number | undefined {
-  if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v.replace(/_/g, '')) || Number(v.replace(/_/g, '')) < min) throw new UserError(`--${name} must be an integer >= ${min}, got "${v}"`);
-  return Number(v.replace(/_/g, ''));
-}
-
-function share(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const pct = v.endsWith('%');
-  const n = Number(pct ? v.slice(0, -1) : v);
-  const s = pct ? n / 100 : n;
-  if (v.trim() === '' || !Number.isFinite(s) || s < 0 || s > 1) throw new UserError(`--${name} must be a share between 0 and 1 (or a percentage like 5%), got "${v}"`);
-  return s;
 }
 
 const CONFIG_KEYS: Record<string, keyof PopulationOptions> = Object.fromEntries(
@@ -93,14 +79,14 @@ function populationFrom(flags: GenerateFlags): PopulationOptions {
   if (formSizeKB !== undefined && !(formSizeKB >= 0 && formSizeKB <= 10_000)) throw new UserError(`--form-size is in KB (0-10000), got "${flags.formSize}"`);
   const opts: PopulationOptions = {
     ...base,
-    ...(flags.users !== undefined && { users: int('users', flags.users, 1) }),
+    ...(flags.users !== undefined && { users: wholeNumber('--users', 1)(flags.users) }),
     ...(flags.seed !== undefined && { seed: /^\d+$/.test(flags.seed) ? Number(flags.seed) : flags.seed }),
     ...(flags.locale !== undefined && { locale: flags.locale as PopulationOptions['locale'] }),
     ...(flags.domain !== undefined && { domain: flags.domain }),
-    ...(flags.duplicates !== undefined && { duplicates: share('duplicates', flags.duplicates) }),
-    ...(flags.edits !== undefined && { edits: share('edits', flags.edits) }),
-    ...(flags.formsPerDay !== undefined && { formsPerDay: int('forms-per-day', flags.formsPerDay, 1) }),
-    ...(flags.caseLoad !== undefined && { caseLoad: int('case-load', flags.caseLoad, 0) }),
+    ...(flags.duplicates !== undefined && { duplicates: share('--duplicates')(flags.duplicates) }),
+    ...(flags.edits !== undefined && { edits: share('--edits')(flags.edits) }),
+    ...(flags.formsPerDay !== undefined && { formsPerDay: wholeNumber('--forms-per-day', 1)(flags.formsPerDay) }),
+    ...(flags.caseLoad !== undefined && { caseLoad: wholeNumber('--case-load', 0)(flags.caseLoad) }),
     ...(formSizeKB !== undefined && { targetFormBytes: Math.round(formSizeKB * 1024) }),
     ...(flags.startDate !== undefined && { startDate: flags.startDate }),
     ...(flags.mix !== undefined && { mix: parseMix(flags.mix) }),
@@ -156,7 +142,7 @@ export async function runGenerate(flags: GenerateFlags): Promise<void> {
     return;
   }
   if (!flags.out) throw new UserError('--out DIR is required (or use --validate PATH / --dump-app)');
-  const count = int('count', flags.count, 1)!;
+  const count = wholeNumber('--count', 1)(flags.count);
   const population = populationFrom(flags);
   const t0 = Date.now();
   let manifest;

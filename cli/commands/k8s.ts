@@ -2,14 +2,8 @@ import fs from 'node:fs';
 import { Option, type Command } from 'commander';
 import { buildK8sManifest } from '../../k8s/manifests.ts';
 import { isScenarioName, SCENARIO_NAMES, type ShapeParams } from '../../scenarios/lib/shapes.ts';
-import { requireDuration } from '../../core/duration.ts';
 import { UserError } from '../../core/errors.ts';
-
-const positive = (name: string, integer = false) => (v: string): number => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new UserError(`${name} must be a positive ${integer ? 'whole ' : ''}number, not "${v}"`);
-  return n;
-};
+import { positive, seconds } from '../options.ts';
 
 interface ManifestFlags {
   target: string;
@@ -47,7 +41,7 @@ export function register(program: Command): void {
     .option('--users <n>', 'mobile workers', positive('--users', true), 100)
     .option('--seed <n>', 'seed of the corpus', positive('--seed', true), 1)
     .option('--rate <n>', 'base submissions per second (all pods together)', positive('--rate'))
-    .option('--duration <d>', 'length of the main phase, e.g. 10m', (v: string) => requireDuration(v, '--duration') / 1000)
+    .option('--duration <d>', 'length of the main phase, e.g. 10m', seconds('--duration', { above0: true }))
     .option('--vus <n>', 'VUs of all pods together, a multiple of --parallelism (default --users, at most 100)', positive('--vus', true))
     .option('--credentials <file>', 'real mobile workers (username,password lines or JSON) instead of the corpus\'s generated ones')
     .option('--volume-claim <pvc>', 'read the archive from this PersistentVolumeClaim instead of a ConfigMap (for archives over ~1 MB)')

@@ -2,22 +2,7 @@ import type { Command } from 'commander';
 import { UserError } from '../../core/errors.ts';
 import { buildReport, FORMATS, type Format } from '../../reports/report.ts';
 import type { Target } from '../../reports/project.ts';
-
-function positive(name: string, integer = false): (v: string) => number {
-  return (v: string) => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new UserError(`${name} must be a ${integer ? 'whole ' : ''}number above 0, not "${v}"`);
-    return n;
-  };
-}
-
-function share(name: string): (v: string) => number {
-  return (v: string) => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n <= 0 || n > 1) throw new UserError(`${name} must be above 0 and at most 1, not "${v}"`);
-    return n;
-  };
-}
+import { positive, share } from '../options.ts';
 
 interface Opts {
   topology?: string;
@@ -45,8 +30,8 @@ export function register(program: Command): void {
     .option('--case-load <n>', 'open cases per user, what a full restore carries (default: measured cases per restore, else 100)', positive('--case-load'))
     .option('--restores-per-user <n>', 'restores per user per day (default 1)', positive('--restores-per-user'))
     .option('--months <n>', 'months of growth (default: the sizing config\'s range)', positive('--months', true))
-    .option('--peak-share <x>', 'share of a day\'s forms in the peak 15 minutes (default 0.035)', share('--peak-share'))
-    .option('--cpu-target <x>', 'CPU utilisation a VM may reach at peak (default 0.7)', share('--cpu-target'))
+    .option('--peak-share <x>', 'share of a day\'s forms in the peak 15 minutes (default 0.035)', share('--peak-share', { above0: true }))
+    .option('--cpu-target <x>', 'CPU utilisation a VM may reach at peak (default 0.7)', share('--cpu-target', { above0: true }))
     .option('--out <dir>', 'where to write the report (default <results-dir>/report)')
     .option('--formats <list>', `comma-separated: ${FORMATS.join(',')}`, FORMATS.join(','))
     .action(async (dir: string, opts: Opts) => {

@@ -4,36 +4,8 @@ import { runScenario } from '../../runner/run.ts';
 import { parseSegment } from '../../runner/segments.ts';
 import { formatSummary } from '../../runner/summary.ts';
 import { isScenarioName, SCENARIO_DESCRIPTIONS, SCENARIO_NAMES, type ShapeParams } from '../../scenarios/lib/shapes.ts';
-import { requireDuration } from '../../core/duration.ts';
+import { positive, seconds, share, wholeNumber } from '../options.ts';
 import { UserError } from '../../core/errors.ts';
-
-function positive(name: string, integer = false) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
-      throw new UserError(`${name} must be a positive ${integer ? 'whole ' : ''}number, not "${v}"`);
-    }
-    return n;
-  };
-}
-
-function count(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) throw new UserError(`${name} must be a whole number (0 for none), not "${v}"`);
-    return n;
-  };
-}
-
-const seconds = (name: string) => (v: string): number => requireDuration(v, name) / 1000;
-
-function share(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < 0 || n > 1) throw new UserError(`${name} must be a share between 0 and 1, not "${v}"`);
-    return n;
-  };
-}
 
 interface RunFlags {
   target: string;
@@ -91,23 +63,23 @@ export function register(program: Command): void {
     .option('--users <n>', 'mobile workers', positive('--users', true), 100)
     .option('--seed <n>', 'seed for the generated traffic (default: a new one, recorded in the manifest)', positive('--seed', true))
     .option('--rate <n>', 'base submissions per second', positive('--rate'))
-    .option('--duration <d>', 'length of the main phase (steady, mixed-day, soak), e.g. 2m', seconds('--duration'))
+    .option('--duration <d>', 'length of the main phase (steady, mixed-day, soak), e.g. 2m', seconds('--duration', { above0: true }))
     .option('--vus <n>', 'VUs, the concurrency of the open model: each owns mobile workers and sends their forms one at a time (default --users, at most 100; never more than --users)', positive('--vus', true))
     .addOption(new Option('--baseline <d>', 'submit-burst: quiet baseline').argParser(seconds('--baseline')))
-    .addOption(new Option('--burst <d>', 'submit-burst: length of the burst').argParser(seconds('--burst')))
+    .addOption(new Option('--burst <d>', 'submit-burst: length of the burst').argParser(seconds('--burst', { above0: true })))
     .addOption(new Option('--recovery <d>', 'submit-burst: recovery after the burst').argParser(seconds('--recovery')))
     .addOption(new Option('--burst-factor <x>', 'submit-burst: burst rate as a multiple of the base rate').argParser(positive('--burst-factor')))
     .addOption(new Option('--prefill <d>', 'restore-storm: submissions before the storm').argParser(seconds('--prefill')))
-    .addOption(new Option('--window <d>', 'restore-storm: every worker syncs inside this window').argParser(seconds('--window')))
+    .addOption(new Option('--window <d>', 'restore-storm: every worker syncs inside this window').argParser(seconds('--window', { above0: true })))
     .addOption(new Option('--restore-ratio <x>', 'mixed-day and soak: restores per submission').argParser(share('--restore-ratio')))
     .addOption(new Option('--search-ratio <x>', 'mixed-day and soak: case searches per submission').argParser(share('--search-ratio')))
     .addOption(new Option('--step-rate <n>', 'ramp-to-break: rate added at each step').argParser(positive('--step-rate')))
-    .addOption(new Option('--step <d>', 'ramp-to-break: how long each step holds').argParser(seconds('--step')))
+    .addOption(new Option('--step <d>', 'ramp-to-break: how long each step holds').argParser(seconds('--step', { above0: true })))
     .addOption(new Option('--max-rate <n>', 'ramp-to-break: highest rate tried').argParser(positive('--max-rate')))
-    .addOption(new Option('--export-users <n>', 'export-storm, mixed-day, soak: web users asking for exports (0: none)').argParser(count('--export-users')))
-    .addOption(new Option('--export-interval <d>', 'exports: each web user asks for an export this often').argParser(seconds('--export-interval')))
-    .addOption(new Option('--export-poll <d>', 'exports: how often the export page polls (HQ: 2 s)').argParser(seconds('--export-poll')))
-    .addOption(new Option('--api-clients <n>', 'export-storm, mixed-day, soak: data API clients paging the form and case lists (0: none)').argParser(count('--api-clients')))
+    .addOption(new Option('--export-users <n>', 'export-storm, mixed-day, soak: web users asking for exports (0: none)').argParser(wholeNumber('--export-users', 0)))
+    .addOption(new Option('--export-interval <d>', 'exports: each web user asks for an export this often').argParser(seconds('--export-interval', { above0: true })))
+    .addOption(new Option('--export-poll <d>', 'exports: how often the export page polls (HQ: 2 s)').argParser(seconds('--export-poll', { above0: true })))
+    .addOption(new Option('--api-clients <n>', 'export-storm, mixed-day, soak: data API clients paging the form and case lists (0: none)').argParser(wholeNumber('--api-clients', 0)))
     .addOption(new Option('--api-rate <n>', 'data API: pages per second, all clients together').argParser(positive('--api-rate')))
     .addOption(new Option('--api-limit <n>', 'data API: objects a page (HQ allows up to 1000)').argParser(positive('--api-limit', true)))
     .option('--p95-export <ms>', 'threshold: p95 of an export from request to downloaded file in ms (default 60000)', positive('--p95-export'))
@@ -118,7 +90,7 @@ export function register(program: Command): void {
     .option('--credentials <file>', 'URL targets: mobile workers as username,password lines or JSON (also CAPACITY_CREDENTIALS)')
     .option('--es-url <url>', 'URL targets: Elasticsearch to follow data liveness in')
     .option('--results <dir>', 'where results directories go (default ./results)')
-    .option('--interval <d>', 'collector sampling interval', seconds('--interval'), 5)
+    .option('--interval <d>', 'collector sampling interval', seconds('--interval', { above0: true }), 5)
     .option('--no-collect', 'do not run the collectors')
     .option('--segment <i/N>', 'run only segment i of N (k6 execution segments: N load generators share the scenario; every one needs the same --seed); `capacity merge` joins the results')
     .option('--liveness-every <n>', 'follow one acknowledged form in N of each VU until searchable', positive('--liveness-every', true), 10)

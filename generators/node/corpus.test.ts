@@ -131,7 +131,7 @@ describe('corpus writer', () => {
 
     const usage = cli('generate', '--users', 'many', '--out', path.join(tmp, 'x'));
     assert.equal(usage.code, 2);
-    assert.equal(usage.stderr.trim(), 'capacity: --users must be an integer >= 1, got "many"');
+    assert.equal(usage.stderr.trim(), 'capacity: --users must be a whole number of at least 1, not "many"');
   });
 
   it('loads apps from built-in names, YAML files and XForm folders', () => {

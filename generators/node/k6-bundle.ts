@@ -1,29 +1,31 @@
 /**
- * Builds generators/k6.ts into one ES module that k6 runs (no Node APIs; k6/* left external).
- * The built-in apps' YAML is embedded, so `createPopulation({ app: 'household' })` works in k6.
+ * The one bundler of generator code for k6: an entry (the scenarios' scenarios/lib/k6-deps.ts, or the whole
+ * generators/k6.ts) into one ES module that k6 runs (no Node APIs; k6/* left external), written atomically.
+ * With builtinApps the built-in apps' YAML is embedded, so `createPopulation({ app: 'household' })` works in k6.
  */
-import { mkdirSync, statSync } from 'node:fs';
+import { renameSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { builtinAppTexts } from './apps.ts';
 
-const GENERATORS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
-export const REPO_ROOT = path.join(GENERATORS_DIR, '..');
-export const DEFAULT_BUNDLE = path.join(REPO_ROOT, '.capacity', 'build', 'generators.k6.js');
+/** generators/k6.ts: everything the generators offer k6. */
+export const GENERATORS_ENTRY = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'k6.ts');
 
-export interface BundleOptions {
-  outFile?: string;
+export interface BundleSpec {
+  entry: string;
+  outFile: string;
+  builtinApps?: boolean;
   minify?: boolean;
-  sourcemap?: boolean;
 }
 
-export async function buildK6Bundle(opts: BundleOptions = {}): Promise<{ outFile: string; bytes: number }> {
-  const outFile = path.resolve(opts.outFile ?? DEFAULT_BUNDLE);
+export async function buildK6Bundle(spec: BundleSpec): Promise<{ outFile: string; bytes: number }> {
+  const outFile = path.resolve(spec.outFile);
   mkdirSync(path.dirname(outFile), { recursive: true });
+  const tmp = `${outFile}.${process.pid}.tmp`;
   await build({
-    entryPoints: [path.join(GENERATORS_DIR, 'k6.ts')],
-    outfile: outFile,
+    entryPoints: [spec.entry],
+    outfile: tmp,
     bundle: true,
     format: 'esm',
     platform: 'neutral',
@@ -31,25 +33,11 @@ export async function buildK6Bundle(opts: BundleOptions = {}): Promise<{ outFile
     conditions: ['import', 'default'],
     target: 'es2020',
     external: ['k6', 'k6/*'],
-    minify: opts.minify ?? true,
-    sourcemap: opts.sourcemap ?? false,
+    minify: spec.minify ?? true,
     legalComments: 'none',
     logLevel: 'silent',
-    define: { __CAPACITY_BUILTIN_APPS__: JSON.stringify(builtinAppTexts()) },
-    banner: { js: '// capacity generators for k6 — built by scripts/build-k6-bundle.ts from generators/k6.ts' },
+    define: { __CAPACITY_BUILTIN_APPS__: spec.builtinApps ? JSON.stringify(builtinAppTexts()) : '{}' },
   });
+  renameSync(tmp, outFile);
   return { outFile, bytes: statSync(outFile).size };
-}
-
-/** The k6 binary to use: .capacity/bin/k6 if installed there, else /tmp/k6build/bin/k6, else undefined. */
-export function findK6(): string | undefined {
-  for (const p of [process.env.CAPACITY_K6, path.join(REPO_ROOT, '.capacity', 'bin', 'k6'), '/tmp/k6build/bin/k6']) {
-    if (!p) continue;
-    try {
-      if (statSync(p).isFile()) return p;
-    } catch {
-      // not there
-    }
-  }
-  return undefined;
 }

@@ -469,7 +469,7 @@ function readSets(src: YamlSource, top: Fields, wanted: string | undefined): Rec
   const vars: Record<string, number> = {};
   const sets = top.child('sets', true);
   if (!sets) {
-    if (wanted) throw new UserError(`${src.file}: --set ${wanted}: the config has no "sets"`);
+    if (wanted) throw new UserError(`${src.file}: --vars ${wanted}: the config has no "sets"`);
     return vars;
   }
   let found = wanted === undefined;
@@ -496,7 +496,7 @@ function readSets(src: YamlSource, top: Fields, wanted: string | undefined): Rec
       } else throw f.err(k, `variable "${k}" must be a number or an expression, found ${describe(v)}`);
     }
   }
-  if (!found) throw new UserError(`${src.file}: --set ${wanted}: no set has that name`);
+  if (!found) throw new UserError(`${src.file}: --vars ${wanted}: no set has that name`);
   return vars;
 }
 

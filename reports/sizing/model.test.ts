@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UserError } from '../../core/errors.ts';
 import { readVmTable } from '../../topology/vm-table.ts';
 import { parseSizingConfig, readSizingConfig } from './config.ts';
 import { evaluate } from './expr.ts';

@@ -8,6 +8,7 @@ import type { Component, StackContext } from '../component.ts';
 import { versions } from '../config.ts';
 import { run, startDetached } from '../process.ts';
 import { asServiceUser, chownTree } from '../service-user.ts';
+import { maskUrlPasswords } from '../../core/redact.ts';
 
 export const pgBinDir = `/usr/lib/postgresql/${versions.postgres}/bin`;
 
@@ -101,6 +102,6 @@ export const postgres: Component = {
       await c.query('create extension if not exists pg_stat_statements');
     });
   },
-  endpoint: (ctx) => postgresUrl(ctx).replace(/:[^:@/]+@/, ':***@'),
+  endpoint: (ctx) => maskUrlPasswords(postgresUrl(ctx)),
   logFile: (ctx) => path.join(ctx.paths.logs, 'postgres.log'),
 };

@@ -14,15 +14,13 @@ import { blobRoot } from '../../stack/components/hq.ts';
 import { kafkaBroker } from '../../stack/components/kafka.ts';
 import { nginxUrl } from '../../stack/components/nginx.ts';
 import { postgresUrl } from '../../stack/components/postgres.ts';
-import { audit } from '../../hq/index.ts';
-import { BlobStore } from '../../hq/index.ts';
-import { createPool } from '../../hq/index.ts';
-import { ensureMobileWorkers, type MobileWorkerAccount } from '../../hq/index.ts';
+import { audit, BlobStore, createPool, ensureMobileWorkers, type MobileWorkerAccount } from '../../hq/index.ts';
 import { accountsOf, populationFor, postGenerated } from '../support/post-forms.ts';
 import { ensureStackUp } from './stack-fixture.ts';
 
-const fixtures = path.resolve(import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname), '../../../shared/reference/hq-fixtures');
-const fixtureDir = fs.existsSync(fixtures) ? fixtures : path.resolve(process.cwd(), '../shared/reference/hq-fixtures');
+const fixtureDir = path.resolve(import.meta.dirname, '..', 'fixtures', 'submissions');
+// the form id a fixture carries: instanceID, or uid in old capitalised meta
+const formIdOf = (xml: string) => /<(?:\w+:)?(?:instanceID|uid)>([^<]+)</.exec(xml)?.[1];
 
 const auth = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
 
@@ -42,11 +40,11 @@ describe('HQ-compatible service', { timeout: 600_000 }, () => {
   let es: EsClient;
   let base: string;
   const domain = `it-${randomUUID().slice(0, 8)}`;
-  // Owners and users named in the hq-fixtures, as mobile workers of this domain.
+  // Owners and users named in test/fixtures/submissions, as mobile workers of this domain.
   const fixtureUsers: MobileWorkerAccount[] = [
-    { username: 'ledger.owner', userId: '91cadfa4cb957cf021c76dfe31d206a6', password: 'pw-ledger' },
-    { username: 'bihar.user', userId: '6046f531e7c5bdb2cb59258a78bba32d', password: 'pw-bihar' },
-    { username: 'formplayer.user', userId: '3c6d579a8abdddd07c033d1725b10735', password: 'pw-fp' },
+    { username: 'stock.keeper', userId: '1b16d7c50a834cfe9d05139da805cfae', password: 'pw-stock' },
+    { username: 'chw.amina', userId: '4a4ebb43944c4d7f8e489719ede0c433', password: 'pw-chw' },
+    { username: 'web.apps', userId: '6f068a50b3e54c188e63d9d590e356cc', password: 'pw-web' },
   ];
   const poster = fixtureUsers[0]!;
 
@@ -60,7 +58,7 @@ describe('HQ-compatible service', { timeout: 600_000 }, () => {
     // sees them as new (form and case ids are global, as in HQ).
     const xmls = fs.readdirSync(fixtureDir).filter((f) => f.endsWith('.xml')).map((f) => fs.readFileSync(path.join(fixtureDir, f), 'utf8'));
     const caseIds = xmls.flatMap((x) => [...x.matchAll(/case_id="([^"]+)"/g)].map((m) => m[1]!));
-    const formIds = xmls.flatMap((x) => [...x.matchAll(/instanceID>([^<]+)</g)].map((m) => m[1]!));
+    const formIds = xmls.map(formIdOf).filter((id): id is string => id !== undefined);
     await pool.query('delete from form_processor_casetransaction where case_id = any($1) or form_id = any($2)', [caseIds, formIds]);
     await pool.query('delete from form_processor_commcarecaseindexsql where case_id = any($1)', [caseIds]);
     await pool.query('delete from form_processor_ledgervalue where case_id = any($1)', [caseIds]);
@@ -78,9 +76,9 @@ describe('HQ-compatible service', { timeout: 600_000 }, () => {
       body,
     });
 
-  it('accepts every hq-fixture with 201 submit_success and the form id, and stores its cases and ledgers', async () => {
+  it('accepts every submission fixture with 201 submit_success and the form id, and stores its cases and ledgers', async () => {
     const files = fs.readdirSync(fixtureDir).filter((f) => f.endsWith('.xml')).sort();
-    assert.equal(files.length, 4);
+    assert.equal(files.length, 5);
     const ids: Record<string, string> = {};
     for (const f of files) {
       const res = await post(fs.readFileSync(path.join(fixtureDir, f)));
@@ -90,21 +88,27 @@ describe('HQ-compatible service', { timeout: 600_000 }, () => {
       ids[f] = res.headers.get('x-commcarehq-formid') ?? '';
       assert.ok(ids[f], `${f} has X-CommCareHQ-FormID`);
     }
-    // HQ keeps the phone's instanceID as the form id
+    // HQ keeps the phone's instanceID (uid in old meta) as the form id
     for (const f of files) {
-      const instanceId = /instanceID>([^<]+)</.exec(fs.readFileSync(path.join(fixtureDir, f), 'utf8'))?.[1];
-      if (instanceId) assert.equal(ids[f], instanceId, f);
+      const formId = formIdOf(fs.readFileSync(path.join(fixtureDir, f), 'utf8'));
+      if (formId) assert.equal(ids[f], formId, f);
     }
-    const cases = await pool.query('select case_id, type, closed, case_json from form_processor_commcarecasesql where domain = $1 order by case_id', [domain]);
+    const cases = await pool.query('select case_id, type, name, closed, case_json from form_processor_commcarecasesql where domain = $1 order by case_id', [domain]);
     const byId = new Map(cases.rows.map((r) => [r.case_id, r]));
-    // case_ledger_form: two invoice cases, one of them closed; ledger balance 10 for the first
-    assert.equal(byId.get('fbb69a88-1eca-463a-883e-1148b96fb03b')?.closed, true);
-    assert.equal(byId.get('fbb69a88-1eca-463a-883e-1148b96fb03c')?.type, 'invoice');
-    const ledger = await pool.query("select balance from form_processor_ledgervalue where domain = $1 and section_id = 'stock'", [domain]);
-    assert.deepEqual(ledger.rows.map((r) => Number(r.balance)), [10]);
-    // index_update: the index to the parent is stored
-    const idx = await pool.query('select identifier, referenced_id from form_processor_commcarecaseindexsql where domain = $1', [domain]);
-    assert.ok(idx.rows.length >= 1, 'index_update.xml created an index');
+    // old-meta-ledger: the requisition closed by its second block, the supply point open with two stock balances
+    assert.equal(byId.get('0e64c271-9297-476b-86c1-4895689e1e67')?.closed, true);
+    assert.equal(byId.get('1191bcfb-ba98-4ad8-bcf1-b333d359f456')?.type, 'supply-point');
+    const ledger = await pool.query(
+      "select entry_id, balance from form_processor_ledgervalue where domain = $1 and section_id = 'stock' and case_id = $2 order by entry_id",
+      [domain, '1191bcfb-ba98-4ad8-bcf1-b333d359f456']);
+    assert.deepEqual(ledger.rows.map((r) => [r.entry_id, Number(r.balance)]), [['ors-sachet', 135], ['zinc-20mg', 0]]);
+    // index-no-meta: both indices are stored
+    const idx = await pool.query('select identifier, referenced_id from form_processor_commcarecaseindexsql where domain = $1 order by identifier', [domain]);
+    assert.deepEqual(idx.rows.map((r) => [r.identifier, r.referenced_id]),
+      [['facility', 'capacity-clinic-0003'], ['household', 'capacity-household-0007']]);
+    // bom-utf8: the case name survives the BOM and the UTF-8 decoding
+    assert.equal(byId.get('5931e5b8-cd12-4d89-9e82-e75c3850dc54')?.name, 'Zoë Ngũgĩ');
+    assert.equal(byId.get('5931e5b8-cd12-4d89-9e82-e75c3850dc54')?.case_json?.market, 'Łódź Bałuty');
     // the pillows index the forms and cases
     const formIds = Object.values(ids);
     await waitFor('fixture forms in xforms', async () => {
@@ -120,7 +124,7 @@ describe('HQ-compatible service', { timeout: 600_000 }, () => {
   });
 
   it("serves the fixture cases in their owners' restores", async () => {
-    const owner = fixtureUsers[1]!; // owner of the bihar pregnancy case in namespace_in_meta.xml
+    const owner = fixtureUsers[1]!; // owner of the household case in prefixed-meta.xml
     const res = await fetch(`${base}/a/${domain}/phone/restore/?version=2.0&device_id=it`, { headers: { Authorization: auth(owner.username, owner.password) } });
     const body = await res.text();
     assert.equal(res.status, 200);
@@ -133,7 +137,7 @@ describe('HQ-compatible service', { timeout: 600_000 }, () => {
   });
 
   it("answers as HQ does: 401, 400, 413, 422 with v3, 201 submit_error without, duplicates and edits", async () => {
-    const xml = fs.readFileSync(path.join(fixtureDir, 'formplayer_creates_case.xml'), 'utf8').replace(/<n0:instanceID>[^<]*</, `<n0:instanceID>${randomUUID()}<`);
+    const xml = fs.readFileSync(path.join(fixtureDir, 'meta-after-case.xml'), 'utf8').replace(/<instanceID>[^<]*</, `<instanceID>${randomUUID()}<`);
     assert.equal((await post(xml, {}, { ...poster, password: 'wrong' })).status, 401);
     assert.equal((await post('')).status, 400);
     assert.equal((await post(Buffer.alloc(10 * 1024 * 1024 + 10, 32))).status, 413);

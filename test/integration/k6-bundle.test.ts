@@ -4,14 +4,19 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { Population } from '../population.ts';
-import { builtin, fnv1a } from '../testing.ts';
-import { writeCorpus } from './corpus.ts';
-import { buildK6Bundle, findK6 } from './k6-bundle.ts';
+import { Population } from '../../generators/population.ts';
+import { builtin, fnv1a } from '../../generators/testing.ts';
+import { writeCorpus } from '../../generators/node/corpus.ts';
+import { buildK6Bundle, GENERATORS_ENTRY } from '../../generators/node/k6-bundle.ts';
+import { k6, k6Binary } from '../../stack/components/k6.ts';
+import { loadStackContext } from '../../stack/stack.ts';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'capacity-k6-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
-const k6 = findK6();
+// capacity's own k6 build (the integration tests' stack installs it)
+const ctx = loadStackContext();
+const k6bin = k6.isInstalled(ctx) ? k6Binary(ctx) : undefined;
+const bundleOf = (outFile: string) => buildK6Bundle({ entry: GENERATORS_ENTRY, outFile, builtinApps: true });
 
 // Runs inside k6: generates with the bundle, reads back with the bundle's reader, and reports fingerprints.
 const SCRIPT = (bundle: string, out: string) => `
@@ -50,21 +55,23 @@ export function handleSummary() {
 `;
 
 describe('k6 bundle', () => {
+  it('capacity\'s k6 build is installed (the stack installs it)', () => assert.ok(k6bin, 'no k6 build: run `capacity stack up`'));
+
   it('builds into one ES module without Node APIs', async () => {
-    const { outFile, bytes } = await buildK6Bundle({ outFile: path.join(tmp, 'generators.k6.js') });
+    const { outFile, bytes } = await bundleOf(path.join(tmp, 'generators.k6.js'));
     const code = readFileSync(outFile, 'utf8');
     assert.ok(bytes > 100_000);
     assert.doesNotMatch(code, /from\s*["']node:|require\(["'](fs|crypto|buffer)["']\)/, 'no Node modules in the bundle');
     assert.match(code, /household/, 'built-in apps embedded');
   });
 
-  it('runs inside k6 and produces exactly the bytes Node produces for the same seed', { skip: k6 ? false : 'k6 not found at .capacity/bin/k6 or /tmp/k6build/bin/k6 (run `capacity stack up` to install it)' }, async () => {
+  it('runs inside k6 and produces exactly the bytes Node produces for the same seed', async () => {
     const bundle = path.join(tmp, 'generators.k6.js');
-    await buildK6Bundle({ outFile: bundle });
+    await bundleOf(bundle);
     const script = path.join(tmp, 'gen-test.js');
     const out = path.join(tmp, 'k6-result.json');
     writeFileSync(script, SCRIPT(bundle, out));
-    const r = spawnSync(k6!, ['run', '--quiet', '--no-usage-report', '--address', '', '--iterations', '20', script], { encoding: 'utf8', timeout: 180_000, cwd: tmp });
+    const r = spawnSync(k6bin!, ['run', '--quiet', '--no-usage-report', '--address', '', '--iterations', '20', script], { encoding: 'utf8', timeout: 180_000, cwd: tmp });
     assert.equal(r.status, 0, `k6 exited ${r.status}\n${r.stdout}\n${r.stderr}`);
     const k6Result = JSON.parse(readFileSync(out, 'utf8')) as Record<string, { fp: string; cases: number }>;
     for (const app of ['household', 'supply']) {
@@ -75,15 +82,14 @@ describe('k6 bundle', () => {
     }
   });
 
-  it('k6 reads a corpus written by capacity generate (SharedArray + parseCorpusFile + corpusRequestBody)', { skip: k6 ? false : 'k6 not found' }, async () => {
+  it('k6 reads a corpus written by capacity generate (SharedArray + parseCorpusFile + corpusRequestBody)', async () => {
     const bundle = path.join(tmp, 'generators.k6.js');
-    await buildK6Bundle({ outFile: bundle });
+    await bundleOf(bundle);
     for (const multipart of [false, true]) {
       const dir = path.join(tmp, `corpus-${multipart}`);
       await writeCorpus({ app: builtin('household'), appSource: 'household', population: { users: 3, seed: 3 }, count: 30, out: dir, multipart });
       const script = path.join(tmp, `corpus-${multipart}.js`);
       writeFileSync(script, `
-import { check } from 'k6';
 import { SharedArray } from 'k6/data';
 import * as gen from '${bundle}';
 export const options = { vus: 3, iterations: 30, thresholds: { checks: ['rate==1'] } };
@@ -107,7 +113,7 @@ export default function () {
   });
 }
 `);
-      const r = spawnSync(k6!, ['run', '--quiet', '--no-usage-report', '--address', '', script], { encoding: 'utf8', timeout: 180_000, cwd: tmp });
+      const r = spawnSync(k6bin!, ['run', '--quiet', '--no-usage-report', '--address', '', script], { encoding: 'utf8', timeout: 180_000, cwd: tmp });
       assert.equal(r.status, 0, `k6 (multipart=${multipart}) exited ${r.status}\n${r.stdout}\n${r.stderr}`);
     }
   });
