@@ -10,13 +10,13 @@ import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Client as EsClient } from '@elastic/elasticsearch';
 import { percentile } from '../core/stats.ts';
-import { createApiKey, createPool, ensureWebUser } from '../hq/index.ts';
+import { createPool } from '../hq/index.ts';
 import { elasticsearchUrl } from '../stack/components/elasticsearch.ts';
 import { nginxUrl } from '../stack/components/nginx.ts';
 import { postgresUrl } from '../stack/components/postgres.ts';
 import { ownedPid, groupPids } from '../stack/process.ts';
 import { components, loadStackContext, stackUp } from '../stack/stack.ts';
-import { apiPages, exportAndDownload } from '../test/support/export-client.ts';
+import { apiPages, exportAndDownload, insertCases, testWebUser } from '../test/support/export-client.ts';
 
 const { values } = parseArgs({
   options: {
@@ -37,10 +37,8 @@ const pool = createPool(postgresUrl(ctx), 2);
 const es = new EsClient({ node: elasticsearchUrl(ctx) });
 const base = nginxUrl(ctx);
 const domain = `bench-${randomUUID().slice(0, 8)}`;
-const admin = { username: `admin@${domain}.example.org`, password: 'bench' };
-await ensureWebUser(pool, domain, admin);
-const apiKey = await createApiKey(pool, admin.username, 'bench');
-const basic = `Basic ${Buffer.from(`${admin.username}:${admin.password}`).toString('base64')}`;
+const user = await testWebUser(pool, domain);
+const basic = user.basic;
 const f = (n: number, d = 3) => Number(n.toPrecision(d)).toLocaleString('en-US');
 
 /** CPU seconds (user + system) of every celery worker's process group so far. */
@@ -65,13 +63,7 @@ function celeryCpuSeconds(): number {
 try {
   // ---- cases exported per second per worker core ----
   process.stderr.write(`[bench] ${nCases} cases into ${domain}\n`);
-  await pool.query(
-    `insert into form_processor_commcarecasesql (case_id, domain, type, name, owner_id, opened_on, modified_on, case_json)
-     select $1 || '-' || g, $1, 'household', 'case ' || g, 'owner-' || (g % 50), now(), now(),
-            jsonb_build_object('village', 'v' || (g % 300), 'size', (g % 9)::text, 'visit', 'yes', 'hh_head', 'name ' || g)
-     from generate_series(1, $2) g`,
-    [domain, nCases],
-  );
+  await insertCases(pool, domain, nCases);
   const perCore: number[] = [];
   const wall: number[] = [];
   for (let i = 0; i < nExports; i++) {
@@ -104,7 +96,7 @@ try {
     await es.bulk({ operations: ops, refresh: false });
   }
   await es.indices.refresh({ index: 'xforms' });
-  const auth = `ApiKey ${admin.username}:${apiKey}`;
+  const auth = user.apiKey;
   const cursorMs: number[] = [];
   let served = 0;
   for (let p = 0; p < passes; p++) {

@@ -8,6 +8,7 @@ import { XMLParser } from 'fast-xml-parser';
 import type pg from 'pg';
 import type { BlobStore } from './blobs.ts';
 import type { ExportTask } from './export-queue.ts';
+import type { CaseRow } from './model.ts';
 
 export const EXPORT_BATCH = Number(process.env.CAPACITY_EXPORT_BATCH ?? 1000);
 
@@ -46,20 +47,8 @@ export function formAnswers(xml: string): Record<string, string> {
   return out;
 }
 
-interface CaseExportRow {
-  case_id: string;
-  type: string;
-  name: string | null;
-  owner_id: string;
-  opened_on: string | null;
-  opened_by: string | null;
-  modified_on: string;
-  server_modified_on: string;
-  closed: boolean;
-  closed_on: string | null;
-  external_id: string | null;
-  case_json: Record<string, string>;
-}
+type CaseExportRow = Pick<CaseRow, 'case_id' | 'type' | 'name' | 'owner_id' | 'opened_on' | 'opened_by' | 'modified_on' | 'server_modified_on'
+  | 'closed' | 'closed_on' | 'external_id' | 'case_json'>;
 
 interface FormExportRow {
   form_id: string;

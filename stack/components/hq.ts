@@ -75,9 +75,9 @@ export function webWorker(index: number): Component {
   };
 }
 
-export function pillow(kind: 'xform' | 'case' | 'ucr'): Component {
-  const name = `pillow-${kind}`;
-  const checkpointId = `${kind}-pillow`;
+/** A process of the service with no port of its own (pillows, celery workers): `node <entry> <args>` in phase 2. */
+function serviceProcess(name: string, entry: string, args: (ctx: StackContext) => string[], marker: string): Pick<Component,
+  'name' | 'version' | 'phase' | 'ports' | 'isInstalled' | 'install' | 'start' | 'logFile'> {
   return {
     name,
     version: 'hq-compatible',
@@ -86,17 +86,27 @@ export function pillow(kind: 'xform' | 'case' | 'ucr'): Component {
     isInstalled: () => fs.existsSync(tsxLoader),
     async install() {},
     async start(ctx) {
+      fs.mkdirSync(blobRoot(ctx), { recursive: true });
       startDetached({
         name,
         command: process.execPath,
-        args: ['--import', tsxLoader, HQ_ENTRY.pillow, '--pillow', kind, ...commonArgs(ctx),
-          '--partitions', String(ctx.config.kafkaPartitions)],
+        args: ['--import', tsxLoader, entry, ...args(ctx)],
         runDir: ctx.paths.run,
-        logFile: this.logFile(ctx),
-        marker: `--pillow ${kind}`,
+        logFile: path.join(ctx.paths.logs, `${name}.log`),
+        marker,
         cwd: repoRoot,
       });
     },
+    logFile: (ctx) => path.join(ctx.paths.logs, `${name}.log`),
+  };
+}
+
+export function pillow(kind: 'xform' | 'case' | 'ucr'): Component {
+  const name = `pillow-${kind}`;
+  const checkpointId = `${kind}-pillow`;
+  return {
+    ...serviceProcess(name, HQ_ENTRY.pillow, (ctx) => ['--pillow', kind, ...commonArgs(ctx), '--partitions', String(ctx.config.kafkaPartitions)],
+      `--pillow ${kind}`),
     // Healthy once it has joined the feed: a checkpoint row for every partition it reads.
     async healthy(ctx) {
       const pool = createPool(postgresUrl(ctx), 1);
@@ -110,7 +120,6 @@ export function pillow(kind: 'xform' | 'case' | 'ucr'): Component {
       }
     },
     endpoint: () => `checkpoint ${checkpointId}`,
-    logFile: (ctx) => path.join(ctx.paths.logs, `${name}.log`),
   };
 }
 
@@ -122,25 +131,8 @@ export function pillow(kind: 'xform' | 'case' | 'ucr'): Component {
 export function celeryWorker(index: number): Component {
   const name = `celery-${index + 1}`;
   return {
-    name,
-    version: 'hq-compatible',
-    phase: 2,
-    ports: () => [],
-    isInstalled: () => fs.existsSync(tsxLoader),
-    async install() {},
-    async start(ctx) {
-      fs.mkdirSync(blobRoot(ctx), { recursive: true });
-      startDetached({
-        name,
-        command: process.execPath,
-        args: ['--import', tsxLoader, HQ_ENTRY.exportWorker, '--name', name, '--concurrency', String(ctx.config.celeryConcurrency),
-          '--amqp', rabbitmqUrl(ctx), '--redis', redisUrl(ctx), '--pg-url', postgresUrl(ctx), '--blobs', blobRoot(ctx)],
-        runDir: ctx.paths.run,
-        logFile: this.logFile(ctx),
-        marker: `--name ${name} `,
-        cwd: repoRoot,
-      });
-    },
+    ...serviceProcess(name, HQ_ENTRY.exportWorker, (ctx) => ['--name', name, '--concurrency', String(ctx.config.celeryConcurrency),
+      '--amqp', rabbitmqUrl(ctx), '--redis', redisUrl(ctx), '--pg-url', postgresUrl(ctx), '--blobs', blobRoot(ctx)], `--name ${name} `),
     // Healthy once consuming: the worker keeps a key with a short expiry in Redis while it is, naming its pid (so a
     // key left by the process it replaces does not count).
     async healthy(ctx) {
@@ -157,6 +149,5 @@ export function celeryWorker(index: number): Component {
       }
     },
     endpoint: (ctx) => `queue on ${rabbitmqUrl(ctx)}`,
-    logFile: (ctx) => path.join(ctx.paths.logs, `${name}.log`),
   };
 }

@@ -12,10 +12,10 @@ import { nginxUrl } from '../../stack/components/nginx.ts';
 import { postgresUrl } from '../../stack/components/postgres.ts';
 import { rabbitmqManagementUrl } from '../../stack/components/rabbitmq.ts';
 import { redisUrl } from '../../stack/components/redis.ts';
-import { EXPORT_QUEUE, createPool, ensureWebUser } from '../../hq/index.ts';
+import { EXPORT_QUEUE, createPool } from '../../hq/index.ts';
 import { ownedPid } from '../../stack/process.ts';
 import { stackUp, stopComponent } from '../../stack/stack.ts';
-import { pollExport, requestExport, waitFor, type PollStatus } from '../support/export-client.ts';
+import { insertCases, pollExport, requestExport, testWebUser, waitFor, type PollStatus } from '../support/export-client.ts';
 import { ensureStackUp } from './stack-fixture.ts';
 
 const CASES = 150_000;
@@ -25,22 +25,14 @@ describe('exports through faults', { timeout: 900_000 }, () => {
   let pool: pg.Pool;
   let base: string;
   const domain = `exf-${randomUUID().slice(0, 8)}`;
-  const admin = { username: `admin@${domain}.example.org`, password: 'pw-admin' };
-  const auth = `Basic ${Buffer.from(`${admin.username}:${admin.password}`).toString('base64')}`;
+  let auth: string;
 
   before(async () => {
     ctx = await ensureStackUp();
     pool = createPool(postgresUrl(ctx), 2);
     base = nginxUrl(ctx);
-    await ensureWebUser(pool, domain, admin);
-    // enough cases that an export takes seconds: written straight into the case table (no pillow needed to export)
-    await pool.query(
-      `insert into form_processor_commcarecasesql (case_id, domain, type, name, owner_id, opened_on, modified_on, case_json)
-       select $1 || '-' || g, $1, 'household', 'case ' || g, 'owner-' || (g % 50), now(), now(),
-              jsonb_build_object('village', 'v' || (g % 300), 'size', (g % 9)::text, 'visit', 'yes')
-       from generate_series(1, $2) g`,
-      [domain, CASES],
-    );
+    auth = (await testWebUser(pool, domain)).basic;
+    await insertCases(pool, domain, CASES);
   });
   after(async () => {
     await stackUp(ctx); // whatever a fault left down comes back for the next test file
@@ -95,6 +87,21 @@ describe('exports through faults', { timeout: 900_000 }, () => {
     const again = await requestExport(base, domain, auth, 'case');
     assert.equal(await rowsOf(await finish(again)), CASES);
     await queueSettled();
+  });
+
+  it('RabbitMQ down: asking for an export is refused with a 503 in one JSON line, not left pending', async () => {
+    await stopComponent(ctx, 'rabbitmq');
+    try {
+      const t0 = Date.now();
+      const res = await fetch(`${base}/a/${domain}/data/export/custom/prepare_custom_export/`, {
+        method: 'POST', headers: { Authorization: auth, 'Content-Type': 'application/json' }, body: '{"model_type":"case"}',
+      });
+      assert.equal(res.status, 503);
+      assert.equal(await res.text(), '{"error":"the export could not be queued; try again"}');
+      assert.ok(Date.now() - t0 < 15_000, 'answered within the publish timeout');
+    } finally {
+      await stackUp(ctx);
+    }
   });
 
   it('the worker running an export killed: the task is redelivered to another and completes', async () => {

@@ -2,33 +2,32 @@
 // Redis and object storage, and their files hold as many rows as PostgreSQL; a data API client paging by
 // indexed_on sees every form exactly once while submissions go on.
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import ExcelJS from 'exceljs';
 import type pg from 'pg';
 import type { StackContext } from '../../stack/component.ts';
 import { nginxUrl } from '../../stack/components/nginx.ts';
 import { postgresUrl } from '../../stack/components/postgres.ts';
-import { createApiKey, createPool, ensureMobileWorkers, ensureWebUser } from '../../hq/index.ts';
+import { createPool, ensureMobileWorkers } from '../../hq/index.ts';
 import { accountsOf, populationFor, postGenerated } from '../support/post-forms.ts';
 import { ensureStackUp } from './stack-fixture.ts';
-import { apiPages, exportAndDownload, waitFor } from '../support/export-client.ts';
+import { apiPages, exportAndDownload, testWebUser, waitFor } from '../support/export-client.ts';
 
 describe('exports and the data API', { timeout: 900_000 }, () => {
   let ctx: StackContext;
   let pool: pg.Pool;
   let base: string;
   const domain = `ex-${randomUUID().slice(0, 8)}`;
-  const admin = { username: `admin@${domain}.example.org`, password: 'pw-admin' };
-  let apiKey: string;
-  const basic = `Basic ${Buffer.from(`${admin.username}:${admin.password}`).toString('base64')}`;
+  let user: Awaited<ReturnType<typeof testWebUser>>;
+  let basic: string;
 
   before(async () => {
     ctx = await ensureStackUp();
     pool = createPool(postgresUrl(ctx), 4);
     base = nginxUrl(ctx);
-    await ensureWebUser(pool, domain, admin);
-    apiKey = await createApiKey(pool, admin.username, 'test');
+    user = await testWebUser(pool, domain);
+    basic = user.basic;
   });
   after(async () => {
     await pool.end();
@@ -39,17 +38,18 @@ describe('exports and the data API', { timeout: 900_000 }, () => {
   it('refuses the API without credentials or with a wrong key, in one JSON line', async () => {
     const none = await fetch(`${base}/a/${domain}/api/v0.5/form/`);
     assert.equal(none.status, 401);
-    const wrong = await fetch(`${base}/a/${domain}/api/v0.5/form/`, { headers: { Authorization: `ApiKey ${admin.username}:nope` } });
+    const wrong = await fetch(`${base}/a/${domain}/api/v0.5/form/`, { headers: { Authorization: `ApiKey ${user.username}:nope` } });
     assert.equal(wrong.status, 401);
     const bad = await fetch(`${base}/a/${domain}/api/v0.5/form/?limit=x`, { headers: { Authorization: basic } });
     assert.equal(bad.status, 400);
     assert.match(await bad.text(), /^\{"error":"limit must be a whole number"\}$/);
   });
 
-  it('pages every form exactly once by indexed_on while submissions go on, then exports rows equal to PostgreSQL', async () => {
-    const pop = populationFor(domain, 10, 4242);
+  it('pages every form exactly once by indexed_on while submissions go on, then exports rows equal to PostgreSQL', async (t) => {
+    // a seed of its own: case ids come from the seed, and a case belongs to the domain that created it first
+    const pop = populationFor(domain, 10, randomInt(1, 2 ** 31 - 1));
     await ensureMobileWorkers(pool, domain, accountsOf(pop));
-    const auth = `ApiKey ${admin.username}:${apiKey}`;
+    const auth = user.apiKey;
     // submissions for ~40 s while an API client pages the form list with limit 50
     const posting = postGenerated({ baseUrl: base, domain, population: pop, count: 600, concurrency: 4, maxDurationMs: 40_000, ratePerSec: 15 });
     const seen = new Map<string, number>();
@@ -84,6 +84,7 @@ describe('exports and the data API', { timeout: 900_000 }, () => {
     assert.equal(seen.size, inPg);
     for (const a of posted.acks) assert.ok(seen.has(a.formId), `form ${a.formId} served`);
     assert.ok(pagesWhilePosting > 3, `paged while posting (${pagesWhilePosting} pages)`);
+    t.diagnostic(`${seen.size} forms (${posted.acks.length} acknowledged in ${Math.round(posted.elapsedMs / 1000)} s), each served once; ${pagesWhilePosting} pages while posting`);
 
     // limit/offset paging and meta as HQ gives them
     const first = await fetch(`${base}/a/${domain}/api/v0.5/form/?limit=7`, { headers: { Authorization: basic } }).then((r) => r.json()) as
@@ -96,6 +97,7 @@ describe('exports and the data API', { timeout: 900_000 }, () => {
 
     // the case list: every case once
     const casesInPg = await count('select count(*)::int as n from form_processor_commcarecasesql where domain = $1 and not deleted');
+    assert.ok(casesInPg > 100, `the forms opened cases (${casesInPg})`);
     const cases = new Map<string, number>();
     await waitFor('every case served', async () => {
       cases.clear();
@@ -120,6 +122,7 @@ describe('exports and the data API', { timeout: 900_000 }, () => {
       assert.equal(rows, expected, `${kind} export rows`);
       assert.equal(status.progress.total, expected);
       assert.ok(polls >= 1);
+      t.diagnostic(`${kind} export: ${rows} rows, ${polls} polls, ${(file.length / 1024).toFixed(0)} KB`);
     }
   });
 });

@@ -1,5 +1,7 @@
 // A browser's and an API client's side of exports and the data API, for integration tests and benchmarks: request
 // an export, poll it as the export page does, download the file; fetch one page of a data API list.
+import type pg from 'pg';
+import { createApiKey, ensureWebUser } from '../../hq/index.ts';
 
 export interface PollStatus {
   is_ready: boolean;
@@ -75,4 +77,24 @@ export async function apiPages(base: string, path: string, auth: string, attempt
     }
     if (i >= attempts) throw new Error(`GET ${path}: ${res.status} ${text.slice(0, 200)}`);
   }
+}
+
+/** A web user of its own for a test domain: basic auth for the export pages, an API key for the data API. */
+export async function testWebUser(pool: pg.Pool, domain: string) {
+  const username = `admin@${domain}.example.org`;
+  const password = 'pw-admin';
+  await ensureWebUser(pool, domain, { username, password });
+  const apiKey = await createApiKey(pool, username, 'test');
+  return { username, basic: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`, apiKey: `ApiKey ${username}:${apiKey}` };
+}
+
+/** `n` cases written straight into the case table (no pillow needed to export them): enough for an export to take time. */
+export async function insertCases(pool: pg.Pool, domain: string, n: number): Promise<void> {
+  await pool.query(
+    `insert into form_processor_commcarecasesql (case_id, domain, type, name, owner_id, opened_on, modified_on, case_json)
+     select $1 || '-' || g, $1, 'household', 'case ' || g, 'owner-' || (g % 50), now(), now(),
+            jsonb_build_object('village', 'v' || (g % 300), 'size', (g % 9)::text, 'visit', 'yes', 'hh_head', 'name ' || g)
+     from generate_series(1, $2) g`,
+    [domain, n],
+  );
 }
