@@ -79,6 +79,20 @@ try {
   console.log(`case export: ${f(med(perCore))} cases per celery CPU second (median of ${nExports}; min ${f(Math.min(...perCore))}, max ${f(Math.max(...perCore))})`);
   console.log(`case export: ${f(med(wall))} cases/s wall, request to downloaded file, one export at a time`);
 
+  // ---- forms exported per second per worker core: the domain holding the most forms (a form's answers are read from
+  // its XML in object storage, so forms cost more than cases) ----
+  const most = (await pool.query<{ domain: string; n: number }>(
+    'select domain, count(*)::int as n from form_processor_xforminstancesql where state = 1 group by domain order by 2 desc limit 1')).rows[0];
+  if (most && most.n >= 100) {
+    const owner = await testWebUser(pool, most.domain);
+    const cpu0 = celeryCpuSeconds();
+    const r = await exportAndDownload(base, most.domain, owner.basic, 'form', { pollMs: 500 });
+    const cpu = celeryCpuSeconds() - cpu0;
+    console.log(`form export: ${f(r.status.progress.total / cpu)} forms per celery CPU second (${r.status.progress.total} forms of ${most.domain} in ${r.elapsedMs} ms, ${f(cpu)} CPU s)`);
+  } else {
+    console.log('form export: not measured (no domain with 100 forms on this stack: run a scenario first)');
+  }
+
   // ---- data API page at 1,000 forms ----
   const sample = await es.search({ index: 'xforms', size: 1, query: { term: { doc_type: 'XFormInstance' } } }).catch(() => undefined);
   const src = (sample?.hits.hits[0]?._source as Record<string, unknown> | undefined) ?? {
