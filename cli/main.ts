@@ -11,6 +11,7 @@ import { register as registerAudit } from './commands/audit.ts';
 import { register as registerRun } from './commands/run.ts';
 import { register as registerTopology } from './commands/topology.ts';
 import { register as registerPlan } from './commands/plan.ts';
+import { register as registerCalibrate } from './commands/calibrate.ts';
 import { register as registerGenerate } from './commands/generate.ts';
 import { register as registerCollect } from './commands/collect.ts';
 import { register as registerReport } from './commands/report.ts';
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerRun(program);
   registerTopology(program);
   registerPlan(program);
+  registerCalibrate(program);
   registerGenerate(program);
   registerCollect(program);
   registerReport(program);

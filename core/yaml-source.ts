@@ -1,32 +1,65 @@
 // Small helpers to read YAML with line numbers for error messages. Shared by the topology reader and the
 // sizing-config reader.
-import { LineCounter, parseDocument, isMap, isSeq, type Document } from 'yaml';
+import { LineCounter, parseDocument, isMap, isScalar, isSeq, visit, type Document } from 'yaml';
 import { UserError } from './errors.ts';
 
 export type YamlPath = Array<string | number>;
+
+export interface YamlSourceOptions {
+  /** 'error' (default) refuses a mapping that repeats a key; 'last' keeps the last value, as PyYAML does, and warns. */
+  duplicateKeys?: 'error' | 'last';
+}
 
 export class YamlSource {
   readonly file: string;
   readonly doc: Document;
   readonly data: unknown;
+  /** "file:line: ..." notes for what was read but not taken (duplicate keys dropped). */
+  readonly warnings: string[] = [];
   private readonly lines: LineCounter;
 
-  constructor(text: string, file: string) {
+  constructor(text: string, file: string, options: YamlSourceOptions = {}) {
     this.file = file;
     this.lines = new LineCounter();
-    this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: true, uniqueKeys: true });
+    const last = options.duplicateKeys === 'last';
+    this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: true, uniqueKeys: !last });
     const err = this.doc.errors[0];
     if (err) {
       const pos = err.linePos?.[0];
       const msg = (err.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
       throw new UserError(`${file}${pos ? `:${pos.line}` : ''}: not valid YAML: ${msg}`);
     }
+    if (last) this.dropEarlierDuplicates();
     try {
       this.data = this.doc.toJS({ maxAliasCount: 1000 });
     } catch (err) {
       // an alias bomb ("billion laughs" in YAML): yaml refuses it with a message that names no file
       throw new UserError(`${file}: not usable YAML: ${(err as Error).message.split('\n')[0]}`);
     }
+  }
+
+  /** Removes every pair whose key a later pair of the same mapping repeats, so lookups and toJS see the last. */
+  private dropEarlierDuplicates(): void {
+    const lineAt = (node: unknown) => {
+      const range = (node as { range?: [number, number, number] } | null)?.range;
+      return range ? this.lines.linePos(range[0]).line : undefined;
+    };
+    visit(this.doc, {
+      Map: (_, map) => {
+        const lastIndex = new Map<unknown, number>();
+        map.items.forEach((pair, i) => lastIndex.set(isScalar(pair.key) ? pair.key.value : pair.key, i));
+        const kept = map.items.filter((pair, i) => {
+          const k = isScalar(pair.key) ? pair.key.value : pair.key;
+          const winner = lastIndex.get(k)!;
+          if (winner === i) return true;
+          this.warnings.push(
+            `${this.file}:${lineAt(pair.key) ?? '?'}: duplicate key "${String(k)}": this value is ignored, the one at line ${lineAt(map.items[winner]!.key) ?? '?'} is used (as PyYAML does)`,
+          );
+          return false;
+        });
+        if (kept.length !== map.items.length) map.items = kept;
+      },
+    });
   }
 
   /** The 1-based line of the node at `path`, or of its nearest existing parent. */

@@ -217,7 +217,7 @@ describe('projection and verdicts', () => {
     notes: [],
     costs: Object.entries(costs).map(([key, value]) => ({ key, label: key, unit: '', value, basis: 'test' })),
   });
-  const target: Target = { users: 90_000, formsPerUserPerMonth: 30, caseLoad: 100, restoresPerUserPerDay: 1, months: 2, peakShare: 0.035, cpuTarget: 0.7 };
+  const target: Target = { start: '2030-05', users: 90_000, formsPerUserPerMonth: 30, caseLoad: 100, restoresPerUserPerDay: 1, months: 2, peakShare: 0.035, cpuTarget: 0.7 };
 
   it('target load: 2.7M forms a month -> 90,000 a day -> 3.5 forms/s in the peak 15 minutes', () => {
     const l = targetLoad(target);
@@ -256,53 +256,122 @@ services:
   celery:
     static_number: 1
     process: { cores_per_node: 8, ram_per_node: 16 }
+  redis:
+    static_number: 1
+    process: { cores_per_node: 1, ram_per_node: 8 }
+    storage:
+      data_models:
+        - { referenced_field: users, unit_size: 1000 }
+  nginx:
+    static_number: 1
+    process: { cores_per_node: 2, ram_per_node: 4 }
+    storage: { static_baseline: 50GB }
+  couchdb:
+    static_number: 1
+    process: { cores_per_node: 2, ram_per_node: 4 }
+    storage:
+      static_baseline: 100GB
+      data_models:
+        - { referenced_field: users, unit_size: 10 }
 `;
+  const rows = [
+    { name: 'pg_main', coresPerVm: 2, ramGbPerVm: 8, storageGbPerVm: 12, vmCount: 1 },
+    { name: 'django', coresPerVm: 1, ramGbPerVm: 4, storageGbPerVm: 0, vmCount: 1 },
+    { name: 'celery', coresPerVm: 16, ramGbPerVm: 16, storageGbPerVm: 0, vmCount: 2 },
+    { name: 'redis', coresPerVm: 1, ramGbPerVm: 8, storageGbPerVm: 0.076, vmCount: 1 },
+    { name: 'nginx', coresPerVm: 2, ramGbPerVm: 4, storageGbPerVm: 50, vmCount: 1 },
+    { name: 'couchdb', coresPerVm: 2, ramGbPerVm: 4, storageGbPerVm: 100, vmCount: 1 },
+  ];
+  const config = parseSizingConfig(CONFIG, 'test.yml');
 
-  it('the sizing model takes the target and the measured unit sizes; each row gets a verdict', () => {
-    const config = parseSizingConfig(CONFIG, 'test.yml');
+  it('the projection starts at the run\'s month (or the given start), never at the config\'s dates', () => {
+    const { start: _omit, ...noStart } = target;
+    const p = project(config, undefined, noStart, '2031-03');
+    assert.equal(p.start, '2031-03');
+    assert.equal(p.targetSources.start, 'the run\'s month');
+    assert.deepEqual(p.sizing.months, ['2031-03', '2031-04']);
+    assert.equal(project(config, undefined, { ...target, start: '2032-11' }, '2031-03').horizon, '2032-12');
+    const now = new Date().toISOString().slice(0, 7);
+    assert.equal(project(config, undefined, noStart).start, now);
+  });
+
+  it('each row says what its verdict rests on: measured, modelled or not measured', () => {
     const c = cal({ web_cpu_per_form: 0.3, pg_bytes_per_form: 2000, pg_cpu_per_form: 0.01 });
     const p = project(config, c, target);
-    assert.deepEqual(p.sizing.months, ['2024-01', '2024-02']);
-    assert.equal(p.horizon, '2024-02');
+    assert.deepEqual(p.sizing.months, ['2030-05', '2030-06']);
+    assert.equal(p.horizon, '2030-06');
     assert.deepEqual(p.overrides.map((o) => [o.path, o.value]), [
       ['usage.forms_monthly.factor', 30],
       ['services.pg_main.storage.data_models.forms_total.unit_size', 2000],
       // 0.3 CPU s x 30 forms = 9 CPU s per user-month; 2 cores x 0.7 / 3.36 x 2,592,000 s / 9 = 120,000
       ['services.django.usage_capacity_per_node', 120_000],
     ]);
-    // storage: 2.7M forms/month x 2000 B = 5.4 GB in month 1, 10.8 GB in month 2
-    const rows = [
-      { name: 'pg_main', coresPerVm: 2, ramGbPerVm: 8, storageGbPerVm: 12, vmCount: 1 },
-      { name: 'django', coresPerVm: 1, ramGbPerVm: 4, storageGbPerVm: 0, vmCount: 1 },
-      { name: 'celery', coresPerVm: 16, ramGbPerVm: 16, storageGbPerVm: 0, vmCount: 2 },
-    ];
-    const v = verdicts(rows, p, c, undefined, new Map());
-    const pg = v.find((x) => x.row.name === 'pg_main')!;
-    // CPU: 3.5 forms/s x 0.01 = 0.035 cores of 1.4 usable; storage 10.8 of 12 GB
+    const v = new Map(verdicts(rows, p, c, undefined, new Map()).map((x) => [x.row.name, x]));
+    // pg_main: storage grows from the target's usage, 2.7M forms/month: 2.7 then 5.4 GB at the config's 1000 B
+    // (modelled), 5.4 then 10.8 GB at the measured 2000 B, shown as the resource model rounds them (5.4 -> 5.5,
+    // 10.8 -> 10.9: tenth_round); CPU 3.5 forms/s x 0.01 = 0.035 of 1.4 usable cores.
+    const pg = v.get('pg_main')!;
+    const storage = (basis: string) => pg.checks.find((k) => k.resource === 'storage' && k.basis === basis)!;
+    close(storage('modelled').need, 5.5, 'pg modelled storage');
+    close(storage('measured').need, 10.9, 'pg measured storage');
     close(pg.checks.find((k) => k.resource === 'cpu')!.utilisation, 0.035 / 1.4, 'pg cpu');
-    close(pg.checks.find((k) => k.resource === 'storage')!.need, 10.8, 'pg storage');
-    assert.deepEqual(pg.storageByMonth!.map((m) => m.gbPerVm), [5.4, 10.8]);
-    assert.equal(pg.verdict, 'enough');
-    close(pg.headroom!, 1 - 10.8 / 12, 'pg headroom');
-    // the disk fills the month after the horizon: (12 - 10.8) / 5.4 -> 1 month
-    assert.equal(pg.storageFullAt, '2024-03');
-    assert.equal(pg.firstToRunOut, 'storage (disk full 2024-03)');
-    // django: 3.5 x 0.3 = 1.05 cores needed, 0.7 usable on one core
-    const web = v.find((x) => x.row.name === 'django')!;
-    close(web.checks[0]!.need, 1.05, 'web need');
-    assert.equal(web.verdict, 'short');
-    assert.equal(web.firstToRunOut, 'cpu');
+    assert.deepEqual(pg.storageByMonth!.map((m) => m.gbPerVm), [5.5, 10.9]);
+    assert.deepEqual([pg.label, pg.verdict], ['measured', 'enough']);
+    close(pg.headroom!, 1 - 10.9 / 12, 'pg headroom');
+    assert.equal(pg.storageFullAt, '2030-07'); // (12 - 10.9) / 5.4 a month: the month after the horizon
+    assert.equal(pg.disagreement, undefined);
+    // django: measured 3.5 x 0.3 = 1.05 cores of 0.7 usable; the measured CPU stands in for the modelled one.
+    const web = v.get('django')!;
+    assert.deepEqual([web.label, web.verdict, web.firstToRunOut], ['measured', 'short', 'cpu']);
     close(web.headroom!, 1 - 1.5, 'web headroom');
-    // celery: not measured, a fixed count in the config: the model's 8 cores of 32 shown, not deciding
-    const celery = v.find((x) => x.row.name === 'celery')!;
-    assert.equal(celery.checks[0]!.resource, 'cpu (model)');
-    assert.equal(celery.checks[0]!.advisory, true);
-    close(celery.checks[0]!.utilisation, 0.25, 'celery');
-    assert.equal(celery.verdict, 'unknown');
-    // four 8-core web VMs for 1.05 cores: 1.05 / 22.4 usable -> oversized
+    // 90,000 users at the config's 1000 users per VM: 90 VMs x 2 cores on a 1-core row.
+    close(web.checks.find((k) => k.basis === 'modelled')!.need, 180, 'web modelled cores');
+    // celery: the config fixes its count and nothing measured it: not measured, no headroom.
+    const celery = v.get('celery')!;
+    assert.deepEqual([celery.label, celery.verdict, celery.headroom, celery.checks], ['not measured', 'not measured', undefined, []]);
+    // redis keeps its data in RAM; nginx's disk has no data model; couchdb's need is its static baseline.
+    for (const [name, note] of [['redis', /Redis keeps its data in RAM/], ['nginx', /OS and software only/], ['couchdb', /static baseline: the disk is not judged/]] as const) {
+      assert.equal(v.get(name)!.verdict, 'not measured', name);
+      assert.match(v.get(name)!.notes.join('\n'), note);
+    }
+  });
+
+  it('at the config\'s own population the modelled figures are the table itself: not a verdict', () => {
+    const own: Target = { ...target, users: 10, formsPerUserPerMonth: 5, months: 1 };
+    const v = new Map(verdicts(rows, project(config, undefined, own), undefined, undefined, new Map()).map((x) => [x.row.name, x]));
+    assert.equal(v.get('django')!.verdict, 'not measured');
+    assert.match(v.get('django')!.notes.join('\n'), /cpu \(modelled\): the target gives the config's own figure \(2 cores/);
+    assert.equal(v.get('pg_main')!.verdict, 'not measured');
+    assert.match(v.get('pg_main')!.notes.join('\n'), /storage \(modelled\): the target gives the config's own figure/);
+    // ten times the users: a projection, judged
+    const more = verdicts([rows[1]!], project(config, undefined, { ...own, users: 100_000 }), undefined, undefined, new Map())[0]!;
+    assert.deepEqual([more.label, more.verdict], ['modelled', 'short']);
+  });
+
+  it('stand-in CPU for a Django-side row is advisory; measured and modelled are shown side by side when they disagree', () => {
+    const c = cal({ web_cpu_per_form: 0.3 });
+    for (const x of c.costs) x.source = 'local stand-in';
+    const p = project(config, c, target);
+    // the stand-in's web CPU does not size the web tier: users per VM stay the config's
+    assert.ok(!p.overrides.some((o) => o.path === 'services.django.usage_capacity_per_node'));
+    assert.match(p.skipped.join('\n'), /services\.django\.usage_capacity_per_node kept at the config's 1000: web CPU per form is the stand-in's/);
+    // four 8-core web VMs: 1.05 of 22.4 usable cores measured (stand-in) -> oversized; the config's capacity
+    // gives 90 VMs x 2 = 180 cores of 32 -> short. The modelled verdict decides; both are kept.
     const big = verdicts([{ name: 'django', coresPerVm: 8, ramGbPerVm: 16, storageGbPerVm: 0, vmCount: 4 }], p, c, undefined, new Map())[0]!;
-    close(big.checks[0]!.utilisation, 1.05 / 22.4, 'big web');
-    assert.equal(big.verdict, 'oversized');
+    assert.equal(big.checks.find((k) => k.basis === 'measured')!.advisory, 'stand-in');
+    assert.deepEqual([big.label, big.verdict], ['modelled', 'short']);
+    close(big.headroom!, 1 - 180 / 32, 'modelled headroom');
+    assert.equal(big.disagreement!.measured.verdict, 'oversized');
+    assert.equal(big.disagreement!.measured.advisory, true);
+    assert.equal(big.disagreement!.modelled.verdict, 'short');
+    // with only a stand-in figure (no usage-driven count in the config), the verdict is measured and advisory
+    const fixed = parseSizingConfig(CONFIG.replace('usage_capacity_per_node: 1000', 'static_number: 1'), 'f.yml');
+    const one = verdicts([rows[1]!], project(fixed, c, target), c, undefined, new Map())[0]!;
+    assert.deepEqual([one.label, one.verdict, one.advisory], ['measured', 'short', true]);
+    // the same cost from a URL target decides
+    for (const x of c.costs) x.source = 'URL target';
+    const real = verdicts([rows[1]!], project(fixed, c, target), c, undefined, new Map())[0]!;
+    assert.deepEqual([real.label, real.verdict, real.advisory], ['measured', 'short', undefined]);
   });
 
   it('service kinds from names; signals per VM row from host samples', async () => {

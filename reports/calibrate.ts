@@ -11,6 +11,25 @@ import type { Topology } from '../topology/model.ts';
 import { increase, integrate, sumByTime, type LoadedResults, type SampleStore, type Series } from '../results-dir/index.ts';
 import { exportCosts } from './export-costs.ts';
 
+/**
+ * Where a per-unit cost was measured: this project's local stack (HQ-compatible stand-ins for Django and the
+ * pillows, real PostgreSQL, Kafka, Elasticsearch, Redis, nginx), the same stack in containers, or a real HQ at a URL.
+ */
+export type CostSource = 'local stand-in' | 'containers' | 'URL target';
+
+/** The source of a run's costs, from its manifest's target kind ('local', 'containers', else a URL). */
+export function sourceOfTarget(kind: string | undefined): CostSource | undefined {
+  if (kind === 'local') return 'local stand-in';
+  if (kind === 'containers') return 'containers';
+  if (kind === 'url') return 'URL target';
+  return undefined;
+}
+
+/** The stack this project runs (locally or in containers): its web workers and pillows are not HQ's code. */
+export function isStandIn(source: CostSource | undefined): boolean {
+  return source === 'local stand-in' || source === 'containers';
+}
+
 export interface UnitCost {
   key: string;
   label: string;
@@ -20,6 +39,7 @@ export interface UnitCost {
   basis: string;
   /** The usual resource-model constant, for comparison. */
   reference?: string;
+  source?: CostSource;
 }
 
 export interface ServiceLoad {
@@ -81,6 +101,10 @@ export type CostKey = (typeof COST_KEYS)[number];
 
 export function cost(c: Calibration, key: CostKey): number | undefined {
   return c.costs.find((x) => x.key === key)?.value;
+}
+
+export function costSource(c: Calibration, key: CostKey): CostSource | undefined {
+  return c.costs.find((x) => x.key === key)?.source;
 }
 
 const fmt = (n: number, digits = 3) => (Math.abs(n) >= 1000 ? Math.round(n).toLocaleString('en-US') : Number(n.toPrecision(digits)).toString());
@@ -269,8 +293,10 @@ export function calibrate(results: LoadedResults, topology?: Topology): Calibrat
   const costs: UnitCost[] = [];
   const acked = results.acks.count || results.summary?.acknowledged || 0;
   const calibration: Calibration = { counts: { formsAcknowledged: acked }, services: [], costs, notes };
+  const source = sourceOfTarget(results.manifest?.target?.kind);
   const add = (key: CostKey, label: string, unit: string, value: number | undefined, basis: string, reference?: string) => {
     const c: UnitCost = { key, label, unit, basis };
+    if (source) c.source = source;
     if (value !== undefined && Number.isFinite(value)) c.value = value;
     if (reference) c.reference = reference;
     costs.push(c);

@@ -1,6 +1,7 @@
 // The report model as HTML (self-contained: CSS inline, charts as data: PNG) and as Markdown (charts as files
 // in charts/). A section with nothing to show says why instead of showing an empty table.
 import type { RenderedChart } from './charts.ts';
+import type { RowVerdict } from './project.ts';
 import type { ReportModel } from './report.ts';
 
 type Cell = string | number | undefined;
@@ -40,6 +41,18 @@ interface Section {
   list?: string[];
 }
 
+/** The verdict as shown: "ENOUGH", "SHORT (advisory)", "NOT MEASURED". */
+export function verdictWord(v: RowVerdict): string {
+  return `${v.verdict.toUpperCase()}${v.advisory ? ' (advisory: stand-in costs)' : ''}`;
+}
+
+/** Both verdicts when the measured and the modelled ones disagree. */
+export function sideBySide(v: RowVerdict): string {
+  const d = v.disagreement;
+  if (!d) return '-';
+  return `measured${d.measured.advisory ? ' (stand-in, advisory)' : ''}: ${d.measured.verdict.toUpperCase()} ${pct(d.measured.headroom)}; modelled: ${d.modelled.verdict.toUpperCase()} ${pct(d.modelled.headroom)}`;
+}
+
 function sections(m: ReportModel): Section[] {
   const out: Section[] = [];
   const r = m.run;
@@ -49,7 +62,7 @@ function sections(m: ReportModel): Section[] {
   // 1. Verdicts
   const verdictText: string[] = [];
   if (p) {
-    verdictText.push(`Target: ${num(p.target.users)} users, ${num(p.target.formsPerUserPerMonth)} forms per user per month, case load ${num(p.target.caseLoad)}, ${num(p.target.restoresPerUserPerDay)} restores per user per day, ${p.target.months} months of growth (to ${p.horizon}). ` +
+    verdictText.push(`Target: ${num(p.target.users)} users, ${num(p.target.formsPerUserPerMonth)} forms per user per month, case load ${num(p.target.caseLoad)}, ${num(p.target.restoresPerUserPerDay)} restores per user per day, ${p.target.months} months of growth (${p.start} to ${p.horizon}, from ${p.targetSources.start ?? 'the run'}). ` +
       `Peak: ${num(p.load.peakFormsPerS)} forms/s and ${num(p.load.peakRestoresPerS)} restores/s (the peak 15 minutes carry ${num(p.target.peakShare * 100)} % of a day). CPU is judged at ${pct(p.target.cpuTarget)} of the cores.`);
   }
   out.push({
@@ -57,18 +70,21 @@ function sections(m: ReportModel): Section[] {
     text: verdictText,
     tables: [{
       table: {
-        head: ['VM row', 'VMs', 'cores / RAM GB / disk GB per VM', 'services', 'verdict', 'headroom', 'first to run out', 'scaling signals (OpenCRVS)'],
+        head: ['VM row', 'VMs', 'cores / RAM GB / disk GB per VM', 'services', 'rests on', 'verdict', 'headroom', 'first to run out', 'measured vs modelled', 'scaling signals (OpenCRVS)'],
         rows: m.verdicts.map((v) => [v.row.name, v.row.vmCount, `${num(v.row.coresPerVm)} / ${num(v.row.ramGbPerVm)} / ${num(v.row.storageGbPerVm)}`, v.kinds.join(', ') || '-',
-          v.verdict.toUpperCase(), pct(v.headroom), v.firstToRunOut ?? '-', v.signals.length ? v.signals.map((s) => `${s.name}: ${s.detail}`).join('; ') : 'none']),
-        numeric: [1, 5],
+          v.label, verdictWord(v), pct(v.headroom), v.firstToRunOut ?? '-', sideBySide(v), v.signals.length ? v.signals.map((s) => `${s.name}: ${s.detail}`).join('; ') : 'none']),
+        numeric: [1, 6],
       },
       empty: 'No VM summary rows: give a topology with --topology to judge each row.',
     }, {
       caption: 'What each verdict rests on',
       table: {
-        head: ['VM row', 'resource', 'need', 'usable capacity', 'utilisation', 'basis'],
-        rows: m.verdicts.flatMap((v) => v.checks.map((k) => [v.row.name, k.resource, `${num(k.need)} ${k.unit}`, `${num(k.capacity)} ${k.unit}`, pct(k.utilisation), k.basis + (k.advisory ? ' (advisory)' : '')])),
-        numeric: [4],
+        head: ['VM row', 'resource', 'rests on', 'need', 'usable capacity', 'utilisation', 'basis'],
+        rows: m.verdicts.flatMap((v) => [
+          ...v.checks.map((k) => [v.row.name, k.resource, k.basis, `${num(k.need)} ${k.unit}`, `${num(k.capacity)} ${k.unit}`, pct(k.utilisation), k.detail + (k.advisory ? ` (advisory: ${k.advisory === 'stand-in' ? 'stand-in costs' : 'does not scale with load here'})` : '')]),
+          ...v.notes.map((n) => [v.row.name, '-', v.checks.length ? '-' : 'not measured', '-', '-', '-', n]),
+        ]),
+        numeric: [5],
       },
       empty: 'Nothing to judge the rows by (no calibration and no matching sizing services).',
     }],
@@ -107,11 +123,11 @@ function sections(m: ReportModel): Section[] {
   // 3. Projection
   if (p) {
     out.push({
-      title: `Sizing model for the target (${p.horizon})`,
+      title: `Sizing model for the target (${p.start} to ${p.horizon})`,
       text: [`Config ${p.sizingConfig}; the measured figures replace the config's where it has a place for them. Total: ${p.totals.vms} VMs, ${num(p.totals.cores)} cores, ${num(p.totals.ramGb)} GB RAM, ${num(p.totals.storageTotal)} ${p.storageUnit} data storage.`, ...p.skipped],
       tables: [{
         caption: 'Target population',
-        table: { head: ['parameter', 'value', 'from'], rows: Object.entries(p.target).map(([k, v]) => [k, num(v as number), p.targetSources[k] ?? '']) },
+        table: { head: ['parameter', 'value', 'from'], rows: Object.entries(p.target).map(([k, v]) => [k, typeof v === 'number' ? num(v) : v, p.targetSources[k] ?? '']) },
         empty: '-',
       }, {
         caption: 'CPU at the peak, from the measured costs',
@@ -183,7 +199,7 @@ const esc = (s: unknown) => String(s ?? '').replace(/&/g, '&amp;').replace(/</g,
 
 function htmlTable(t: Table, caption?: string): string {
   const cls = (i: number) => (t.numeric?.includes(i) ? ' class="n"' : '');
-  const verdictClass = (v: Cell) => (typeof v === 'string' && /^(SHORT|ENOUGH|OVERSIZED|UNKNOWN)$/.test(v) ? ` class="v-${v.toLowerCase()}"` : '');
+  const verdictClass = (v: Cell) => (typeof v === 'string' && /^(SHORT|ENOUGH|OVERSIZED|NOT MEASURED)/.test(v) ? ` class="v-${v.split(' ')[0]!.toLowerCase()}"` : '');
   return `<table>${caption ? `<caption>${esc(caption)}</caption>` : ''}<thead><tr>${t.head.map((h, i) => `<th${cls(i)}>${esc(h)}</th>`).join('')}</tr></thead><tbody>` +
     t.rows.map((row) => `<tr>${row.map((c, i) => `<td${verdictClass(c) || cls(i)}>${esc(c ?? '-')}</td>`).join('')}</tr>`).join('') + '</tbody></table>';
 }
@@ -195,7 +211,7 @@ h1{font-size:22px;margin-bottom:4px}h2{font-size:17px;border-bottom:2px solid #1
 table{border-collapse:collapse;margin:10px 0 16px;width:100%;page-break-inside:auto}caption{text-align:left;font-weight:bold;padding:4px 0}
 th,td{border:1px solid #ccc;padding:3px 6px;vertical-align:top;text-align:left}th{background:#eef3f8}td.n,th.n{text-align:right}
 tr{page-break-inside:avoid}td.v-short{background:#f8d7da;font-weight:bold}td.v-enough{background:#d4edda;font-weight:bold}
-td.v-oversized{background:#fff3cd;font-weight:bold}td.v-unknown{background:#eee}
+td.v-oversized{background:#fff3cd;font-weight:bold}td.v-not{background:#eee}
 figure{margin:12px 0;page-break-inside:avoid}figure img{max-width:100%;height:auto;border:1px solid #ddd}figcaption{font-size:11px;color:#555}
 p.meta{color:#555;margin-top:0}p.empty{font-style:italic;color:#555}ul.notes{color:#555}
 `;

@@ -10,7 +10,8 @@ import { repoRoot } from '../core/paths.ts';
 import { calibrate, type Calibration } from './calibrate.ts';
 import { renderChart, type ChartSpec, type LineSeries, type RenderedChart } from './charts.ts';
 import { printPdf } from './pdf.ts';
-import { project, verdicts, type Projection, type RowVerdict, type Target } from './project.ts';
+import { monthOf, project, verdicts, type Projection, type RowVerdict, type Target } from './project.ts';
+import { readProfile, withProfile } from './profile.ts';
 import { renderHtml, renderMarkdown } from './render.ts';
 import { loadResults, sumByTime, type LoadedResults, type Series } from '../results-dir/index.ts';
 import { signalsByRow, type HostStats } from './signals.ts';
@@ -26,6 +27,8 @@ export interface ReportOptions {
   topologyFile?: string;
   sizingConfig?: string;
   target?: Partial<Target>;
+  /** A calibration profile (capacity calibrate) whose costs replace this run's own. */
+  calibrationFile?: string;
   outDir?: string;
   formats?: Format[];
   /** Chromium binary (default /usr/bin/chromium, or CAPACITY_CHROMIUM). */
@@ -70,6 +73,7 @@ export interface ReportModel {
     demands: Projection['demands'];
     overrides: Projection['overrides'];
     skipped: string[];
+    start: string;
     horizon: string;
     vmSummary: VmRow[];
     totals: { vms: number; cores: number; ramGb: number; storageTotal: number };
@@ -196,14 +200,15 @@ export function chartSpecs(r: LoadedResults, verdictRows: RowVerdict[]): { specs
 
   const judged = verdictRows.filter((v) => v.checks.length);
   if (judged.length) {
-    const resources = ['cpu', 'cpu (model)', 'ram', 'storage'] as const;
-    const used = resources.filter((res) => judged.some((v) => v.checks.some((c) => c.resource === res)));
+    const resources = ['cpu measured', 'cpu modelled', 'ram measured', 'storage measured', 'storage modelled'] as const;
+    const keyOf = (c: RowVerdict['checks'][number]) => `${c.resource} ${c.basis}`;
+    const used = resources.filter((res) => judged.some((v) => v.checks.some((c) => keyOf(c) === res)));
     specs.push({ id: 'utilisation', title: 'Per-VM utilisation against capacity at the target (100 % = the row is full)', kind: 'bar', horizontal: true,
       categories: judged.map((v) => v.row.name), yLabel: '% of usable capacity',
-      bars: used.map((res, i) => ({ label: res === 'cpu' ? 'CPU at peak (measured, of 70 % target)' : res === 'cpu (model)' ? 'CPU (sizing model)' : res === 'ram' ? 'RAM (as measured)' : 'storage at horizon',
-        colour: ['#1f77b4', '#9467bd', '#ff7f0e', '#2ca02c'][resources.indexOf(res)] ?? `#${i}${i}${i}`,
+      bars: used.map((res, i) => ({ label: { 'cpu measured': 'CPU at peak (measured, of 70 % target)', 'cpu modelled': 'CPU (modelled: config capacities)', 'ram measured': 'RAM (as measured, advisory)', 'storage measured': 'storage at horizon (measured unit sizes)', 'storage modelled': 'storage at horizon (config unit sizes)' }[res],
+        colour: ['#1f77b4', '#9467bd', '#ff7f0e', '#2ca02c', '#8c564b'][resources.indexOf(res)] ?? `#${i}${i}${i}`,
         values: judged.map((v) => {
-          const c = v.checks.find((x) => x.resource === res);
+          const c = v.checks.find((x) => keyOf(x) === res);
           return c && Number.isFinite(c.utilisation) ? Math.round(c.utilisation * 1000) / 10 : null;
         }) })),
       line: { value: 100, label: 'capacity' } });
@@ -276,18 +281,24 @@ export async function buildReport(opts: ReportOptions): Promise<ReportResult> {
   const results = await loadResults(opts.resultsDir);
   lap('load');
   const { topology, info: topoInfo } = resolveTopology(opts, results);
-  const calibration = calibrate(results, topology);
+  const own = calibrate(results, topology);
+  const calibration = opts.calibrationFile ? withProfile(own, readProfile(opts.calibrationFile), opts.calibrationFile) : own;
   lap('calibrate');
   const notes: string[] = [];
   const sizingFile = opts.sizingConfig ?? DEFAULT_SIZING_CONFIG;
   const config = readSizingConfig(sizingFile);
-  const proj = project(config, calibration, opts.target ?? {});
+  notes.push(...config.warnings);
+  const runMonth = monthOf(results.manifest?.startedAt ?? results.summary?.startedAt);
+  const proj = project(config, calibration, opts.target ?? {}, runMonth);
+  notes.push(...proj.notes);
   const rows = topoInfo?.rows ?? [];
   const { hosts, byRow } = signalsByRow(results.samples, rows, topology);
   const rowVerdicts = verdicts(rows, proj, calibration, topology, byRow);
   if (!rows.length) notes.push('no topology (give --topology, or run with --topology): no verdicts per VM row; the sizing model\'s VM summary for the target is shown instead');
+  if (calibration.costs.some((c) => c.value !== undefined && (c.source === 'local stand-in' || c.source === 'containers'))) {
+    notes.push('stand-in costs: the local stack\'s web workers and pillows are this project\'s HQ-compatible service, not CommCare HQ\'s Django and pillowtop, so their CPU per form is far below a real install\'s; CPU verdicts for web, celery and pillowtop drawn from them alone are advisory. Storage per unit follows HQ\'s tables and is closer. For a real profile, run against a staging HQ and `capacity calibrate` it (reports/sizing/README.md).');
+  }
   if (results.manifest?.target?.kind === 'local') {
-    notes.push('local stack: its web workers and pillows are this project\'s HQ-compatible service, not CommCare HQ\'s Django and pillowtop, so their CPU per form is far below a real install\'s; storage per unit follows HQ\'s tables and is closer. Calibrate CPU against a real HQ before trusting CPU verdicts.');
     if (hosts.some((h) => h.host === 'localhost')) notes.push('local stack: every service and the load generator (k6) share this machine, so host figures (and the signals) are the whole machine\'s');
   }
   lap('project');
@@ -321,6 +332,7 @@ export async function buildReport(opts: ReportOptions): Promise<ReportResult> {
       demands: proj.demands,
       overrides: proj.overrides,
       skipped: proj.skipped,
+      start: proj.start,
       horizon: proj.horizon,
       vmSummary: last.vmRows,
       totals: { vms: last.totals.vms, cores: last.totals.cores, ramGb: last.totals.ramGb, storageTotal: last.totals.storageTotal },

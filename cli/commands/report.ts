@@ -3,6 +3,12 @@ import { UserError } from '../../core/errors.ts';
 import { buildReport, FORMATS, type Format } from '../../reports/report.ts';
 import type { Target } from '../../reports/project.ts';
 import { positive, share } from '../options.ts';
+import { sideBySide, verdictWord } from '../../reports/render.ts';
+
+function month(v: string): string {
+  if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(v)) throw new UserError(`--start must be YYYY-MM, not "${v}"`);
+  return v;
+}
 
 interface Opts {
   topology?: string;
@@ -14,6 +20,8 @@ interface Opts {
   months?: number;
   peakShare?: number;
   cpuTarget?: number;
+  start?: string;
+  calibration?: string;
   out?: string;
   formats: string;
 }
@@ -32,6 +40,8 @@ export function register(program: Command): void {
     .option('--months <n>', 'months of growth (default: the sizing config\'s range)', positive('--months', true))
     .option('--peak-share <x>', 'share of a day\'s forms in the peak 15 minutes (default 0.035)', share('--peak-share', { above0: true }))
     .option('--cpu-target <x>', 'CPU utilisation a VM may reach at peak (default 0.7)', share('--cpu-target', { above0: true }))
+    .option('--start <YYYY-MM>', 'first month of the projection (default: the run\'s month)', month)
+    .option('--calibration <profile.json>', 'per-unit costs from a calibration profile (capacity calibrate) instead of this run\'s')
     .option('--out <dir>', 'where to write the report (default <results-dir>/report)')
     .option('--formats <list>', `comma-separated: ${FORMATS.join(',')}`, FORMATS.join(','))
     .action(async (dir: string, opts: Opts) => {
@@ -46,16 +56,20 @@ export function register(program: Command): void {
       if (opts.months !== undefined) target.months = opts.months;
       if (opts.peakShare !== undefined) target.peakShare = opts.peakShare;
       if (opts.cpuTarget !== undefined) target.cpuTarget = opts.cpuTarget;
-      const result = await buildReport({ resultsDir: dir, topologyFile: opts.topology, sizingConfig: opts.sizing, target, outDir: opts.out, formats: formats as Format[] });
+      if (opts.start !== undefined) target.start = opts.start;
+      const result = await buildReport({ resultsDir: dir, topologyFile: opts.topology, sizingConfig: opts.sizing, target, calibrationFile: opts.calibration, outDir: opts.out, formats: formats as Format[] });
       const m = result.model;
       const lines: string[] = [];
       for (const v of m.verdicts) {
-        lines.push(`  ${v.row.name.padEnd(14)} ${v.verdict.toUpperCase().padEnd(9)} headroom ${v.headroom === undefined ? '-' : `${Math.round(v.headroom * 100)} %`}${v.firstToRunOut ? `, first to run out: ${v.firstToRunOut}` : ''}${v.signals.length ? `; signals: ${v.signals.map((s) => s.name).join(', ')}` : ''}`);
+        const head = `  ${v.row.name.padEnd(14)} ${v.label.padEnd(12)} ${verdictWord(v)}`;
+        const rest = v.headroom === undefined ? '' : `  headroom ${Math.round(v.headroom * 100)} %${v.firstToRunOut ? `, first to run out: ${v.firstToRunOut}` : ''}`;
+        const both = v.disagreement ? `  [${sideBySide(v)}]` : '';
+        lines.push(`${head}${rest}${both}${v.signals.length ? `; signals: ${v.signals.map((s) => s.name).join(', ')}` : ''}`);
       }
       if (!m.verdicts.length) lines.push('  no topology: no verdicts per VM row (give --topology)');
       const p = m.projection;
       process.stdout.write(
-        `${m.title}: ${p ? `${p.target.users} users, ${p.target.formsPerUserPerMonth} forms/user/month, ${p.target.months} months` : ''}\n${lines.join('\n')}\n` +
+        `${m.title}: ${p ? `${p.target.users} users, ${p.target.formsPerUserPerMonth} forms/user/month, ${p.target.months} months (${p.start} to ${p.horizon})` : ''}\n${lines.join('\n')}\n` +
           Object.entries(result.files).map(([f, file]) => `  ${f.padEnd(4)} ${file}`).join('\n') + '\n',
       );
     });

@@ -78,6 +78,8 @@ export interface ServiceDef {
   storage_scales_with_nodes: boolean;
   /** Bytes. */
   max_storage_per_node?: number;
+  /** Bytes: the least data disk a VM gets (ServiceDef.min_storage_per_node_bytes). */
+  min_storage_per_node?: number;
   min_nodes: number;
   include_ha_resources: boolean;
   storage: StorageDef;
@@ -92,16 +94,24 @@ export interface SizingConfig {
   storage_buffer: number;
   storage_display_unit: StorageUnit;
   summary_dates: string[];
+  /** With several sets, the month at which the sets are compared ("YYYY-MM"). */
+  sets_summary_date?: string;
   vm_os_storage_gb: number;
   vm_os_storage_group: string;
   /** Variables from `sets` used to fill '{name}' templates. */
   vars: Record<string, number>;
+  /** The chosen combination of sets ("7lakh-2000fpu", as run_model.py names it), when the config has sets. */
+  set_name?: string;
+  /** Every combination of the sets, in run_model.py's order (get_combined_sets); empty without sets. */
+  set_names: string[];
   usage: UsageDef[];
   services: ServiceDef[];
   /** Source line of each usage item, service and list entry, by override-style path, for messages. */
   lines: Record<string, number>;
   /** Settings read but not used by this model (listed so nobody believes they took effect). */
   ignored: string[];
+  /** "file:line: ..." notes on what the resource model accepts but looks wrong (duplicate keys, a low ram_model). */
+  warnings: string[];
 }
 
 /** "file:line: path: message" for a place in the config. */
@@ -140,6 +150,7 @@ const GLOBAL_KEYS = [
   'usage',
   'services',
   'sets',
+  'sets_summary_date',
 ];
 const SERVICE_KEYS = [
   'static_number',
@@ -167,7 +178,8 @@ const PROCESS_KEYS = [
 ];
 
 export function parseSizingConfig(text: string, file: string, options: ReadOptions = {}): SizingConfig {
-  const src = new YamlSource(text, file);
+  // PyYAML keeps the last of two equal keys, so the resource model does; so do we, with a warning.
+  const src = new YamlSource(text, file, { duplicateKeys: 'last' });
   if (!isRecord(src.data)) throw src.error([], `expected a sizing config (a mapping with "usage" and "services"), found ${describe(src.data)}`);
   const top = new Fields(src, [], src.data);
   top.only(GLOBAL_KEYS);
@@ -177,7 +189,8 @@ export function parseSizingConfig(text: string, file: string, options: ReadOptio
     if (l) lines[key] = l;
   };
 
-  const vars = readSets(src, top, options.set);
+  const sets = readSets(src, top, options.set);
+  const vars = sets.vars;
   const num = (f: Fields, key: string, opts: { min?: number; integer?: boolean; optional?: boolean; fallback?: number } = {}): number | undefined => {
     const v = f.obj[key];
     if (typeof v === 'string' && /\{\w*\}/.test(v)) return resolveTemplate(src, [...f.path, key], v, vars);
@@ -206,6 +219,8 @@ export function parseSizingConfig(text: string, file: string, options: ReadOptio
     if (!m || Number(m[2]) < 1 || Number(m[2]) > 12) throw src.error(['summary_dates', i], `summary date must be YYYY-MM, found ${describe(d)}`);
     return `${m[1]}-${m[2]!.padStart(2, '0')}`;
   });
+  const setsDate = top.string('sets_summary_date', true);
+  if (setsDate !== undefined && !/^\d{4}-(0[1-9]|1[0-2])$/.test(setsDate)) throw top.err('sets_summary_date', `sets_summary_date must be YYYY-MM, found "${setsDate}"`);
 
   const config: SizingConfig = {
     file,
@@ -217,11 +232,15 @@ export function parseSizingConfig(text: string, file: string, options: ReadOptio
     vm_os_storage_gb: num(top, 'vm_os_storage_gb', { min: 0 })!,
     vm_os_storage_group: top.string('vm_os_storage_group'),
     vars,
+    set_names: sets.names,
     usage: [],
     services: [],
     lines,
     ignored: [],
+    warnings: [...src.warnings],
   };
+  if (setsDate) config.sets_summary_date = setsDate;
+  if (sets.chosen !== undefined) config.set_name = sets.chosen;
 
   // Usage models.
   const usage = top.child('usage');
@@ -291,7 +310,6 @@ export function parseSizingConfig(text: string, file: string, options: ReadOptio
     mark(key, path);
     const f = Fields.at(src, path, raw ?? {});
     f.only(SERVICE_KEYS);
-    if (f.has('min_storage_per_node')) config.ignored.push(`${key}.min_storage_per_node`);
 
     const st = f.child('storage', true) ?? new Fields(src, [...path, 'storage'], {});
     st.only(STORAGE_KEYS);
@@ -354,6 +372,8 @@ export function parseSizingConfig(text: string, file: string, options: ReadOptio
     }
     const maxStorage = size(f, 'max_storage_per_node');
     if (maxStorage) service.max_storage_per_node = maxStorage;
+    const minStorage = size(f, 'min_storage_per_node');
+    if (minStorage) service.min_storage_per_node = minStorage;
     const agg = f.string('aggregation_key', true);
     if (agg) service.aggregation_key = agg;
 
@@ -368,11 +388,19 @@ export function parseSizingConfig(text: string, file: string, options: ReadOptio
     if (process.sub_processes.length && (!process.cores_per_node || !process.ram_per_node)) {
       throw configError(config, `${key}.process`, 'cores_per_node and ram_per_node must be above 0 with sub_processes');
     }
-    if (process.ram_model.length && (process.ram_per_node ?? 0) - process.ram_static_baseline <= 0) {
-      throw configError(config, `${key}.process`, 'ram_model needs ram_per_node above ram_static_baseline');
+    const ramPerNode = (process.ram_per_node ?? 0) - process.ram_static_baseline;
+    if (process.ram_model.length && ramPerNode === 0) {
+      throw configError(config, `${key}.process`, 'ram_model needs ram_per_node other than ram_static_baseline (the resource model divides by their difference)');
     }
-    if (service.max_storage_per_node && service.storage_scales_with_nodes) {
-      throw configError(config, key, 'max_storage_per_node does not go with storage_scales_with_nodes');
+    if (process.ram_model.length && ramPerNode < 0) {
+      // The resource model computes it all the same (ComputeModel.data_frame): the "extra" VMs come out negative.
+      config.warnings.push(
+        `${config.file}:${src.lineOf([...path, 'process', 'ram_per_node']) ?? '?'}: ${key}.process: ram_per_node (${process.ram_per_node}) is below ram_static_baseline (${process.ram_static_baseline}); computed as the resource model does, which takes VMs away as RAM need grows`,
+      );
+    }
+    if (service.min_storage_per_node && service.storage_scales_with_nodes) {
+      // The resource model's check (ServiceDef.validate) never runs, and its storage_scales_with_nodes branch ignores it.
+      config.warnings.push(`${config.file}:${src.lineOf([...path, 'min_storage_per_node']) ?? '?'}: ${key}.min_storage_per_node has no effect with storage_scales_with_nodes`);
     }
     const usesUsage = process.sub_processes.some((s) => s.capacity) || service.usage_capacity_per_node !== undefined;
     if (usesUsage && !fieldNames.has(service.usage_field)) {
@@ -461,29 +489,45 @@ function resolveTemplate(src: YamlSource, path: YamlPath, text: string, vars: Re
   return n;
 }
 
+interface SetsChoice {
+  vars: Record<string, number>;
+  /** Every combination's name, in run_model.py's order. */
+  names: string[];
+  chosen?: string;
+}
+
 /**
- * `sets: {group: [{name: a, var: 1, other: var*12}, ...]}`: variables for '{var}' templates. One entry of each
- * group is used: the one named by `set`, else the first. Values may be arithmetic over earlier variables.
+ * `sets: {group: [{name: a, var: 1, other: var*12}, ...]}`: variables for '{var}' templates. The resource model
+ * runs every combination of one entry per group (run_model.py's get_combined_sets), named by joining the entries'
+ * names with "-". `wanted` picks a combination by that name, or by the name of one entry (the other groups take
+ * their first); the default is the first combination. Values may be arithmetic over earlier variables.
  */
-function readSets(src: YamlSource, top: Fields, wanted: string | undefined): Record<string, number> {
-  const vars: Record<string, number> = {};
+function readSets(src: YamlSource, top: Fields, wanted: string | undefined): SetsChoice {
   const sets = top.child('sets', true);
   if (!sets) {
     if (wanted) throw new UserError(`${src.file}: --vars ${wanted}: the config has no "sets"`);
-    return vars;
+    return { vars: {}, names: [] };
   }
-  let found = wanted === undefined;
-  for (const [group, entries] of Object.entries(sets.obj)) {
+  const groups = Object.entries(sets.obj).map(([group, entries]) => {
     if (!Array.isArray(entries) || entries.length === 0) throw sets.err(group, `sets.${group} must be a non-empty list of named variable sets`);
-    let index = 0;
-    if (wanted !== undefined) {
-      const i = entries.findIndex((e) => isRecord(e) && e.name === wanted);
-      if (i >= 0) {
-        index = i;
-        found = true;
-      }
-    }
-    const f = Fields.at(src, ['sets', group, index], entries[index]);
+    return entries.map((e, i) => {
+      const f = Fields.at(src, ['sets', group, i], e);
+      return { f, name: f.string('name', true) };
+    });
+  });
+  // Cartesian product, the last group varying fastest (itertools.product).
+  let combos: Array<typeof groups[number]> = [[]];
+  for (const g of groups) combos = combos.flatMap((c) => g.map((e) => [...c, e]));
+  const nameOf = (c: typeof groups[number]) => c.map((e) => e.name).filter(Boolean).join('-');
+  const names = combos.map(nameOf);
+  let index = 0;
+  if (wanted !== undefined) {
+    index = names.indexOf(wanted);
+    if (index < 0) index = combos.findIndex((c) => c.some((e) => e.name === wanted) && c.every((e, g) => e.name === wanted || e === groups[g]![0]));
+    if (index < 0) throw new UserError(`${src.file}: --vars ${wanted}: no set has that name (sets: ${names.join(', ')})`);
+  }
+  const vars: Record<string, number> = {};
+  for (const { f } of combos[index]!) {
     for (const [k, v] of Object.entries(f.obj)) {
       if (k === 'name') continue;
       if (typeof v === 'number') vars[k] = v;
@@ -496,8 +540,7 @@ function readSets(src: YamlSource, top: Fields, wanted: string | undefined): Rec
       } else throw f.err(k, `variable "${k}" must be a number or an expression, found ${describe(v)}`);
     }
   }
-  if (!found) throw new UserError(`${src.file}: --vars ${wanted}: no set has that name`);
-  return vars;
+  return { vars, names, chosen: names[index]! };
 }
 
 export { BYTES_PER_UNIT };

@@ -11,12 +11,16 @@ export type { MonthSummary, ServiceSummary } from './model.ts';
 
 export interface SizingResult {
   file: string;
+  /** The combination of sets used, when the config has sets. */
+  set?: string;
   storageUnit: string;
   /** Every month the usage covers. */
   months: string[];
   summaries: MonthSummary[];
   applied: AppliedOverride[];
   ignored: string[];
+  /** What the resource model accepts but looks wrong: duplicate keys, a low ram_model. */
+  warnings: string[];
 }
 
 export interface SummaryOptions {
@@ -33,14 +37,34 @@ export function computeVmSummary(config: SizingConfig, overrides?: SizingOverrid
   const run = runModel(effective);
   const dates = options.dates?.length ? options.dates : effective.summary_dates.length ? effective.summary_dates : [run.usage.months[run.usage.months.length - 1]!];
   for (const d of dates) if (!/^\d{4}-\d{2}$/.test(d)) throw new UserError(`date must be YYYY-MM, not "${d}"`);
-  return {
+  const result: SizingResult = {
     file: effective.file,
     storageUnit: effective.storage_display_unit,
     months: run.usage.months,
     summaries: dates.map((d) => summarizeMonth(effective, run, d)),
     applied,
     ignored: effective.ignored,
+    warnings: effective.warnings,
   };
+  if (effective.set_name !== undefined) result.set = effective.set_name;
+  return result;
+}
+
+/**
+ * One line per set at `month` (the config's sets_summary_date): users, VMs, cores, RAM and storage, the figures
+ * run_model.py compares across sets.
+ */
+export function formatSetsComparison(results: readonly SizingResult[], month: string): string {
+  const out = [`Sets compared at ${month}:`];
+  for (const r of results) {
+    const s = r.summaries.find((x) => x.month === month);
+    if (!s) throw new UserError(`${r.file}: sets_summary_date ${month} is not a summary date (${r.summaries.map((x) => x.month).join(', ')})`);
+    const t = s.totals;
+    out.push(
+      `  ${r.set ?? '(default)'}: ${s.users === undefined ? '' : `${formatFigure(s.users)} users, `}${t.vms} VMs, ${formatFigure(t.cores)} cores, ${formatFigure(t.ramGb)} GB RAM, ${formatFigure(t.storageTotal)} ${r.storageUnit} data storage`,
+    );
+  }
+  return out.join('\n') + '\n';
 }
 
 /** The plan as text: per date a heading, the VM summary in the seed's table format, totals and storage. */

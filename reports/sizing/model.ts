@@ -1,5 +1,6 @@
 // Usage -> per-service storage and compute -> the VM summary, month by month, as commcare_resource_model
-// computes it. The formulas are in README.md beside this file.
+// (master 7865ae1) computes it: generate_service_data and ComputeModel (core/generate.py), get_summary_data and
+// summarize_service_data (core/summarize.py). The formulas are in README.md beside this file.
 import { UserError } from '../../core/errors.ts';
 import type { VmRow } from '../../topology/model.ts';
 import { configError, type DataModelDef, type ServiceDef, type SizingConfig } from './config.ts';
@@ -63,12 +64,19 @@ function ceil(x: number): number {
 }
 
 function dataSize(models: readonly DataModelDef[], usage: UsageFrame, redundancy: number, i: number): number {
+  // DataFrame.sum(axis=1) in _service_data_size's callers: a missing usage value counts as 0.
   let total = 0;
-  for (const m of models) total += usage.fields.get(m.referenced_field)![i]! * m.unit_size * redundancy;
+  for (const m of models) {
+    const bytes = usage.fields.get(m.referenced_field)![i]! * m.unit_size * redundancy;
+    if (!Number.isNaN(bytes)) total += bytes;
+  }
   return total;
 }
 
-/** Storage and compute of one service over the months. */
+/**
+ * Storage and compute of one service over the months: _service_storage_data, then ComputeModel.data_frame (VMs by
+ * processes, by users per node or static; extra VMs for max_storage_per_node, then for the ram_model).
+ */
 export function serviceData(config: SizingConfig, service: ServiceDef, usage: UsageFrame): ServiceData {
   const n = usage.months.length;
   const { storage, process } = service;
@@ -130,89 +138,159 @@ export function serviceData(config: SizingConfig, service: ServiceDef, usage: Us
   return out;
 }
 
-/** The estimation buffer for month index i: estimation_buffer x (1 + estimation_growth_factor)^i. */
-export function estimationBuffer(config: SizingConfig, i: number): number {
-  return config.estimation_buffer * (1 + config.estimation_growth_factor) ** i;
+/** A non-negative float as an exact fraction num / 2^shift. */
+function dyadic(x: number): { num: bigint; shift: number } {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, x);
+  const hi = view.getUint32(0);
+  const exp = (hi >>> 20) & 0x7ff;
+  const mant = (BigInt(hi & 0xfffff) << 32n) | BigInt(view.getUint32(4));
+  // Normal numbers carry the implicit leading 1; subnormals (exp 0) do not.
+  const num = exp ? mant | (1n << 52n) : mant;
+  const e = (exp || 1) - 1075;
+  return e >= 0 ? { num: num << BigInt(e), shift: 0 } : { num, shift: -e };
 }
 
-/** The summary row of one service for month index i. */
-export function summarizeService(config: SizingConfig, service: ServiceDef, data: ServiceData, i: number, usageValue?: number): ServiceSummary {
-  const eb = estimationBuffer(config, i);
-  const S = data.storageBytes[i]!;
-  const C = data.computeVms[i]!;
-  const nodeBuffer = service.static_number ? 0 : ceil(C * eb);
-  const suggested = ceil(C + nodeBuffer);
-  let vms = Math.max(suggested, service.min_nodes);
-  const storageEb = service.storage.override_estimation_buffer ?? eb;
-  const raisedByMinNodes = vms > suggested;
+/**
+ * The estimation buffer for month index i: estimation_buffer x (1 + estimation_growth_factor)^i
+ * (get_summary_data). The tool computes it in Decimal from the floats' exact values and converts to float once, so
+ * it is computed exactly here and rounded once: 0.2 x 1.025 is 0.205, not the 0.20500000000000002 two float steps
+ * give, which moves a ceil() now and then.
+ */
+export function estimationBuffer(config: SizingConfig, i: number): number {
+  const b = config.estimation_buffer;
+  const g = config.estimation_growth_factor;
+  if (!g || !i || b < 0 || g < -1) return b * (1 + g) ** i;
+  const B = dyadic(b);
+  const G = dyadic(g);
+  const base = (1n << BigInt(G.shift)) + G.num;
+  const num = B.num * base ** BigInt(i);
+  const shift = B.shift + G.shift * i;
+  // num / 2^shift has at most `shift` decimals: print them all and let Number() round once.
+  const digits = ((num * 10n ** BigInt(shift)) >> BigInt(shift)).toString().padStart(shift + 1, '0');
+  return Number(`${digits.slice(0, digits.length - shift)}.${digits.slice(digits.length - shift)}`);
+}
 
-  let perVm: number;
-  let total: number;
+/** Python's max(a, b): b only when b > a, so a NaN first argument stays NaN. */
+function pyMax(a: number, b: number): number {
+  return b > a ? b : a;
+}
+
+/** A figure the tool would show as NaN or inf shows blank: 0 here (pandas' sums skip it too). */
+function shown(x: number): number {
+  return Number.isFinite(x) ? x : 0;
+}
+
+/**
+ * The summary rows of one service, one per month, as get_summary_data (core/summarize.py) computes them. Its
+ * storage branches look at the whole series (whether min_nodes raised the VM count in any month, whether the
+ * service has compute in any month), so every month is computed together.
+ */
+export function summarizeService(config: SizingConfig, service: ServiceDef, data: ServiceData, usage?: readonly number[]): ServiceSummary[] {
+  const n = data.storageBytes.length;
+  const idx = [...Array(n).keys()];
+  const S = data.storageBytes;
+  const C = data.computeVms;
+  const eb = idx.map((i) => estimationBuffer(config, i));
+  const nodeBuffer = idx.map((i) => (service.static_number ? 0 : ceil(C[i]! * eb[i]!)));
+  const suggested = idx.map((i) => ceil(C[i]! + nodeBuffer[i]!));
+  // DataFrame.max() skips a missing VM count (usage missing that month): min_nodes then.
+  const vms = idx.map((i) => (Number.isNaN(suggested[i]!) ? service.min_nodes : Math.max(suggested[i]!, service.min_nodes)));
+  const seb = idx.map((i) => service.storage.override_estimation_buffer ?? eb[i]!);
+  const raised = idx.map((i) => vms[i]! > suggested[i]!);
+  const buffered = idx.map((i) => S[i]! + S[i]! * seb[i]!);
+  const minS = service.min_storage_per_node ?? 0;
+
+  let perVm: number[];
+  let total: number[];
   if (service.storage_scales_with_nodes) {
     // Every VM holds a full copy.
-    perVm = S + S * storageEb;
-    total = perVm * vms;
-  } else if (raisedByMinNodes) {
-    // min_nodes gives more VMs than the usage needs: buffered storage is spread over all of them.
-    total = S + S * storageEb;
-    perVm = total / vms;
-  } else if (C === 0) {
-    // No compute: storage only. The resource model adds both buffers here.
-    total = S + S * storageEb + S * eb;
-    perVm = 0;
+    perVm = buffered;
+    total = idx.map((i) => perVm[i]! * vms[i]!);
+  } else if (raised.some(Boolean)) {
+    // min_nodes gives more VMs than the usage needs in some month: the buffered storage is spread over the
+    // compute VMs where it does not, over all VMs where it does; min_storage_per_node lifts both parts, so a
+    // month gets it twice (the tool sums the two masked series).
+    const lte = idx.map((i) => (raised[i] ? 0 : 1));
+    const gt = idx.map((i) => (raised[i] ? 1 : 0));
+    let perLt = idx.map((i) => (buffered[i]! / C[i]!) * lte[i]!);
+    if (minS) perLt = perLt.map((x) => pyMax(x, minS));
+    const totalLt = idx.map((i) => perLt[i]! * vms[i]! * lte[i]!);
+    const totalGt = idx.map((i) => buffered[i]! * gt[i]!);
+    let perGt = idx.map((i) => (totalGt[i]! / vms[i]!) * gt[i]!);
+    if (minS) perGt = perGt.map((x) => pyMax(x, minS));
+    total = idx.map((i) => totalLt[i]! + totalGt[i]!);
+    perVm = idx.map((i) => perLt[i]! + perGt[i]!);
+  } else if (!C.some((c) => c)) {
+    // No compute: storage only, with the estimation buffer once (81489b8 "don't double add buffer").
+    total = buffered;
+    perVm = idx.map(() => 0);
   } else {
-    // Storage is spread over the VMs the usage needs; the buffer VMs get the same share each.
-    perVm = S / C;
-    total = perVm * vms;
+    // Data spread over all the VMs, buffer VMs included; the buffer VMs add no storage (5ab72d3 "fix distributed
+    // data cal").
+    total = [...S];
+    perVm = idx.map((i) => S[i]! / vms[i]!);
+    if (minS && perVm.some((x) => x < minS)) {
+      perVm = perVm.map((x) => pyMax(x, minS));
+      total = idx.map((i) => perVm[i]! * vms[i]!);
+    }
   }
 
-  let vmsHa = 0;
-  if (service.include_ha_resources) {
-    vmsHa = vms;
-    total *= 2;
-    vms *= 2;
-  }
+  const ha = service.include_ha_resources;
+  const anyCompute = C.some((c) => c);
+  const anyVms = vms.some((v) => v);
   const coresPerVm = service.process.cores_per_node ?? 0;
   const ramGbPerVm = service.process.ram_per_node ?? 0;
   const unit = BYTES_PER_UNIT[config.storage_display_unit];
-  const row: ServiceSummary = {
-    name: service.name,
-    coresPerVm,
-    ramGbPerVm,
-    storageGbPerVm: vms > 0 ? tenthRound(perVm / BYTES_PER_UNIT.GB) : 0,
-    vmsTotal: vms,
-    vmsHa,
-    vmBuffer: nodeBuffer,
-    coresTotal: vms * coresPerVm,
-    ramTotalGb: clean(vms * ramGbPerVm),
-    storageTotal: tenthRound(ceil(total) / unit),
-    osStorageTotalGb: ceil(vms * config.vm_os_storage_gb),
-  };
-  if (service.storage.group) row.storageGroup = service.storage.group;
-  if (usageValue !== undefined) row.usage = usageValue;
-  return row;
+  return idx.map((i) => {
+    const vmsTotal = ha ? vms[i]! * 2 : vms[i]!;
+    const storageTotal = ha ? total[i]! * 2 : total[i]!;
+    const row: ServiceSummary = {
+      name: service.name,
+      coresPerVm,
+      ramGbPerVm,
+      storageGbPerVm: anyCompute ? shown(tenthRound(perVm[i]! / BYTES_PER_UNIT.GB)) : 0,
+      vmsTotal,
+      vmsHa: ha ? vms[i]! : 0,
+      vmBuffer: nodeBuffer[i]!,
+      coresTotal: anyVms ? vmsTotal * coresPerVm : 0,
+      ramTotalGb: anyVms ? clean(vmsTotal * ramGbPerVm) : 0,
+      storageTotal: shown(tenthRound(ceil(storageTotal) / unit)),
+      osStorageTotalGb: ceil(vmsTotal * config.vm_os_storage_gb),
+    };
+    if (service.storage.group) row.storageGroup = service.storage.group;
+    if (usage) row.usage = usage[i]!;
+    return row;
+  });
 }
 
 export interface SizingRun {
   usage: UsageFrame;
   data: ServiceData[];
+  /** Per service (config order), its summary row for every month. */
+  rows: ServiceSummary[][];
 }
 
 /** Usage and per-service data for every month (what the summaries are made from). */
 export function runModel(config: SizingConfig): SizingRun {
   const usage = computeUsage(config);
-  return { usage, data: config.services.map((s) => serviceData(config, s, usage)) };
+  const data = config.services.map((s) => serviceData(config, s, usage));
+  const rows = config.services.map((s, k) => summarizeService(config, s, data[k]!, usage.fields.get(s.usage_field)));
+  return { usage, data, rows };
 }
 
-/** The VM summary at one month ("YYYY-MM"). Services are listed by name, as the resource model sorts them. */
+/**
+ * The VM summary at one month ("YYYY-MM"), as summarize_service_data: services by name, storage summed per group
+ * (pandas skips a blank), OS disks added to vm_os_storage_group rounded up once.
+ */
 export function summarizeMonth(config: SizingConfig, run: SizingRun, month: string): MonthSummary {
   const i = run.usage.months.indexOf(month);
   if (i < 0) {
     const ms = run.usage.months;
     throw new UserError(`${config.file}: summary date ${month} is not a modelled month (usage covers ${ms[0]} to ${ms[ms.length - 1]})`);
   }
-  const services = config.services
-    .map((s, k) => summarizeService(config, s, run.data[k]!, i, run.usage.fields.get(s.usage_field)?.[i]))
+  const services = run.rows
+    .map((rows) => rows[i]!)
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 
   const storageByGroup: Record<string, number> = {};

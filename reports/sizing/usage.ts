@@ -25,18 +25,29 @@ function monthsBetween(start: string, end: string): string[] {
   return out;
 }
 
-/** Running total with `startWith` added to the first month. */
+/**
+ * Running total with `startWith` added to the first month, skipping missing months as pandas' cumsum does (a
+ * missing month stays missing; the total carries on past it).
+ */
 function cumulative(values: number[], startWith: number): number[] {
   let total = 0;
-  return values.map((v, i) => (total += i === 0 ? v + startWith : v));
+  return values.map((v, i) => {
+    const x = i === 0 ? v + startWith : v;
+    if (Number.isNaN(x)) return NaN;
+    return (total += x);
+  });
 }
 
 /**
- * Computes every usage field month by month. Models run once the fields they depend on exist, in any order
- * of the file; a field that can never run (a cycle) is an error.
+ * Computes every usage field month by month, as generate_usage_data (core/generate.py) and the models in
+ * core/models.py do. Models run once the fields they depend on exist, in any order of the file; a field that can
+ * never run (a cycle) is an error.
  *
- * - date_range_value: the value for each month of each range (a later range wins where two overlap);
- *   a month that this field does not name but another field does is 0.
+ * A month that a date_range_value field does not name, while another field does, is missing (NaN), and missing
+ * values travel as in pandas: factors and sums keep them missing, a product skips them (Series.product), a
+ * running total skips them, and storage sums treat them as 0 (DataFrame.sum).
+ *
+ * - date_range_value: the value for each month of each range (a later range wins where two overlap).
  * - derived_factor: field x factor; invert_derived_factor: field / factor; derived_sum / product: of fields.
  *   `start_with` is added to the first month.
  * - cumulative: running total of the field, `start_with` added to the first month.
@@ -59,7 +70,7 @@ export function computeUsage(config: SizingConfig): UsageFrame {
   const run = (u: UsageDef): void => {
     switch (u.model) {
       case 'date_range_value': {
-        const values = months.map(() => 0);
+        const values = months.map(() => NaN);
         for (const r of u.ranges) for (const m of monthsBetween(r.start, r.end)) values[index.get(m)!] = r.value;
         fields.set(u.name, values);
         return;
@@ -74,7 +85,11 @@ export function computeUsage(config: SizingConfig): UsageFrame {
       case 'derived_sum':
       case 'product': {
         const inputs = u.dependant_fields.map(get);
-        const values = months.map((_, i) => inputs.reduce((acc, f, k) => (k === 0 ? f[i]! : u.model === 'derived_sum' ? acc + f[i]! : acc * f[i]!), 0));
+        // DerivedSum applies Python's sum (a missing value makes the sum missing); DerivedProduct Series.product,
+        // which skips missing values (1 when all are missing).
+        const values = months.map((_, i) =>
+          u.model === 'derived_sum' ? inputs.reduce((acc, f) => acc + f[i]!, 0) : inputs.reduce((acc, f) => (Number.isNaN(f[i]!) ? acc : acc * f[i]!), 1),
+        );
         if (u.start_with && values.length) values[0]! += u.start_with;
         fields.set(u.name, values);
         return;

@@ -82,9 +82,12 @@ describe('capacity report on a real local run', { timeout: 240_000 }, () => {
     assert.equal(m.verdicts.length, 1);
     const v = m.verdicts[0]!;
     assert.equal(v.row.name, 'local');
-    assert.notEqual(v.verdict, 'unknown');
-    assert.ok(v.checks.some((c) => c.resource === 'cpu'));
-    assert.ok(v.checks.some((c) => c.resource === 'storage'));
+    assert.ok(['measured', 'modelled'].includes(v.label), v.label);
+    assert.notEqual(v.verdict, 'not measured');
+    assert.ok(v.checks.some((c) => c.resource === 'cpu' && c.basis === 'measured'));
+    // a disk is judged by usage, or said to be the config's static baseline
+    assert.ok(v.checks.some((c) => c.resource === 'storage') || v.notes.some((n) => /static baseline/.test(n)), v.notes.join('; '));
+    assert.ok(m.projection!.start >= (m.run.startedAt ?? '').slice(0, 7), 'the projection starts at the run');
     assert.equal(m.projection!.target.users, 2000);
     assert.ok(m.projection!.overrides.some((o) => o.path.startsWith('services.pg_main.storage.data_models')));
     assert.ok(m.hosts.some((h) => h.host === 'localhost' && h.row === 'local'));
