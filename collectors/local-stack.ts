@@ -10,10 +10,13 @@
 // - `local_store`: what a run adds to stores the other collectors cannot see: `kafka_log_bytes` (topic: the
 //   sum of the topic's *.log segment files under Kafka's log dir; index files are preallocated so they are left
 //   out) and, from the HQ-compatible service's sync log, `synclogs` and `synclog_cases` (restores served so far
-//   and the cases they carried, summed).
+//   and the cases they carried, summed); from its Redis, `exports_done` and `exported_rows` (exports finished so
+//   far and the rows they held, summed).
 import fs from 'node:fs';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import pg from 'pg';
+import { EXPORT_TOTALS } from '../hq/index.ts';
 import { RateTracker } from './rates.ts';
 import { gapSample, sample, type Collector, type Sample } from './types.ts';
 
@@ -87,6 +90,7 @@ export function treeTotals(all: Map<number, ProcStat>, root: number): { cpuSecon
 export function serviceOfComponent(name: string): string {
   if (/^web-\d+$/.test(name)) return 'django';
   if (name.startsWith('pillow')) return 'pillowtop';
+  if (/^celery-\d+$/.test(name)) return 'celery';
   if (name === 'postgres') return 'postgresql';
   return name; // kafka, elasticsearch, nginx, redis
 }
@@ -160,6 +164,8 @@ export interface LocalStoreTarget {
   kafkaLogDir?: string;
   /** PostgreSQL with the HQ-compatible service's phone_synclogsql. */
   postgresUrl?: string;
+  /** Redis with the HQ-compatible service's export totals. */
+  redisUrl?: string;
 }
 
 /** Bytes of *.log segments per topic under a Kafka log dir. */
@@ -188,6 +194,7 @@ export function kafkaLogBytes(logDir: string): Map<string, number> {
 
 export function localStoreCollector(target: LocalStoreTarget, opts: { timeoutMs?: number } = {}): Collector {
   let pool: pg.Pool | undefined;
+  let redis: Redis | undefined;
   const c: Collector = {
     name: `local_store@${target.host}`,
     source: 'local_store',
@@ -211,11 +218,28 @@ export function localStoreCollector(target: LocalStoreTarget, opts: { timeoutMs?
           out.push(gapSample(now, c, err, 'synclog'));
         }
       }
+      if (target.redisUrl) {
+        if (!redis) {
+          redis = new Redis(target.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false,
+            connectTimeout: opts.timeoutMs ?? 3000, commandTimeout: opts.timeoutMs ?? 3000, retryStrategy: () => 500 });
+          redis.on('error', () => undefined); // a failed reading is the gap
+        }
+        try {
+          if (redis.status === 'wait') await redis.connect();
+          const [exports, rows] = await redis.mget(EXPORT_TOTALS.exports, EXPORT_TOTALS.rows);
+          out.push(sample(now, 'local_store', target.host, 'exports_done', Number(exports ?? 0)));
+          out.push(sample(now, 'local_store', target.host, 'exported_rows', Number(rows ?? 0)));
+        } catch (err) {
+          out.push(gapSample(now, c, err, 'exports'));
+        }
+      }
       return out;
     },
     async close() {
       await pool?.end().catch(() => undefined);
       pool = undefined;
+      redis?.disconnect();
+      redis = undefined;
     },
   };
   return c;

@@ -16,6 +16,7 @@ describe('collector targets', () => {
     assert.deepEqual(t.pillows![0]!.kafkaBrokers, ['127.0.0.1:19092']);
     assert.equal(t.elasticsearch![0]!.url, 'http://127.0.0.1:19200');
     assert.equal(t.nginx![0]!.statusUrl, 'http://127.0.0.1:18080/nginx_status');
+    assert.equal(t.rabbitmq![0]!.url, 'http://guest:guest@127.0.0.1:16673/');
     assert.deepEqual(t.hosts, [{ host: 'localhost' }]);
     const names = buildCollectors(t).map((c) => c.name);
     assert.deepEqual(names.sort(), [
@@ -27,6 +28,7 @@ describe('collector targets', () => {
       'pillows@localhost',
       'postgres@localhost',
       'process@localhost',
+      'rabbitmq@localhost',
       'redis@localhost',
     ]);
   });

@@ -8,6 +8,7 @@ import { elasticsearchUrl } from '../stack/components/elasticsearch.ts';
 import { kafkaBroker } from '../stack/components/kafka.ts';
 import { nginxUrl } from '../stack/components/nginx.ts';
 import { postgresUrl } from '../stack/components/postgres.ts';
+import { rabbitmqManagementUrl } from '../stack/components/rabbitmq.ts';
 import { redisUrl } from '../stack/components/redis.ts';
 import type { Endpoint, Host, ServiceInstance, Topology } from '../topology/model.ts';
 import { elasticsearchCollector, type ElasticsearchOptions, type ElasticsearchTarget } from './elasticsearch.ts';
@@ -60,10 +61,11 @@ export function localTargets(ctx: Pick<StackContext, 'config'> & Partial<Pick<St
     kafka: [{ brokers: [kafkaBroker(ctx)], host, groups: 'all' }],
     elasticsearch: [{ url: elasticsearchUrl(ctx), host }],
     redis: [{ url: redisUrl(ctx), host }],
+    rabbitmq: [{ url: rabbitmqManagementUrl(ctx), host }],
     nginx: [{ statusUrl: joinUrl(nginxUrl(ctx), 'nginx_status'), host }],
     hosts: [{ host }],
     processes: [{ runDir: paths.run, host }],
-    localStores: [{ host, kafkaLogDir: path.join(paths.data, 'kafka'), postgresUrl: postgresUrl(ctx) }],
+    localStores: [{ host, kafkaLogDir: path.join(paths.data, 'kafka'), postgresUrl: postgresUrl(ctx), redisUrl: redisUrl(ctx) }],
   };
 }
 

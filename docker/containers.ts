@@ -18,9 +18,10 @@ export const CONTAINER_PORT_VARS = {
   kafka: 'CAPACITY_CONTAINERS_KAFKA_PORT',
   elasticsearch: 'CAPACITY_CONTAINERS_ELASTICSEARCH_PORT',
   nginx: 'CAPACITY_CONTAINERS_NGINX_PORT',
+  rabbitmqManagement: 'CAPACITY_CONTAINERS_RABBITMQ_MANAGEMENT_PORT',
 } as const;
 
-export const DEFAULT_CONTAINER_PORTS = { postgres: 35432, redis: 36379, kafka: 39092, elasticsearch: 39200, nginx: 38080 } as const;
+export const DEFAULT_CONTAINER_PORTS = { postgres: 35432, redis: 36379, kafka: 39092, elasticsearch: 39200, nginx: 38080, rabbitmqManagement: 35673 } as const;
 
 export type ContainerPorts = Record<keyof typeof CONTAINER_PORT_VARS, number>;
 
@@ -39,7 +40,8 @@ export function containerPorts(env: NodeJS.ProcessEnv = process.env): ContainerP
 /** A StackConfig whose ports are the containers' published ones: the local stack's URL helpers then reach them. */
 export function containerStackConfig(ports: ContainerPorts): StackConfig {
   const cfg = defaultConfig();
-  const p: StackPorts = { ...cfg.ports, postgres: ports.postgres, redis: ports.redis, kafka: ports.kafka, elasticsearch: ports.elasticsearch, nginx: ports.nginx };
+  const p: StackPorts = { ...cfg.ports, postgres: ports.postgres, redis: ports.redis, kafka: ports.kafka, elasticsearch: ports.elasticsearch, nginx: ports.nginx,
+    rabbitmqManagement: ports.rabbitmqManagement };
   return { ...cfg, ports: p };
 }
 

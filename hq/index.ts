@@ -1,12 +1,20 @@
 // The HQ-compatible service's one public face for the rest of capacity: its database and users, its Kafka
-// topics and pillows, its blob store and the audit. The processes themselves start from web.ts and pillow.ts.
-export { createApiKey } from './api-keys.ts';
+// topics and pillows, its blob store, exports and the audit. The processes themselves start from web.ts, pillow.ts
+// and export-worker.ts.
 export { audit, totalPillowLag, type AuditInput, type AuditReport, type RefusedSubmissions } from './audit.ts';
 export { BlobStore } from './blobs.ts';
 export { createPool, waitForDatabase } from './db.ts';
 export { ensureTopics } from './outbox.ts';
 export { pillows } from './pillows.ts';
 export { DEMO_DOMAIN, demoWorkers, ensureMobileWorkers, type MobileWorkerAccount } from './users.ts';
+export { DEMO_WEB_USER, createApiKey, ensureWebUser, newApiKeyFor, type WebUserAccount } from './web-users.ts';
+export { EXPORT_QUEUE, TaskPublisher, type ExportTask } from './export-queue.ts';
+export { EXPORT_TOTALS, ExportStatusStore, type ExportStatus } from './export-status.ts';
+export { workerKey as celeryWorkerKey } from './export-worker.ts';
 
 /** The service's entry points, for whoever starts its processes. */
-export const HQ_ENTRY = { web: new URL('./web.ts', import.meta.url).pathname, pillow: new URL('./pillow.ts', import.meta.url).pathname } as const;
+export const HQ_ENTRY = {
+  web: new URL('./web.ts', import.meta.url).pathname,
+  pillow: new URL('./pillow.ts', import.meta.url).pathname,
+  exportWorker: new URL('./export-worker.ts', import.meta.url).pathname,
+} as const;

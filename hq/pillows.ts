@@ -38,7 +38,8 @@ async function ensureIndex(deps: Pick<PillowDeps, 'es' | 'pool'>, index: string,
   if (await es.indices.exists({ index })) {
     const mapping = await es.indices.getMapping({ index });
     const current = Object.values(mapping)[0]?.mappings;
-    if (current?.date_detection === false) return;
+    // doc_id: the data API's tie-breaker when paging by indexed_on (ES does not sort on _id)
+    if (current?.date_detection === false && current.properties?.doc_id) return;
     await es.indices.delete({ index });
     await deps.pool.query('update pillowtop_kafkacheckpoint set "offset" = 0, last_modified = now() where checkpoint_id = $1', [checkpointId]);
   }
@@ -102,7 +103,7 @@ export const xformPillow: PillowDefinition = {
   topics: ['form-sql'],
   async setup(deps) {
     await ensureIndex(deps, 'xforms', 'xform-pillow', {
-      domain: { type: 'keyword' }, xmlns: { type: 'keyword' }, user_id: { type: 'keyword' }, app_id: { type: 'keyword' },
+      doc_id: { type: 'keyword' }, domain: { type: 'keyword' }, xmlns: { type: 'keyword' }, user_id: { type: 'keyword' }, app_id: { type: 'keyword' },
       doc_type: { type: 'keyword' }, received_on: { type: 'date' }, inserted_at: { type: 'date' },
       // the form body is kept but not indexed field by field (HQ maps form data sparsely too)
       form: { type: 'object', enabled: false },
@@ -133,7 +134,7 @@ export const xformPillow: PillowDefinition = {
       const parsed = formXml.parse(xml.toString('utf8')) as Record<string, unknown>;
       const root = Object.entries(parsed).find(([k]) => !k.startsWith('?'))?.[1];
       ops.push({ index: { _index: 'xforms', _id: r.form_id } }, {
-        domain: r.domain, xmlns: r.xmlns, user_id: r.user_id, app_id: r.app_id, received_on: r.received_on,
+        doc_id: r.form_id, domain: r.domain, xmlns: r.xmlns, user_id: r.user_id, app_id: r.app_id, received_on: r.received_on,
         doc_type: DOC_TYPE[r.state] ?? 'XFormInstance', orig_id: r.orig_id, inserted_at: now, form: root,
       });
     }));
@@ -152,7 +153,7 @@ export const casePillow: PillowDefinition = {
   topics: ['case-sql'],
   async setup(deps) {
     await ensureIndex(deps, 'hqcases', 'case-pillow', {
-      domain: { type: 'keyword' }, type: { type: 'keyword' }, owner_id: { type: 'keyword' }, closed: { type: 'boolean' },
+      doc_id: { type: 'keyword' }, domain: { type: 'keyword' }, type: { type: 'keyword' }, owner_id: { type: 'keyword' }, closed: { type: 'boolean' },
       name: { type: 'text', fields: { exact: { type: 'keyword' } } }, opened_on: { type: 'date' }, modified_on: { type: 'date' },
       server_modified_on: { type: 'date' }, inserted_at: { type: 'date' },
       indices: { properties: { identifier: { type: 'keyword' }, referenced_id: { type: 'keyword' }, referenced_type: { type: 'keyword' } } },
@@ -179,7 +180,7 @@ export const casePillow: PillowDefinition = {
     for (const r of rows) {
       found.add(r.case_id);
       ops.push({ index: { _index: 'hqcases', _id: r.case_id } }, {
-        domain: r.domain, type: r.type, name: r.name, owner_id: r.owner_id, opened_on: r.opened_on, modified_on: r.modified_on,
+        doc_id: r.case_id, domain: r.domain, type: r.type, name: r.name, owner_id: r.owner_id, opened_on: r.opened_on, modified_on: r.modified_on,
         server_modified_on: r.server_modified_on, closed: r.closed, closed_on: r.closed_on, external_id: r.external_id,
         properties: r.case_json, indices: byCase.get(r.case_id) ?? [], inserted_at: now,
       });

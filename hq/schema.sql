@@ -156,10 +156,20 @@ create table if not exists hq_pillow_error (
   created_on timestamptz not null default now()
 );
 
--- API keys (HQ's ApiKey auth: `Authorization: ApiKey <web user>:<key>`); only a hash of the key is kept.
-create table if not exists hq_api_key (
-  key_hash text primary key,               -- sha256(key), hex
-  username text not null,                  -- the web user the key belongs to
-  domain text,                             -- the one project space it opens, or null for all
+-- Web users (HQ's WebUser: the people who use the site, run exports and call the API) and their API keys
+-- (HQ's HQApiKey: a key belongs to one web user; `Authorization: ApiKey <username>:<key>`).
+create table if not exists hq_web_user (
+  username text primary key,               -- an email address, as HQ's
+  domain text not null references hq_domain(name),
+  password_salt text not null,
+  password_hash text not null,             -- sha256(salt || password), hex
   created_on timestamptz not null default now()
 );
+
+create table if not exists hq_api_key (
+  key text primary key,
+  username text not null references hq_web_user(username) on delete cascade,
+  name text not null default '',
+  created_on timestamptz not null default now()
+);
+create index if not exists api_key_user on hq_api_key (username);

@@ -1,16 +1,17 @@
 // HQ's mobile worker API, the v0.5 user resource: list (paged), create, get, edit (password) and delete, with
-// API-key auth and the API throttle. `capacity workers create|delete` provisions through it, here as on HQ.
+// a web user's auth (API key or password) and the API throttle. `capacity workers create|delete` provisions through it, here as on HQ.
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import type { ApiKeyAuthenticator, ApiThrottle } from './api-keys.ts';
+import type { ApiThrottle } from './api-throttle.ts';
+import type { WebAuthenticator } from './web-users.ts';
 import { ensureMobileWorkers, fullUsername } from './users.ts';
 
 export const USER_API_ROUTE = /^\/a\/([\w.-]+)\/api\/v0\.5\/user\/(?:([\w-]+)\/?)?$/;
 
 export interface UserApiDeps {
   pool: pg.Pool;
-  apiKeys: ApiKeyAuthenticator;
+  webAuth: WebAuthenticator;
   throttle?: ApiThrottle;
 }
 
@@ -131,8 +132,8 @@ interface ApiCall {
 }
 
 async function route(deps: UserApiDeps, { req, res, domain, id, url }: ApiCall): Promise<void> {
-  const who = await deps.apiKeys.authenticate(domain, req.headers.authorization);
-  if (!who) throw new ApiError(401, 'an API key of this project space is required (Authorization: ApiKey <user>:<key>)');
+  const who = await deps.webAuth.authenticate(domain, req.headers.authorization);
+  if (!who) throw new ApiError(401, "a web user of this project space is required (Authorization: ApiKey <user>:<key>)");
   const wait = deps.throttle?.take(who.username) ?? 0;
   if (wait > 0) throw new ApiError(429, 'rate limit exceeded', { 'Retry-After': String(wait) });
   if (!id && req.method === 'GET') return json(res, 200, await list(deps, domain, url));

@@ -28,7 +28,7 @@ export function fullUsername(name: string, domain: string): string {
   return name.includes('@') ? name : `${name}@${domain}.commcarehq.org`;
 }
 
-const hashPassword = (salt: string, password: string) => createHash('sha256').update(salt).update(password).digest('hex');
+export const hashPassword = (salt: string, password: string) => createHash('sha256').update(salt).update(password).digest('hex');
 
 /** Creates the domain and upserts mobile workers (idempotent; passwords are reset to the given ones). */
 export async function ensureMobileWorkers(pool: pg.Pool, domain: string, workers: MobileWorkerAccount[]): Promise<void> {

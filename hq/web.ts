@@ -12,9 +12,16 @@ import { OutboxDrainer } from './outbox.ts';
 import { processSubmission } from './process-form.ts';
 import { buildRestore } from './restore.ts';
 import { formFromXml, SubmissionError, UnprocessableForm } from './submission.ts';
+import { HttpError } from './http-error.ts';
 import { Authenticator, fullUsername, type AuthenticatedUser } from './users.ts';
-import { ApiKeyAuthenticator, ApiThrottle } from './api-keys.ts';
+import { Redis } from 'ioredis';
+import { ApiThrottle } from './api-throttle.ts';
+import { API_ROUTES, handleList } from './data-api.ts';
+import { TaskPublisher } from './export-queue.ts';
+import { ExportStatusStore } from './export-status.ts';
+import { EXPORT_ROUTES, handleDownload, handlePoll, handlePrepare, type ExportWebDeps } from './exports-web.ts';
 import { handleUserApi, USER_API_ROUTE } from './user-api.ts';
+import { WebAuthenticator } from './web-users.ts';
 
 export const MAX_SUBMISSION_BYTES = 10 * 1024 * 1024;
 
@@ -25,16 +32,23 @@ export interface WebDeps {
   outbox?: OutboxDrainer;
   es?: EsClient;
   /** The API (mobile workers' user resource): API keys and their throttle. */
-  apiKeys?: ApiKeyAuthenticator;
   apiThrottle?: ApiThrottle;
   /** Added latency per request, to make a deliberately slower build for gate tests. */
   delayMs?: number;
+  /** Web users (exports, data API). */
+  webAuth?: WebAuthenticator;
+  /** Exports: task statuses in Redis, tasks on RabbitMQ. */
+  exports?: Omit<ExportWebDeps, 'webAuth' | 'blobs'>;
 }
 
-class HttpError extends Error {
-  constructor(readonly status: number, message: string, readonly body?: string) {
-    super(message);
-  }
+function exportDeps(deps: WebDeps): ExportWebDeps {
+  if (!deps.exports || !deps.webAuth) throw new HttpError(503, 'exports need Redis and RabbitMQ');
+  return { ...deps.exports, webAuth: deps.webAuth, blobs: deps.blobs };
+}
+
+function apiDeps(deps: WebDeps) {
+  if (!deps.es || !deps.webAuth) throw new HttpError(503, 'the data API needs Elasticsearch');
+  return { es: deps.es, webAuth: deps.webAuth };
 }
 
 const ROUTES = {
@@ -233,21 +247,31 @@ export function createHandler(deps: WebDeps): http.RequestListener {
       if ((m = ROUTES.receiver.exec(url.pathname))) return handleReceiver(deps, req, res, m[1]!, m[2]);
       if ((m = ROUTES.restore.exec(url.pathname))) return handleRestore(deps, req, res, m[1]!, url);
       if ((m = ROUTES.search.exec(url.pathname))) return handleSearch(deps, req, res, m[1]!, url);
-      if ((m = USER_API_ROUTE.exec(url.pathname)) && deps.apiKeys) {
-        return handleUserApi({ pool: deps.pool, apiKeys: deps.apiKeys, throttle: deps.apiThrottle }, req, res, m[1]!, m[2], url);
+      if ((m = USER_API_ROUTE.exec(url.pathname)) && deps.webAuth) {
+        return handleUserApi({ pool: deps.pool, webAuth: deps.webAuth, throttle: deps.apiThrottle }, req, res, m[1]!, m[2], url);
       }
       if ((m = ROUTES.heartbeat.exec(url.pathname))) {
         await requireUser(deps, m[1]!, req);
         res.writeHead(200, { 'Content-Type': 'application/json' });
         return res.end(JSON.stringify({ app_id: m[2], latest_apk_version: {}, latest_ccz_version: {} }));
       }
+      if ((m = API_ROUTES.form.exec(url.pathname))) return handleList(apiDeps(deps), 'form', req, res, m[1]!, url);
+      if ((m = API_ROUTES.case.exec(url.pathname))) return handleList(apiDeps(deps), 'case', req, res, m[1]!, url);
+      if ((m = EXPORT_ROUTES.prepare.exec(url.pathname))) {
+        const body = req.method === 'POST' ? (await readBody(req, 1024 * 1024)).toString('utf8') : '';
+        return handlePrepare(exportDeps(deps), req, res, m[1]!, body);
+      }
+      if ((m = EXPORT_ROUTES.poll.exec(url.pathname))) return handlePoll(exportDeps(deps), req, res, m[1]!, url);
+      if ((m = EXPORT_ROUTES.download.exec(url.pathname))) return handleDownload(exportDeps(deps), req, res, m[1]!, m[2]!);
       throw new HttpError(404, 'not found');
     };
     run().catch((err: unknown) => {
       if (res.headersSent) return res.destroy();
       if (err instanceof HttpError) {
-        return send(res, err.status, err.body ?? openRosaMessage('submit_error', err.message),
-          err.status === 401 ? { 'WWW-Authenticate': 'Basic realm="CommCare HQ"' } : {});
+        return send(res, err.status, err.body ?? openRosaMessage('submit_error', err.message), {
+          ...(err.status === 401 ? { 'WWW-Authenticate': 'Basic realm="CommCare HQ"' } : {}),
+          ...(err.contentType ? { 'Content-Type': err.contentType } : {}),
+        });
       }
       // Database or storage trouble: a 500 with nothing acknowledged; the phone will retry.
       process.stderr.write(`${new Date().toISOString()} ${req.method} ${url.pathname} failed: ${(err as Error).stack ?? err}\n`);
@@ -266,6 +290,8 @@ async function main(): Promise<void> {
       es: { type: 'string' },
       blobs: { type: 'string' },
       'delay-ms': { type: 'string', default: '0' },
+      redis: { type: 'string' },
+      amqp: { type: 'string' },
     },
   });
   const pool = createPool(values['pg-url']!, 12);
@@ -278,19 +304,27 @@ async function main(): Promise<void> {
     pool,
     blobs: new BlobStore(values.blobs!),
     auth: new Authenticator(pool),
-    apiKeys: new ApiKeyAuthenticator(pool),
-    // HQ throttles its API per user; each web worker holds its own share (CAPACITY_API_RATE requests/s per key)
+    // HQ throttles its API per user; each web worker holds its own share (CAPACITY_API_RATE requests/s per user)
     apiThrottle: new ApiThrottle(Number(process.env.CAPACITY_API_RATE ?? 20)),
     outbox,
     es: new EsClient({ node: values.es! }),
     delayMs: Number(values['delay-ms']),
+    webAuth: new WebAuthenticator(pool),
   };
+  let redis: Redis | undefined;
+  if (values.redis && values.amqp) {
+    redis = new Redis(values.redis, { maxRetriesPerRequest: 2, retryStrategy: () => 500 });
+    redis.on('error', () => undefined);
+    deps.exports = { statuses: new ExportStatusStore(redis), publisher: new TaskPublisher(values.amqp) };
+  }
   const server = http.createServer({ keepAliveTimeout: 70_000 }, createHandler(deps));
   server.listen(Number(values.port), values.host, () => {
     process.stderr.write(`${new Date().toISOString()} web worker ${process.pid} listening on ${values.host}:${values.port}\n`);
   });
   const shutdown = () => {
     server.close();
+    redis?.disconnect();
+    void deps.exports?.publisher.close();
     void outbox.stop().then(() => pool.end()).finally(() => process.exit(0));
     setTimeout(() => process.exit(0), 5000).unref();
   };

@@ -9,6 +9,7 @@
 // `undefined` with the reason; nothing is invented.
 import type { Topology } from '../topology/model.ts';
 import { increase, integrate, sumByTime, type LoadedResults, type SampleStore, type Series } from '../results-dir/index.ts';
+import { exportCosts } from './export-costs.ts';
 
 /**
  * Where a per-unit cost was measured: this project's local stack (HQ-compatible stand-ins for Django and the
@@ -500,5 +501,6 @@ export function calibrate(results: LoadedResults, topology?: Topology): Calibrat
   add('request_bytes_per_form', 'Bytes sent per submission (object storage proxy)', 'B', typeof sent === 'number' && submissions ? sent / submissions : undefined,
     typeof sent === 'number' && submissions ? `k6 data_sent ${fmt(sent)} B / ${fmt(submissions)} submissions${restoreCount ? ' (restore requests included, they are small)' : ''}` : 'no k6 data_sent or no submissions');
 
+  costs.push(...exportCosts(results));
   return calibration;
 }

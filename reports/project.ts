@@ -489,8 +489,10 @@ export function verdicts(rows: readonly VmRow[], proj: Projection | undefined, c
     // Storage: a data disk only; month by month from the target's usage
     let storageByMonth: RowVerdict['storageByMonth'];
     const storageFull: Partial<Record<Basis, string>> = {};
-    const dataServices = services.filter((n) => proj!.dataServices.includes(n));
-    if (kinds.includes('redis')) notes.push('Redis keeps its data in RAM: its disk is not judged');
+    // Redis keeps its data in RAM: its disk holds no data to judge, on a row of its own or beside others
+    const ramOnly = (n: string) => kindOfName(n) === 'redis';
+    const dataServices = services.filter((n) => proj!.dataServices.includes(n) && !ramOnly(n));
+    if (services.length && services.every(ramOnly)) notes.push('Redis keeps its data in RAM: its disk is not judged');
     else if (services.length && !dataServices.length) notes.push(`the disk holds the OS and software only (no data model for ${services.join(', ')} in the sizing config): not judged as a data disk`);
     else if (proj && dataServices.length && row.vmCount > 0) {
       const capacity = row.storageGbPerVm;

@@ -121,7 +121,9 @@ export function chartSpecs(r: LoadedResults, verdictRows: RowVerdict[]): { specs
   const notDrawn: Array<{ title: string; reason: string }> = [];
   const t0 = origin(r);
   const x = 'seconds since the start';
-  const endpoints = [...new Set(r.timeseries.filter((row) => row.endpoint !== 'none').map((row) => row.endpoint))].sort();
+  // the phone's endpoints first (latency charts are drawn for the first four), then exports and the data API
+  const rank = (ep: string) => (['receiver', 'restore', 'search'].indexOf(ep) + 4) % 4;
+  const endpoints = [...new Set(r.timeseries.filter((row) => row.endpoint !== 'none').map((row) => row.endpoint))].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
   const perEndpoint = (ep: string) => r.timeseries.filter((row) => row.endpoint === ep);
   const sec = (s: number) => s - t0 / 1000;
 

@@ -5,7 +5,10 @@ import fs from 'node:fs';
 import { createInterface } from 'node:readline';
 
 export interface RequestLine {
-  /** endpoint: receiver, restore or search */
+  /**
+   * endpoint: receiver, restore or search; exports: export (asked for), export_poll (the export page's poll),
+   * export_download (the file); the data API: api_form, api_case (one page of the list)
+   */
   e: string;
   /** when the answer came (ms since the epoch) */
   t: number;
@@ -22,8 +25,10 @@ export interface RequestLine {
   ack?: string;
   /** 1: the liveness follower polls this form */
   f?: number;
-  /** restores: first or incremental */
+  /** restores: first or incremental; exports: case or form */
   kind?: string;
+  /** data API pages: the objects the page held */
+  n?: number;
 }
 
 export function requestOf(line: string): RequestLine | undefined {

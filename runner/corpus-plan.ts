@@ -1,6 +1,6 @@
 // Shape -> pool -> corpus: what a run (or a k8s archive) of a scenario sends, planned once for both.
 import { type Ownership, corpusForms } from '../scenarios/lib/ownership.ts';
-import { plannedSubmissions, type ScenarioName, type ShapeParams } from '../scenarios/lib/shapes.ts';
+import { corpusSubmissions, type ScenarioName, type ShapeParams } from '../scenarios/lib/shapes.ts';
 import type { WorkerIdentity } from '../generators/population.ts';
 import { prepareCorpus, type PreparedCorpus } from './corpus.ts';
 import { planOwnership } from './pool.ts';
@@ -36,7 +36,7 @@ export interface CorpusPlan {
 export async function planCorpus(p: CorpusPlanInput): Promise<CorpusPlan> {
   const { script, ownership } = await planOwnership(p.binary, p.scenario, { baseUrl: p.baseUrl, domain: p.domain, shape: { ...p.shape } },
     p.users, p.segments, { native: p.native });
-  const count = corpusForms(ownership, plannedSubmissions(p.scenario, p.shape));
+  const count = corpusForms(ownership, corpusSubmissions(p.scenario, p.shape));
   const corpus = await prepareCorpus(p.home, { app: p.app, users: p.users, count, seed: p.seed, domain: p.domain, identities: p.identities }, p.log);
   return { script, ownership, corpus };
 }

@@ -26,17 +26,20 @@ describe('the plan of a run', () => {
   it('totals, rates and who sends, with no password anywhere', () => {
     const p = planRun(remote);
     assert.equal(p.remote, true);
-    assert.deepEqual([p.durationS, p.submissions, p.restores, p.searches, p.peakRate], [600, 1205, 240, 120, 2.6]);
+    assert.deepEqual(
+      [p.durationS, p.submissions, p.restores, p.searches, p.exports, p.apiPages, p.peakRate],
+      [600, 1205, 240, 120, 10, 120, 2.82],
+    );
     assert.deepEqual(p.workers.logins, ['w1@d.commcarehq.org', 'w2@d.commcarehq.org', 'w3@d.commcarehq.org']);
     const text = formatPlan(p);
     assert.match(text, /^dry run: nothing is sent\n/);
     assert.match(text, /target: +https:\/\/hq\.example\.org \(not on this machine\), domain d/);
-    assert.match(text, /totals: +up to 1205 forms, 240 restores, 120 case searches/);
+    assert.match(text, /totals: +up to 1205 forms, 240 restores, 120 case searches, 10 exports, 120 data API pages$/m);
     assert.match(text, /forms: +app household: register_household \(register\)/);
     assert.doesNotMatch(text, /p1|p2|p3/);
     assert.equal(
       confirmationLine(p),
-      'mixed-day will send up to 1205 forms, 240 restores, 120 case searches over 600 s (base 2/s, peak 2.6/s, ceiling --max-rate 300/s) ' +
+      'mixed-day will send up to 1205 forms, 240 restores, 120 case searches, 10 exports, 120 data API pages over 600 s (base 2/s, peak 2.82/s, ceiling --max-rate 300/s) ' +
         'as 3 mobile workers to https://hq.example.org, domain d.',
     );
     assert.equal(planRun({ ...remote, target: 'http://127.0.1.5:8080' }).remote, false);
@@ -47,7 +50,7 @@ describe('the plan of a run', () => {
     const refuses = (f: () => unknown, re: RegExp) => assert.throws(f, (e: unknown) => e instanceof UserError && re.test(e.message));
     refuses(
       () => planRun({ ...remote, shape: { rate: 10, maxRate: 5 } }),
-      /mixed-day would ask 13 requests\/s at its peak, above --max-rate 5/,
+      /mixed-day would ask 13.22 requests\/s at its peak, above --max-rate 5/,
     );
     refuses(
       () => planRun({ ...remote, users: 4 }),
@@ -80,7 +83,7 @@ describe('the plan of a run', () => {
     assert.equal(refused.status, 2);
     assert.equal(
       refused.stderr,
-      'capacity: mixed-day will send up to 1205 forms, 240 restores, 120 case searches over 600 s (base 2/s, peak 2.6/s, ceiling --max-rate 300/s) ' +
+      'capacity: mixed-day will send up to 1205 forms, 240 restores, 120 case searches, 10 exports, 120 data API pages over 600 s (base 2/s, peak 2.82/s, ceiling --max-rate 300/s) ' +
         'as 3 mobile workers to https://hq.example.org, domain d. No terminal to confirm on: pass --yes to go ahead.\n'.replace(
           'domain d.',
           'domain capacity-load.',

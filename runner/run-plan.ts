@@ -42,6 +42,9 @@ export interface RunPlan {
   submissions: number;
   restores: number;
   searches: number;
+  /** exports asked for by web users, and data API pages (mixed-day, soak, export-storm) */
+  exports: number;
+  apiPages: number;
   /** who sends: the generated workers, or the logins of the credentials file (never their passwords) */
   workers: { count: number; logins?: string[] };
   forms: { app: string; names: string[] };
@@ -72,6 +75,9 @@ export function planRun(i: PlanInput): RunPlan {
   const mixed = i.scenario === 'mixed-day' || i.scenario === 'soak';
   const restores = i.scenario === 'restore-storm' ? 2 * i.users : mixed ? round(shape.rate * shape.restoreRatio * durationS) : 0;
   const searches = mixed ? round(shape.rate * shape.searchRatio * durationS) : 0;
+  const webLoad = mixed || i.scenario === 'export-storm';
+  const exports = webLoad && shape.exportUsers > 0 ? round((shape.exportUsers / shape.exportIntervalS) * durationS) : 0;
+  const apiPages = webLoad && shape.apiClients > 0 ? round(shape.apiRate * durationS) : 0;
   return {
     scenario: i.scenario,
     target: i.target,
@@ -83,13 +89,27 @@ export function planRun(i: PlanInput): RunPlan {
     submissions,
     restores,
     searches,
+    exports,
+    apiPages,
     workers: { count: i.users, logins },
     forms: { app: i.app, names: loadApp(i.app).app.forms.map((f) => `${f.id} (${f.category})`) },
   };
 }
 
+/** What is sent, counted: forms, then whatever else the scenario sends. */
+const counts = (p: RunPlan) =>
+  [
+    `up to ${p.submissions} forms`,
+    p.restores ? `${p.restores} restores` : '',
+    p.searches ? `${p.searches} case searches` : '',
+    p.exports ? `${p.exports} exports` : '',
+    p.apiPages ? `${p.apiPages} data API pages` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+
 const totals = (p: RunPlan) =>
-  `up to ${p.submissions} forms${p.restores ? `, ${p.restores} restores` : ''}${p.searches ? `, ${p.searches} case searches` : ''} over ${p.durationS} s ` +
+  `${counts(p)} over ${p.durationS} s ` +
   `(base ${p.shape.rate}/s, peak ${+p.peakRate.toFixed(2)}/s, ceiling --max-rate ${p.shape.maxRate}/s) as ${p.workers.count} mobile workers`;
 
 /** The one line asked before load goes to a deployment off this machine. */
@@ -108,7 +128,7 @@ export function formatPlan(p: RunPlan): string {
     `target:      ${target}, domain ${p.domain}`,
     `duration:    ${p.durationS} s`,
     `rates:       base ${p.shape.rate} forms/s, peak ${+p.peakRate.toFixed(2)} requests/s, ceiling ${p.shape.maxRate}/s (--max-rate)`,
-    `totals:      up to ${p.submissions} forms${p.restores ? `, ${p.restores} restores` : ''}${p.searches ? `, ${p.searches} case searches` : ''}`,
+    `totals:      ${counts(p)}`,
     `workers:     ${p.workers.count}${logins ? ` real, from the credentials: ${logins.slice(0, 5).join(', ')}${logins.length > 5 ? `, ... ${logins[logins.length - 1]}` : ''}` : ' generated (created on the stack)'}` +
       `, ${p.shape.vus} VUs; about ${Math.ceil(p.submissions / p.workers.count)} forms each`,
     `forms:       app ${p.forms.app}: ${p.forms.names.join(', ')}`,

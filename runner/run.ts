@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { repoRoot } from '../core/paths.ts';
 import { startCollectors, targetsFromTopology, type RunningCollectors } from '../collectors/index.ts';
+import { DEMO_WEB_USER } from '../hq/index.ts';
 import { RESULTS_FORMAT, RESULT_FILES, ResultsDir, timeseriesCsv, type RunManifest, type RunSummary } from '../results-dir/index.ts';
 import type { RunEnv } from '../scenarios/lib/params.ts';
 import { plannedSeconds, plannedSubmissions, type ScenarioName, type ShapeParams } from '../scenarios/lib/shapes.ts';
@@ -121,6 +122,13 @@ interface LoadStep {
   shape: ShapeParams;
 }
 
+/** The web user exports and the data API run as: CAPACITY_WEB_USER / _PASSWORD / CAPACITY_API_KEY, else the stack's demo one. */
+function webUser(): NonNullable<RunEnv['webUser']> {
+  const env = process.env;
+  return { username: env.CAPACITY_WEB_USER ?? DEMO_WEB_USER.username, password: env.CAPACITY_WEB_PASSWORD ?? DEMO_WEB_USER.password,
+    apiKey: env.CAPACITY_API_KEY ?? DEMO_WEB_USER.apiKey };
+}
+
 /** k6 with the liveness follower and k6's progress around it; the request log aggregated afterwards. */
 async function sendLoad(s: LoadStep): Promise<{ k6: K6RunResult; summary: RunSummary }> {
   const { opts, results, manifest, endpoint, plan, shape } = s;
@@ -134,7 +142,8 @@ async function sendLoad(s: LoadStep): Promise<{ k6: K6RunResult; summary: RunSum
 
   const runEnv: RunEnv = { scenario: opts.scenario, baseUrl: endpoint.baseUrl, domain: opts.domain, corpusDir: plan.corpus.dir, usersFile: s.usersFile,
     shape: { ...shape }, followEvery: opts.livenessEvery,
-    ownership: { segments: plan.ownership.segments, pool: plan.ownership.pool, segment: opts.segment ? opts.segment.index - 1 : undefined } };
+    ownership: { segments: plan.ownership.segments, pool: plan.ownership.pool, segment: opts.segment ? opts.segment.index - 1 : undefined },
+    webUser: webUser() };
   if (opts.segment) opts.log(`k6 execution segment ${manifest.segment!.executionSegment} of ${manifest.segment!.executionSegmentSequence} (segment ${opts.segment.index}/${opts.segment.count})`);
   opts.log(`k6: ${opts.scenario} for about ${manifest.parameters.plannedSeconds} s (${shape.rate}/s base rate, ${opts.users} workers, ${shape.vus} VUs)`);
   const k6res = await runK6({

@@ -7,6 +7,6 @@ import * as actions from './lib/actions.ts';
 
 // Local bindings, not a re-export: k6 looks the exec function up before every iteration, and a re-export makes
 // that a module resolution each time.
-export const { submit, restore, restoreStorm, search, mixed } = actions;
+export const { submit, restore, restoreStorm, search, mixed, exportBrowser, apiPage } = actions;
 
 export const options = buildOptions('mixed-day', runEnv());

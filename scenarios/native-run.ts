@@ -8,6 +8,6 @@ import { buildOptions, runEnv } from './lib/params.ts';
 
 // Local bindings, not a re-export: k6 looks the exec function up before every iteration, and a re-export makes
 // that a module resolution each time.
-export const { submit, restore, restoreStorm, search, mixed } = actions;
+export const { submit, restore, restoreStorm, search, mixed, exportBrowser, apiPage } = actions;
 
 export const options = buildOptions(runEnv().scenario, runEnv());

@@ -65,9 +65,9 @@ if ((${#missing[@]})); then
   step "updating the Debian package lists" "${apt[@]}" update
   step "installing ${#missing[@]} Debian package(s): ${missing[*]}" \
     env DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y --no-install-recommends "${missing[@]}"
-  # Debian starts the system's own nginx/redis/postgres (and node_exporter, on every interface) on install; the
-  # stack runs its own copies on other ports, and the remote-only test starts its own node_exporters.
-  for svc in nginx redis-server postgresql prometheus-node-exporter; do
+  # Debian starts the system's own nginx/redis/postgres/rabbitmq (and node_exporter, on every interface) on install;
+  # the stack runs its own copies on other ports, and the remote-only test starts its own node_exporters.
+  for svc in nginx redis-server postgresql rabbitmq-server prometheus-node-exporter; do
     command -v systemctl >/dev/null 2>&1 && systemctl disable --now "$svc" >/dev/null 2>&1 || true
     service "$svc" stop >/dev/null 2>&1 || true
   done

@@ -10,6 +10,8 @@ export const versions = {
   // go.k6.io/k6/v2 is not served by the Go module proxy this machine reaches; v1.8.1 runs .ts scripts natively.
   // The build is k6x/ (k6 with capacity's extension): its go.mod requires this same release.
   k6: 'v1.8.1',
+  // Debian bookworm's rabbitmq-server (the component refuses any other minor release).
+  rabbitmq: '3.10',
 } as const;
 
 export interface StackPorts {
@@ -20,6 +22,10 @@ export interface StackPorts {
   elasticsearch: number;
   elasticsearchTransport: number;
   nginx: number;
+  rabbitmq: number;
+  rabbitmqManagement: number;
+  /** RabbitMQ's Erlang distribution port (Erlang's default would be AMQP + 20000). */
+  rabbitmqDist: number;
   /** First web worker port; worker i listens on web + i. */
   web: number;
 }
@@ -32,6 +38,9 @@ export const defaultPorts: StackPorts = {
   elasticsearch: 19200,
   elasticsearchTransport: 19300,
   nginx: 18080,
+  rabbitmq: 16672,
+  rabbitmqManagement: 16673,
+  rabbitmqDist: 16674,
   web: 18001,
 };
 
@@ -42,7 +51,18 @@ export interface StackConfig {
   esHeapMb: number;
   kafkaHeapMb: number;
   kafkaPartitions: number;
+  /** Celery-like export worker processes, and the tasks each runs at once (celery's --concurrency). */
+  celeryWorkers: number;
+  celeryConcurrency: number;
   postgres: { user: string; password: string; database: string };
+}
+
+function positiveEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new UserError(`${name}=${raw}: expected a whole number from 1 to 64`);
+  return n;
 }
 
 export function defaultConfig(): StackConfig {
@@ -53,6 +73,8 @@ export function defaultConfig(): StackConfig {
     esHeapMb: 512,
     kafkaHeapMb: 512,
     kafkaPartitions: 4,
+    celeryWorkers: positiveEnv('CAPACITY_CELERY_WORKERS', 2),
+    celeryConcurrency: positiveEnv('CAPACITY_CELERY_CONCURRENCY', 2),
     postgres: { user: 'capacity', password: 'capacity', database: 'commcarehq' },
   };
 }

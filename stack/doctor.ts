@@ -8,6 +8,7 @@ import { k6Binary, k6Version } from './components/k6.ts';
 import { javaMajorVersion } from './components/kafka.ts';
 import { nginxBinary } from './components/nginx.ts';
 import { pgBinDir } from './components/postgres.ts';
+import { rabbitmqInstalledVersion } from './components/rabbitmq.ts';
 import { redisBinary } from './components/redis.ts';
 import { stackStatus } from './stack.ts';
 
@@ -50,6 +51,10 @@ export function prerequisiteChecks(): Check[] {
   checks.push({ name: 'nginx', version: ngx ?? '-', ok: !!ngx, state: ngx ? 'found' : 'missing', fix: 'apt-get install nginx-light' });
   const rds = fs.existsSync(redisBinary) ? versionOf(redisBinary, ['--version'], /v=(\S+)/) : undefined;
   checks.push({ name: 'redis-server', version: rds ?? '-', ok: !!rds, state: rds ? 'found' : 'missing', fix: 'apt-get install redis-server' });
+  const rmq = rabbitmqInstalledVersion();
+  const rmqOk = !!rmq && rmq.startsWith(`${versions.rabbitmq}.`);
+  checks.push({ name: 'rabbitmq-server', version: rmq ?? '-', ok: rmqOk, state: rmq ? (rmqOk ? 'found' : `not ${versions.rabbitmq}.x`) : 'missing',
+    fix: `apt-get install rabbitmq-server (Debian bookworm's ${versions.rabbitmq})` });
   const unzip = versionOf('unzip', ['-v'], /UnZip (\S+)/);
   checks.push({ name: 'unzip', version: unzip ?? '-', ok: !!unzip, state: unzip ? 'found' : 'missing', fix: 'apt-get install unzip' });
   const cairo = dpkgInstalled('libcairo2-dev') && dpkgInstalled('libpango1.0-dev');

@@ -10,8 +10,9 @@ import { k6 } from './components/k6.ts';
 import { kafka, kafkaBroker } from './components/kafka.ts';
 import { nginx } from './components/nginx.ts';
 import { postgres } from './components/postgres.ts';
+import { rabbitmq } from './components/rabbitmq.ts';
 import { redis } from './components/redis.ts';
-import { HQ_TOPICS, pillow, webWorker } from './components/hq.ts';
+import { celeryWorker, HQ_TOPICS, pillow, webWorker } from './components/hq.ts';
 import { ensureTopics } from '../hq/index.ts';
 import { stackPaths } from '../core/paths.ts';
 import { writeFileAtomic } from '../core/fs.ts';
@@ -27,12 +28,13 @@ const kafkaWithTopics: Component = {
 
 /** In start order; stopped in reverse. */
 export const components: Component[] = [
-  postgres, redis, kafkaWithTopics, elasticsearch, nginx, k6,
+  postgres, redis, rabbitmq, kafkaWithTopics, elasticsearch, nginx, k6,
   ...Array.from({ length: defaultConfig().webWorkers }, (_, i) => webWorker(i)),
   pillow('xform'), pillow('case'), pillow('ucr'),
+  ...Array.from({ length: defaultConfig().celeryWorkers }, (_, i) => celeryWorker(i)),
 ];
 
-const readyTimeoutMs: Record<string, number> = { elasticsearch: 180_000, kafka: 90_000 };
+const readyTimeoutMs: Record<string, number> = { elasticsearch: 180_000, kafka: 90_000, rabbitmq: 90_000 };
 
 export const quietProgress: Progress = { step: () => undefined };
 export const stderrProgress: Progress = {

@@ -1,6 +1,6 @@
 // What the local stack and the same stack in containers share: the stack's nginx and Elasticsearch as the
-// endpoint, and mobile workers created straight in its PostgreSQL.
-import { createPool, ensureMobileWorkers } from '../hq/index.ts';
+// endpoint, and mobile workers (and the demo web user) created straight in its PostgreSQL.
+import { createPool, DEMO_WEB_USER, ensureMobileWorkers, ensureWebUser } from '../hq/index.ts';
 import type { StackContext } from '../stack/component.ts';
 import { elasticsearchUrl } from '../stack/components/elasticsearch.ts';
 import { nginxUrl } from '../stack/components/nginx.ts';
@@ -37,6 +37,8 @@ export abstract class StackTarget implements Target {
     const pool = createPool(postgresUrl(this.ctx!), 2);
     try {
       await ensureMobileWorkers(pool, this.opts.domain, workers.map((u) => ({ username: u.login, password: u.password, userId: u.userId, deviceId: u.deviceId })));
+      // the web user that asks for exports and calls the data API, in the run's domain
+      await ensureWebUser(pool, this.opts.domain, DEMO_WEB_USER);
     } finally {
       await pool.end();
     }

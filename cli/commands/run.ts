@@ -6,7 +6,7 @@ import { formatSummary } from '../../runner/summary.ts';
 import { confirmationLine, formatPlan, planRun } from '../../runner/run-plan.ts';
 import { confirm } from '../confirm.ts';
 import { isScenarioName, SCENARIO_DESCRIPTIONS, SCENARIO_NAMES, type ShapeParams } from '../../scenarios/lib/shapes.ts';
-import { positive, seconds, share } from '../options.ts';
+import { positive, seconds, share, wholeNumber } from '../options.ts';
 import { UserError } from '../../core/errors.ts';
 
 interface RunFlags {
@@ -41,6 +41,14 @@ interface RunFlags {
   p95Read?: number;
   maxFailed?: number;
   segment?: string;
+  exportUsers?: number;
+  exportInterval?: number;
+  exportPoll?: number;
+  apiClients?: number;
+  apiRate?: number;
+  apiLimit?: number;
+  p95Export?: number;
+  p95Api?: number;
   abortFailed?: number;
   dryRun?: boolean;
   yes?: boolean;
@@ -73,6 +81,14 @@ export function register(program: Command): void {
     .addOption(new Option('--step-rate <n>', 'ramp-to-break: rate added at each step').argParser(positive('--step-rate')))
     .addOption(new Option('--step <d>', 'ramp-to-break: how long each step holds').argParser(seconds('--step', { above0: true })))
     .option('--max-rate <n>', 'ceiling: the most requests per second any phase may ask for; a shape above it is refused, ramp-to-break climbs to it (default 300)', positive('--max-rate'))
+    .addOption(new Option('--export-users <n>', 'export-storm, mixed-day, soak: web users asking for exports (0: none)').argParser(wholeNumber('--export-users', 0)))
+    .addOption(new Option('--export-interval <d>', 'exports: each web user asks for an export this often').argParser(seconds('--export-interval', { above0: true })))
+    .addOption(new Option('--export-poll <d>', 'exports: how often the export page polls (HQ: 2 s)').argParser(seconds('--export-poll', { above0: true })))
+    .addOption(new Option('--api-clients <n>', 'export-storm, mixed-day, soak: data API clients paging the form and case lists (0: none)').argParser(wholeNumber('--api-clients', 0)))
+    .addOption(new Option('--api-rate <n>', 'data API: pages per second, all clients together').argParser(positive('--api-rate')))
+    .addOption(new Option('--api-limit <n>', 'data API: objects a page (HQ allows up to 1000)').argParser(positive('--api-limit', true)))
+    .option('--p95-export <ms>', 'threshold: p95 of an export from request to downloaded file in ms (default 60000)', positive('--p95-export'))
+    .option('--p95-api <ms>', 'threshold: p95 of a data API page in ms (default 3000)', positive('--p95-api'))
     .option('--p95-write <ms>', 'threshold: p95 of submissions in ms (default 900)', positive('--p95-write'))
     .option('--p95-read <ms>', 'threshold: p95 of restores and searches in ms (default 450)', positive('--p95-read'))
     .option('--max-failed <rate>', 'threshold: share of failed requests (default 0.001)', share('--max-failed'))
@@ -92,8 +108,10 @@ export function register(program: Command): void {
         rate: f.rate, durationS: f.duration, vus: f.vus, baselineS: f.baseline, burstS: f.burst, recoveryS: f.recovery,
         burstFactor: f.burstFactor, prefillS: f.prefill, windowS: f.window, restoreRatio: f.restoreRatio, searchRatio: f.searchRatio,
         stepRate: f.stepRate, stepS: f.step, maxRate: f.maxRate, writeP95Ms: f.p95Write, readP95Ms: f.p95Read, failedRate: f.maxFailed,
-        abortFailedRate: f.abortFailed,
+        exportUsers: f.exportUsers, exportIntervalS: f.exportInterval, exportPollS: f.exportPoll, apiClients: f.apiClients, apiRate: f.apiRate,
+        apiLimit: f.apiLimit, exportP95Ms: f.p95Export, apiP95Ms: f.p95Api, abortFailedRate: f.abortFailed,
       };
+      if ((f.apiLimit ?? 0) > 1000) throw new UserError('--api-limit is at most 1000 (HQ\'s maximum page)');
       const segment = f.segment ? parseSegment(f.segment) : undefined;
       const plan = planRun({ scenario, target: f.target, allowRemote: f.allowRemote, domain: f.domain, app: f.app, users: f.users, shape,
         credentialsFile: f.credentials, segment, seed: f.seed });

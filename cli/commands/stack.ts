@@ -4,7 +4,7 @@ import { parsePortOverrides } from '../../stack/config.ts';
 import { componentByName, components, loadStackContext, stackDown, stackStatus, stackUp, stderrProgress } from '../../stack/stack.ts';
 import { tailFile } from '../../stack/process.ts';
 import { nginxUrl } from '../../stack/components/nginx.ts';
-import { createApiKey, createPool, DEMO_DOMAIN, demoWorkers } from '../../hq/index.ts';
+import { createPool, DEMO_DOMAIN, demoWorkers, newApiKeyFor } from '../../hq/index.ts';
 import { postgresUrl } from '../../stack/components/postgres.ts';
 import { writeFileAtomic } from '../../core/fs.ts';
 import { formatBytes, formatTable } from '../table.ts';
@@ -97,19 +97,20 @@ export function register(program: Command): void {
     .command('api-key')
     .description("a new API key of the local stack's HQ-compatible service (for `capacity workers`), written to a file with mode 600")
     .requiredOption('--out <file>', 'where the line <web user>:<key> goes')
-    .option('--user <name>', 'the web user the key belongs to', 'admin@capacity.local')
-    .option('--domain <name>', 'the one project space it opens (default: every one)')
-    .action(async (opts: { out: string; user: string; domain?: string }) => {
+    .option('--domain <name>', 'the project space it opens (a web user belongs to one)', 'capacity-load')
+    .option('--user <name>', 'the web user it belongs to, made when missing (default admin@<domain>.capacity.local)')
+    .action(async (opts: { out: string; domain: string; user?: string }) => {
+      const user = opts.user ?? `admin@${opts.domain}.capacity.local`;
       const pool = createPool(postgresUrl(loadStackContext()), 1);
       let key: string;
       try {
-        key = await createApiKey(pool, opts.user, opts.domain);
+        key = await newApiKeyFor(pool, opts.domain, user);
       } catch (err) {
         throw new UserError(`cannot create an API key in the local stack's PostgreSQL (${(err as Error).message}): is the stack up? (capacity stack up)`, 1);
       } finally {
         await pool.end();
       }
-      writeFileAtomic(opts.out, `${opts.user}:${key}\n`, 0o600);
-      console.log(`API key of ${opts.user}${opts.domain ? ` for ${opts.domain}` : ''} written to ${opts.out} (mode 600)`);
+      writeFileAtomic(opts.out, `${user}:${key}\n`, 0o600);
+      console.log(`API key of ${user} for ${opts.domain} written to ${opts.out} (mode 600)`);
     });
 }

@@ -2,12 +2,12 @@
 // What a VU does: submit the next corpus form of a worker, restore (first then incremental), search cases.
 // Every request is tagged by endpoint (and form), checks read the body, not only the status, and every request
 // leaves a line in the request log (scenarios/lib/requestlog.ts).
-import { check } from 'k6';
+import { check, sleep } from 'k6';
 import encoding from 'k6/encoding';
 import exec from 'k6/execution';
 import http, { type Params } from 'k6/http';
 import { SharedArray } from 'k6/data';
-import { Counter } from 'k6/metrics';
+import { Counter, Trend } from 'k6/metrics';
 import type { Sender } from 'k6/x/capacity';
 import { RestoreSession } from './generated/requests.k6.js';
 import type { PackLayout, WorkerPackIndex } from './bodies.ts';
@@ -346,4 +346,95 @@ export function mixed(): void {
   if (u < 1 / total) submit();
   else if (u < (1 + restoreRatio) / total) restore();
   else search();
+}
+
+// Exports and the data API: a web user's browser asks for an export, polls it every exportPollS as HQ's export page
+// does and downloads the file; an API client pages the form or case list by indexed_on (its cursor per VU).
+const web = env.webUser;
+const webBasic = web ? `Basic ${encoding.b64encode(`${web.username}:${web.password}`)}` : '';
+const apiAuth = web ? `ApiKey ${web.username}:${web.apiKey}` : '';
+// one sample per export: asked for -> file downloaded (ms); failed or given-up exports are counted apart
+const exportCompletion = new Trend('export_completion', true);
+const exportFailed = new Counter('export_failed');
+let exportsAsked = 0;
+
+// Written at once: these VUs send a request every few seconds at most, so a batched line could wait for a request
+// that never comes (and be lost when the test ends).
+function exportLine(e: string, res: { status: number; timings: { duration: number } }, ok: boolean, extra = ''): void {
+  const now = Date.now();
+  logLine(`{"e":"${e}","t":${now},"d":${res.timings.duration},"s":${res.status},"ok":${ok ? 1 : 0}${extra}}`, now, true);
+}
+
+/** One browser export: case and form exports in turn. */
+export function exportBrowser(): void {
+  const kind = exportsAsked++ % 2 === 0 ? 'case' : 'form';
+  const started = Date.now();
+  const base = `${target.baseUrl}/a/${target.domain}`;
+  const asked = post(`${base}/data/export/custom/prepare_custom_export/`, JSON.stringify({ model_type: kind }), {
+    headers: { Authorization: webBasic, 'Content-Type': 'application/json' },
+    tags: { endpoint: 'export' },
+    responseType: 'text',
+  });
+  let id = '';
+  try {
+    id = asked.status === 200 ? String((JSON.parse(String(asked.body)) as { download_id?: string }).download_id ?? '') : '';
+  } catch {
+    id = '';
+  }
+  const okAsked = check(asked, { 'export: download id': () => id !== '' });
+  exportLine('export', asked, okAsked, `,"kind":"${kind}"`);
+  if (!okAsked) {
+    exportFailed.add(1);
+    return;
+  }
+  const pollUrl = `${base}/data/export/custom/poll_custom_export_download/?download_id=${id}`;
+  let downloadUrl = '';
+  while (Date.now() - started < shape.exportTimeoutS * 1000) {
+    sleep(shape.exportPollS);
+    const res = get(pollUrl, { headers: { Authorization: webBasic }, tags: { endpoint: 'export_poll' }, responseType: 'text' });
+    let status: { is_ready?: boolean; download_url?: string | null; progress?: { error?: boolean } } = {};
+    try {
+      status = JSON.parse(String(res.body)) as typeof status;
+    } catch {
+      status = {};
+    }
+    const ok = check(res, { 'export poll: 200': (r) => r.status === 200 && !status.progress?.error });
+    exportLine('export_poll', res, ok);
+    if (!ok && status.progress?.error) break;
+    if (status.is_ready && status.download_url) {
+      downloadUrl = status.download_url;
+      break;
+    }
+  }
+  if (!downloadUrl) {
+    exportFailed.add(1);
+    return;
+  }
+  // the file is read and dropped (a browser saves it): its bytes cost the web worker, not k6's memory
+  const file = get(`${target.baseUrl}${downloadUrl}`, { headers: { Authorization: webBasic }, tags: { endpoint: 'export_download' }, responseType: 'none' });
+  const okFile = check(file, { 'export download: 200': (r) => r.status === 200 });
+  exportLine('export_download', file, okFile, `,"kind":"${kind}"`);
+  if (okFile) exportCompletion.add(Date.now() - started);
+  else exportFailed.add(1);
+}
+
+const apiNext = new Map<string, string>();
+let apiPages = 0;
+
+/** One data API page: the VU's list (form or case in turn) from where its cursor stands. */
+export function apiPage(): void {
+  const list = apiPages++ % 2 === 0 ? 'form' : 'case';
+  const path = `/a/${target.domain}/api/v0.5/${list}/`;
+  const at = apiNext.get(list) ?? `?order_by=indexed_on&limit=${shape.apiLimit}`;
+  const res = get(`${target.baseUrl}${path}${at}`, { headers: { Authorization: apiAuth }, tags: { endpoint: `api_${list}` }, responseType: 'text' });
+  let page: { meta?: { next?: string | null }; objects?: unknown[] } = {};
+  try {
+    page = JSON.parse(String(res.body)) as typeof page;
+  } catch {
+    page = {};
+  }
+  const ok = check(res, { 'api: 200 with objects': (r) => r.status === 200 && Array.isArray(page.objects) });
+  // the cursor moves on while pages come; at the end of the list it stays, and the next page picks up what came since
+  if (ok && page.meta?.next) apiNext.set(list, page.meta.next);
+  exportLine(`api_${list}`, res, ok, `,"n":${page.objects?.length ?? 0}`);
 }

@@ -19,6 +19,8 @@ export interface RunEnv {
    * maxVUs; 0 while `k6 inspect` plans it) and, when the runner knows it, this generator's segment (0-based).
    */
   ownership?: { segments: number; pool: number; segment?: number };
+  /** The web user that asks for exports (basic auth, as a browser session) and calls the data API (its API key). */
+  webUser?: { username: string; password: string; apiKey: string };
 }
 
 export function runEnv(): RunEnv {

@@ -1,14 +1,42 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { acceptanceThreshold, breakSteps, endpointsOf, k6Scenarios, k6Thresholds, peakRate, plannedSeconds, plannedSubmissions, rateCeilingProblem, resolveShape, SCENARIO_NAMES } from './shapes.ts';
+import {
+  acceptanceThreshold,
+  breakSteps,
+  corpusSubmissions,
+  endpointsOf,
+  extraVus,
+  k6Scenarios,
+  k6Thresholds,
+  peakRate,
+  plannedSeconds,
+  plannedSubmissions,
+  rateCeilingProblem,
+  resolveShape,
+  SCENARIO_NAMES,
+} from './shapes.ts';
 
 describe('load shapes', () => {
   it('submit-burst: baseline, a burst at factor x the base rate, recovery; open model', () => {
     const p = resolveShape('submit-burst', { rate: 4, baselineS: 10, burstS: 20, recoveryS: 10, burstFactor: 5, vus: 30 });
-    const s = k6Scenarios('submit-burst', p).submissions as { executor: string; stages: { target: number; duration: string }[]; maxVUs: number; timeUnit: string };
+    const s = k6Scenarios('submit-burst', p).submissions as {
+      executor: string;
+      stages: { target: number; duration: string }[];
+      maxVUs: number;
+      timeUnit: string;
+    };
     assert.equal(s.executor, 'ramping-arrival-rate');
     assert.equal(s.timeUnit, '100s');
-    assert.deepEqual(s.stages.map((x) => [x.target / 100, x.duration]), [[4, '10s'], [20, '5s'], [20, '20s'], [4, '5s'], [4, '10s']]);
+    assert.deepEqual(
+      s.stages.map((x) => [x.target / 100, x.duration]),
+      [
+        [4, '10s'],
+        [20, '5s'],
+        [20, '20s'],
+        [4, '5s'],
+        [4, '10s'],
+      ],
+    );
     assert.equal(s.maxVUs, 30);
     assert.equal(plannedSeconds('submit-burst', p), 50);
     // 4/s for 25 s + 20/s for 25 s, plus a margin of 5
@@ -47,15 +75,19 @@ describe('load shapes', () => {
     assert.deepEqual(t['http_req_duration{endpoint:search}'], ['p(95)<450']);
     assert.deepEqual(t.http_req_failed, ['rate<0.001', { threshold: 'rate<0.2', abortOnFail: true, delayAbortEval: '10s' }]);
     assert.equal(t.submit_accepted, undefined, 'held by the runner on the request log');
-    assert.deepEqual(acceptanceThreshold(resolveShape('mixed-day', {})), { metric: 'submit_accepted', expression: 'rate>0.999', min: 0.999 });
+    assert.deepEqual(acceptanceThreshold(resolveShape('mixed-day', {})), {
+      metric: 'submit_accepted',
+      expression: 'rate>0.999',
+      min: 0.999,
+    });
     assert.deepEqual(t.checks, ['rate>0.999']);
     // submissions only: no k6 checks to hold a threshold on
     assert.equal(k6Thresholds('steady', resolveShape('steady', {})).checks, undefined);
   });
 
-  it('mixed-day and soak are one scenario on one VU pool (every VU submits for the workers it owns)', () => {
+  it('mixed-day and soak are one scenario on one VU pool (every VU submits for the workers it owns), exports beside it', () => {
     for (const name of ['mixed-day', 'soak'] as const) {
-      const p = resolveShape(name, { rate: 4, vus: 20 });
+      const p = resolveShape(name, { rate: 4, vus: 20, exportUsers: 0, apiClients: 0 });
       const sc = k6Scenarios(name, p);
       assert.deepEqual(Object.keys(sc), ['day']);
       assert.equal(sc.day!.exec, 'mixed');
@@ -64,6 +96,32 @@ describe('load shapes', () => {
       assert.equal(sc.day!.rate, Math.round(4 * (1 + p.restoreRatio + p.searchRatio) * 100));
     }
     assert.equal(resolveShape('soak', {}).searchRatio, 0);
+    // by default exports take a share of the day: their own web users and API client, out of the same users
+    const day = resolveShape('mixed-day', {});
+    assert.deepEqual(Object.keys(k6Scenarios('mixed-day', day)), ['day', 'exports', 'api']);
+    assert.equal(day.vus + extraVus(day), 100);
+    assert.deepEqual(Object.keys(k6Scenarios('soak', resolveShape('soak', {}))), ['day', 'exports']);
+  });
+
+  it('export-storm: submissions, web users exporting and API clients paging; thresholds on completion and pages', () => {
+    const p = resolveShape('export-storm', { exportUsers: 6, exportIntervalS: 30, apiClients: 3, apiRate: 1.5 });
+    const sc = k6Scenarios('export-storm', p) as Record<
+      string,
+      { exec: string; rate: number; maxVUs: number; timeUnit: string; gracefulStop: string }
+    >;
+    assert.deepEqual(Object.keys(sc), ['submissions', 'exports', 'api']);
+    assert.equal(sc.exports!.exec, 'exportBrowser');
+    assert.equal(sc.exports!.rate, 20); // 6 users / 30 s = 0.2/s, per 100 s
+    assert.equal(sc.exports!.maxVUs, 6);
+    assert.equal(sc.exports!.gracefulStop, '600s', 'an export under way may finish');
+    assert.equal(sc.api!.rate, 150);
+    assert.deepEqual(endpointsOf('export-storm', p), ['receiver', 'export', 'export_poll', 'export_download', 'api_form', 'api_case']);
+    const t = k6Thresholds('export-storm', p);
+    assert.deepEqual(t.export_completion, ['p(95)<60000']);
+    assert.deepEqual(t['http_req_duration{endpoint:api_form}'], ['p(95)<3000']);
+    assert.deepEqual(t['http_req_duration{endpoint:export_poll}'], ['p(95)<450']);
+    // the submitting VUs send the corpus's share of the whole pool
+    assert.equal(corpusSubmissions('export-storm', p), Math.ceil((plannedSubmissions('export-storm', p) * (p.vus + 9)) / p.vus));
   });
 
   it('--vus defaults to --users, at most 100', () => {
@@ -74,16 +132,41 @@ describe('load shapes', () => {
 
   it('--max-rate is a ceiling no scenario option can pass; ramp-to-break climbs to it', () => {
     assert.equal(peakRate('submit-burst', resolveShape('submit-burst', { rate: 4, burstFactor: 5 })), 20);
-    assert.equal(peakRate('mixed-day', resolveShape('mixed-day', { rate: 10, restoreRatio: 0.2, searchRatio: 0.1 })), 13);
+    assert.equal(
+      peakRate('mixed-day', resolveShape('mixed-day', { rate: 10, restoreRatio: 0.2, searchRatio: 0.1, exportUsers: 0, apiClients: 0 })),
+      13,
+    );
+    // exports and API pages run beside the day: added to it (2 exports every 120 s, 0.2 pages/s)
+    assert.equal(
+      peakRate(
+        'mixed-day',
+        resolveShape('mixed-day', {
+          rate: 10,
+          restoreRatio: 0.2,
+          searchRatio: 0.1,
+          exportUsers: 2,
+          exportIntervalS: 120,
+          apiClients: 1,
+          apiRate: 0.2,
+        }),
+      ),
+      13.22,
+    );
     assert.equal(peakRate('restore-storm', resolveShape('restore-storm', { rate: 2, users: 600, windowS: 60 })), 10);
     assert.equal(rateCeilingProblem('submit-burst', resolveShape('submit-burst', { rate: 4, burstFactor: 5, maxRate: 20 })), undefined);
-    assert.match(rateCeilingProblem('submit-burst', resolveShape('submit-burst', { rate: 4, burstFactor: 5, maxRate: 19 })) ?? '',
-      /^submit-burst would ask 20 requests\/s at its peak, above --max-rate 19/);
-    assert.match(rateCeilingProblem('restore-storm', resolveShape('restore-storm', { rate: 2, users: 600, windowS: 60, maxRate: 5 })) ?? '', /ask 10 requests\/s/);
+    assert.match(
+      rateCeilingProblem('submit-burst', resolveShape('submit-burst', { rate: 4, burstFactor: 5, maxRate: 19 })) ?? '',
+      /^submit-burst would ask 20 requests\/s at its peak, above --max-rate 19/,
+    );
+    assert.match(
+      rateCeilingProblem('restore-storm', resolveShape('restore-storm', { rate: 2, users: 600, windowS: 60, maxRate: 5 })) ?? '',
+      /ask 10 requests\/s/,
+    );
     const ramp = resolveShape('ramp-to-break', { stepRate: 10, maxRate: 35 });
     assert.equal(peakRate('ramp-to-break', ramp), 30);
     assert.equal(rateCeilingProblem('ramp-to-break', ramp), undefined);
-    for (const name of SCENARIO_NAMES) assert.equal(rateCeilingProblem(name, resolveShape(name, {})), undefined, `${name}: defaults fit under the default ceiling`);
+    for (const name of SCENARIO_NAMES)
+      assert.equal(rateCeilingProblem(name, resolveShape(name, {})), undefined, `${name}: defaults fit under the default ceiling`);
   });
 
   it('every scenario stops early when requests fail in bulk (--abort-failed)', () => {

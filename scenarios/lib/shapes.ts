@@ -2,7 +2,7 @@
 // same code builds the k6 options (inside k6) and the run manifest (in Node). Open model everywhere:
 // arrival-rate executors, so a slow target shows up as latency and dropped iterations, never as less load.
 
-export const SCENARIO_NAMES = ['submit-burst', 'steady', 'restore-storm', 'mixed-day', 'soak', 'ramp-to-break'] as const;
+export const SCENARIO_NAMES = ['submit-burst', 'steady', 'restore-storm', 'mixed-day', 'soak', 'ramp-to-break', 'export-storm'] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
 export function isScenarioName(s: string): s is ScenarioName {
@@ -40,10 +40,24 @@ export interface ShapeParams {
    * is refused (rateCeilingProblem); ramp-to-break steps up to it.
    */
   maxRate: number;
+  // exports: web users (the exports' VU pool), each asking for an export every exportIntervalS and polling it every
+  // exportPollS as the export page does; API clients (their VU pool) paging the form and case lists at apiRate pages/s
+  exportUsers: number;
+  exportIntervalS: number;
+  exportPollS: number;
+  /** an export not ready this long after it was asked for is given up (a failed export) */
+  exportTimeoutS: number;
+  apiClients: number;
+  apiRate: number;
+  apiLimit: number;
   // thresholds (defaults from OpenCRVS's k6 suite: reads p95 < 450 ms, writes p95 < 900 ms, failures < 0.1 %)
   writeP95Ms: number;
   readP95Ms: number;
   failedRate: number;
+  /** request to downloaded file, p95 */
+  exportP95Ms: number;
+  /** one data API page, p95 */
+  apiP95Ms: number;
   /** k6 stops the run early (after 10 s) once this share of requests has failed: a broken run stops loading a real deployment */
   abortFailedRate: number;
 }
@@ -64,9 +78,18 @@ export const DEFAULT_SHAPE: ShapeParams = {
   stepRate: 10,
   stepS: 30,
   maxRate: 300,
+  exportUsers: 0,
+  exportIntervalS: 60,
+  exportPollS: 2,
+  exportTimeoutS: 600,
+  apiClients: 0,
+  apiRate: 1,
+  apiLimit: 1000,
   writeP95Ms: 900,
   readP95Ms: 450,
   failedRate: 0.001,
+  exportP95Ms: 60_000,
+  apiP95Ms: 3000,
   abortFailedRate: 0.2,
 };
 
@@ -75,9 +98,11 @@ export const SCENARIO_DEFAULTS: Record<ScenarioName, Partial<ShapeParams>> = {
   'submit-burst': {},
   steady: { durationS: 120 },
   'restore-storm': { rate: 10 },
-  'mixed-day': { durationS: 300 },
-  soak: { rate: 3, durationS: 2 * 3600, restoreRatio: 0.1, searchRatio: 0 },
+  // exports take a share of the day: two web users exporting every 2 min, one API client
+  'mixed-day': { durationS: 300, exportUsers: 2, exportIntervalS: 120, apiClients: 1, apiRate: 0.2 },
+  soak: { rate: 3, durationS: 2 * 3600, restoreRatio: 0.1, searchRatio: 0, exportUsers: 1, exportIntervalS: 900 },
   'ramp-to-break': { readP95Ms: 1000, writeP95Ms: 1000, failedRate: 0.01 },
+  'export-storm': { rate: 5, durationS: 180, vus: 20, exportUsers: 10, exportIntervalS: 20, apiClients: 4, apiRate: 2 },
 };
 
 export const SCENARIO_DESCRIPTIONS: Record<ScenarioName, string> = {
@@ -87,13 +112,37 @@ export const SCENARIO_DESCRIPTIONS: Record<ScenarioName, string> = {
   'mixed-day': 'submissions, restores and case search together in a day\'s proportions',
   soak: 'hours at a modest rate of submissions and restores',
   'ramp-to-break': 'steps the submission rate up until a threshold breaks; reports the highest rate sustained',
+  'export-storm': 'web users ask for case and form exports and poll them as browsers do, while API clients page the form and case lists and submissions go on',
 };
 
 export function resolveShape(name: ScenarioName, overrides: Partial<ShapeParams>): ShapeParams {
   const p: ShapeParams = { ...DEFAULT_SHAPE, ...SCENARIO_DEFAULTS[name] };
   for (const [k, v] of Object.entries(overrides)) if (v !== undefined) (p as unknown as Record<string, number>)[k] = v;
-  if (overrides.vus === undefined) p.vus = Math.min(p.vus, p.users);
+  // the exports' and API clients' VUs come out of the same users (every VU of the pool owns mobile workers)
+  if (overrides.vus === undefined) p.vus = Math.max(1, Math.min(p.vus, p.users - extraVus(p)));
   return p;
+}
+
+/** VUs beyond the submitting ones: the web users' and the API clients'. */
+export function extraVus(p: ShapeParams): number {
+  return (p.exportUsers > 0 ? Math.round(p.exportUsers) : 0) + (p.apiClients > 0 && p.apiRate > 0 ? Math.round(p.apiClients) : 0);
+}
+
+/**
+ * Submissions the corpus must hold for: every VU of the pool owns workers, but only the submitting VUs send, so
+ * each of them sends (and needs) more by the pool's share of the others.
+ */
+export function corpusSubmissions(name: ScenarioName, p: ShapeParams): number {
+  const vus = Math.max(1, Math.round(p.vus));
+  return Math.ceil((plannedSubmissions(name, p) * (vus + extraVus(p))) / vus);
+}
+
+/** The export and API scenarios a shape runs beside its own (open model too: slow exports show as dropped iterations). */
+function exportScenarios(p: ShapeParams, durationS: number): Record<string, K6Scenario> {
+  const out: Record<string, K6Scenario> = {};
+  if (p.exportUsers > 0) out.exports = { ...arrival(p.exportUsers / p.exportIntervalS, durationS, Math.round(p.exportUsers), 'exportBrowser'), gracefulStop: `${Math.round(p.exportTimeoutS)}s` };
+  if (p.apiClients > 0 && p.apiRate > 0) out.api = arrival(p.apiRate, durationS, Math.round(p.apiClients), 'apiPage');
+  return out;
 }
 
 type K6Scenario = Record<string, unknown>;
@@ -168,7 +217,9 @@ function shapeScenarios(name: ScenarioName, p: ShapeParams): Record<string, K6Sc
     // every VU of the pool must submit for the workers it owns (scenarios/lib/ownership.ts).
     case 'mixed-day':
     case 'soak':
-      return { day: arrival(p.rate * (1 + p.restoreRatio + p.searchRatio), p.durationS, vus, 'mixed') };
+      return { day: arrival(p.rate * (1 + p.restoreRatio + p.searchRatio), p.durationS, vus, 'mixed'), ...exportScenarios(p, p.durationS) };
+    case 'export-storm':
+      return { submissions: arrival(p.rate, p.durationS, vus, 'submit'), ...exportScenarios(p, p.durationS) };
     case 'ramp-to-break': {
       const steps = breakSteps(p);
       return {
@@ -206,18 +257,35 @@ export function scenarioSpans(name: ScenarioName, p: ShapeParams): Record<string
   return spans;
 }
 
+export type Endpoint = 'receiver' | 'restore' | 'search' | 'export' | 'export_poll' | 'export_download' | 'api_form' | 'api_case';
+
 /** Which endpoints a scenario sends to (thresholds only for those). */
-export function endpointsOf(name: ScenarioName): ('receiver' | 'restore' | 'search')[] {
+export function endpointsOf(name: ScenarioName, p: ShapeParams = resolveShape(name, {})): Endpoint[] {
+  const extra: Endpoint[] = [
+    ...(p.exportUsers > 0 ? (['export', 'export_poll', 'export_download'] as const) : []),
+    ...(p.apiClients > 0 && p.apiRate > 0 ? (['api_form', 'api_case'] as const) : []),
+  ];
   switch (name) {
     case 'restore-storm':
       return ['receiver', 'restore'];
     case 'mixed-day':
-      return ['receiver', 'restore', 'search'];
+      return ['receiver', 'restore', 'search', ...extra];
     case 'soak':
-      return ['receiver', 'restore'];
+      return ['receiver', 'restore', ...extra];
+    case 'export-storm':
+      return ['receiver', ...extra];
     default:
       return ['receiver'];
   }
+}
+
+/** Per endpoint: the p95 limit (ms) its requests are held to. */
+function endpointLimit(e: Endpoint, p: ShapeParams): number {
+  if (e === 'receiver') return p.writeP95Ms;
+  if (e === 'api_form' || e === 'api_case') return p.apiP95Ms;
+  // a download streams the whole file: held to the export's completion limit, not a read's
+  if (e === 'export_download') return p.exportP95Ms;
+  return p.readP95Ms;
 }
 
 /** The k6 threshold that stops a run early once the share of failed requests passes --abort-failed. */
@@ -234,9 +302,12 @@ export function k6Thresholds(name: ScenarioName, p: ShapeParams): Record<string,
   if (!abort || p.abortFailedRate < p.failedRate) t.http_req_failed!.push(abortThreshold(p));
   // restores and searches are checked by k6 checks: only where they are sent. Submissions' answers are checked into
   // the request log, and acceptanceThreshold is held by the runner on it (a k6 metric sample per submission costs).
-  if (endpointsOf(name).some((e) => e !== 'receiver')) t.checks = [acceptanceThreshold(p).expression];
-  for (const e of endpointsOf(name)) {
-    const limit = e === 'receiver' ? p.writeP95Ms : p.readP95Ms;
+  const endpoints = endpointsOf(name, p);
+  if (endpoints.some((e) => e !== 'receiver')) t.checks = [acceptanceThreshold(p).expression];
+  // an export's completion (asked for -> file downloaded) is a trend of its own: one sample per export
+  if (p.exportUsers > 0) t.export_completion = [`p(95)<${p.exportP95Ms}`];
+  for (const e of endpoints) {
+    const limit = endpointLimit(e, p);
     t[`http_req_duration{endpoint:${e}}`] = [abort ? { threshold: `p(95)<${limit}`, abortOnFail: true, delayAbortEval: '10s' } : `p(95)<${limit}`];
   }
   return t;
@@ -248,14 +319,24 @@ export function acceptanceThreshold(p: ShapeParams): { metric: string; expressio
   return { metric: 'submit_accepted', expression: `rate>${min}`, min };
 }
 
-/** The most requests per second any phase of the shape asks for (its k6 scenarios run one after another). */
+/**
+ * The most iterations per second the shape asks for at any moment: the k6 scenarios running at once added up (an
+ * export's polls and download are one iteration), each at its highest rate.
+ */
 export function peakRate(name: ScenarioName, p: ShapeParams): number {
-  let peak = 0;
-  for (const sc of Object.values(k6Scenarios(name, p))) {
+  const scenarios = k6Scenarios(name, p);
+  const spans = scenarioSpans(name, p);
+  // rates are whole numbers per 100 s: added up as they are, divided once
+  const highest = (sc: K6Scenario) => {
     const stages = (sc.stages as { target: number }[] | undefined) ?? [];
-    peak = Math.max(peak, Number(sc.rate ?? 0), Number(sc.startRate ?? 0), ...stages.map((st) => st.target));
+    return Math.max(Number(sc.rate ?? 0), Number(sc.startRate ?? 0), ...stages.map((st) => st.target));
+  };
+  let peak = 0;
+  for (const s of Object.values(spans)) {
+    const together = Object.entries(spans).filter(([, o]) => o.startS < s.endS && s.startS < o.endS);
+    peak = Math.max(peak, together.reduce((sum, [k]) => sum + highest(scenarios[k]!), 0));
   }
-  return peak / 100; // rates are per 100 s
+  return peak / 100;
 }
 
 /** Why the shape asks more of the target than --max-rate allows (undefined when it does not). */

@@ -4,12 +4,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Component, StackContext } from '../component.ts';
 import { webWorkerPorts } from '../config.ts';
-import { createPool, DEMO_DOMAIN, demoWorkers, ensureMobileWorkers, HQ_ENTRY } from '../../hq/index.ts';
-import { startDetached } from '../process.ts';
+import { Redis } from 'ioredis';
+import { celeryWorkerKey, createPool, DEMO_DOMAIN, DEMO_WEB_USER, demoWorkers, ensureMobileWorkers, ensureWebUser, HQ_ENTRY } from '../../hq/index.ts';
+import { ownedPid, startDetached } from '../process.ts';
 import { repoRoot } from '../../core/paths.ts';
 import { elasticsearchUrl } from './elasticsearch.ts';
 import { kafkaBroker } from './kafka.ts';
 import { postgresUrl } from './postgres.ts';
+import { rabbitmqUrl } from './rabbitmq.ts';
+import { redisUrl } from './redis.ts';
 
 export const HQ_TOPICS = ['form-sql', 'case-sql'];
 const tsxLoader = path.join(repoRoot, 'node_modules', 'tsx', 'dist', 'loader.mjs');
@@ -41,7 +44,8 @@ export function webWorker(index: number): Component {
       startDetached({
         name,
         command: process.execPath,
-        args: ['--import', tsxLoader, script, '--port', String(port(ctx)), ...commonArgs(ctx), '--delay-ms', delayMs()],
+        args: ['--import', tsxLoader, script, '--port', String(port(ctx)), ...commonArgs(ctx), '--delay-ms', delayMs(),
+          '--redis', redisUrl(ctx), '--amqp', rabbitmqUrl(ctx)],
         runDir: ctx.paths.run,
         logFile: this.logFile(ctx),
         marker: `--port ${port(ctx)}`,
@@ -61,6 +65,7 @@ export function webWorker(index: number): Component {
       const pool = createPool(postgresUrl(ctx), 2);
       try {
         await ensureMobileWorkers(pool, DEMO_DOMAIN, demoWorkers());
+        await ensureWebUser(pool, DEMO_DOMAIN, DEMO_WEB_USER);
       } finally {
         await pool.end();
       }
@@ -70,9 +75,9 @@ export function webWorker(index: number): Component {
   };
 }
 
-export function pillow(kind: 'xform' | 'case' | 'ucr'): Component {
-  const name = `pillow-${kind}`;
-  const checkpointId = `${kind}-pillow`;
+/** A process of the service with no port of its own (pillows, celery workers): `node <entry> <args>` in phase 2. */
+function serviceProcess(name: string, entry: string, args: (ctx: StackContext) => string[], marker: string): Pick<Component,
+  'name' | 'version' | 'phase' | 'ports' | 'isInstalled' | 'install' | 'start' | 'logFile'> {
   return {
     name,
     version: 'hq-compatible',
@@ -81,17 +86,27 @@ export function pillow(kind: 'xform' | 'case' | 'ucr'): Component {
     isInstalled: () => fs.existsSync(tsxLoader),
     async install() {},
     async start(ctx) {
+      fs.mkdirSync(blobRoot(ctx), { recursive: true });
       startDetached({
         name,
         command: process.execPath,
-        args: ['--import', tsxLoader, HQ_ENTRY.pillow, '--pillow', kind, ...commonArgs(ctx),
-          '--partitions', String(ctx.config.kafkaPartitions)],
+        args: ['--import', tsxLoader, entry, ...args(ctx)],
         runDir: ctx.paths.run,
-        logFile: this.logFile(ctx),
-        marker: `--pillow ${kind}`,
+        logFile: path.join(ctx.paths.logs, `${name}.log`),
+        marker,
         cwd: repoRoot,
       });
     },
+    logFile: (ctx) => path.join(ctx.paths.logs, `${name}.log`),
+  };
+}
+
+export function pillow(kind: 'xform' | 'case' | 'ucr'): Component {
+  const name = `pillow-${kind}`;
+  const checkpointId = `${kind}-pillow`;
+  return {
+    ...serviceProcess(name, HQ_ENTRY.pillow, (ctx) => ['--pillow', kind, ...commonArgs(ctx), '--partitions', String(ctx.config.kafkaPartitions)],
+      `--pillow ${kind}`),
     // Healthy once it has joined the feed: a checkpoint row for every partition it reads.
     async healthy(ctx) {
       const pool = createPool(postgresUrl(ctx), 1);
@@ -105,6 +120,34 @@ export function pillow(kind: 'xform' | 'case' | 'ucr'): Component {
       }
     },
     endpoint: () => `checkpoint ${checkpointId}`,
-    logFile: (ctx) => path.join(ctx.paths.logs, `${name}.log`),
+  };
+}
+
+/**
+ * A celery worker process for exports (HQ runs celery workers per queue, each with a concurrency): the count and
+ * the concurrency are the stack config's celeryWorkers and celeryConcurrency (CAPACITY_CELERY_WORKERS,
+ * CAPACITY_CELERY_CONCURRENCY).
+ */
+export function celeryWorker(index: number): Component {
+  const name = `celery-${index + 1}`;
+  return {
+    ...serviceProcess(name, HQ_ENTRY.exportWorker, (ctx) => ['--name', name, '--concurrency', String(ctx.config.celeryConcurrency),
+      '--amqp', rabbitmqUrl(ctx), '--redis', redisUrl(ctx), '--pg-url', postgresUrl(ctx), '--blobs', blobRoot(ctx)], `--name ${name} `),
+    // Healthy once consuming: the worker keeps a key with a short expiry in Redis while it is, naming its pid (so a
+    // key left by the process it replaces does not count).
+    async healthy(ctx) {
+      const client = new Redis(redisUrl(ctx), { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 1000, retryStrategy: () => null });
+      client.on('error', () => undefined);
+      try {
+        await client.connect();
+        const alive = JSON.parse((await client.get(celeryWorkerKey(name))) ?? '{}') as { pid?: number };
+        return alive.pid !== undefined && alive.pid === ownedPid(ctx.paths.run, name);
+      } catch {
+        return false;
+      } finally {
+        client.disconnect();
+      }
+    },
+    endpoint: (ctx) => `queue on ${rabbitmqUrl(ctx)}`,
   };
 }

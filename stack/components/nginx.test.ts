@@ -17,3 +17,12 @@ describe('nginx config', () => {
     assert.equal(Number(/client_max_body_size (\d+)m/.exec(conf)?.[1]) > 10, true);
   });
 });
+
+describe('nginx workers as root', () => {
+  const conf = (switchUser: boolean) => nginxConf({ config: configWithPorts({}), paths: stackPaths('/tmp/capx'),
+    user: { name: 'capacity', uid: 999, gid: 999, switchUser }, progress: { step: () => undefined } });
+  it('run as the service user (nobody may not reach .capacity), and the directive is left out otherwise', () => {
+    assert.match(conf(true), /^user capacity;$/m);
+    assert.doesNotMatch(conf(false), /^user /m);
+  });
+});

@@ -54,9 +54,12 @@ describe('collectors: the local stack and its failures', { timeout: 180_000 }, (
     await run.stop();
     const all = readSamples(out);
     assert.deepEqual(all.filter((s) => s.gap), [], 'no gaps');
-    for (const source of ['host', 'postgres', 'pillows', 'kafka', 'elasticsearch', 'redis', 'nginx']) {
+    for (const source of ['host', 'postgres', 'pillows', 'kafka', 'elasticsearch', 'redis', 'rabbitmq', 'nginx', 'process', 'local_store']) {
       assert.ok(all.some((s) => s.source === source), `${source} wrote samples`);
     }
+    // CPU per celery worker process, and the export totals
+    assert.ok(all.some((s) => s.source === 'process' && s.metric === 'cpu_seconds' && s.labels.service === 'celery' && s.labels.process === 'celery-1'));
+    assert.ok(all.some((s) => s.source === 'local_store' && s.metric === 'exported_rows'));
     // rates appear from the second tick on
     for (const [source, metric] of [['host', 'cpu_busy_pct'], ['postgres', 'tps'], ['elasticsearch', 'indexing_per_s'], ['redis', 'commands_per_s'], ['nginx', 'requests_per_s']]) {
       assert.ok(all.some((s) => s.source === source && s.metric === metric), `${source} ${metric}`);
@@ -167,7 +170,7 @@ describe('collectors: the local stack and its failures', { timeout: 180_000 }, (
     const samples = readSamples(res.outFile);
     assert.equal(res.outFile, path.join(dir, 'samples.ndjson'));
     assert.ok(samples.length > 100);
-    assert.match(lines[0]!, /^watching postgres 1, pillows 1, kafka 1, elasticsearch 1, redis 1, nginx 1, hosts 1, processes 1, localStores 1 every 1 s for 2\.5 s/);
+    assert.match(lines[0]!, /^watching postgres 1, pillows 1, kafka 1, elasticsearch 1, redis 1, rabbitmq 1, nginx 1, hosts 1, processes 1, localStores 1 every 1 s for 2\.5 s/);
     assert.ok(lines.some((l) => /\| pg \d+ tps/.test(l)), lines.join('\n'));
     assert.match(lines[lines.length - 1]!, /^\d+ ticks, \d+ samples, 0 gaps ->/);
 

@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { createApiKey, createPool } from '../../hq/index.ts';
+import { createPool } from '../../hq/index.ts';
+import { testWebUser } from '../support/export-client.ts';
 import { buildK8sManifest } from '../../k8s/manifests.ts';
 import { nginxUrl } from '../../stack/components/nginx.ts';
 import { postgresUrl } from '../../stack/components/postgres.ts';
@@ -23,7 +24,7 @@ describe('a k8s archive for real workers', { timeout: 300_000 }, () => {
     const secrets = fs.mkdtempSync(path.join(os.tmpdir(), 'capacity-k8s-ids-'));
     try {
       const pool = createPool(postgresUrl(ctx), 1);
-      const apiKey = `admin@it.org:${await createApiKey(pool, 'admin@it.org', domain)}`;
+      const apiKey = (await testWebUser(pool, domain)).apiKey.replace(/^ApiKey /, '');
       await pool.end();
       const credentialsFile = path.join(secrets, 'creds.csv');
       const made = await createWorkers({ baseUrl: front, domain, apiKey, prefix: 'kw', count: 2, credentialsFile, log: () => undefined });

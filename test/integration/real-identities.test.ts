@@ -13,7 +13,8 @@ import { repoRoot } from '../../core/paths.ts';
 import { loadApp } from '../../generators/node/apps.ts';
 import { Population } from '../../generators/population.ts';
 import { readRestoreResponse } from '../../generators/requests.ts';
-import { createApiKey, createPool } from '../../hq/index.ts';
+import { createPool } from '../../hq/index.ts';
+import { testWebUser } from '../support/export-client.ts';
 import { runScenario } from '../../runner/run.ts';
 import { nginxUrl } from '../../stack/components/nginx.ts';
 import { postgresUrl } from '../../stack/components/postgres.ts';
@@ -34,7 +35,7 @@ describe('a URL target with real workers', { timeout: 600_000 }, () => {
     const resultsRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'capacity-ids-results-'));
     try {
       const pool = createPool(postgresUrl(ctx), 1);
-      const apiKey = `admin@it.org:${await createApiKey(pool, 'admin@it.org', domain)}`;
+      const apiKey = (await testWebUser(pool, domain)).apiKey.replace(/^ApiKey /, '');
       await pool.end();
       fs.writeFileSync(path.join(dir, 'key'), `${apiKey}\n`, { mode: 0o600 });
       const credsFile = path.join(dir, 'creds.csv');

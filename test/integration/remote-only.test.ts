@@ -13,7 +13,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type pg from 'pg';
 import { repoRoot, stackPaths } from '../../core/paths.ts';
-import { createApiKey, createPool } from '../../hq/index.ts';
+import { createPool } from '../../hq/index.ts';
+import { testWebUser } from '../support/export-client.ts';
 import type { StackContext } from '../../stack/component.ts';
 import { postgresUrl } from '../../stack/components/postgres.ts';
 import { pillowCollector } from '../../collectors/pillows.ts';
@@ -99,7 +100,7 @@ describe('a remote-only run', { timeout: 900_000 }, () => {
     await admin.query(`create role ${role} login password '${rolePassword}'`);
     await admin.query(`grant pg_monitor to ${role}`);
     await admin.query(`grant select on pillowtop_kafkacheckpoint to ${role}`);
-    fs.writeFileSync(path.join(dir, 'api-key'), `admin@it.org:${await createApiKey(admin, 'admin@it.org', domain)}\n`, { mode: 0o600 });
+    fs.writeFileSync(path.join(dir, 'api-key'), `${(await testWebUser(admin, domain)).apiKey.replace(/^ApiKey /, '')}\n`, { mode: 0o600 });
   });
 
   after(async () => {

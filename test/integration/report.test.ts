@@ -68,7 +68,13 @@ describe('capacity report on a real local run', { timeout: 240_000 }, () => {
     assert.ok(cost(c, 'pg_bytes_per_form_row')! > 100 && cost(c, 'pg_bytes_per_form_row')! < 100_000);
     assert.ok(cost(c, 'kafka_bytes_per_change')! > 50 && cost(c, 'kafka_bytes_per_change')! < 100_000);
     const kinds = c.services.map((s) => s.kind).sort();
-    for (const k of ['django', 'elasticsearch', 'kafka', 'pillowtop', 'postgresql']) assert.ok(kinds.includes(k), `${k} CPU measured`);
+    for (const k of ['django', 'elasticsearch', 'kafka', 'pillowtop', 'postgresql', 'celery', 'rabbitmq', 'redis']) assert.ok(kinds.includes(k), `${k} CPU measured`);
+    // the day's exports (its default share): the celery, RabbitMQ and Redis rows' costs, measured
+    // (the day's first export goes at its start, before any case: its rows may be none, so no cost per row is asked for)
+    for (const key of ['celery_cpu_per_export', 'rabbitmq_messages_per_export', 'redis_ops_per_export']) {
+      const x = c.costs.find((y) => y.key === key);
+      assert.ok(x?.value !== undefined && x.value > 0, `${key}: ${x?.basis}`);
+    }
   });
 
   it('judges the topology row and projects to the target', () => {

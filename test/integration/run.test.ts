@@ -69,8 +69,12 @@ describe('capacity run', { timeout: 900_000 }, () => {
     ['steady', { rate: 4, durationS: 8 }, ['receiver']],
     ['submit-burst', { rate: 2, baselineS: 4, burstS: 5, recoveryS: 3, burstFactor: 3 }, ['receiver']],
     ['restore-storm', { rate: 4, prefillS: 5, windowS: 5 }, ['receiver', 'restore']],
-    ['mixed-day', { rate: 4, durationS: 10, restoreRatio: 0.5, searchRatio: 0.5 }, ['receiver', 'restore', 'search']],
-    ['soak', { rate: 3, durationS: 10 }, ['receiver', 'restore']],
+    // exports take their default share of the day: the first export and API page go at the start
+    ['mixed-day', { rate: 4, durationS: 10, restoreRatio: 0.5, searchRatio: 0.5 },
+      ['receiver', 'restore', 'search', 'export', 'export_poll', 'export_download', 'api_form', 'api_case']],
+    ['soak', { rate: 3, durationS: 10 }, ['receiver', 'restore', 'export', 'export_poll', 'export_download']],
+    ['export-storm', { rate: 3, durationS: 10, exportUsers: 2, exportIntervalS: 10, apiClients: 1, apiRate: 1 },
+      ['receiver', 'export', 'export_poll', 'export_download', 'api_form', 'api_case']],
     ['ramp-to-break', { stepRate: 4, stepS: 5, maxRate: 8 }, ['receiver']],
   ];
   for (const [scenario, shape, endpoints] of cases) {

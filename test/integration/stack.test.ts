@@ -16,6 +16,8 @@ import { k6Binary } from '../../stack/components/k6.ts';
 import { kafkaBroker } from '../../stack/components/kafka.ts';
 import { nginxUrl } from '../../stack/components/nginx.ts';
 import { postgresUrl } from '../../stack/components/postgres.ts';
+import { rabbitmqNodeName } from '../../stack/components/rabbitmq.ts';
+import { versions } from '../../stack/config.ts';
 import { redisUrl } from '../../stack/components/redis.ts';
 import { stackStatus } from '../../stack/stack.ts';
 import { ensureStackUp } from './stack-fixture.ts';
@@ -99,6 +101,20 @@ describe('local stack', { timeout: 600_000 }, () => {
     await client.set(key, 'v', 'EX', 30);
     assert.equal(await client.get(key), 'v');
     await client.quit();
+  });
+
+  it('RabbitMQ: its own node, on the ports it was given (AMQP, management, Erlang distribution), management on', async () => {
+    const res = await fetch(`http://${ctx.config.host}:${ctx.config.ports.rabbitmqManagement}/api/overview`, {
+      headers: { Authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` },
+    });
+    assert.equal(res.status, 200);
+    const o = (await res.json()) as { node: string; rabbitmq_version: string; listeners: { protocol: string; port: number }[] };
+    assert.equal(o.node, rabbitmqNodeName(ctx));
+    assert.match(o.rabbitmq_version, new RegExp(`^${versions.rabbitmq.replace('.', '\\.')}\\.`));
+    const port = (protocol: string) => o.listeners.find((l) => l.protocol === protocol)?.port;
+    assert.equal(port('amqp'), ctx.config.ports.rabbitmq);
+    assert.equal(port('http'), ctx.config.ports.rabbitmqManagement);
+    assert.equal(port('clustering'), ctx.config.ports.rabbitmqDist);
   });
 
   it('nginx: answers on the front door with stub_status', async () => {

@@ -13,10 +13,12 @@ import { after, before, describe, it } from 'node:test';
 import type pg from 'pg';
 import { repoRoot } from '../../core/paths.ts';
 import { UserError } from '../../core/errors.ts';
-import { ApiKeyAuthenticator, ApiThrottle } from '../../hq/api-keys.ts';
+import { ApiThrottle } from '../../hq/api-throttle.ts';
+import { WebAuthenticator } from '../../hq/web-users.ts';
+import { testWebUser } from '../support/export-client.ts';
 import { Authenticator } from '../../hq/users.ts';
 import { createHandler } from '../../hq/web.ts';
-import { BlobStore, createApiKey, createPool } from '../../hq/index.ts';
+import { BlobStore, createPool } from '../../hq/index.ts';
 import { nginxUrl } from '../../stack/components/nginx.ts';
 import { postgresUrl } from '../../stack/components/postgres.ts';
 import { readRestoreResponse } from '../../generators/requests.ts';
@@ -41,14 +43,14 @@ describe('capacity workers', { timeout: 300_000 }, () => {
     const ctx = await ensureStackUp();
     front = nginxUrl(ctx);
     pool = createPool(postgresUrl(ctx), 4);
-    apiKey = `admin@it.org:${await createApiKey(pool, 'admin@it.org', domain)}`;
+    apiKey = (await testWebUser(pool, domain)).apiKey.replace(/^ApiKey /, '');
     // the service's handler in this process with a tight throttle (2 requests at once, then 4/s), so 429s happen
     server = http.createServer(
       createHandler({
         pool,
         blobs: new BlobStore(dir),
         auth: new Authenticator(pool),
-        apiKeys: new ApiKeyAuthenticator(pool),
+        webAuth: new WebAuthenticator(pool),
         apiThrottle: new ApiThrottle(4, 2),
       }),
     );
@@ -129,7 +131,7 @@ describe('capacity workers', { timeout: 300_000 }, () => {
     assert.equal((await deleteWorkers({ baseUrl: base, domain, apiKey, prefix: 'fw', log: () => undefined })).deleted, 0);
     const client = new HqApiClient({ baseUrl: base, apiKey });
     assert.deepEqual(await listWorkers(client, domain), []);
-    const foreign = `admin@it.org:${await createApiKey(pool, 'admin@it.org', `${domain}-other`)}`;
+    const foreign = (await testWebUser(pool, `${domain}-other`)).apiKey.replace(/^ApiKey /, '');
     await assert.rejects(
       createWorkers({
         baseUrl: base,
@@ -149,9 +151,9 @@ describe('capacity workers', { timeout: 300_000 }, () => {
     const keyFile = path.join(dir, 'api-key');
     const cli = path.join(repoRoot, 'capacity');
     const key = await run(cli, ['stack', 'api-key', '--out', keyFile, '--domain', domain]);
-    assert.match(key.stdout, /^API key of admin@capacity\.local for it-wk-\w+ written to .*api-key \(mode 600\)\n$/);
+    assert.match(key.stdout, /^API key of admin@it-wk-\w+\.capacity\.local for it-wk-\w+ written to .*api-key \(mode 600\)\n$/);
     assert.equal(fs.statSync(keyFile).mode & 0o777, 0o600);
-    assert.match(fs.readFileSync(keyFile, 'utf8'), /^admin@capacity\.local:[0-9a-f]{40}\n$/);
+    assert.match(fs.readFileSync(keyFile, 'utf8'), /^admin@it-wk-\w+\.capacity\.local:[0-9a-f]{40}\n$/);
     const creds = path.join(dir, 'cli.csv');
     const createArgs = (keyFrom: string) => [
       'workers',
