@@ -80,6 +80,7 @@ describe('a remote-only run', { timeout: 900_000 }, () => {
   const home = stackPaths();
   // the child sees no hint of the local stack: no ports, nothing but what a remote run is given
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, LANG: 'C.UTF-8' };
+  let webEnv: NodeJS.ProcessEnv = {};
 
   before(async () => {
     ctx = await ensureStackUp();
@@ -100,7 +101,11 @@ describe('a remote-only run', { timeout: 900_000 }, () => {
     await admin.query(`create role ${role} login password '${rolePassword}'`);
     await admin.query(`grant pg_monitor to ${role}`);
     await admin.query(`grant select on pillowtop_kafkacheckpoint to ${role}`);
-    fs.writeFileSync(path.join(dir, 'api-key'), `${(await testWebUser(admin, domain)).apiKey.replace(/^ApiKey /, '')}\n`, { mode: 0o600 });
+    // the hosting team's web user: its API key provisions the workers, and exports and data API pages run as it
+    const web = await testWebUser(admin, domain);
+    const [webUser, webKey] = web.apiKey.replace(/^ApiKey /, '').split(':') as [string, string];
+    fs.writeFileSync(path.join(dir, 'api-key'), `${webUser}:${webKey}\n`, { mode: 0o600 });
+    webEnv = { CAPACITY_WEB_USER: webUser, CAPACITY_WEB_PASSWORD: 'pw-admin', CAPACITY_API_KEY: webKey };
   });
 
   after(async () => {
@@ -225,7 +230,7 @@ hosts:
         results,
       ],
       // the monitoring role's credentials for the inventory's PostgreSQL, as a hosting team gives them
-      { env: { ...env, PGUSER: role, PGPASSWORD: rolePassword, PGDATABASE: 'commcarehq' }, cwd: repoRoot, home },
+      { env: { ...env, ...webEnv, PGUSER: role, PGPASSWORD: rolePassword, PGDATABASE: 'commcarehq' }, cwd: repoRoot, home },
     );
     guardOk(ran, 'run');
     assert.match(ran.stdout, /mixed-day against http:\/\/127\.0\.1\.5:\d+: PASSED/);
