@@ -72,10 +72,18 @@ const share = (from: NodeJS.CpuUsage, t: number) => {
 const ticks = run.stats.tickMs.slice(1);
 const bytes = fs.statSync(out).size;
 console.log(`collectors: ${collectors.map((c) => c.name).join(', ')}`);
-console.log(`interval ${intervalMs} ms, ${seconds} s, ${run.stats.ticks} ticks${everyTick ? ', statements/sizes/_count every tick' : ''}; node ${process.version}, ${os.cpus().length} CPUs`);
-console.log(`tick wall time (after the first): p50 ${pct(ticks, 50).toFixed(1)} ms, p95 ${pct(ticks, 95).toFixed(1)} ms, max ${Math.max(...ticks).toFixed(1)} ms; first tick ${run.stats.tickMs[0]?.toFixed(1)} ms`);
-console.log(`CPU of this process: ${share(warm!.cpu, warm!.t).toFixed(2)} % of one core after the first tick (${share(cpu0, t0).toFixed(2)} % including it)`);
-console.log(`samples per tick: p50 ${pct(tickSamples, 50)}, ${(bytes / run.stats.ticks / 1024).toFixed(1)} KiB NDJSON per tick, ${gaps} gaps, ${run.stats.skipped} skipped`);
+console.log(
+  `interval ${intervalMs} ms, ${seconds} s, ${run.stats.ticks} ticks${everyTick ? ', statements/sizes/_count every tick' : ''}; node ${process.version}, ${os.cpus().length} CPUs`,
+);
+console.log(
+  `tick wall time (after the first): p50 ${pct(ticks, 50).toFixed(1)} ms, p95 ${pct(ticks, 95).toFixed(1)} ms, max ${Math.max(...ticks).toFixed(1)} ms; first tick ${run.stats.tickMs[0]?.toFixed(1)} ms`,
+);
+console.log(
+  `CPU of this process: ${share(warm!.cpu, warm!.t).toFixed(2)} % of one core after the first tick (${share(cpu0, t0).toFixed(2)} % including it)`,
+);
+console.log(
+  `samples per tick: p50 ${pct(tickSamples, 50)}, ${(bytes / run.stats.ticks / 1024).toFixed(1)} KiB NDJSON per tick, ${gaps} gaps, ${run.stats.skipped} skipped`,
+);
 for (const [name, xs] of [...perCollector.entries()].sort()) {
   const rest = xs.slice(1);
   console.log(`  ${name.padEnd(26)} p50 ${pct(rest, 50).toFixed(1).padStart(6)} ms  p95 ${pct(rest, 95).toFixed(1).padStart(6)} ms`);

@@ -73,22 +73,31 @@ try {
     const rows = r.status.progress.total;
     perCore.push(rows / cpu);
     wall.push(rows / (r.elapsedMs / 1000));
-    process.stderr.write(`[bench] export ${i + 1}: ${rows} rows in ${r.elapsedMs} ms, ${f(cpu)} celery CPU s, ${(r.file.length / 1e6).toFixed(1)} MB\n`);
+    process.stderr.write(
+      `[bench] export ${i + 1}: ${rows} rows in ${r.elapsedMs} ms, ${f(cpu)} celery CPU s, ${(r.file.length / 1e6).toFixed(1)} MB\n`,
+    );
   }
   const med = (xs: number[]) => percentile(xs, 50);
-  console.log(`case export: ${f(med(perCore))} cases per celery CPU second (median of ${nExports}; min ${f(Math.min(...perCore))}, max ${f(Math.max(...perCore))})`);
+  console.log(
+    `case export: ${f(med(perCore))} cases per celery CPU second (median of ${nExports}; min ${f(Math.min(...perCore))}, max ${f(Math.max(...perCore))})`,
+  );
   console.log(`case export: ${f(med(wall))} cases/s wall, request to downloaded file, one export at a time`);
 
   // ---- forms exported per second per worker core: the domain holding the most forms (a form's answers are read from
   // its XML in object storage, so forms cost more than cases) ----
-  const most = (await pool.query<{ domain: string; n: number }>(
-    'select domain, count(*)::int as n from form_processor_xforminstancesql where state = 1 group by domain order by 2 desc limit 1')).rows[0];
+  const most = (
+    await pool.query<{ domain: string; n: number }>(
+      'select domain, count(*)::int as n from form_processor_xforminstancesql where state = 1 group by domain order by 2 desc limit 1',
+    )
+  ).rows[0];
   if (most && most.n >= 100) {
     const owner = await testWebUser(pool, most.domain);
     const cpu0 = celeryCpuSeconds();
     const r = await exportAndDownload(base, most.domain, owner.basic, 'form', { pollMs: 500 });
     const cpu = celeryCpuSeconds() - cpu0;
-    console.log(`form export: ${f(r.status.progress.total / cpu)} forms per celery CPU second (${r.status.progress.total} forms of ${most.domain} in ${r.elapsedMs} ms, ${f(cpu)} CPU s)`);
+    console.log(
+      `form export: ${f(r.status.progress.total / cpu)} forms per celery CPU second (${r.status.progress.total} forms of ${most.domain} in ${r.elapsedMs} ms, ${f(cpu)} CPU s)`,
+    );
   } else {
     console.log('form export: not measured (no domain with 100 forms on this stack: run a scenario first)');
   }
@@ -96,16 +105,37 @@ try {
   // ---- data API page at 1,000 forms ----
   const sample = await es.search({ index: 'xforms', size: 1, query: { term: { doc_type: 'XFormInstance' } } }).catch(() => undefined);
   const src = (sample?.hits.hits[0]?._source as Record<string, unknown> | undefined) ?? {
-    xmlns: 'http://openrosa.org/formdesigner/bench', app_id: 'bench', user_id: 'bench-user', doc_type: 'XFormInstance',
-    form: { '@name': 'Bench', question1: 'yes', question2: '42', group: { q3: 'a', q4: 'b' }, meta: { instanceID: 'x', userID: 'bench-user', timeStart: '2026-01-01T00:00:00Z' } },
+    xmlns: 'http://openrosa.org/formdesigner/bench',
+    app_id: 'bench',
+    user_id: 'bench-user',
+    doc_type: 'XFormInstance',
+    form: {
+      '@name': 'Bench',
+      question1: 'yes',
+      question2: '42',
+      group: { q3: 'a', q4: 'b' },
+      meta: { instanceID: 'x', userID: 'bench-user', timeStart: '2026-01-01T00:00:00Z' },
+    },
   };
-  process.stderr.write(`[bench] ${nForms} form documents (${sample?.hits.hits.length ? 'copies of an indexed form' : 'synthetic'}, ${JSON.stringify(src).length} B each)\n`);
+  process.stderr.write(
+    `[bench] ${nForms} form documents (${sample?.hits.hits.length ? 'copies of an indexed form' : 'synthetic'}, ${JSON.stringify(src).length} B each)\n`,
+  );
   const t0 = Date.now() - 60_000;
   for (let i = 0; i < nForms; i += 2000) {
     const ops: object[] = [];
     for (let j = i; j < Math.min(nForms, i + 2000); j++) {
       const id = `${domain}-form-${j}`;
-      ops.push({ index: { _index: 'xforms', _id: id } }, { ...src, doc_id: id, domain, doc_type: 'XFormInstance', received_on: new Date(t0 + j).toISOString(), inserted_at: new Date(t0 + j).toISOString() });
+      ops.push(
+        { index: { _index: 'xforms', _id: id } },
+        {
+          ...src,
+          doc_id: id,
+          domain,
+          doc_type: 'XFormInstance',
+          received_on: new Date(t0 + j).toISOString(),
+          inserted_at: new Date(t0 + j).toISOString(),
+        },
+      );
     }
     await es.bulk({ operations: ops, refresh: false });
   }
@@ -126,10 +156,15 @@ try {
   }
   const offsetMs: number[] = [];
   for (let p = 0; p < passes; p++) {
-    for (let off = 0; off + 1000 <= Math.min(nForms, 10_000); off += 1000) offsetMs.push((await apiPages(base, `/a/${domain}/api/v0.5/form/?limit=1000&offset=${off}`, auth, 1)).ms);
+    for (let off = 0; off + 1000 <= Math.min(nForms, 10_000); off += 1000)
+      offsetMs.push((await apiPages(base, `/a/${domain}/api/v0.5/form/?limit=1000&offset=${off}`, auth, 1)).ms);
   }
-  console.log(`data API, 1,000 forms a page, indexed_on cursor: p50 ${f(percentile(cursorMs, 50))} ms, p95 ${f(percentile(cursorMs, 95))} ms (${cursorMs.length} pages; ${served} forms a pass)`);
-  console.log(`data API, 1,000 forms a page, limit/offset:      p50 ${f(percentile(offsetMs, 50))} ms, p95 ${f(percentile(offsetMs, 95))} ms (${offsetMs.length} pages)`);
+  console.log(
+    `data API, 1,000 forms a page, indexed_on cursor: p50 ${f(percentile(cursorMs, 50))} ms, p95 ${f(percentile(cursorMs, 95))} ms (${cursorMs.length} pages; ${served} forms a pass)`,
+  );
+  console.log(
+    `data API, 1,000 forms a page, limit/offset:      p50 ${f(percentile(offsetMs, 50))} ms, p95 ${f(percentile(offsetMs, 95))} ms (${offsetMs.length} pages)`,
+  );
 } finally {
   await es.deleteByQuery({ index: 'xforms', query: { term: { domain } }, refresh: true }).catch(() => undefined);
   await pool.query('delete from form_processor_commcarecasesql where domain = $1', [domain]);

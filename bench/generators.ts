@@ -27,17 +27,28 @@ const corpusApp = flag('app', 'household');
 const mb = (b: number) => (b / 1e6).toFixed(1);
 const fmt = (n: number) => Math.round(n).toLocaleString('en');
 
-const cpuSeconds = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
+const cpuSeconds = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
 
 /**
  * Rates per CPU-second of this process (so "per core", and meaningful on a busy machine where wall time is
  * shared with others; GC helper threads count too, which makes them conservative) and per wall second.
  */
-function throughput(app: string, targetBytes: number): { formsPerSec: number; wallFormsPerSec: number; mbPerSec: number; avgBytes: number; readPerSec: number } {
+function throughput(
+  app: string,
+  targetBytes: number,
+): { formsPerSec: number; wallFormsPerSec: number; mbPerSec: number; avgBytes: number; readPerSec: number } {
   const pop = new Population(loadApp(app).app, { users: 200, seed: 1, targetFormBytes: targetBytes, duplicates: 0.01, edits: 0.01 });
   // warm up (faker pools, JIT)
-  for (let w = 0; w < 5; w++) { const t = pop.timeline(w); for (let i = 0; i < 400; i++) t.next(); }
-  let n = 0, bytes = 0, w = 0;
+  for (let w = 0; w < 5; w++) {
+    const t = pop.timeline(w);
+    for (let i = 0; i < 400; i++) t.next();
+  }
+  let n = 0,
+    bytes = 0,
+    w = 0;
   const sample: string[] = [];
   const c0 = cpuSeconds();
   const t0 = performance.now();
@@ -66,10 +77,18 @@ function throughput(app: string, targetBytes: number): { formsPerSec: number; wa
     reads += sample.length;
     rNow = performance.now();
   }
-  return { formsPerSec: n / cpu, wallFormsPerSec: n / dt, mbPerSec: bytes / cpu / 1e6, avgBytes: bytes / n, readPerSec: reads / (cpuSeconds() - rc0) };
+  return {
+    formsPerSec: n / cpu,
+    wallFormsPerSec: n / dt,
+    mbPerSec: bytes / cpu / 1e6,
+    avgBytes: bytes / n,
+    readPerSec: reads / (cpuSeconds() - rc0),
+  };
 }
 
-console.log(`generators benchmark — node ${process.version}, one thread, ${seconds} s per case; rates per CPU-second (wall rate in brackets)`);
+console.log(
+  `generators benchmark — node ${process.version}, one thread, ${seconds} s per case; rates per CPU-second (wall rate in brackets)`,
+);
 console.log('');
 console.log('app        form size     forms/s  (wall)        MB/s   avg form   read forms/s');
 for (const app of BUILTIN_APPS) {
@@ -93,7 +112,11 @@ if (!has('skip-corpus')) {
   const t0 = Date.now();
   const c0 = cpuSeconds();
   const manifest = await writeCorpus({
-    app: loaded.app, appSource: loaded.source, count, out, force: true,
+    app: loaded.app,
+    appSource: loaded.source,
+    count,
+    out,
+    force: true,
     population: { users, seed: 1, targetFormBytes: Math.round(formKB * 1024), duplicates: 0.01, edits: 0.01 },
     onProgress: (p) => {
       const rss = process.memoryUsage().rss;
@@ -107,9 +130,13 @@ if (!has('skip-corpus')) {
   const secs = (Date.now() - t0) / 1000;
   const cpu = cpuSeconds() - c0;
   const maxRss = process.resourceUsage().maxRSS * 1024;
-  console.log(`wrote ${fmt(manifest.count)} forms in ${secs.toFixed(1)} s wall, ${cpu.toFixed(1)} CPU-s: ${fmt(manifest.count / cpu)} forms/CPU-s (${fmt(manifest.count / secs)}/s wall), ${mb(manifest.bytes.files / cpu)} MB/CPU-s to disk, ` +
-    `${mb(manifest.bytes.files)} MB in ${manifest.files.length} files, avg form ${(manifest.bytes.xml / manifest.count / 1024).toFixed(2)} KB`);
+  console.log(
+    `wrote ${fmt(manifest.count)} forms in ${secs.toFixed(1)} s wall, ${cpu.toFixed(1)} CPU-s: ${fmt(manifest.count / cpu)} forms/CPU-s (${fmt(manifest.count / secs)}/s wall), ${mb(manifest.bytes.files / cpu)} MB/CPU-s to disk, ` +
+      `${mb(manifest.bytes.files)} MB in ${manifest.files.length} files, avg form ${(manifest.bytes.xml / manifest.count / 1024).toFixed(2)} KB`,
+  );
   console.log(`RSS while writing: ${marks.join(', ')}`);
-  console.log(`peak RSS while writing the corpus (sampled): ${mb(peak)} MB; process max RSS (includes the throughput runs above): ${mb(maxRss)} MB`);
+  console.log(
+    `peak RSS while writing the corpus (sampled): ${mb(peak)} MB; process max RSS (includes the throughput runs above): ${mb(maxRss)} MB`,
+  );
   if (!has('keep') && !flag('out', '')) rmSync(out, { recursive: true, force: true });
 }

@@ -28,8 +28,11 @@ import { ensureBenchTools } from './prerequisites.ts';
 
 const { values } = parseArgs({
   options: {
-    requests: { type: 'string', default: '24000' }, users: { type: 'string', default: '48' }, vus: { type: 'string', default: '16' },
-    seconds: { type: 'string', default: '10' }, repeat: { type: 'string', default: '3' },
+    requests: { type: 'string', default: '24000' },
+    users: { type: 'string', default: '48' },
+    vus: { type: 'string', default: '16' },
+    seconds: { type: 'string', default: '10' },
+    repeat: { type: 'string', default: '3' },
   },
 });
 const users = Number(values.users);
@@ -90,8 +93,15 @@ async function measure(cmd: string, args: string[], env: NodeJS.ProcessEnv, stat
   while (last > 0 && samples[last]!.req <= samples[last - 1]!.req) last--;
   const from = samples[Math.max(0, first - 1)] ?? { cpu: 0, req: 0, t: 0 };
   const to = samples[last] ?? from;
-  return { code: code ?? 1, out, requests: to.req - from.req, loadCpuS: to.cpu - from.cpu, loadWallS: (to.t - from.t) / 1000, startupCpuS: from.cpu,
-    totalCpuS: samples.at(-1)?.cpu ?? 0 };
+  return {
+    code: code ?? 1,
+    out,
+    requests: to.req - from.req,
+    loadCpuS: to.cpu - from.cpu,
+    loadWallS: (to.t - from.t) / 1000,
+    startupCpuS: from.cpu,
+    totalCpuS: samples.at(-1)?.cpu ?? 0,
+  };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -105,9 +115,14 @@ async function main(): Promise<void> {
   const base = nginxUrl(ctx);
   const statusUrl = `${base}/nginx_status`;
   const probe = await fetch(`${base}/sink/x`, { method: 'POST', body: 'x' });
-  if (probe.status !== 201) throw new Error(`${base}/sink/ answered ${probe.status}: restart nginx (capacity stack down; its config is from an older version)`);
+  if (probe.status !== 201)
+    throw new Error(`${base}/sink/ answered ${probe.status}: restart nginx (capacity stack down; its config is from an older version)`);
 
-  const corpus = await prepareCorpus(ctx.paths.home, { app: 'household', users, count: perWorker * users, seed: 424242, domain: 'bench' }, (m) => process.stderr.write(`[bench] ${m}\n`));
+  const corpus = await prepareCorpus(
+    ctx.paths.home,
+    { app: 'household', users, count: perWorker * users, seed: 424242, domain: 'bench' },
+    (m) => process.stderr.write(`[bench] ${m}\n`),
+  );
   await ensureK6Bundle();
 
   // A sample of the corpus's bodies, evenly spread over workers and timelines, for the minimal script and wrk.
@@ -132,11 +147,35 @@ async function main(): Promise<void> {
   const url = `${base}/sink/a/bench/receiver/`;
 
   const k6Env = { K6_NO_USAGE_REPORT: 'true', BENCH_VUS: String(vus), BENCH_ITERATIONS_PER_VU: String(perVu) };
-  const runEnv: RunEnv = { scenario: 'steady', baseUrl: `${base}/sink`, domain: 'bench', corpusDir: corpus.dir, shape: {}, followEvery: 10, ownership: { segments: 1, pool: vus } };
+  const runEnv: RunEnv = {
+    scenario: 'steady',
+    baseUrl: `${base}/sink`,
+    domain: 'bench',
+    corpusDir: corpus.dir,
+    shape: {},
+    followEvery: 10,
+    ownership: { segments: 1, pool: vus },
+  };
   // the harness as `capacity run` runs k6 (options, thresholds, request log, summary export, REST API)
-  const harness = (script: string, prefix: string) => async (i: number) => measure(k6, ['run', '--quiet', '--summary-export', path.join(tmp, `${prefix}${i}.json`),
-    '--address', `127.0.0.1:${await freePort()}`, '--console-output', path.join(tmp, `${prefix}${i}.ndjson`), '--log-format', 'raw', path.join(repoRoot, 'bench', 'k6', script)],
-  { ...k6Env, CAPACITY_RUN: JSON.stringify(runEnv) }, statusUrl);
+  const harness = (script: string, prefix: string) => async (i: number) =>
+    measure(
+      k6,
+      [
+        'run',
+        '--quiet',
+        '--summary-export',
+        path.join(tmp, `${prefix}${i}.json`),
+        '--address',
+        `127.0.0.1:${await freePort()}`,
+        '--console-output',
+        path.join(tmp, `${prefix}${i}.ndjson`),
+        '--log-format',
+        'raw',
+        path.join(repoRoot, 'bench', 'k6', script),
+      ],
+      { ...k6Env, CAPACITY_RUN: JSON.stringify(runEnv) },
+      statusUrl,
+    );
   const generators: { name: string; run: (i: number) => Promise<Measured> }[] = [
     // capacity's k6 build: submissions through k6/x/capacity (k6x/submit), as scenarios/native-run.ts makes them
     { name: 'capacity (as `capacity run` runs k6)', run: harness('harness-native.ts', 'h') },
@@ -144,13 +183,23 @@ async function main(): Promise<void> {
     { name: 'capacity, its JavaScript path', run: harness('harness-max.ts', 'j') },
     {
       name: 'minimal k6 script',
-      run: () => measure(k6, ['run', '--quiet', path.join(repoRoot, 'bench', 'k6', 'minimal-post.ts')],
-        { ...k6Env, BENCH_BODY_DIR: tmp, BENCH_BODIES: String(SAMPLE), BENCH_URL: url }, statusUrl),
+      run: () =>
+        measure(
+          k6,
+          ['run', '--quiet', path.join(repoRoot, 'bench', 'k6', 'minimal-post.ts')],
+          { ...k6Env, BENCH_BODY_DIR: tmp, BENCH_BODIES: String(SAMPLE), BENCH_URL: url },
+          statusUrl,
+        ),
     },
     {
       name: 'minimal k6, every corpus body',
-      run: () => measure(k6, ['run', '--quiet', path.join(repoRoot, 'bench', 'k6', 'minimal-corpus.ts')],
-        { ...k6Env, BENCH_CORPUS_BODIES: path.join(corpus.dir, 'bodies'), BENCH_USERS: String(users), BENCH_URL: url }, statusUrl),
+      run: () =>
+        measure(
+          k6,
+          ['run', '--quiet', path.join(repoRoot, 'bench', 'k6', 'minimal-corpus.ts')],
+          { ...k6Env, BENCH_CORPUS_BODIES: path.join(corpus.dir, 'bodies'), BENCH_USERS: String(users), BENCH_URL: url },
+          statusUrl,
+        ),
     },
   ];
   // rounds: each generator once per round, so a machine that slows down mid-bench slows them all alike
@@ -159,59 +208,87 @@ async function main(): Promise<void> {
     for (const [k, g] of generators.entries()) {
       const m = await g.run(i);
       if (m.code !== 0) throw new Error(`${g.name}: k6 failed:\n${m.out.slice(-2000)}`);
-      if (m.requests < requests * 0.98) throw new Error(`${g.name}: nginx counted ${m.requests} requests of ${requests}:\n${m.out.slice(-2000)}`);
+      if (m.requests < requests * 0.98)
+        throw new Error(`${g.name}: nginx counted ${m.requests} requests of ${requests}:\n${m.out.slice(-2000)}`);
       results[k]!.m.push(m);
     }
     // the harness did its work: a request line for every request (but each VU's last batch, not written here)
     for (const prefix of ['h', 'j']) {
-      const logged = fs.readFileSync(path.join(tmp, `${prefix}${i}.ndjson`), 'utf8').split('\n').filter((l) => l.startsWith('{"e":"receiver"')).length;
-      if (logged < requests - vus * 64) throw new Error(`the harness (${prefix === 'h' ? 'native' : 'JavaScript'} path) logged ${logged} requests of ${requests}`);
+      const logged = fs
+        .readFileSync(path.join(tmp, `${prefix}${i}.ndjson`), 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('{"e":"receiver"')).length;
+      if (logged < requests - vus * 64)
+        throw new Error(`the harness (${prefix === 'h' ? 'native' : 'JavaScript'} path) logged ${logged} requests of ${requests}`);
     }
   }
 
   // wrk posting the same sample, in turn (one thread, the same connection count)
   const lua = path.join(tmp, 'post.lua');
-  fs.writeFileSync(lua, [
-    `local types = {${types.map((t) => JSON.stringify(t)).join(',')}}`,
-    'local reqs = {}',
-    `for i = 0, ${SAMPLE - 1} do`,
-    `  local f = io.open("${tmp}/b" .. i .. ".bin", "rb")`,
-    '  reqs[i + 1] = wrk.format("POST", nil, { ["Content-Type"] = types[i + 1], ["Authorization"] = "Basic bWluOmltYWw=", ["X-OpenRosa-Version"] = "3.0" }, f:read("*all"))',
-    '  f:close()',
-    'end',
-    'local n = 0',
-    'request = function()',
-    '  n = n + 1',
-    `  return reqs[(n % ${SAMPLE}) + 1]`,
-    'end',
-    '',
-  ].join('\n'));
+  fs.writeFileSync(
+    lua,
+    [
+      `local types = {${types.map((t) => JSON.stringify(t)).join(',')}}`,
+      'local reqs = {}',
+      `for i = 0, ${SAMPLE - 1} do`,
+      `  local f = io.open("${tmp}/b" .. i .. ".bin", "rb")`,
+      '  reqs[i + 1] = wrk.format("POST", nil, { ["Content-Type"] = types[i + 1], ["Authorization"] = "Basic bWluOmltYWw=", ["X-OpenRosa-Version"] = "3.0" }, f:read("*all"))',
+      '  f:close()',
+      'end',
+      'local n = 0',
+      'request = function()',
+      '  n = n + 1',
+      `  return reqs[(n % ${SAMPLE}) + 1]`,
+      'end',
+      '',
+    ].join('\n'),
+  );
   const wrk = await measure('wrk', ['-t1', `-c${vus}`, `-d${seconds}s`, '-s', lua, url], {}, statusUrl).catch(() => undefined);
   if (wrk && wrk.code === 0) results.push({ name: 'wrk', m: [wrk] });
   else results.push({ name: `wrk (failed: ${wrk?.out.trim().split('\n').at(-1) ?? 'nginx status unreadable'})`, m: [] });
 
   const perCpu = (r: { m: Measured[] }) => (r.m.length ? median(r.m.map((m) => m.requests / m.loadCpuS)) : 0);
   const minimal = perCpu(results[2]!);
-  console.log(`corpus: ${corpus.manifest.count} forms (household app, multipart), ${users} workers, mean body ${(corpusBytes / corpus.manifest.count / 1024).toFixed(1)} KB; ` +
-    `the minimal k6 script and wrk post ${SAMPLE} of its bodies in turn (mean ${(sampleBytes / SAMPLE / 1024).toFixed(1)} KB)`);
-  console.log(`${vus} VUs / connections; each k6 run sends ${requests} requests (median of ${repeat} runs), wrk runs ${seconds} s; against ${base}/sink/`);
-  console.log('generator                                 req/s   load CPU s   req per CPU-second   vs minimal k6   startup CPU s   total CPU s');
+  console.log(
+    `corpus: ${corpus.manifest.count} forms (household app, multipart), ${users} workers, mean body ${(corpusBytes / corpus.manifest.count / 1024).toFixed(1)} KB; ` +
+      `the minimal k6 script and wrk post ${SAMPLE} of its bodies in turn (mean ${(sampleBytes / SAMPLE / 1024).toFixed(1)} KB)`,
+  );
+  console.log(
+    `${vus} VUs / connections; each k6 run sends ${requests} requests (median of ${repeat} runs), wrk runs ${seconds} s; against ${base}/sink/`,
+  );
+  console.log(
+    'generator                                 req/s   load CPU s   req per CPU-second   vs minimal k6   startup CPU s   total CPU s',
+  );
   for (const r of results) {
     if (!r.m.length) {
       console.log(r.name);
       continue;
     }
     const rate = median(r.m.map((m) => m.requests / m.loadWallS));
-    console.log(`${r.name.padEnd(40)} ${rate.toFixed(0).padStart(6)} ${median(r.m.map((m) => m.loadCpuS)).toFixed(2).padStart(12)} ${perCpu(r).toFixed(0).padStart(20)}` +
-      ` ${((perCpu(r) / minimal) * 100).toFixed(0).padStart(13)} % ${median(r.m.map((m) => m.startupCpuS)).toFixed(2).padStart(15)} ${median(r.m.map((m) => m.totalCpuS)).toFixed(2).padStart(13)}`);
+    console.log(
+      `${r.name.padEnd(40)} ${rate.toFixed(0).padStart(6)} ${median(r.m.map((m) => m.loadCpuS))
+        .toFixed(2)
+        .padStart(12)} ${perCpu(r).toFixed(0).padStart(20)}` +
+        ` ${((perCpu(r) / minimal) * 100).toFixed(0).padStart(13)} % ${median(r.m.map((m) => m.startupCpuS))
+          .toFixed(2)
+          .padStart(15)} ${median(r.m.map((m) => m.totalCpuS))
+          .toFixed(2)
+          .padStart(13)}`,
+    );
   }
-  console.log(`harness per core vs minimal k6 per core, while load flows: ${((perCpu(results[0]!) / minimal) * 100).toFixed(0)} % ` +
-    `(${((perCpu(results[0]!) / perCpu(results[3]!)) * 100).toFixed(0)} % of the minimal script posting every corpus body; target >= 80 %)`);
-  console.log(`its JavaScript path, as stock k6 runs it (k6-operator pods): ${((perCpu(results[1]!) / minimal) * 100).toFixed(0)} % ` +
-    `(${((perCpu(results[1]!) / perCpu(results[3]!)) * 100).toFixed(0)} % of the minimal script posting every corpus body)`);
+  console.log(
+    `harness per core vs minimal k6 per core, while load flows: ${((perCpu(results[0]!) / minimal) * 100).toFixed(0)} % ` +
+      `(${((perCpu(results[0]!) / perCpu(results[3]!)) * 100).toFixed(0)} % of the minimal script posting every corpus body; target >= 80 %)`,
+  );
+  console.log(
+    `its JavaScript path, as stock k6 runs it (k6-operator pods): ${((perCpu(results[1]!) / minimal) * 100).toFixed(0)} % ` +
+      `(${((perCpu(results[1]!) / perCpu(results[3]!)) * 100).toFixed(0)} % of the minimal script posting every corpus body)`,
+  );
   const h = results[0]!.m;
   const withStartup = median(h.map((m) => m.requests / m.totalCpuS)) / median(results[2]!.m.map((m) => m.requests / m.totalCpuS));
-  console.log(`including startup and the end of the run (${(corpusBytes / 1e6).toFixed(0)} MB corpus over ${requests} requests): ${(withStartup * 100).toFixed(0)} %`);
+  console.log(
+    `including startup and the end of the run (${(corpusBytes / 1e6).toFixed(0)} MB corpus over ${requests} requests): ${(withStartup * 100).toFixed(0)} %`,
+  );
   fs.rmSync(tmp, { recursive: true, force: true });
 }
 

@@ -40,7 +40,10 @@ export interface StepResult {
  */
 export class RequestQueues {
   private queues: HttpRequest[][];
-  constructor(private pop: K6Population, private target: { baseUrl: string; domain: string }) {
+  constructor(
+    private pop: K6Population,
+    private target: { baseUrl: string; domain: string },
+  ) {
     this.queues = Array.from({ length: pop.size }, () => []);
   }
 
@@ -65,13 +68,27 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSoc
 
 export function send(req: HttpRequest, timeoutMs = 30_000): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
-    const body = typeof req.body === 'string' ? Buffer.from(req.body) : req.body ? Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength) : undefined;
-    const r = http.request(req.url, { method: req.method, headers: { ...req.headers, ...(body ? { 'Content-Length': String(body.length) } : {}) }, agent, timeout: timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
-      res.on('error', reject);
-    });
+    const body =
+      typeof req.body === 'string'
+        ? Buffer.from(req.body)
+        : req.body
+          ? Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength)
+          : undefined;
+    const r = http.request(
+      req.url,
+      {
+        method: req.method,
+        headers: { ...req.headers, ...(body ? { 'Content-Length': String(body.length) } : {}) },
+        agent,
+        timeout: timeoutMs,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
+        res.on('error', reject);
+      },
+    );
     r.on('timeout', () => r.destroy(new Error('timeout')));
     r.on('error', reject);
     r.end(body);
@@ -84,8 +101,13 @@ export function send(req: HttpRequest, timeoutMs = 30_000): Promise<{ status: nu
  * its forms one at a time, in order). Latency is measured from the scheduled arrival time, so a driver that falls
  * behind shows as latency rather than hiding it.
  */
-export async function runStep(queues: RequestQueues, users: number, ratePerSec: number, seconds: number,
-  onAck?: (a: StepAck) => void): Promise<StepResult> {
+export async function runStep(
+  queues: RequestQueues,
+  users: number,
+  ratePerSec: number,
+  seconds: number,
+  onAck?: (a: StepAck) => void,
+): Promise<StepResult> {
   const planned = Math.round(ratePerSec * seconds);
   const busy = new Uint8Array(users);
   let rr = 0;
@@ -151,7 +173,17 @@ export async function runStep(queues: RequestQueues, users: number, ratePerSec: 
     if (i < planned) await sleep(Math.max(1, Math.min(5, t0 + i * interval - performance.now())));
   }
   await Promise.all(inflight);
-  return { offeredPerSec: ratePerSec, planned, sent, acks, errors, dropped, elapsedMs: Date.now() - wall0, sendWindowMs: lastDone - t0, latencies };
+  return {
+    offeredPerSec: ratePerSec,
+    planned,
+    sent,
+    acks,
+    errors,
+    dropped,
+    elapsedMs: Date.now() - wall0,
+    sendWindowMs: lastDone - t0,
+    latencies,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -287,7 +319,10 @@ export class SearchablePoller {
   private loop: Promise<void>;
   searches = 0;
 
-  constructor(private esUrl: string, private everyMs = 100) {
+  constructor(
+    private esUrl: string,
+    private everyMs = 100,
+  ) {
     this.loop = this.run();
   }
 

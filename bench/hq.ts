@@ -17,7 +17,17 @@ import { totalPillowLag, createPool, ensureMobileWorkers, type MobileWorkerAccou
 import { loadStackContext, stackUp, stderrProgress } from '../stack/stack.ts';
 import { basicAuth } from '../generators/requests.ts';
 import { accountsOf, populationFor } from '../test/support/post-forms.ts';
-import { CPU_GROUPS, cpuDelta, cpuSnapshot, percentile, RequestQueues, runStep, SearchablePoller, send, type CpuDelta } from './hq-driver.ts';
+import {
+  CPU_GROUPS,
+  cpuDelta,
+  cpuSnapshot,
+  percentile,
+  RequestQueues,
+  runStep,
+  SearchablePoller,
+  send,
+  type CpuDelta,
+} from './hq-driver.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const say = (m: string) => process.stderr.write(`[bench] ${m}\n`);
@@ -39,7 +49,10 @@ const { values } = parseArgs({
   },
 });
 const seconds = Number(values.seconds);
-const rates = values.rates!.split(',').map(Number).filter((n) => n > 0);
+const rates = values
+  .rates!.split(',')
+  .map(Number)
+  .filter((n) => n > 0);
 const users = Number(values.users);
 const sampleSize = Number(values.sample);
 
@@ -64,7 +77,10 @@ interface StepRow {
 }
 
 async function formsReceived(pool: pg.Pool, from: string, to: string): Promise<number> {
-  const res = await pool.query('select count(*)::int as n from form_processor_xforminstancesql where received_on >= $1 and received_on <= $2', [from, to]);
+  const res = await pool.query(
+    'select count(*)::int as n from form_processor_xforminstancesql where received_on >= $1 and received_on <= $2',
+    [from, to],
+  );
   return Number(res.rows[0].n);
 }
 
@@ -91,16 +107,22 @@ function caseBlocksForm(userId: string, username: string, n: number): string {
         `<visit_count>1</visit_count><last_visit>${now.slice(0, 10)}</last_visit></n0:update></n0:case>`,
     );
   }
-  return `<?xml version="1.0" ?><data xmlns="http://openrosa.org/formdesigner/capacity-bench-bulk-register" uiVersion="1" version="1" name="Bulk register">` +
+  return (
+    `<?xml version="1.0" ?><data xmlns="http://openrosa.org/formdesigner/capacity-bench-bulk-register" uiVersion="1" version="1" name="Bulk register">` +
     blocks.join('') +
     `<n1:meta xmlns:n1="http://openrosa.org/jr/xforms"><n1:deviceID>bench</n1:deviceID><n1:timeStart>${now}</n1:timeStart>` +
     `<n1:timeEnd>${now}</n1:timeEnd><n1:username>${username}</n1:username><n1:userID>${userId}</n1:userID>` +
-    `<n1:instanceID>${randomUUID()}</n1:instanceID></n1:meta></data>`;
+    `<n1:instanceID>${randomUUID()}</n1:instanceID></n1:meta></data>`
+  );
 }
 
 async function restoreCost(pool: pg.Pool, base: string, domain: string, counts: number[]): Promise<void> {
   const accounts: (MobileWorkerAccount & { cases: number })[] = counts.map((n) => ({
-    username: `restore${n}`, userId: randomUUID().replaceAll('-', ''), password: `pw-${randomUUID()}`, deviceId: `bench-${n}`, cases: n,
+    username: `restore${n}`,
+    userId: randomUUID().replaceAll('-', ''),
+    password: `pw-${randomUUID()}`,
+    deviceId: `bench-${n}`,
+    cases: n,
   }));
   await ensureMobileWorkers(pool, domain, accounts);
   const target = (path: string) => `${base}/a/${domain}${path}`;
@@ -108,12 +130,21 @@ async function restoreCost(pool: pg.Pool, base: string, domain: string, counts: 
     // Cases go in through the receiver, in forms of at most 250 case blocks.
     for (let done = 0; done < a.cases; done += 250) {
       const xml = caseBlocksForm(a.userId, a.username, Math.min(250, a.cases - done));
-      const res = await send({ method: 'POST', url: target('/receiver/'), headers: { Authorization: basicAuth(a.username, a.password),
-        'Content-Type': 'text/xml', 'X-OpenRosa-Version': '3.0' }, body: xml }, 120_000);
+      const res = await send(
+        {
+          method: 'POST',
+          url: target('/receiver/'),
+          headers: { Authorization: basicAuth(a.username, a.password), 'Content-Type': 'text/xml', 'X-OpenRosa-Version': '3.0' },
+          body: xml,
+        },
+        120_000,
+      );
       if (res.status !== 201) throw new Error(`provisioning ${a.username}: HTTP ${res.status} ${res.body.slice(0, 200)}`);
     }
   }
-  console.log('\nrestore cost (full restore through nginx, 20 restores per worker after 2 warm-ups; incremental: 10 with since=<last token>, nothing changed)');
+  console.log(
+    '\nrestore cost (full restore through nginx, 20 restores per worker after 2 warm-ups; incremental: 10 with since=<last token>, nothing changed)',
+  );
   console.log('open cases   cases in body   body KB   p50 ms   p95 ms   incremental p50 ms');
   for (const a of accounts) {
     const headers = { Authorization: basicAuth(a.username, a.password), 'X-OpenRosa-Version': '3.0' };
@@ -138,7 +169,9 @@ async function restoreCost(pool: pg.Pool, base: string, domain: string, counts: 
       inc.push(performance.now() - t0);
       token = /<restore_id>([^<]+)<\/restore_id>/.exec(res.body)?.[1] ?? token;
     }
-    console.log(`${String(a.cases).padStart(10)}   ${String(inBody).padStart(13)}   ${f0(bytes / 1024).padStart(7)}   ${f1(percentile(times, 50)).padStart(6)}   ${f1(percentile(times, 95)).padStart(6)}   ${f1(percentile(inc, 50)).padStart(18)}`);
+    console.log(
+      `${String(a.cases).padStart(10)}   ${String(inBody).padStart(13)}   ${f0(bytes / 1024).padStart(7)}   ${f1(percentile(times, 50)).padStart(6)}   ${f1(percentile(times, 95)).padStart(6)}   ${f1(percentile(inc, 50)).padStart(18)}`,
+    );
   }
 }
 
@@ -190,18 +223,31 @@ async function main(): Promise<void> {
     const search = poller.take();
     const errors = [...r.errors.values()].reduce((x, y) => x + y, 0);
     const row: StepRow = {
-      rate, achieved: r.acks.length / (r.sendWindowMs / 1000), acks: r.acks.length,
-      p50: percentile(r.latencies, 50), p95: percentile(r.latencies, 95), p99: percentile(r.latencies, 99),
-      errors, errorKinds: [...r.errors].map(([k, v]) => `${k} x${v}`).join(', '), dropped: r.dropped,
-      search50: percentile(search, 50), search95: percentile(search, 95), searchMissed: missed,
-      cpu: cpuDelta(a, c), cpuDuringStep: cpuDelta(a, b), drainMs, formsInWindow,
+      rate,
+      achieved: r.acks.length / (r.sendWindowMs / 1000),
+      acks: r.acks.length,
+      p50: percentile(r.latencies, 50),
+      p95: percentile(r.latencies, 95),
+      p99: percentile(r.latencies, 99),
+      errors,
+      errorKinds: [...r.errors].map(([k, v]) => `${k} x${v}`).join(', '),
+      dropped: r.dropped,
+      search50: percentile(search, 50),
+      search95: percentile(search, 95),
+      searchMissed: missed,
+      cpu: cpuDelta(a, c),
+      cpuDuringStep: cpuDelta(a, b),
+      drainMs,
+      formsInWindow,
     };
     rows.push(row);
     const s = row.cpuDuringStep;
-    say(`step ${rate}/s: ${row.acks} acks, ${f1(row.achieved)}/s, p50 ${f0(row.p50)} p95 ${f0(row.p95)} p99 ${f0(row.p99)} ms, errors ${errors}` +
-      `${row.dropped ? `, dropped ${row.dropped}` : ''}; searchable p50 ${f0(row.search50)} p95 ${f0(row.search95)} ms; ` +
-      `machine ${f0((100 * s.machineBusy) / (s.seconds * s.cores))}% busy (stack ${f2(s.stack / s.seconds)} cores, load generator ${f2(s.self / s.seconds)}, other ${f2(s.other / s.seconds)}); feed drained in ${f1(drainMs / 1000)} s` +
-      `${feed.lag !== 0 || feed.outbox !== 0 ? ` (NOT drained: outbox ${feed.outbox}, lag ${feed.lag})` : ''}`);
+    say(
+      `step ${rate}/s: ${row.acks} acks, ${f1(row.achieved)}/s, p50 ${f0(row.p50)} p95 ${f0(row.p95)} p99 ${f0(row.p99)} ms, errors ${errors}` +
+        `${row.dropped ? `, dropped ${row.dropped}` : ''}; searchable p50 ${f0(row.search50)} p95 ${f0(row.search95)} ms; ` +
+        `machine ${f0((100 * s.machineBusy) / (s.seconds * s.cores))}% busy (stack ${f2(s.stack / s.seconds)} cores, load generator ${f2(s.self / s.seconds)}, other ${f2(s.other / s.seconds)}); feed drained in ${f1(drainMs / 1000)} s` +
+        `${feed.lag !== 0 || feed.outbox !== 0 ? ` (NOT drained: outbox ${feed.outbox}, lag ${feed.lag})` : ''}`,
+    );
     if (!values['keep-going'] && (row.p95 > 5000 || row.achieved < 0.7 * rate)) {
       say('saturated well past p95 1 s: stopping the ramp (use --keep-going to run every rate)');
       break;
@@ -209,39 +255,69 @@ async function main(): Promise<void> {
   }
   await poller.stop();
 
-  console.log(`\nHQ-compatible service, ${domain} (${users} workers, app ${values.app}, seed ${seed}), ${seconds} s per step, open model through nginx`);
+  console.log(
+    `\nHQ-compatible service, ${domain} (${users} workers, app ${values.app}, seed ${seed}), ${seconds} s per step, open model through nginx`,
+  );
   console.log('offered/s  achieved/s   acks   p50 ms   p95 ms   p99 ms  errors  searchable p50/p95 ms   CPU busy  load-gen cores');
   for (const r of rows) {
     const s = r.cpuDuringStep;
-    console.log(`${String(r.rate).padStart(9)}  ${f1(r.achieved).padStart(10)}  ${String(r.acks).padStart(5)}  ${f0(r.p50).padStart(7)}  ${f0(r.p95).padStart(7)}  ${f0(r.p99).padStart(7)}  ${String(r.errors + r.dropped).padStart(6)}  ${`${f0(r.search50)} / ${f0(r.search95)}`.padStart(21)}  ${`${f0((100 * s.machineBusy) / (s.seconds * s.cores))}%`.padStart(8)}  ${f2(s.self / s.seconds).padStart(14)}`);
+    console.log(
+      `${String(r.rate).padStart(9)}  ${f1(r.achieved).padStart(10)}  ${String(r.acks).padStart(5)}  ${f0(r.p50).padStart(7)}  ${f0(r.p95).padStart(7)}  ${f0(r.p99).padStart(7)}  ${String(r.errors + r.dropped).padStart(6)}  ${`${f0(r.search50)} / ${f0(r.search95)}`.padStart(21)}  ${`${f0((100 * s.machineBusy) / (s.seconds * s.cores))}%`.padStart(8)}  ${f2(s.self / s.seconds).padStart(14)}`,
+    );
     if (r.errorKinds || r.dropped) console.log(`           errors: ${r.errorKinds}${r.dropped ? ` dropped arrivals ${r.dropped}` : ''}`);
     if (r.searchMissed) console.log(`           ${r.searchMissed} sampled forms not searchable 10 s after the feed drained`);
   }
   const ok = rows.filter((r) => r.p95 < 1000 && r.errors === 0 && r.dropped === 0 && r.achieved >= 0.95 * r.rate);
   const best = ok.length ? ok.reduce((x, y) => (y.rate > x.rate ? y : x)) : undefined;
-  console.log(best
-    ? `\nsustained: ${best.rate} forms/s offered (${f1(best.achieved)} acked/s) with p95 ${f0(best.p95)} ms < 1 s; ack-to-searchable p50 ${f0(best.search50)} ms, p95 ${f0(best.search95)} ms`
-    : '\nsustained: no step held p95 < 1 s without errors');
+  console.log(
+    best
+      ? `\nsustained: ${best.rate} forms/s offered (${f1(best.achieved)} acked/s) with p95 ${f0(best.p95)} ms < 1 s; ack-to-searchable p50 ${f0(best.search50)} ms, p95 ${f0(best.search95)} ms`
+      : '\nsustained: no step held p95 < 1 s without errors',
+  );
 
   // CPU per form by component: from the step's start until the feed drained (pillow work included), divided by
   // every form the stack received in that window (others may be posting too).
   if (rows.length) {
     const groups = Object.keys(CPU_GROUPS);
-    const short: Record<string, string> = { 'web workers': 'web', postgres: 'pg', elasticsearch: 'es', kafka: 'kafka',
-      'pillow-xform': 'p-xform', 'pillow-case': 'p-case', 'pillow-ucr': 'p-ucr', nginx: 'nginx', redis: 'redis' };
-    console.log('\nCPU ms per form, by component (step start until outbox and pillows drained; all forms the stack received in that window)');
+    const short: Record<string, string> = {
+      'web workers': 'web',
+      postgres: 'pg',
+      elasticsearch: 'es',
+      kafka: 'kafka',
+      'pillow-xform': 'p-xform',
+      'pillow-case': 'p-case',
+      'pillow-ucr': 'p-ucr',
+      nginx: 'nginx',
+      redis: 'redis',
+    };
+    console.log(
+      '\nCPU ms per form, by component (step start until outbox and pillows drained; all forms the stack received in that window)',
+    );
     console.log(`offered/s  ${groups.map((g) => (short[g] ?? g).padStart(7)).join(' ')}    stack  load-gen    other  forms(ours)`);
     for (const r of rows) {
       const forms = Math.max(r.acks, r.formsInWindow);
       const per = (v: number) => f2((1000 * v) / forms).padStart(7);
-      console.log(`${String(r.rate).padStart(9)}  ${groups.map((g) => per(r.cpu.groups[g]!)).join(' ')}  ${per(r.cpu.stack)}  ${per(r.cpu.self).padStart(8)}  ${per(r.cpu.other)}  ${forms}(${r.acks})`);
+      console.log(
+        `${String(r.rate).padStart(9)}  ${groups.map((g) => per(r.cpu.groups[g]!)).join(' ')}  ${per(r.cpu.stack)}  ${per(r.cpu.self).padStart(8)}  ${per(r.cpu.other)}  ${forms}(${r.acks})`,
+      );
     }
-    console.log(`idle burn, ms/s: ${groups.map((g) => `${short[g] ?? g} ${f0((1000 * idle.groups[g]!) / idle.seconds)}`).join(', ')}; stack ${f0((1000 * idle.stack) / idle.seconds)}`);
-    console.log('load-gen: this process (HTTP client only, forms are rendered before each step) on the same cores; other: busy CPU of anything else on the machine');
+    console.log(
+      `idle burn, ms/s: ${groups.map((g) => `${short[g] ?? g} ${f0((1000 * idle.groups[g]!) / idle.seconds)}`).join(', ')}; stack ${f0((1000 * idle.stack) / idle.seconds)}`,
+    );
+    console.log(
+      'load-gen: this process (HTTP client only, forms are rendered before each step) on the same cores; other: busy CPU of anything else on the machine',
+    );
   }
 
   if (!values['no-restore']) {
-    await restoreCost(pool, base, domain, values['restore-cases']!.split(',').map(Number).filter((n) => n > 0));
+    await restoreCost(
+      pool,
+      base,
+      domain,
+      values['restore-cases']!.split(',')
+        .map(Number)
+        .filter((n) => n > 0),
+    );
   }
   await pool.end();
 }

@@ -25,7 +25,28 @@ const seed = readFileSync(path.join(root, 'topology', 'fixtures', 'seed-000-mult
 bench('seed VM summary (grid)', 200, () => readVmTable(seed, 'grid', 'seed'));
 
 // An inventory with 2,000 hosts in 20 service groups, each host in its own group (commcare-cloud style).
-const groups = ['webworkers', 'postgresql', 'couchdb2', 'elasticsearch', 'kafka', 'rabbitmq', 'redis', 'proxy', 'formplayer', 'celery', 'pillowtop', 'riakcs', 'control', 'zookeeper', 'pg_standby', 'pgbouncer', 'shared_dir_host', 'django_manage', 'es_master', 'es_data'];
+const groups = [
+  'webworkers',
+  'postgresql',
+  'couchdb2',
+  'elasticsearch',
+  'kafka',
+  'rabbitmq',
+  'redis',
+  'proxy',
+  'formplayer',
+  'celery',
+  'pillowtop',
+  'riakcs',
+  'control',
+  'zookeeper',
+  'pg_standby',
+  'pgbouncer',
+  'shared_dir_host',
+  'django_manage',
+  'es_master',
+  'es_data',
+];
 const inv: string[] = [];
 for (let h = 0; h < 2000; h++) inv.push(`[h${h}]`, `10.${(h >> 8) & 255}.${h & 255}.1 hostname=h${h} swap_size=1G`, '');
 groups.forEach((g, k) => {
@@ -37,7 +58,16 @@ const invText = inv.join('\n');
 bench('inventory, 2,000 hosts', 5, () => readInventory(invText, 'inventory.ini'));
 
 // A sizing config with 120 months, 60 usage fields and 100 services.
-const cfg: string[] = ['estimation_buffer: 0.25', 'estimation_growth_factor: 0.01', 'storage_buffer: 0.33', 'storage_display_unit: TB', 'vm_os_storage_gb: 50', 'vm_os_storage_group: os', "summary_dates: ['2020-12', '2025-12', '2029-12']", 'usage:'];
+const cfg: string[] = [
+  'estimation_buffer: 0.25',
+  'estimation_growth_factor: 0.01',
+  'storage_buffer: 0.33',
+  'storage_display_unit: TB',
+  'vm_os_storage_gb: 50',
+  'vm_os_storage_group: os',
+  "summary_dates: ['2020-12', '2025-12', '2029-12']",
+  'usage:',
+];
 cfg.push("  users: { model: date_range_value, ranges: [['20200101', '20291201', 50000]] }");
 for (let u = 0; u < 59; u++) {
   const model = u % 3 === 0 ? 'cumulative' : u % 3 === 1 ? 'cumulative_limited_lifespan, lifespan: 3' : 'derived_factor, factor: 1.5';
@@ -55,4 +85,8 @@ for (let s = 0; s < 100; s++) {
 }
 const cfgText = cfg.join('\n');
 bench('sizing: 120 months, 60 fields, 100 services', 20, () => computeVmSummary(parseSizingConfig(cfgText, 'big.yml')));
-bench('sizing: the seed example config', 200, () => computeVmSummary(parseSizingConfig(readFileSync(path.join(root, 'reports', 'sizing', 'examples', 'seed-multi-vm.yml'), 'utf8'), 'seed.yml')));
+bench('sizing: the seed example config', 200, () =>
+  computeVmSummary(
+    parseSizingConfig(readFileSync(path.join(root, 'reports', 'sizing', 'examples', 'seed-multi-vm.yml'), 'utf8'), 'seed.yml'),
+  ),
+);

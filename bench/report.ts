@@ -42,8 +42,17 @@ if (values.measure) {
   clearInterval(timer);
   heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
   const sizes = Object.fromEntries(Object.entries(r.files).map(([k, f]) => [k, fs.statSync(f!).size]));
-  process.stdout.write(JSON.stringify({ wallMs, timings: r.timings, maxRssKb: process.resourceUsage().maxRSS, heapPeak, sizes, charts: r.model.charts.length,
-    webCpuPerForm: r.model.calibration.costs.find((c) => c.key === 'web_cpu_per_form')?.value }) + '\n');
+  process.stdout.write(
+    JSON.stringify({
+      wallMs,
+      timings: r.timings,
+      maxRssKb: process.resourceUsage().maxRSS,
+      heapPeak,
+      sizes,
+      charts: r.model.charts.length,
+      webCpuPerForm: r.model.calibration.costs.find((c) => c.key === 'web_cpu_per_form')?.value,
+    }) + '\n',
+  );
   process.exit(0);
 }
 
@@ -51,20 +60,47 @@ const { writeSyntheticRun } = await import('./report-synthetic.ts');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'capacity-bench-report-'));
 const results = path.join(dir, 'results');
 const tg = performance.now();
-const counts = writeSyntheticRun(results, { seconds: Number(values.seconds), ratePerS: Number(values.rate), sampleEveryS: Number(values.every) });
+const counts = writeSyntheticRun(results, {
+  seconds: Number(values.seconds),
+  ratePerS: Number(values.rate),
+  sampleEveryS: Number(values.every),
+});
 const genMs = performance.now() - tg;
 const bytes = Object.fromEntries(fs.readdirSync(results).map((f) => [f, fs.statSync(path.join(results, f)).size]));
-console.log(`synthetic results (NOT a run): ${values.seconds} s at ${values.rate}/s: ${counts.acks.toLocaleString()} acks (${(bytes['acks.ndjson']! / 1e6).toFixed(1)} MB), ` +
-  `${counts.samples.toLocaleString()} samples (${(bytes['samples.ndjson']! / 1e6).toFixed(1)} MB), ${counts.timeseriesRows} timeseries rows; generated in ${(genMs / 1000).toFixed(1)} s`);
+console.log(
+  `synthetic results (NOT a run): ${values.seconds} s at ${values.rate}/s: ${counts.acks.toLocaleString()} acks (${(bytes['acks.ndjson']! / 1e6).toFixed(1)} MB), ` +
+    `${counts.samples.toLocaleString()} samples (${(bytes['samples.ndjson']! / 1e6).toFixed(1)} MB), ${counts.timeseriesRows} timeseries rows; generated in ${(genMs / 1000).toFixed(1)} s`,
+);
 
 const self = fileURLToPath(import.meta.url);
-const child = spawnSync(process.execPath, ['--import', 'tsx', self, '--measure', results, '--out', path.join(dir, 'report'), '--formats', values.formats!], { encoding: 'utf8', maxBuffer: 16 << 20 });
+const child = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', self, '--measure', results, '--out', path.join(dir, 'report'), '--formats', values.formats!],
+  { encoding: 'utf8', maxBuffer: 16 << 20 },
+);
 if (child.status !== 0) {
   console.error(child.stderr || child.stdout);
   process.exit(1);
 }
-const m = JSON.parse(child.stdout.trim().split('\n').pop()!) as { wallMs: number; timings: Record<string, number>; maxRssKb: number; heapPeak: number; sizes: Record<string, number>; charts: number };
-console.log(`report (${values.formats}): ${(m.wallMs / 1000).toFixed(2)} s wall; laps ${Object.entries(m.timings).map(([k, v]) => `${k} ${(v / 1000).toFixed(2)} s`).join(', ')}`);
-console.log(`peak memory (report process): RSS ${(m.maxRssKb / 1024).toFixed(0)} MB, JS heap ${(m.heapPeak / 1e6).toFixed(0)} MB; ${m.charts} charts; files ${Object.entries(m.sizes).map(([k, v]) => `${k} ${(v / 1e3).toFixed(0)} KB`).join(', ')}`);
+const m = JSON.parse(child.stdout.trim().split('\n').pop()!) as {
+  wallMs: number;
+  timings: Record<string, number>;
+  maxRssKb: number;
+  heapPeak: number;
+  sizes: Record<string, number>;
+  charts: number;
+};
+console.log(
+  `report (${values.formats}): ${(m.wallMs / 1000).toFixed(2)} s wall; laps ${Object.entries(m.timings)
+    .map(([k, v]) => `${k} ${(v / 1000).toFixed(2)} s`)
+    .join(', ')}`,
+);
+console.log(
+  `peak memory (report process): RSS ${(m.maxRssKb / 1024).toFixed(0)} MB, JS heap ${(m.heapPeak / 1e6).toFixed(0)} MB; ${m.charts} charts; files ${Object.entries(
+    m.sizes,
+  )
+    .map(([k, v]) => `${k} ${(v / 1e3).toFixed(0)} KB`)
+    .join(', ')}`,
+);
 if (values.keep) console.log(`kept: ${dir}`);
 else fs.rmSync(dir, { recursive: true, force: true });

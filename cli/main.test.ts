@@ -42,7 +42,8 @@ describe('a length of 0 fails while the flags are read', () => {
 });
 
 describe('generate --validate: what HQ refuses is invalid', () => {
-  const form = (body: string, prolog = '') => `${prolog}<data xmlns="http://example.org/f"><meta xmlns="http://openrosa.org/jr/xforms"><instanceID>i</instanceID></meta>${body}</data>`;
+  const form = (body: string, prolog = '') =>
+    `${prolog}<data xmlns="http://example.org/f"><meta xmlns="http://openrosa.org/jr/xforms"><instanceID>i</instanceID></meta>${body}</data>`;
   const cases: [string, string | Buffer, RegExp][] = [
     ['a DTD internal entity', form('<x>&hi;</x>', '<!DOCTYPE data [<!ENTITY hi "X">]>'), /DOCTYPE is not accepted/],
     ['a NUL byte', form('<x>a\u0000b</x>'), /U\+0000/],
@@ -68,9 +69,17 @@ describe('YAML and sizing configs name the file', () => {
     const dir = tmp();
     const file = path.join(dir, 'bomb.yml');
     const levels = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
-    for (let i = 1; i < 9; i++) levels.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);
+    for (let i = 1; i < 9; i++)
+      levels.push(
+        `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9)
+          .fill(`*${String.fromCharCode(96 + i)}`)
+          .join(',')}]`,
+      );
     fs.writeFileSync(file, `${levels.join('\n')}\n`);
-    for (const args of [['topology', 'show', file], ['plan', file]]) {
+    for (const args of [
+      ['topology', 'show', file],
+      ['plan', file],
+    ]) {
       const r = await cli(...args);
       assert.equal(r.code, 2, r.stderr);
       assert.match(r.stderr, new RegExp(`^capacity: ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: not usable YAML: .*alias`));

@@ -20,7 +20,10 @@ interface Step {
   with?: Record<string, unknown>;
 }
 
-function workflow(): { on: Record<string, unknown>; jobs: Record<string, { steps: Step[]; env?: Record<string, string>; container?: { image: string } }> } {
+function workflow(): {
+  on: Record<string, unknown>;
+  jobs: Record<string, { steps: Step[]; env?: Record<string, string>; container?: { image: string } }>;
+} {
   const doc = YAML.parseDocument(fs.readFileSync(file, 'utf8'));
   assert.deepEqual(doc.errors, [], 'nightly.yml parses');
   return doc.toJS();
@@ -32,7 +35,10 @@ function capacityCalls(run: string): { words: string[]; flags: string[]; line: s
   for (const line of run.split('\n')) {
     const m = /\.\/capacity\s+([^|;&]*)/.exec(line);
     if (!m) continue;
-    const tokens = m[1]!.trim().split(/\s+/).filter((t) => !t.startsWith('>') && !t.startsWith('2>'));
+    const tokens = m[1]!
+      .trim()
+      .split(/\s+/)
+      .filter((t) => !t.startsWith('>') && !t.startsWith('2>'));
     const words: string[] = [];
     for (const t of tokens) {
       if (t.startsWith('-') || t.startsWith('"') || t.startsWith('$')) break;
@@ -80,10 +86,17 @@ describe('.github/workflows/nightly.yml', () => {
     const program = buildProgram();
     const calls = steps.flatMap((s) => capacityCalls(s.run ?? ''));
     const names = calls.map((c) => c.words.join(' '));
-    for (const needed of ['stack up', 'run steady', 'gate', 'report', 'stack down']) assert.ok(names.some((n) => n.startsWith(needed)), `calls capacity ${needed}`);
+    for (const needed of ['stack up', 'run steady', 'gate', 'report', 'stack down'])
+      assert.ok(
+        names.some((n) => n.startsWith(needed)),
+        `calls capacity ${needed}`,
+      );
     for (const c of calls) {
       const { cmd } = findCommand(program, c.words);
-      const known = new Set(['--help', ...cmd.options.flatMap((o) => [o.long, o.negate ? o.long : undefined]).filter((x): x is string => !!x)]);
+      const known = new Set([
+        '--help',
+        ...cmd.options.flatMap((o) => [o.long, o.negate ? o.long : undefined]).filter((x): x is string => !!x),
+      ]);
       for (const f of c.flags) assert.ok(known.has(f), `capacity ${c.words.join(' ')} has ${f} (${c.line.trim()})`);
     }
     // the report is made only when the command exists in the checkout
@@ -106,7 +119,10 @@ describe('.github/workflows/nightly.yml', () => {
     assert.match(job.env!.DURATION!, /'60s'/);
     assert.equal(shape.durationS, 60);
     for (const kind of ['throughput', 'latency.receiver.p95', 'error_rate', 'pillow.', 'liveness.p95_ms']) {
-      assert.ok(Object.keys(b.metrics).some((id) => id.startsWith(kind)), `the baseline has ${kind}`);
+      assert.ok(
+        Object.keys(b.metrics).some((id) => id.startsWith(kind)),
+        `the baseline has ${kind}`,
+      );
     }
     const upload = steps.find((s) => s.uses?.startsWith('actions/upload-artifact'))!;
     assert.equal(upload.if, 'always()');

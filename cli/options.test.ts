@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import { UserError } from '../core/errors.ts';
 import { positive, seconds, share, wholeNumber } from './options.ts';
 
-const refuses = (f: () => unknown, text: RegExp) => assert.throws(f, (e: unknown) => e instanceof UserError && e.exitCode === 2 && text.test(e.message));
+const refuses = (f: () => unknown, text: RegExp) =>
+  assert.throws(f, (e: unknown) => e instanceof UserError && e.exitCode === 2 && text.test(e.message));
 
 describe('flag parsers', () => {
   it('positive: above 0, whole when asked, underscores allowed', () => {

@@ -29,7 +29,9 @@ export function share(flag: string, opts: { above0?: boolean } = {}): (v: string
     const n = Number(pct ? v.trim().slice(0, -1) : v);
     const s = pct ? n / 100 : n;
     if (v.trim() === '' || !Number.isFinite(s) || s < 0 || s > 1 || (opts.above0 && s === 0)) {
-      throw new UserError(`${flag} must be a share ${opts.above0 ? 'above 0 and at most 1' : 'from 0 to 1'} (or a percentage such as 5%), not "${v}"`);
+      throw new UserError(
+        `${flag} must be a share ${opts.above0 ? 'above 0 and at most 1' : 'from 0 to 1'} (or a percentage such as 5%), not "${v}"`,
+      );
     }
     return s;
   };

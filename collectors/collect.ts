@@ -42,7 +42,9 @@ export async function collect(opts: CollectOptions): Promise<CollectResult> {
   const outDir = opts.outDir ?? defaultOutDir();
   const outFile = path.join(outDir, 'samples.ndjson');
   const print = opts.print === undefined ? (l: string) => process.stdout.write(`${l}\n`) : opts.print;
-  print?.(`watching ${describeTargets(targets)} every ${formatDuration(opts.intervalMs)} for ${formatDuration(opts.durationMs)} -> ${outFile}`);
+  print?.(
+    `watching ${describeTargets(targets)} every ${formatDuration(opts.intervalMs)} for ${formatDuration(opts.durationMs)} -> ${outFile}`,
+  );
   const running = startCollectors(targets, {
     intervalMs: opts.intervalMs,
     outFile,

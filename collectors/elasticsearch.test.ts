@@ -5,7 +5,9 @@ import { clusterSamples, nodeSamples, nodesStatsPath, type NodesStatsResponse } 
 import { RateTracker } from './rates.ts';
 import type { Sample } from './types.ts';
 
-const recorded = JSON.parse(fs.readFileSync(new URL('./fixtures/es-8.19.4-nodes-stats.json', import.meta.url), 'utf8')) as NodesStatsResponse;
+const recorded = JSON.parse(
+  fs.readFileSync(new URL('./fixtures/es-8.19.4-nodes-stats.json', import.meta.url), 'utf8'),
+) as NodesStatsResponse;
 const find = (xs: Sample[], metric: string, labels: Record<string, string> = {}) =>
   xs.filter((s) => s.metric === metric && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).length;
 const val = (xs: Sample[], metric: string, labels: Record<string, string> = {}) =>
@@ -13,7 +15,10 @@ const val = (xs: Sample[], metric: string, labels: Record<string, string> = {}) 
 
 describe('Elasticsearch node samples', () => {
   it('asks for the same node stats in every version (indices sub-metrics, filter_path)', () => {
-    assert.match(nodesStatsPath, /^_nodes\/stats\/indices,jvm,os,process,thread_pool\/docs,store,indexing,search,refresh,merge,flush\?filter_path=/);
+    assert.match(
+      nodesStatsPath,
+      /^_nodes\/stats\/indices,jvm,os,process,thread_pool\/docs,store,indexing,search,refresh,merge,flush\?filter_path=/,
+    );
     assert.match(nodesStatsPath, /nodes\.\*\.thread_pool\.bulk/, 'ES < 6.3 calls the write pool "bulk"');
   });
 
@@ -60,12 +65,24 @@ describe('Elasticsearch node samples', () => {
 
   for (const version of ['es-6.8.23', 'es-7.17.28', 'es-8.19.4', 'opensearch-2.19.1']) {
     it(`reads node stats recorded from ${version}`, () => {
-      const resp = JSON.parse(fs.readFileSync(new URL(`./fixtures/${version}-nodes-stats.json`, import.meta.url), 'utf8')) as NodesStatsResponse;
+      const resp = JSON.parse(
+        fs.readFileSync(new URL(`./fixtures/${version}-nodes-stats.json`, import.meta.url), 'utf8'),
+      ) as NodesStatsResponse;
       const s = nodeSamples(new Date(0), resp, new RateTracker(), (n) => n.host ?? '?');
-      for (const m of ['docs', 'store_bytes', 'heap_used_bytes', 'heap_used_pct', 'indexing_current', 'merges_current', 'os_cpu_pct', 'process_cpu_pct']) {
+      for (const m of [
+        'docs',
+        'store_bytes',
+        'heap_used_bytes',
+        'heap_used_pct',
+        'indexing_current',
+        'merges_current',
+        'os_cpu_pct',
+        'process_cpu_pct',
+      ]) {
         assert.equal(find(s, m), 1, `${version}: ${m}`);
       }
-      for (const pool of ['write', 'search', 'get', 'refresh']) assert.equal(find(s, 'threadpool_queue', { pool }), 1, `${version}: ${pool} pool`);
+      for (const pool of ['write', 'search', 'get', 'refresh'])
+        assert.equal(find(s, 'threadpool_queue', { pool }), 1, `${version}: ${pool} pool`);
       assert.ok(find(s, 'threadpool_rejected') >= 4);
     });
   }

@@ -18,8 +18,20 @@ interface NodeStats {
   indices?: {
     docs?: { count?: number; deleted?: number };
     store?: { size_in_bytes?: number };
-    indexing?: { index_total?: number; index_time_in_millis?: number; index_current?: number; index_failed?: number; throttle_time_in_millis?: number };
-    search?: { query_total?: number; query_time_in_millis?: number; query_current?: number; fetch_total?: number; fetch_time_in_millis?: number };
+    indexing?: {
+      index_total?: number;
+      index_time_in_millis?: number;
+      index_current?: number;
+      index_failed?: number;
+      throttle_time_in_millis?: number;
+    };
+    search?: {
+      query_total?: number;
+      query_time_in_millis?: number;
+      query_current?: number;
+      fetch_total?: number;
+      fetch_time_in_millis?: number;
+    };
     refresh?: TimedTotal;
     merges?: TimedTotal & { current?: number };
     flush?: TimedTotal;
@@ -79,14 +91,20 @@ export interface ElasticsearchOptions {
 }
 
 /** Node samples from one reading of _nodes/stats; rates and per-operation latencies from deltas in `rates`. */
-export function nodeSamples(now: Date, resp: NodesStatsResponse, rates: RateTracker, hostOf: (n: NodeStats, id: string) => string): Sample[] {
+export function nodeSamples(
+  now: Date,
+  resp: NodesStatsResponse,
+  rates: RateTracker,
+  hostOf: (n: NodeStats, id: string) => string,
+): Sample[] {
   const t = now.getTime();
   const out: Sample[] = [];
   for (const [id, n] of Object.entries(resp.nodes ?? {})) {
     const host = hostOf(n, id);
     const labels = { node: n.name ?? id };
     const add = (metric: string, value: number | undefined, extra?: Record<string, string>) => {
-      if (value !== undefined && Number.isFinite(value)) out.push(sample(now, 'elasticsearch', host, metric, value, { ...labels, ...extra }));
+      if (value !== undefined && Number.isFinite(value))
+        out.push(sample(now, 'elasticsearch', host, metric, value, { ...labels, ...extra }));
     };
     const k = (s: string) => `${id}.${s}`;
     const ix = n.indices ?? {};
@@ -108,7 +126,8 @@ export function nodeSamples(now: Date, resp: NodesStatsResponse, rates: RateTrac
     add('indexing_ms_per_doc', idx.latency);
     add('indexing_current', ix.indexing?.index_current);
     if (ix.indexing?.index_failed !== undefined) add('indexing_failed_per_s', rates.rate(k('index.failed'), ix.indexing.index_failed, t));
-    if (ix.indexing?.throttle_time_in_millis !== undefined) add('indexing_throttle_ms_per_s', rates.rate(k('index.throttle'), ix.indexing.throttle_time_in_millis, t));
+    if (ix.indexing?.throttle_time_in_millis !== undefined)
+      add('indexing_throttle_ms_per_s', rates.rate(k('index.throttle'), ix.indexing.throttle_time_in_millis, t));
     const q = perOp('query', ix.search?.query_total, ix.search?.query_time_in_millis);
     add('search_per_s', q.rate);
     add('search_query_ms', q.latency);
@@ -127,11 +146,13 @@ export function nodeSamples(now: Date, resp: NodesStatsResponse, rates: RateTrac
     const heap = n.jvm?.mem;
     add('heap_used_bytes', heap?.heap_used_in_bytes);
     add('heap_max_bytes', heap?.heap_max_in_bytes);
-    if (heap?.heap_used_in_bytes !== undefined && heap.heap_max_in_bytes) add('heap_used_pct', (100 * heap.heap_used_in_bytes) / heap.heap_max_in_bytes);
+    if (heap?.heap_used_in_bytes !== undefined && heap.heap_max_in_bytes)
+      add('heap_used_pct', (100 * heap.heap_used_in_bytes) / heap.heap_max_in_bytes);
     for (const [gen, g] of Object.entries(n.jvm?.gc?.collectors ?? {})) {
       if (g.collection_count !== undefined) add('gc_per_s', rates.rate(k(`gc.${gen}.n`), g.collection_count, t), { gc: gen });
       // milliseconds of GC per second of wall time (1000 = all the time in GC)
-      if (g.collection_time_in_millis !== undefined) add('gc_ms_per_s', rates.rate(k(`gc.${gen}.ms`), g.collection_time_in_millis, t), { gc: gen });
+      if (g.collection_time_in_millis !== undefined)
+        add('gc_ms_per_s', rates.rate(k(`gc.${gen}.ms`), g.collection_time_in_millis, t), { gc: gen });
     }
     add('os_cpu_pct', n.os?.cpu?.percent);
     add('process_cpu_pct', n.process?.cpu?.percent);
@@ -151,7 +172,8 @@ export function clusterSamples(now: Date, host: string, h: ClusterHealth): Sampl
   const add = (metric: string, value: number | undefined) => {
     if (value !== undefined && Number.isFinite(value)) out.push(sample(now, 'elasticsearch', host, metric, value));
   };
-  if (h.status !== undefined) out.push(sample(now, 'elasticsearch', host, 'cluster_status', healthCode[h.status] ?? 3, { status: h.status }));
+  if (h.status !== undefined)
+    out.push(sample(now, 'elasticsearch', host, 'cluster_status', healthCode[h.status] ?? 3, { status: h.status }));
   add('cluster_nodes', h.number_of_nodes);
   add('active_shards', h.active_shards);
   add('relocating_shards', h.relocating_shards);
@@ -207,7 +229,10 @@ export function elasticsearchCollector(target: ElasticsearchTarget, opts: Elasti
  */
 export async function indexSamples(now: Date, target: Pick<ElasticsearchTarget, 'url' | 'host'>, timeoutMs?: number): Promise<Sample[]> {
   // (no expand_wildcards: ES 6 refuses it on _cat; closed indices are filtered by status instead)
-  const cat = await httpGetJson<CatIndex[]>(joinUrl(target.url, '_cat/indices?format=json&bytes=b&h=index,status,health,docs.count,store.size'), { timeoutMs });
+  const cat = await httpGetJson<CatIndex[]>(
+    joinUrl(target.url, '_cat/indices?format=json&bytes=b&h=index,status,health,docs.count,store.size'),
+    { timeoutMs },
+  );
   const open = cat.filter((c): c is CatIndex & { index: string } => !!c.index && !c.index.startsWith('.') && c.status !== 'close');
   const counts = await Promise.allSettled(
     open.map((c) => httpGetJson<{ count?: number }>(joinUrl(target.url, `${encodeURIComponent(c.index)}/_count`), { timeoutMs })),
@@ -216,12 +241,22 @@ export async function indexSamples(now: Date, target: Pick<ElasticsearchTarget, 
   open.forEach((c, i) => {
     const r = counts[i]!;
     const labels = { index: c.index };
-    if (r.status === 'fulfilled' && r.value.count !== undefined) out.push(sample(now, 'elasticsearch', target.host, 'index_docs', r.value.count, labels));
+    if (r.status === 'fulfilled' && r.value.count !== undefined)
+      out.push(sample(now, 'elasticsearch', target.host, 'index_docs', r.value.count, labels));
     else if (r.status === 'rejected') {
-      out.push({ ...sample(now, 'elasticsearch', target.host, 'gap', 1, { collector: `elasticsearch@${target.host}`, part: 'index_docs', index: c.index }), gap: true, error: errorText(r.reason) });
+      out.push({
+        ...sample(now, 'elasticsearch', target.host, 'gap', 1, {
+          collector: `elasticsearch@${target.host}`,
+          part: 'index_docs',
+          index: c.index,
+        }),
+        gap: true,
+        error: errorText(r.reason),
+      });
     }
     const size = Number(c['store.size']);
-    if (c['store.size'] != null && Number.isFinite(size)) out.push(sample(now, 'elasticsearch', target.host, 'index_store_bytes', size, labels));
+    if (c['store.size'] != null && Number.isFinite(size))
+      out.push(sample(now, 'elasticsearch', target.host, 'index_store_bytes', size, labels));
   });
   return out;
 }

@@ -2,7 +2,15 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import { describe, it } from 'node:test';
-import { hostSamples, parseDiskstats, parseNetDev, parseProcStat, readProcSnapshot, snapshotFromNodeExporter, type HostSnapshot } from './host.ts';
+import {
+  hostSamples,
+  parseDiskstats,
+  parseNetDev,
+  parseProcStat,
+  readProcSnapshot,
+  snapshotFromNodeExporter,
+  type HostSnapshot,
+} from './host.ts';
 import { RateTracker } from './rates.ts';
 import type { Sample } from './types.ts';
 
@@ -37,7 +45,9 @@ describe('host snapshots', () => {
     const disks = parseDiskstats(
       ' 254 0 vda 100 0 2000 10 50 0 4000 5 0 1500 15 0 0 0 0\n 254 1 vda1 1 0 2 0 0 0 0 0 0 0 0\n 7 0 loop0 0 0 0 0 0 0 0 0 0 0 0\n',
     );
-    assert.deepEqual(disks, [{ device: 'vda', reads: 100, readBytes: 2000 * 512, writes: 50, writtenBytes: 4000 * 512, ioTimeSeconds: 1.5 }]);
+    assert.deepEqual(disks, [
+      { device: 'vda', reads: 100, readBytes: 2000 * 512, writes: 50, writtenBytes: 4000 * 512, ioTimeSeconds: 1.5 },
+    ]);
     const net = parseNetDev(
       'Inter-|   Receive                                                |  Transmit\n' +
         ' face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n' +
@@ -50,7 +60,10 @@ describe('host snapshots', () => {
     const s = readProcSnapshot();
     assert.equal(s.cpus, os.cpus().length);
     assert.equal(s.mem.totalBytes, os.totalmem());
-    assert.ok(s.filesystems.some((f) => f.mountpoint === '/'), 'the root filesystem is sized');
+    assert.ok(
+      s.filesystems.some((f) => f.mountpoint === '/'),
+      'the root filesystem is sized',
+    );
     assert.ok(s.net.length > 0);
   });
 });

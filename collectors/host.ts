@@ -32,7 +32,25 @@ export interface HostSnapshot {
 }
 
 /** Filesystems worth watching (not proc, tmpfs, cgroup...). overlay only as the root of a container. */
-const diskFsTypes = new Set(['ext2', 'ext3', 'ext4', 'xfs', 'btrfs', 'zfs', 'f2fs', 'jfs', 'reiserfs', 'vfat', 'exfat', 'ntfs', 'ntfs3', 'nfs', 'nfs4', 'ceph', 'fuseblk']);
+const diskFsTypes = new Set([
+  'ext2',
+  'ext3',
+  'ext4',
+  'xfs',
+  'btrfs',
+  'zfs',
+  'f2fs',
+  'jfs',
+  'reiserfs',
+  'vfat',
+  'exfat',
+  'ntfs',
+  'ntfs3',
+  'nfs',
+  'nfs4',
+  'ceph',
+  'fuseblk',
+]);
 const wantFs = (fstype: string, mountpoint: string) => diskFsTypes.has(fstype) || (fstype === 'overlay' && mountpoint === '/');
 /** node_exporter's default device exclusion, plus partitions of the usual disk names. */
 const skipDisk = (d: string) => /^(ram|loop|fd|sr|dm-)\d+$/.test(d) || /^((h|s|v|xv)d[a-z]+|nvme\d+n\d+p|mmcblk\d+p)\d+$/.test(d);
@@ -90,7 +108,11 @@ export function parseNetDev(text: string): HostSnapshot['net'] {
     const i = line.indexOf(':');
     if (i < 0 || line.includes('|')) continue;
     const device = line.slice(0, i).trim();
-    const f = line.slice(i + 1).trim().split(/\s+/).map(Number);
+    const f = line
+      .slice(i + 1)
+      .trim()
+      .split(/\s+/)
+      .map(Number);
     if (f.length < 16) continue;
     out.push({
       device,
@@ -120,7 +142,14 @@ export function readProcSnapshot(root = '/proc'): HostSnapshot {
     seenDev.add(device);
     try {
       const s = fs.statfsSync(mountpoint.replace(/\\040/g, ' '));
-      filesystems.push({ mountpoint, device, fstype, sizeBytes: s.blocks * s.bsize, availBytes: s.bavail * s.bsize, freeBytes: s.bfree * s.bsize });
+      filesystems.push({
+        mountpoint,
+        device,
+        fstype,
+        sizeBytes: s.blocks * s.bsize,
+        availBytes: s.bavail * s.bsize,
+        freeBytes: s.bfree * s.bsize,
+      });
     } catch {
       // unreadable mount (permissions, stale NFS): left out
     }
@@ -264,7 +293,11 @@ export function snapshotFromNodeExporter(text: string): HostSnapshot {
       swapTotalBytes: single.get('node_memory_SwapTotal_bytes') ?? 0,
       swapFreeBytes: single.get('node_memory_SwapFree_bytes') ?? 0,
     },
-    vm: { pswpin: single.get('node_vmstat_pswpin'), pswpout: single.get('node_vmstat_pswpout'), pgmajfault: single.get('node_vmstat_pgmajfault') },
+    vm: {
+      pswpin: single.get('node_vmstat_pswpin'),
+      pswpout: single.get('node_vmstat_pswpout'),
+      pgmajfault: single.get('node_vmstat_pgmajfault'),
+    },
     filesystems: [...fsMap.values()].filter((f) => f.sizeBytes > 0),
     disks: [...disks.values()],
     net: [...nets.values()],

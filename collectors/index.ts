@@ -6,7 +6,14 @@ import type { Collector } from './types.ts';
 export type { Collector, Sample } from './types.ts';
 export type { RunningCollectors, SamplerOptions, SamplerStats, TickResult } from './sampler.ts';
 export { startSampler } from './sampler.ts';
-export { buildCollectors, describeTargets, localTargets, targetsFromTopology, type BuildOptions, type CollectorTargets } from './targets.ts';
+export {
+  buildCollectors,
+  describeTargets,
+  localTargets,
+  targetsFromTopology,
+  type BuildOptions,
+  type CollectorTargets,
+} from './targets.ts';
 export { summarizeTick } from './summary.ts';
 
 export interface StartOptions extends SamplerOptions, Pick<BuildOptions, 'postgres' | 'elasticsearch'> {}

@@ -59,7 +59,10 @@ export class KafkaAdminHandle {
   }
 
   /** End offsets per topic; a topic that cannot be read (e.g. deleted) is in `errors`, the others are read. */
-  async endOffsetsSettled(topics: string[], tMs?: number): Promise<{ ends: Map<string, Map<number, { high: number; low: number }>>; errors: Map<string, unknown> }> {
+  async endOffsetsSettled(
+    topics: string[],
+    tMs?: number,
+  ): Promise<{ ends: Map<string, Map<number, { high: number; low: number }>>; errors: Map<string, unknown> }> {
     const ends = new Map<string, Map<number, { high: number; low: number }>>();
     const errors = new Map<string, unknown>();
     const results = await Promise.allSettled(topics.map((t) => this.endOffsets([t], tMs)));
@@ -68,11 +71,15 @@ export class KafkaAdminHandle {
       else errors.set(topics[i]!, r.reason);
     });
     // the broker itself is down: every topic failed for the same reason
-    if (topics.length && errors.size === topics.length && !isProtocolError(errors.values().next().value)) throw errors.values().next().value;
+    if (topics.length && errors.size === topics.length && !isProtocolError(errors.values().next().value))
+      throw errors.values().next().value;
     return { ends, errors };
   }
 
-  private memo: { tMs: number; byTopic: Map<string, Promise<Map<number, { high: number; low: number }>>> } = { tMs: NaN, byTopic: new Map() };
+  private memo: { tMs: number; byTopic: Map<string, Promise<Map<number, { high: number; low: number }>>> } = {
+    tMs: NaN,
+    byTopic: new Map(),
+  };
 
   /**
    * End offset (the offset the next message will get) of every partition of each topic. With `tMs` (the tick
@@ -83,7 +90,10 @@ export class KafkaAdminHandle {
     const memo = this.memo.byTopic;
     for (const t of topics) {
       if (!memo.has(t)) {
-        const p = this.use(async (admin) => new Map((await admin.fetchTopicOffsets(t)).map((x) => [x.partition, { high: Number(x.high), low: Number(x.low) }])));
+        const p = this.use(
+          async (admin) =>
+            new Map((await admin.fetchTopicOffsets(t)).map((x) => [x.partition, { high: Number(x.high), low: Number(x.low) }])),
+        );
         p.catch(() => undefined);
         memo.set(t, p);
       }
@@ -120,7 +130,11 @@ export function isProtocolError(err: unknown): boolean {
   const e = err as { name?: string; type?: unknown; cause?: unknown; originalError?: unknown } | undefined;
   if (!e) return false;
   if (e.name === 'KafkaJSProtocolError' || typeof e.type === 'string') return true;
-  return e.cause !== undefined && e.cause !== err ? isProtocolError(e.cause) : e.originalError !== undefined ? isProtocolError(e.originalError) : false;
+  return e.cause !== undefined && e.cause !== err
+    ? isProtocolError(e.cause)
+    : e.originalError !== undefined
+      ? isProtocolError(e.originalError)
+      : false;
 }
 
 /** One admin connection per broker list, shared by the collectors of a run (see buildCollectors). */
@@ -178,7 +192,8 @@ export function kafkaCollector(target: KafkaTarget, opts: KafkaOptions = {}): Co
       }
       if (t - lastGroups < groupsEvery) return out;
       lastGroups = t;
-      const groups = target.groups === undefined || target.groups === 'all' ? await handle.cachedList('groups', t, listEvery) : target.groups;
+      const groups =
+        target.groups === undefined || target.groups === 'all' ? await handle.cachedList('groups', t, listEvery) : target.groups;
       for (const groupId of groups) {
         const committed = await handle.use((a) => a.fetchOffsets({ groupId }));
         for (const { topic, partitions } of committed) {

@@ -107,7 +107,9 @@ describe('local stack collectors', () => {
   });
 
   it('names the service each component stands for', () => {
-    assert.deepEqual(['web-3', 'pillow-ucr', 'postgres', 'elasticsearch', 'kafka', 'nginx', 'redis', 'rabbitmq', 'celery-2'].map(serviceOfComponent),
-      ['django', 'pillowtop', 'postgresql', 'elasticsearch', 'kafka', 'nginx', 'redis', 'rabbitmq', 'celery']);
+    assert.deepEqual(
+      ['web-3', 'pillow-ucr', 'postgres', 'elasticsearch', 'kafka', 'nginx', 'redis', 'rabbitmq', 'celery-2'].map(serviceOfComponent),
+      ['django', 'pillowtop', 'postgresql', 'elasticsearch', 'kafka', 'nginx', 'redis', 'rabbitmq', 'celery'],
+    );
   });
 });

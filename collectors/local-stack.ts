@@ -35,11 +35,15 @@ export interface ProcStat {
 export function parsePidStat(text: string): ProcStat {
   const close = text.lastIndexOf(')');
   const pid = Number(text.slice(0, text.indexOf('(')).trim());
-  const f = text.slice(close + 2).trim().split(/\s+/);
+  const f = text
+    .slice(close + 2)
+    .trim()
+    .split(/\s+/);
   // f[0] is field 3 (state): field n is f[n - 3]
   const num = (n: number) => Number(f[n - 3] ?? NaN);
   const cpuTicks = num(14) + num(15) + num(16) + num(17);
-  if (close < 0 || !Number.isFinite(pid) || !Number.isFinite(cpuTicks)) throw new Error(`not a /proc/<pid>/stat line: ${text.slice(0, 60)}`);
+  if (close < 0 || !Number.isFinite(pid) || !Number.isFinite(cpuTicks))
+    throw new Error(`not a /proc/<pid>/stat line: ${text.slice(0, 60)}`);
   return { pid, ppid: num(4), cpuSeconds: cpuTicks / CLK_TCK, rssBytes: num(24) * PAGE_BYTES };
 }
 
@@ -59,7 +63,10 @@ export function readAllProcStats(procRoot = '/proc'): Map<number, ProcStat> {
 }
 
 /** CPU seconds, RSS and process count of `root` and all its live descendants; undefined when root is not running. */
-export function treeTotals(all: Map<number, ProcStat>, root: number): { cpuSeconds: number; rssBytes: number; processes: number } | undefined {
+export function treeTotals(
+  all: Map<number, ProcStat>,
+  root: number,
+): { cpuSeconds: number; rssBytes: number; processes: number } | undefined {
   if (!all.has(root)) return undefined;
   const children = new Map<number, number[]>();
   for (const s of all.values()) {
@@ -203,15 +210,23 @@ export function localStoreCollector(target: LocalStoreTarget, opts: { timeoutMs?
       const out: Sample[] = [];
       if (target.kafkaLogDir) {
         try {
-          for (const [topic, bytes] of kafkaLogBytes(target.kafkaLogDir)) out.push(sample(now, 'local_store', target.host, 'kafka_log_bytes', bytes, { topic }));
+          for (const [topic, bytes] of kafkaLogBytes(target.kafkaLogDir))
+            out.push(sample(now, 'local_store', target.host, 'kafka_log_bytes', bytes, { topic }));
         } catch (err) {
           out.push(gapSample(now, c, err, 'kafka_log'));
         }
       }
       if (target.postgresUrl) {
-        pool ??= new pg.Pool({ connectionString: target.postgresUrl, max: 1, connectionTimeoutMillis: opts.timeoutMs ?? 5000, statement_timeout: opts.timeoutMs ?? 5000 });
+        pool ??= new pg.Pool({
+          connectionString: target.postgresUrl,
+          max: 1,
+          connectionTimeoutMillis: opts.timeoutMs ?? 5000,
+          statement_timeout: opts.timeoutMs ?? 5000,
+        });
         try {
-          const r = await pool.query<{ n: string; cases: string }>('select count(*)::text as n, coalesce(sum(case_count), 0)::text as cases from phone_synclogsql');
+          const r = await pool.query<{ n: string; cases: string }>(
+            'select count(*)::text as n, coalesce(sum(case_count), 0)::text as cases from phone_synclogsql',
+          );
           out.push(sample(now, 'local_store', target.host, 'synclogs', Number(r.rows[0]!.n)));
           out.push(sample(now, 'local_store', target.host, 'synclog_cases', Number(r.rows[0]!.cases)));
         } catch (err) {
@@ -220,8 +235,14 @@ export function localStoreCollector(target: LocalStoreTarget, opts: { timeoutMs?
       }
       if (target.redisUrl) {
         if (!redis) {
-          redis = new Redis(target.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false,
-            connectTimeout: opts.timeoutMs ?? 3000, commandTimeout: opts.timeoutMs ?? 3000, retryStrategy: () => 500 });
+          redis = new Redis(target.redisUrl, {
+            lazyConnect: true,
+            maxRetriesPerRequest: 0,
+            enableOfflineQueue: false,
+            connectTimeout: opts.timeoutMs ?? 3000,
+            commandTimeout: opts.timeoutMs ?? 3000,
+            retryStrategy: () => 500,
+          });
           redis.on('error', () => undefined); // a failed reading is the gap
         }
         try {

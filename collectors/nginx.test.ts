@@ -4,7 +4,8 @@ import { parseStubStatus } from './nginx.ts';
 
 describe('parseStubStatus', () => {
   it('reads the stub_status page', () => {
-    const page = 'Active connections: 291 \nserver accepts handled requests\n 16630948 16630946 31070465 \nReading: 6 Writing: 179 Waiting: 106 \n';
+    const page =
+      'Active connections: 291 \nserver accepts handled requests\n 16630948 16630946 31070465 \nReading: 6 Writing: 179 Waiting: 106 \n';
     assert.deepEqual(parseStubStatus(page), {
       active: 291,
       accepts: 16630948,

@@ -20,7 +20,13 @@ const row = (p: Partial<CheckpointRow>): CheckpointRow => ({
 
 describe('pillowSamples', () => {
   it('offset lag = end offset - checkpoint; per pillow totals; caught up means no time lag', () => {
-    const s = pillowSamples(new Date(0), 'pg1', [row({ partition: 0, offset: 40 }), row({ partition: 1, offset: 100 })], ends('form-sql', [50, 100]), new RateTracker());
+    const s = pillowSamples(
+      new Date(0),
+      'pg1',
+      [row({ partition: 0, offset: 40 }), row({ partition: 1, offset: 100 })],
+      ends('form-sql', [50, 100]),
+      new RateTracker(),
+    );
     assert.equal(val(s, 'offset_lag', { partition: '0' })?.value, 10);
     assert.equal(val(s, 'offset_lag', { partition: '1' })?.value, 0);
     assert.equal(val(s, 'time_lag_s', { partition: '1' })?.value, 0);
@@ -37,7 +43,8 @@ describe('pillowSamples', () => {
     const rates = new RateTracker();
     const history = new EndOffsetHistory();
     // t=0..10 s: caught up at 50 (its last change was an hour old); at t=11 s a change arrives (end 51)
-    for (let t = 0; t <= 10; t++) pillowSamples(new Date(t * 1000), 'pg1', [row({ offset: 50, change_age_s: 3600 + t })], ends('form-sql', [50]), rates, history);
+    for (let t = 0; t <= 10; t++)
+      pillowSamples(new Date(t * 1000), 'pg1', [row({ offset: 50, change_age_s: 3600 + t })], ends('form-sql', [50]), rates, history);
     const s = pillowSamples(new Date(11_000), 'pg1', [row({ offset: 50, change_age_s: 3611 })], ends('form-sql', [51]), rates, history);
     assert.equal(val(s, 'offset_lag')?.value, 1);
     assert.equal(val(s, 'time_lag_s')?.value, 1);

@@ -66,7 +66,8 @@ export class EndOffsetHistory {
         if (!list) this.runs.set(key, (list = []));
         const last = list[list.length - 1];
         if (last && last.end === high) last.tLast = tMs;
-        else if (last && high < last.end) list.splice(0, list.length, { tFirst: tMs, tLast: tMs, end: high }); // topic recreated
+        else if (last && high < last.end)
+          list.splice(0, list.length, { tFirst: tMs, tLast: tMs, end: high }); // topic recreated
         else list.push({ tFirst: tMs, tLast: tMs, end: high });
         if (list.length > EndOffsetHistory.maxRuns) list.splice(0, list.length - EndOffsetHistory.maxRuns);
       }
@@ -200,7 +201,10 @@ export function pillowCollector(target: PillowTarget, opts: { timeoutMs?: number
         }
         // a monitoring role (pg_monitor) reads PostgreSQL's statistics, not HQ's tables: say the one grant needed
         if ((err as { code?: string }).code === '42501') {
-          throw new Error(`permission denied for pillowtop_kafkacheckpoint: grant select on pillowtop_kafkacheckpoint to ${cl.user ?? 'the monitoring role'}`, { cause: err });
+          throw new Error(
+            `permission denied for pillowtop_kafkacheckpoint: grant select on pillowtop_kafkacheckpoint to ${cl.user ?? 'the monitoring role'}`,
+            { cause: err },
+          );
         }
         throw err;
       }

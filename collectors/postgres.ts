@@ -89,7 +89,12 @@ interface Statement {
  * collector reconnects on its next tick). A failed connect leaves nothing open.
  */
 export async function openCollectorClient(url: string, timeoutMs: number, onLost: (cl: pg.Client) => void): Promise<pg.Client> {
-  const cl = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs, application_name: 'capacity-collector' });
+  const cl = new pg.Client({
+    connectionString: url,
+    connectionTimeoutMillis: timeoutMs,
+    query_timeout: timeoutMs,
+    application_name: 'capacity-collector',
+  });
   cl.on('error', () => onLost(cl));
   try {
     await cl.connect();
@@ -197,7 +202,9 @@ export function postgresCollector(target: PostgresTarget, opts: PostgresOptions 
       if (t - lastSizes >= sizesEvery) {
         lastSizes = t;
         try {
-          const [dbSizes, tables] = ((await cl.query(sizesSql(opts.topTables ?? 20))) as unknown as pg.QueryResult[]).map((r) => r.rows as Row[]);
+          const [dbSizes, tables] = ((await cl.query(sizesSql(opts.topTables ?? 20))) as unknown as pg.QueryResult[]).map(
+            (r) => r.rows as Row[],
+          );
           for (const r of dbSizes ?? []) add('database_bytes', num(r.bytes), { database: String(r.datname) });
           const database = cl.database ?? '';
           for (const r of tables ?? []) {
@@ -216,9 +223,10 @@ export function postgresCollector(target: PostgresTarget, opts: PostgresOptions 
         try {
           out.push(...(await statementSamples(cl, now)));
         } catch (err) {
-          const msg = err instanceof Error && /pg_stat_statements/.test(err.message) && /does not exist/.test(err.message)
-            ? `pg_stat_statements is not installed in database ${cl.database} (create extension pg_stat_statements)`
-            : err;
+          const msg =
+            err instanceof Error && /pg_stat_statements/.test(err.message) && /does not exist/.test(err.message)
+              ? `pg_stat_statements is not installed in database ${cl.database} (create extension pg_stat_statements)`
+              : err;
           out.push(gapSample(now, c, msg, 'statements'));
         }
       }

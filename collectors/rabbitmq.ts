@@ -72,7 +72,10 @@ export function rabbitSamples(now: Date, host: string, overview: RabbitOverview,
     add('queue_messages_unacked', q.messages_unacknowledged, labels);
     add('queue_consumers', q.consumers, labels);
     const key = `${q.vhost}\u0000${q.name}`;
-    for (const [field, metric] of [['publish', 'queue_publish_per_s'], ['deliver_get', 'queue_deliver_per_s']] as const) {
+    for (const [field, metric] of [
+      ['publish', 'queue_publish_per_s'],
+      ['deliver_get', 'queue_deliver_per_s'],
+    ] as const) {
       const v = q.message_stats?.[field];
       if (v === undefined) continue;
       seen.add(`${field}\u0000${key}`);

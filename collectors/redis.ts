@@ -95,7 +95,10 @@ export function redisCollector(target: RedisTarget, opts: { timeoutMs?: number }
       throw new Error(`redis ${target.host}: not connected (${r.status}${lastError ? `: ${lastError}` : ''})`);
     }
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => done(new Error(`redis ${target.host}: not ready after ${opts.timeoutMs ?? 3000} ms (${r.status})`)), opts.timeoutMs ?? 3000);
+      const timer = setTimeout(
+        () => done(new Error(`redis ${target.host}: not ready after ${opts.timeoutMs ?? 3000} ms (${r.status})`)),
+        opts.timeoutMs ?? 3000,
+      );
       const onReady = () => done();
       const onErr = (e: Error) => done(e);
       const done = (e?: Error) => {

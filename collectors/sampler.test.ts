@@ -9,7 +9,11 @@ import { sample, type Collector, type Sample } from './types.ts';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const tmpFile = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sampler-')), 'out', 'samples.ndjson');
 const readLines = (f: string): Sample[] =>
-  fs.readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Sample);
+  fs
+    .readFileSync(f, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Sample);
 
 function counter(name: string): Collector & { calls: number; closed: boolean } {
   const c = {
@@ -102,7 +106,10 @@ describe('sampler', () => {
     assert.ok(gaps.length >= 1);
     assert.match(gaps[0]!.error!, /no answer after 250 ms/);
     assert.ok(started <= 3, `hung collector started ${started} times`);
-    assert.ok(ticks.some((s) => s.includes('hang')), 'skipped while busy');
+    assert.ok(
+      ticks.some((s) => s.includes('hang')),
+      'skipped while busy',
+    );
     assert.ok(good.calls >= 5, `good collector ran ${good.calls} times`);
   });
 

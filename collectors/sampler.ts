@@ -166,4 +166,3 @@ export function startSampler(collectors: Collector[], opts: SamplerOptions = {})
     },
   };
 }
-

@@ -60,7 +60,9 @@ export function summarizeTick(tick: TickResult): string {
   if (has('nginx')) parts.push(`nginx ${fmt(sum('nginx', 'requests_per_s'))} req/s ${fmt(sum('nginx', 'active_connections'))} conn`);
   const gaps = s.filter((x) => x.gap);
   if (gaps.length) {
-    const shown = gaps.slice(0, 3).map((g) => `${g.labels.collector ?? g.source}${g.labels.part ? `/${g.labels.part}` : ''}: ${(g.error ?? '').slice(0, 70)}`);
+    const shown = gaps
+      .slice(0, 3)
+      .map((g) => `${g.labels.collector ?? g.source}${g.labels.part ? `/${g.labels.part}` : ''}: ${(g.error ?? '').slice(0, 70)}`);
     parts.push(`GAP ${shown.join('; ')}${gaps.length > 3 ? `; +${gaps.length - 3} more` : ''}`);
   }
   if (tick.skipped.length) parts.push(`busy ${tick.skipped.length > 3 ? `${tick.skipped.length} collectors` : tick.skipped.join(',')}`);

@@ -23,7 +23,18 @@ import { rabbitmqCollector, type RabbitTarget } from './rabbitmq.ts';
 import { redisCollector, type RedisTarget } from './redis.ts';
 import type { Collector } from './types.ts';
 
-export type { ElasticsearchTarget, HostTarget, KafkaTarget, LocalStoreTarget, NginxTarget, PillowTarget, PostgresTarget, ProcessTarget, RabbitTarget, RedisTarget };
+export type {
+  ElasticsearchTarget,
+  HostTarget,
+  KafkaTarget,
+  LocalStoreTarget,
+  NginxTarget,
+  PillowTarget,
+  PostgresTarget,
+  ProcessTarget,
+  RabbitTarget,
+  RedisTarget,
+};
 
 /** Every source to watch. Each list may be empty; `host` in each entry is the topology host the figures are about. */
 export interface CollectorTargets {
@@ -127,7 +138,12 @@ export function targetsFromTopology(t: Topology, cred: TopologyCredentials = {})
     out.pillows!.push({ postgresUrl: out.postgres![pgs.indexOf(primary)]!.url, kafkaBrokers: brokers, host: primary.host.name });
   }
   const es = services(t, 'elasticsearch')[0];
-  if (es) out.elasticsearch!.push({ url: es.endpoint.url ?? `http://${es.endpoint.host}:${es.endpoint.port}/`, host: es.host.name, hostNames: addressToName });
+  if (es)
+    out.elasticsearch!.push({
+      url: es.endpoint.url ?? `http://${es.endpoint.host}:${es.endpoint.port}/`,
+      host: es.host.name,
+      hostNames: addressToName,
+    });
   const rmqUser = cred.rabbitmq?.user ?? process.env.CAPACITY_RABBITMQ_USER ?? 'guest';
   const rmqPass = cred.rabbitmq?.password ?? process.env.CAPACITY_RABBITMQ_PASSWORD ?? 'guest';
   const seenRabbit = new Set<string>();
@@ -135,7 +151,8 @@ export function targetsFromTopology(t: Topology, cred: TopologyCredentials = {})
     if (seenRabbit.has(host.name)) continue;
     seenRabbit.add(host.name);
     let url: string;
-    if (endpoint.protocol === 'http' || endpoint.protocol === 'https') url = endpoint.url ?? `${endpoint.protocol}://${endpoint.host}:${endpoint.port}/`;
+    if (endpoint.protocol === 'http' || endpoint.protocol === 'https')
+      url = endpoint.url ?? `${endpoint.protocol}://${endpoint.host}:${endpoint.port}/`;
     else url = `http://${endpoint.host.includes(':') ? `[${endpoint.host}]` : endpoint.host}:${cred.rabbitmq?.port ?? 15672}/`;
     const u = new URL(url);
     if (!u.username) {
@@ -190,7 +207,9 @@ export function buildCollectors(targets: CollectorTargets, opts: BuildOptions = 
   return [
     ...(targets.hosts ?? []).map((t) => hostCollector(t, { timeoutMs })),
     ...(targets.postgres ?? []).map((t) => postgresCollector(t, { timeoutMs, ...opts.postgres })),
-    ...(targets.pillows ?? []).map((t) => pillowCollector(t, { timeoutMs, handle: sharedKafkaHandle(kafkaHandles, t.kafkaBrokers, timeoutMs) })),
+    ...(targets.pillows ?? []).map((t) =>
+      pillowCollector(t, { timeoutMs, handle: sharedKafkaHandle(kafkaHandles, t.kafkaBrokers, timeoutMs) }),
+    ),
     ...(targets.kafka ?? []).map((t) => kafkaCollector(t, { timeoutMs, handle: sharedKafkaHandle(kafkaHandles, t.brokers, timeoutMs) })),
     ...(targets.elasticsearch ?? []).map((t) => elasticsearchCollector(t, { timeoutMs, ...opts.elasticsearch })),
     ...(targets.rabbitmq ?? []).map((t) => rabbitmqCollector(t, { timeoutMs })),

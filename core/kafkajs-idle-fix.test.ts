@@ -19,7 +19,12 @@ describe('kafkajs idle timer fix', () => {
     q.scheduleCheckPendingRequests();
     assert.ok(q.throttleCheckTimeoutId);
     clearTimeout(q.throttleCheckTimeoutId);
-    const t = Object.assign(Object.create(RequestQueue.prototype), { throttledUntil: Date.now() + 50, throttleCheckTimeoutId: null, pending: [], checkPendingRequests() {} });
+    const t = Object.assign(Object.create(RequestQueue.prototype), {
+      throttledUntil: Date.now() + 50,
+      throttleCheckTimeoutId: null,
+      pending: [],
+      checkPendingRequests() {},
+    });
     t.scheduleCheckPendingRequests();
     assert.ok(t.throttleCheckTimeoutId);
     clearTimeout(t.throttleCheckTimeoutId);

@@ -22,7 +22,9 @@ let applied: boolean | undefined;
 export function applyKafkajsIdleFix(): boolean {
   if (applied !== undefined) return applied;
   try {
-    const RequestQueue = require('kafkajs/src/network/requestQueue/index.js') as { prototype: RequestQueueLike & { scheduleCheckPendingRequests(): void } };
+    const RequestQueue = require('kafkajs/src/network/requestQueue/index.js') as {
+      prototype: RequestQueueLike & { scheduleCheckPendingRequests(): void };
+    };
     const original = RequestQueue.prototype.scheduleCheckPendingRequests;
     if (!/this\.throttledUntil - Date\.now\(\)/.test(original.toString())) {
       applied = false; // a kafkajs that schedules differently: leave it alone

@@ -12,5 +12,8 @@ export function quantile(sorted: readonly number[], q: number): number {
 /** The p-th percentile (0..100) of unsorted values; NaN for none. */
 export function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return NaN;
-  return quantile([...values].sort((a, b) => a - b), p / 100);
+  return quantile(
+    [...values].sort((a, b) => a - b),
+    p / 100,
+  );
 }

@@ -7,7 +7,14 @@ import YAML from 'yaml';
 import { versions } from '../stack/config.ts';
 import { repoRoot } from '../core/paths.ts';
 import { pillows } from '../hq/index.ts';
-import { COMMCARE_HQ_COMPOSE, CONTAINER_PORT_VARS, containerPorts, DEFAULT_CONTAINER_PORTS, dockerDir, LOCAL_STACK_COMPOSE } from './containers.ts';
+import {
+  COMMCARE_HQ_COMPOSE,
+  CONTAINER_PORT_VARS,
+  containerPorts,
+  DEFAULT_CONTAINER_PORTS,
+  dockerDir,
+  LOCAL_STACK_COMPOSE,
+} from './containers.ts';
 
 interface Service {
   image?: string;
@@ -63,7 +70,8 @@ function checkCommon(file: string, doc: Compose, text: string): void {
     for (const v of svc.volumes ?? []) {
       const src = v.split(':')[0]!;
       if (src.startsWith('./')) assert.ok(fs.existsSync(path.join(dockerDir, src)), `${file}: ${name} mounts ${src}, which exists`);
-      else if (!src.startsWith('$') && !src.startsWith('/')) assert.ok(doc.volumes && src in doc.volumes, `${file}: named volume ${src} is declared`);
+      else if (!src.startsWith('$') && !src.startsWith('/'))
+        assert.ok(doc.volumes && src in doc.volumes, `${file}: named volume ${src} is declared`);
     }
   }
 }
@@ -71,10 +79,28 @@ function checkCommon(file: string, doc: Compose, text: string): void {
 describe('docker/local-stack.compose.yml', () => {
   const { doc, text } = load(LOCAL_STACK_COMPOSE);
 
-  it('has every component of the local stack, at the local stack\'s versions', () => {
-    assert.deepEqual(Object.keys(doc.services).sort(),
-      ['celery-1', 'celery-2', 'elasticsearch', 'kafka', 'nginx', 'pillow-case', 'pillow-ucr', 'pillow-xform', 'postgres', 'rabbitmq', 'redis', 'web-1', 'web-2', 'web-3']);
-    assert.match(String(doc.services.rabbitmq!.image), new RegExp(`^rabbitmq:${versions.rabbitmq.replace('.', '\\.')}-management$`), 'Debian\'s RabbitMQ line, management on');
+  it("has every component of the local stack, at the local stack's versions", () => {
+    assert.deepEqual(Object.keys(doc.services).sort(), [
+      'celery-1',
+      'celery-2',
+      'elasticsearch',
+      'kafka',
+      'nginx',
+      'pillow-case',
+      'pillow-ucr',
+      'pillow-xform',
+      'postgres',
+      'rabbitmq',
+      'redis',
+      'web-1',
+      'web-2',
+      'web-3',
+    ]);
+    assert.match(
+      String(doc.services.rabbitmq!.image),
+      new RegExp(`^rabbitmq:${versions.rabbitmq.replace('.', '\\.')}-management$`),
+      "Debian's RabbitMQ line, management on",
+    );
     assert.equal(doc.services.postgres!.image, `postgres:${versions.postgres}`);
     assert.equal(doc.services.kafka!.image, `apache/kafka:${versions.kafka}`);
     assert.equal(doc.services.elasticsearch!.image, `docker.elastic.co/elasticsearch/elasticsearch:${versions.elasticsearch}`);
@@ -87,9 +113,14 @@ describe('docker/local-stack.compose.yml', () => {
     checkCommon(LOCAL_STACK_COMPOSE, doc, text);
     // every published port is one the harness knows how to reach
     const published = Object.entries(doc.services).flatMap(([n, s]) => (s.ports ?? []).map((p) => [n, hostPort(p)] as const));
-    assert.deepEqual(Object.fromEntries(published), { postgres: DEFAULT_CONTAINER_PORTS.postgres, redis: DEFAULT_CONTAINER_PORTS.redis,
-      kafka: DEFAULT_CONTAINER_PORTS.kafka, elasticsearch: DEFAULT_CONTAINER_PORTS.elasticsearch, nginx: DEFAULT_CONTAINER_PORTS.nginx,
-      rabbitmq: DEFAULT_CONTAINER_PORTS.rabbitmqManagement });
+    assert.deepEqual(Object.fromEntries(published), {
+      postgres: DEFAULT_CONTAINER_PORTS.postgres,
+      redis: DEFAULT_CONTAINER_PORTS.redis,
+      kafka: DEFAULT_CONTAINER_PORTS.kafka,
+      elasticsearch: DEFAULT_CONTAINER_PORTS.elasticsearch,
+      nginx: DEFAULT_CONTAINER_PORTS.nginx,
+      rabbitmq: DEFAULT_CONTAINER_PORTS.rabbitmqManagement,
+    });
     for (const v of Object.values(CONTAINER_PORT_VARS)) assert.ok(text.includes(`\${${v}:-`), `${v} is used with a default`);
     assert.deepEqual(containerPorts({ CAPACITY_CONTAINERS_NGINX_PORT: '40080' }).nginx, 40080);
     assert.throws(() => containerPorts({ CAPACITY_CONTAINERS_NGINX_PORT: '80' }), /between 1024/);
@@ -97,7 +128,16 @@ describe('docker/local-stack.compose.yml', () => {
 
   it('builds the HQ-compatible service from this repository: Dockerfile, its COPY sources and the scripts it runs exist', () => {
     const hq = Object.entries(doc.services).filter(([, s]) => s.build);
-    assert.deepEqual(hq.map(([n]) => n).sort(), ['celery-1', 'celery-2', 'pillow-case', 'pillow-ucr', 'pillow-xform', 'web-1', 'web-2', 'web-3']);
+    assert.deepEqual(hq.map(([n]) => n).sort(), [
+      'celery-1',
+      'celery-2',
+      'pillow-case',
+      'pillow-ucr',
+      'pillow-xform',
+      'web-1',
+      'web-2',
+      'web-3',
+    ]);
     for (const [name, s] of hq) {
       const context = path.resolve(dockerDir, s.build!.context);
       assert.equal(context, repoRoot, `${name}: context is the repository`);
@@ -107,7 +147,8 @@ describe('docker/local-stack.compose.yml', () => {
       const script = cmd.find((c) => c.endsWith('.ts'))!;
       assert.ok(fs.existsSync(path.join(repoRoot, script)), `${name}: runs ${script}, which exists`);
       if (name.startsWith('pillow-')) assert.ok(cmd[cmd.indexOf('--pillow') + 1]! in pillows, `${name}: a pillow the service has`);
-      else if (name.startsWith('web-')) assert.deepEqual(cmd.slice(cmd.indexOf('--host'), cmd.indexOf('--host') + 2), ['--host', '0.0.0.0']);
+      else if (name.startsWith('web-'))
+        assert.deepEqual(cmd.slice(cmd.indexOf('--host'), cmd.indexOf('--host') + 2), ['--host', '0.0.0.0']);
       else assert.deepEqual(cmd.slice(cmd.indexOf('--name'), cmd.indexOf('--name') + 2), ['--name', name], `${name}: its own worker name`);
       const reaches = name.startsWith('celery-') ? ['postgres', 'rabbitmq', 'redis'] : ['postgres', 'kafka', 'elasticsearch'];
       if (name.startsWith('web-')) reaches.push('rabbitmq', 'redis');
@@ -147,7 +188,7 @@ describe('docker/commcare-hq.compose.yml', () => {
     }
   });
 
-  it('uses Dimagi\'s published images where they exist and says which parts have none', () => {
+  it("uses Dimagi's published images where they exist and says which parts have none", () => {
     assert.equal(doc.services.formplayer!.image, 'docker.io/dimagi/formplayer');
     assert.match(doc.services.postgres!.image!, /^docker\.io\/dimagi\/docker-postgresql:/);
     // HQ itself: built from a checkout on top of dimagi/commcarehq_base (no published application image)

@@ -21,7 +21,14 @@ export const CONTAINER_PORT_VARS = {
   rabbitmqManagement: 'CAPACITY_CONTAINERS_RABBITMQ_MANAGEMENT_PORT',
 } as const;
 
-export const DEFAULT_CONTAINER_PORTS = { postgres: 35432, redis: 36379, kafka: 39092, elasticsearch: 39200, nginx: 38080, rabbitmqManagement: 35673 } as const;
+export const DEFAULT_CONTAINER_PORTS = {
+  postgres: 35432,
+  redis: 36379,
+  kafka: 39092,
+  elasticsearch: 39200,
+  nginx: 38080,
+  rabbitmqManagement: 35673,
+} as const;
 
 export type ContainerPorts = Record<keyof typeof CONTAINER_PORT_VARS, number>;
 
@@ -40,14 +47,25 @@ export function containerPorts(env: NodeJS.ProcessEnv = process.env): ContainerP
 /** A StackConfig whose ports are the containers' published ones: the local stack's URL helpers then reach them. */
 export function containerStackConfig(ports: ContainerPorts): StackConfig {
   const cfg = defaultConfig();
-  const p: StackPorts = { ...cfg.ports, postgres: ports.postgres, redis: ports.redis, kafka: ports.kafka, elasticsearch: ports.elasticsearch, nginx: ports.nginx,
-    rabbitmqManagement: ports.rabbitmqManagement };
+  const p: StackPorts = {
+    ...cfg.ports,
+    postgres: ports.postgres,
+    redis: ports.redis,
+    kafka: ports.kafka,
+    elasticsearch: ports.elasticsearch,
+    nginx: ports.nginx,
+    rabbitmqManagement: ports.rabbitmqManagement,
+  };
   return { ...cfg, ports: p };
 }
 
 /** The collectors for the containers: every service source; no local process or data-folder figures. */
 export function containerCollectorTargets(config: StackConfig): CollectorTargets {
-  const { processes: _p, localStores: _l, ...rest } = localTargets({ config, paths: { run: '/nonexistent', data: '/nonexistent' } as never });
+  const {
+    processes: _p,
+    localStores: _l,
+    ...rest
+  } = localTargets({ config, paths: { run: '/nonexistent', data: '/nonexistent' } as never });
   return rest;
 }
 
@@ -93,11 +111,14 @@ export interface ContainerStack {
  */
 export async function startContainerStack(opts: { log: (m: string) => void; startupTimeoutMs?: number }): Promise<ContainerStack> {
   const runtime = await requireContainerRuntime();
-  opts.log(`containers: Docker engine at ${runtime.host}${runtime.serverVersion ? ` (${runtime.serverVersion})` : ''}; starting ${LOCAL_STACK_COMPOSE}`);
+  opts.log(
+    `containers: Docker engine at ${runtime.host}${runtime.serverVersion ? ` (${runtime.serverVersion})` : ''}; starting ${LOCAL_STACK_COMPOSE}`,
+  );
   const ports = containerPorts();
   const tc = await import('testcontainers');
   const environment: Record<string, string> = { CAPACITY_HQ_DELAY_MS: process.env.CAPACITY_HQ_DELAY_MS ?? '0' };
-  for (const [name, variable] of Object.entries(CONTAINER_PORT_VARS) as [keyof ContainerPorts, string][]) environment[variable] = String(ports[name]);
+  for (const [name, variable] of Object.entries(CONTAINER_PORT_VARS) as [keyof ContainerPorts, string][])
+    environment[variable] = String(ports[name]);
   let started: Awaited<ReturnType<InstanceType<typeof tc.DockerComposeEnvironment>['up']>>;
   try {
     started = await new tc.DockerComposeEnvironment(dockerDir, LOCAL_STACK_COMPOSE)

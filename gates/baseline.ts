@@ -68,7 +68,8 @@ const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.is
 export function checkBaseline(b: unknown, file: string): Baseline {
   const bad = (what: string) => new UserError(`baseline ${file}: ${what}`);
   if (!isObject(b)) throw bad('not a capacity baseline (a JSON object is expected)');
-  if (b.kind !== BASELINE_KIND) throw bad(`not a capacity baseline (kind "${String(b.kind)}"); make one with \`capacity baseline save <results-dir>\``);
+  if (b.kind !== BASELINE_KIND)
+    throw bad(`not a capacity baseline (kind "${String(b.kind)}"); make one with \`capacity baseline save <results-dir>\``);
   if (b.version !== BASELINE_VERSION) throw bad(`version ${String(b.version)} is not supported (expected ${BASELINE_VERSION})`);
   if (!isObject(b.metrics) || !isObject(b.run)) throw bad('no metrics or run parameters');
   for (const [id, m] of Object.entries(b.metrics)) {
@@ -80,7 +81,8 @@ export function checkBaseline(b: unknown, file: string): Baseline {
   if (typeof run.scenario !== 'string' || typeof run.targetKind !== 'string') throw bad('run needs a scenario and a targetKind');
   if (run.parameters !== undefined && !isObject(run.parameters)) throw bad('run.parameters must be an object');
   if (run.versions !== undefined && !isObject(run.versions)) throw bad('run.versions must be an object');
-  if (run.segment !== undefined && (!isObject(run.segment) || !isNumber(run.segment.index) || !isNumber(run.segment.count))) throw bad('run.segment needs an index and a count');
+  if (run.segment !== undefined && (!isObject(run.segment) || !isNumber(run.segment.index) || !isNumber(run.segment.count)))
+    throw bad('run.segment needs an index and a count');
   if (!isObject(b.source) || typeof b.source.dir !== 'string') throw bad('source.dir must be a string');
   if (b.recordedAt !== undefined && typeof b.recordedAt !== 'string') throw bad('recordedAt must be a string');
   const e = b.environment;
@@ -97,12 +99,16 @@ function checkTolerances(value: unknown, bad: (what: string) => UserError): Tole
   return value.map((r: unknown, i) => {
     const where = `tolerances[${i}]`;
     if (!isObject(r)) throw bad(`${where} must be an object with a pattern and a tolerance`);
-    if (typeof r.pattern !== 'string' || r.pattern.trim() === '') throw bad(`${where}.pattern must be a metric id or pattern, found ${JSON.stringify(r.pattern) ?? 'nothing'}`);
+    if (typeof r.pattern !== 'string' || r.pattern.trim() === '')
+      throw bad(`${where}.pattern must be a metric id or pattern, found ${JSON.stringify(r.pattern) ?? 'nothing'}`);
     const t = r.tolerance;
     if (!isObject(t)) throw bad(`${where}.tolerance must be an object {"pct": ..., "abs": ...}, found ${JSON.stringify(t) ?? 'nothing'}`);
-    for (const k of Object.keys(t)) if (k !== 'pct' && k !== 'abs') throw bad(`${where}.tolerance has an unknown field "${k}" (allowed: pct, abs)`);
-    if (!isNumber(t.pct) || t.pct < 0) throw bad(`${where}.tolerance.pct must be a number of percent, at least 0, found ${JSON.stringify(t.pct) ?? 'nothing'}`);
-    if (t.abs !== undefined && t.abs !== null && (!isNumber(t.abs) || t.abs < 0)) throw bad(`${where}.tolerance.abs must be a number at least 0, found ${JSON.stringify(t.abs)}`);
+    for (const k of Object.keys(t))
+      if (k !== 'pct' && k !== 'abs') throw bad(`${where}.tolerance has an unknown field "${k}" (allowed: pct, abs)`);
+    if (!isNumber(t.pct) || t.pct < 0)
+      throw bad(`${where}.tolerance.pct must be a number of percent, at least 0, found ${JSON.stringify(t.pct) ?? 'nothing'}`);
+    if (t.abs !== undefined && t.abs !== null && (!isNumber(t.abs) || t.abs < 0))
+      throw bad(`${where}.tolerance.abs must be a number at least 0, found ${JSON.stringify(t.abs)}`);
     return { pattern: r.pattern, tolerance: { pct: t.pct, abs: isNumber(t.abs) ? t.abs : Number.NaN } };
   });
 }

@@ -39,23 +39,53 @@ export function formatChange(c: Pick<MetricCheck, 'changePct' | 'baseline' | 'me
   return `${c.changePct >= 0 ? '+' : ''}${c.changePct.toFixed(1)} %`;
 }
 
-export function checkMetric(id: string, base: MetricValue | undefined, got: MetricValue | undefined, tol: Tolerance & { source: string }): MetricCheck {
+export function checkMetric(
+  id: string,
+  base: MetricValue | undefined,
+  got: MetricValue | undefined,
+  tol: Tolerance & { source: string },
+): MetricCheck {
   const unit = (base ?? got)!.unit;
   const better = (base ?? got)!.better;
   const fmt = (v: number | undefined) => formatValue(v, unit);
   const tolText = `tolerance ${better === 'lower' ? '+' : '-'}${formatTolerance(tol, (v) => formatValue(v, unit))}`;
   if (!base) {
-    return { id, unit, better, measured: got!.value, tolerance: tol, status: 'new', message: `${id}: ${fmt(got!.value)}, not in the baseline (not gated)` };
+    return {
+      id,
+      unit,
+      better,
+      measured: got!.value,
+      tolerance: tol,
+      status: 'new',
+      message: `${id}: ${fmt(got!.value)}, not in the baseline (not gated)`,
+    };
   }
   if (!got) {
-    return { id, unit, better, baseline: base.value, tolerance: tol, status: 'missing',
-      message: `${id}: not measured in this run (baseline ${fmt(base.value)}); a figure the baseline has must be measured` };
+    return {
+      id,
+      unit,
+      better,
+      baseline: base.value,
+      tolerance: tol,
+      status: 'missing',
+      message: `${id}: not measured in this run (baseline ${fmt(base.value)}); a figure the baseline has must be measured`,
+    };
   }
   const delta = got.value - base.value;
   const changePct = base.value !== 0 ? (delta / Math.abs(base.value)) * 100 : undefined;
   const worse = better === 'lower' ? delta : -delta; // > 0 when the figure moved the wrong way
   const allowed = Math.max((tol.pct / 100) * Math.abs(base.value), tol.abs);
-  const c: MetricCheck = { id, unit, better, baseline: base.value, measured: got.value, changePct, tolerance: tol, status: 'pass', message: '' };
+  const c: MetricCheck = {
+    id,
+    unit,
+    better,
+    baseline: base.value,
+    measured: got.value,
+    changePct,
+    tolerance: tol,
+    status: 'pass',
+    message: '',
+  };
   const change = formatChange(c);
   if (worse > allowed && worse > 0) {
     c.status = 'regressed';
@@ -69,10 +99,16 @@ export function checkMetric(id: string, base: MetricValue | undefined, got: Metr
   return c;
 }
 
-const stable = (v: unknown) => JSON.stringify(v, (_k, x) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort()) : x));
+const stable = (v: unknown) =>
+  JSON.stringify(v, (_k, x) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort()) : x));
 
 /** Differences between how the baseline and the run were made: comparable only when these match. */
-export function parameterWarnings(base: RunParameters, run: RunParameters, baseEnv?: Environment, env: Environment = currentEnvironment()): string[] {
+export function parameterWarnings(
+  base: RunParameters,
+  run: RunParameters,
+  baseEnv?: Environment,
+  env: Environment = currentEnvironment(),
+): string[] {
   const w: string[] = [];
   if (base.scenario !== run.scenario) w.push(`different scenario: baseline ${base.scenario}, run ${run.scenario}`);
   if (base.targetKind !== run.targetKind) w.push(`different target: baseline ${base.targetKind}, run ${run.targetKind}`);
@@ -94,18 +130,30 @@ export function parameterWarnings(base: RunParameters, run: RunParameters, baseE
   }
   if (diffs.length) w.push(`different parameters (baseline -> run): ${diffs.join(', ')}`);
   const v = (x?: Record<string, unknown>) => stable(x ?? {});
-  if (base.versions && run.versions && v(base.versions) !== v(run.versions)) w.push(`different versions: baseline ${v(base.versions)}, run ${v(run.versions)}`);
+  if (base.versions && run.versions && v(base.versions) !== v(run.versions))
+    w.push(`different versions: baseline ${v(base.versions)}, run ${v(run.versions)}`);
   if (baseEnv && (baseEnv.cpus !== env.cpus || baseEnv.cpuModel !== env.cpuModel || Math.abs(baseEnv.memGiB - env.memGiB) > 1)) {
-    w.push(`different machine: baseline recorded on ${baseEnv.cpus} x ${baseEnv.cpuModel}, ${baseEnv.memGiB} GiB; this one has ${env.cpus} x ${env.cpuModel}, ${env.memGiB} GiB`);
+    w.push(
+      `different machine: baseline recorded on ${baseEnv.cpus} x ${baseEnv.cpuModel}, ${baseEnv.memGiB} GiB; this one has ${env.cpus} x ${env.cpuModel}, ${env.memGiB} GiB`,
+    );
   }
   return w;
 }
 
-export function compareRun(baseline: Baseline, baselineFile: string, run: MeasuredRun, cliTolerances: ToleranceRule[] = [], env?: Environment): GateResult {
+export function compareRun(
+  baseline: Baseline,
+  baselineFile: string,
+  run: MeasuredRun,
+  cliTolerances: ToleranceRule[] = [],
+  env?: Environment,
+): GateResult {
   const ids = [...new Set([...Object.keys(baseline.metrics), ...Object.keys(run.metrics)])];
-  const order = (id: string) => ['throughput', 'latency', 'error_rate', 'pillow', 'liveness'].findIndex((p) => id === p || id.startsWith(`${p}.`));
+  const order = (id: string) =>
+    ['throughput', 'latency', 'error_rate', 'pillow', 'liveness'].findIndex((p) => id === p || id.startsWith(`${p}.`));
   ids.sort((a, b) => order(a) - order(b) || a.localeCompare(b));
-  const checks = ids.map((id) => checkMetric(id, baseline.metrics[id], run.metrics[id], toleranceFor(id, { cli: cliTolerances, baseline: baseline.tolerances })));
+  const checks = ids.map((id) =>
+    checkMetric(id, baseline.metrics[id], run.metrics[id], toleranceFor(id, { cli: cliTolerances, baseline: baseline.tolerances })),
+  );
   const runFailed = run.outcome === 'failed' || run.outcome === 'interrupted';
   const passed = !runFailed && checks.every((c) => c.status !== 'regressed' && c.status !== 'missing');
   return {
@@ -131,11 +179,15 @@ export function formatGate(r: GateResult): string {
   const w = Math.max(...r.checks.map((c) => c.id.length), 6);
   lines.push(`  ${'metric'.padEnd(w)}  ${'baseline'.padStart(12)}  ${'measured'.padStart(12)}  ${'change'.padStart(14)}  status`);
   for (const c of r.checks) {
-    lines.push(`  ${c.id.padEnd(w)}  ${formatValue(c.baseline, c.unit).padStart(12)}  ${formatValue(c.measured, c.unit).padStart(12)}  ${formatChange(c).padStart(14)}  ${c.status === 'pass' ? 'ok' : c.status.toUpperCase()}`);
+    lines.push(
+      `  ${c.id.padEnd(w)}  ${formatValue(c.baseline, c.unit).padStart(12)}  ${formatValue(c.measured, c.unit).padStart(12)}  ${formatChange(c).padStart(14)}  ${c.status === 'pass' ? 'ok' : c.status.toUpperCase()}`,
+    );
   }
   const count = (s: CheckStatus) => r.checks.filter((c) => c.status === s).length;
   lines.push('');
-  lines.push(`${r.passed ? 'PASSED' : 'FAILED'}: ${r.checks.length} metrics, ${count('regressed') + count('missing')} regressed` +
-    `${count('missing') ? ` (${count('missing')} not measured)` : ''}, ${count('pass')} within tolerance, ${count('improved')} improved, ${count('new')} not in the baseline`);
+  lines.push(
+    `${r.passed ? 'PASSED' : 'FAILED'}: ${r.checks.length} metrics, ${count('regressed') + count('missing')} regressed` +
+      `${count('missing') ? ` (${count('missing')} not measured)` : ''}, ${count('pass')} within tolerance, ${count('improved')} improved, ${count('new')} not in the baseline`,
+  );
   return lines.join('\n');
 }

@@ -28,23 +28,73 @@ interface Fake {
 /** A results directory with the files the gate reads, figures chosen by the test. */
 function fakeRun(f: Fake = {}): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'capacity-gate-'));
-  const manifest = { scenario: 'steady', status: 'finished', startedAt: '2026-01-01T00:00:00.000Z', target: { kind: 'local' },
-    parameters: { shape: { rate: f.rate ?? 5, durationS: 60 }, users: 20, app: 'household', seed: Math.floor(Math.random() * 1e6), domain: 'd',
-      plannedSeconds: 60, plannedSubmissions: 305, livenessEvery: 10, collectIntervalMs: 1000 }, versions: { k6: 'v1.8.1' } };
+  const manifest = {
+    scenario: 'steady',
+    status: 'finished',
+    startedAt: '2026-01-01T00:00:00.000Z',
+    target: { kind: 'local' },
+    parameters: {
+      shape: { rate: f.rate ?? 5, durationS: 60 },
+      users: 20,
+      app: 'household',
+      seed: Math.floor(Math.random() * 1e6),
+      domain: 'd',
+      plannedSeconds: 60,
+      plannedSubmissions: 305,
+      livenessEvery: 10,
+      collectIntervalMs: 1000,
+    },
+    versions: { k6: 'v1.8.1' },
+  };
   const requests = 300;
-  const summary = { scenario: 'steady', outcome: f.outcome ?? 'passed', message: 'm', startedAt: manifest.startedAt, durationS: 60,
-    requests, failedRequests: f.failed ?? 0, failedRate: (f.failed ?? 0) / requests, acknowledged: 300 - (f.failed ?? 0),
-    acknowledgedPerSec: f.ackPerSec ?? 5, endpoints: { receiver: { count: requests, failed: f.failed ?? 0, p50: f.p50 ?? 20, p95: f.p95 ?? 60, p99: f.p99 ?? 120, max: 200 } } };
+  const summary = {
+    scenario: 'steady',
+    outcome: f.outcome ?? 'passed',
+    message: 'm',
+    startedAt: manifest.startedAt,
+    durationS: 60,
+    requests,
+    failedRequests: f.failed ?? 0,
+    failedRate: (f.failed ?? 0) / requests,
+    acknowledged: 300 - (f.failed ?? 0),
+    acknowledgedPerSec: f.ackPerSec ?? 5,
+    endpoints: { receiver: { count: requests, failed: f.failed ?? 0, p50: f.p50 ?? 20, p95: f.p95 ?? 60, p99: f.p99 ?? 120, max: 200 } },
+  };
   fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
   fs.writeFileSync(path.join(dir, 'summary.json'), JSON.stringify(summary));
   const lags = f.lags ?? [1000, 1200, 1500, 2000, 2500];
-  fs.writeFileSync(path.join(dir, 'liveness.ndjson'), lags.map((l, i) => JSON.stringify({ formId: `f${i}`, ackedAt: i, ...(l === undefined ? {} : { searchableAt: i + l, lagMs: l }) })).join('\n') + '\n');
+  fs.writeFileSync(
+    path.join(dir, 'liveness.ndjson'),
+    lags
+      .map((l, i) => JSON.stringify({ formId: `f${i}`, ackedAt: i, ...(l === undefined ? {} : { searchableAt: i + l, lagMs: l }) }))
+      .join('\n') + '\n',
+  );
   const samples: string[] = [];
   (f.offsetLag ?? [3, 10, 4]).forEach((v, i) => {
-    samples.push(JSON.stringify({ ts: `t${i}`, source: 'pillows', host: 'h', metric: 'offset_lag_total', value: v, labels: { pillow: 'xform-pillow' } }));
-    samples.push(JSON.stringify({ ts: `t${i}`, source: 'pillows', host: 'h', metric: 'time_lag_max_s', value: (f.timeLag ?? [0.2, 0.5, 0.3])[i] ?? 0, labels: { pillow: 'xform-pillow' } }));
+    samples.push(
+      JSON.stringify({
+        ts: `t${i}`,
+        source: 'pillows',
+        host: 'h',
+        metric: 'offset_lag_total',
+        value: v,
+        labels: { pillow: 'xform-pillow' },
+      }),
+    );
+    samples.push(
+      JSON.stringify({
+        ts: `t${i}`,
+        source: 'pillows',
+        host: 'h',
+        metric: 'time_lag_max_s',
+        value: (f.timeLag ?? [0.2, 0.5, 0.3])[i] ?? 0,
+        labels: { pillow: 'xform-pillow' },
+      }),
+    );
   });
-  samples.push(JSON.stringify({ ts: 'tg', source: 'pillows', host: 'h', metric: 'gap', value: 1, gap: true, labels: { collector: 'pillows@h' } }));
+  samples.push(
+    JSON.stringify({ ts: 'tg', source: 'pillows', host: 'h', metric: 'gap', value: 1, gap: true, labels: { collector: 'pillows@h' } }),
+  );
   fs.writeFileSync(path.join(dir, 'samples.ndjson'), samples.join('\n') + '\n');
   return dir;
 }
@@ -80,7 +130,10 @@ describe('gate figures', () => {
   });
 
   it('bad input is a UserError with exit code 2', () => {
-    assert.throws(() => measureRun('/nonexistent/results'), (e: unknown) => e instanceof UserError && e.exitCode === 2);
+    assert.throws(
+      () => measureRun('/nonexistent/results'),
+      (e: unknown) => e instanceof UserError && e.exitCode === 2,
+    );
     const dir = fakeRun();
     fs.rmSync(path.join(dir, 'summary.json'));
     assert.throws(() => measureRun(dir), /not a finished run/);
@@ -92,7 +145,7 @@ describe('gate figures', () => {
 });
 
 describe('tolerances', () => {
-  it('defaults per metric kind; --tolerance over the baseline\'s over the defaults; exact over glob over prefix', () => {
+  it("defaults per metric kind; --tolerance over the baseline's over the defaults; exact over glob over prefix", () => {
     assert.deepEqual(toleranceFor('latency.receiver.p95', {}), { pct: 50, abs: 40, source: 'default' });
     const cli = parseTolerances(['latency=70', 'latency.*.p95=50%:10', 'latency.receiver.p95=45']);
     assert.equal(toleranceFor('latency.receiver.p95', { cli }).pct, 45);
@@ -106,15 +159,39 @@ describe('tolerances', () => {
 
   it('direction-aware: higher latency regresses, higher throughput does not', () => {
     const tol = { pct: 10, abs: 0, source: 't' };
-    assert.equal(checkMetric('latency.x.p95', { value: 100, unit: 'ms', better: 'lower' }, { value: 120, unit: 'ms', better: 'lower' }, tol).status, 'regressed');
-    assert.equal(checkMetric('latency.x.p95', { value: 100, unit: 'ms', better: 'lower' }, { value: 80, unit: 'ms', better: 'lower' }, tol).status, 'improved');
-    assert.equal(checkMetric('throughput.a', { value: 5, unit: 'per_s', better: 'higher' }, { value: 6, unit: 'per_s', better: 'higher' }, tol).status, 'improved');
-    assert.equal(checkMetric('throughput.a', { value: 5, unit: 'per_s', better: 'higher' }, { value: 4, unit: 'per_s', better: 'higher' }, tol).status, 'regressed');
-    assert.equal(checkMetric('latency.x.p95', { value: 100, unit: 'ms', better: 'lower' }, { value: 109, unit: 'ms', better: 'lower' }, tol).status, 'pass');
+    assert.equal(
+      checkMetric('latency.x.p95', { value: 100, unit: 'ms', better: 'lower' }, { value: 120, unit: 'ms', better: 'lower' }, tol).status,
+      'regressed',
+    );
+    assert.equal(
+      checkMetric('latency.x.p95', { value: 100, unit: 'ms', better: 'lower' }, { value: 80, unit: 'ms', better: 'lower' }, tol).status,
+      'improved',
+    );
+    assert.equal(
+      checkMetric('throughput.a', { value: 5, unit: 'per_s', better: 'higher' }, { value: 6, unit: 'per_s', better: 'higher' }, tol).status,
+      'improved',
+    );
+    assert.equal(
+      checkMetric('throughput.a', { value: 5, unit: 'per_s', better: 'higher' }, { value: 4, unit: 'per_s', better: 'higher' }, tol).status,
+      'regressed',
+    );
+    assert.equal(
+      checkMetric('latency.x.p95', { value: 100, unit: 'ms', better: 'lower' }, { value: 109, unit: 'ms', better: 'lower' }, tol).status,
+      'pass',
+    );
     // the absolute floor keeps tiny figures from flapping; a zero baseline has no percentage
     const floor = { pct: 100, abs: 0.005, source: 't' };
-    assert.equal(checkMetric('error_rate', { value: 0, unit: 'ratio', better: 'lower' }, { value: 0.004, unit: 'ratio', better: 'lower' }, floor).status, 'pass');
-    const c = checkMetric('error_rate', { value: 0, unit: 'ratio', better: 'lower' }, { value: 0.02, unit: 'ratio', better: 'lower' }, floor);
+    assert.equal(
+      checkMetric('error_rate', { value: 0, unit: 'ratio', better: 'lower' }, { value: 0.004, unit: 'ratio', better: 'lower' }, floor)
+        .status,
+      'pass',
+    );
+    const c = checkMetric(
+      'error_rate',
+      { value: 0, unit: 'ratio', better: 'lower' },
+      { value: 0.02, unit: 'ratio', better: 'lower' },
+      floor,
+    );
     assert.equal(c.status, 'regressed');
     assert.match(c.message, /\+2 % from 0/);
   });
@@ -130,13 +207,21 @@ describe('capacity gate', () => {
     assert.match(same.text, /^PASSED: \d+ metrics, 0 regressed/m);
 
     const junitFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'capacity-junit-')), 'out', 'gate.xml');
-    const slow = runGate({ resultsDir: fakeRun({ p50: 320, p95: 370, p99: 420, lags: [4000, 5000, 6000, 7000, 8000] }), baselineFile: file, junitFile, environment: env });
+    const slow = runGate({
+      resultsDir: fakeRun({ p50: 320, p95: 370, p99: 420, lags: [4000, 5000, 6000, 7000, 8000] }),
+      baselineFile: file,
+      junitFile,
+      environment: env,
+    });
     assert.equal(slow.exitCode, 1);
     assert.match(slow.text, /REGRESSED latency\.receiver\.p95 regressed: baseline 60 ms, measured 370 ms, change \+516\.7 %/);
     assert.match(slow.text, /REGRESSED liveness\.p50_ms/);
     assert.doesNotMatch(slow.text, /REGRESSED throughput/);
     const xml = fs.readFileSync(junitFile, 'utf8');
-    assert.match(xml, /<testcase classname="capacity\.gate\.latency" name="latency\.receiver\.p95" time="0">\n\s+<failure message="latency\.receiver\.p95: baseline 60 ms, measured 370 ms, change \+516\.7 %" type="regression">/);
+    assert.match(
+      xml,
+      /<testcase classname="capacity\.gate\.latency" name="latency\.receiver\.p95" time="0">\n\s+<failure message="latency\.receiver\.p95: baseline 60 ms, measured 370 ms, change \+516\.7 %" type="regression">/,
+    );
     assert.match(xml, /<testsuite name="capacity gate: steady" tests="\d+" failures="5"/);
     assert.match(xml, /name="throughput\.acknowledged_per_s" time="0">\n\s+<system-out>/);
   });
@@ -158,14 +243,17 @@ describe('capacity gate', () => {
     ];
     for (const [tolerances, message] of typos) {
       fs.writeFileSync(file, JSON.stringify({ ...good, tolerances }));
-      assert.throws(() => runGate({ resultsDir: regressed, baselineFile: file, environment: env }), (e: unknown) => {
-        assert.ok(e instanceof UserError, `${JSON.stringify(tolerances)}: ${String(e)}`);
-        assert.equal(e.exitCode, 2);
-        assert.ok(e.message.startsWith(`baseline ${file}: `), e.message);
-        assert.match(e.message, message);
-        assert.ok(!e.message.includes('\n'));
-        return true;
-      });
+      assert.throws(
+        () => runGate({ resultsDir: regressed, baselineFile: file, environment: env }),
+        (e: unknown) => {
+          assert.ok(e instanceof UserError, `${JSON.stringify(tolerances)}: ${String(e)}`);
+          assert.equal(e.exitCode, 2);
+          assert.ok(e.message.startsWith(`baseline ${file}: `), e.message);
+          assert.match(e.message, message);
+          assert.ok(!e.message.includes('\n'));
+          return true;
+        },
+      );
     }
     // a well-formed tolerance still applies, and abs null (a rule without ABS, as saved) inherits the floor
     fs.writeFileSync(file, JSON.stringify({ ...good, tolerances: [{ pattern: 'throughput', tolerance: { pct: 10, abs: null } }] }));
@@ -175,10 +263,22 @@ describe('capacity gate', () => {
   it('any other malformed field of a baseline: exit 2 naming the file', () => {
     const file = baselineOf(fakeRun());
     const good = JSON.parse(fs.readFileSync(file, 'utf8'));
-    for (const b of [null, [], 7, { ...good, run: 'x' }, { ...good, source: null }, { ...good, environment: { cpus: 'many' } }, { ...good, metrics: { a: null } }, { ...good, run: { ...good.run, scenario: 3 } }]) {
+    for (const b of [
+      null,
+      [],
+      7,
+      { ...good, run: 'x' },
+      { ...good, source: null },
+      { ...good, environment: { cpus: 'many' } },
+      { ...good, metrics: { a: null } },
+      { ...good, run: { ...good.run, scenario: 3 } },
+    ]) {
       fs.writeFileSync(file, JSON.stringify(b));
-      assert.throws(() => runGate({ resultsDir: fakeRun(), baselineFile: file, environment: env }),
-        (e: unknown) => e instanceof UserError && e.exitCode === 2 && e.message.startsWith(`baseline ${file}: `), JSON.stringify(b));
+      assert.throws(
+        () => runGate({ resultsDir: fakeRun(), baselineFile: file, environment: env }),
+        (e: unknown) => e instanceof UserError && e.exitCode === 2 && e.message.startsWith(`baseline ${file}: `),
+        JSON.stringify(b),
+      );
     }
   });
 
@@ -207,6 +307,9 @@ describe('capacity gate', () => {
     const failed = runGate({ resultsDir: fakeRun({ outcome: 'failed' }), baselineFile: file, environment: env });
     assert.equal(failed.exitCode, 1);
     assert.match(failed.junit, /name="run\.outcome" time="0">\n\s+<failure/);
-    assert.throws(() => saveBaseline({ resultsDir: fakeRun({ outcome: 'interrupted' }), out: path.join(os.tmpdir(), 'never.json') }), /--allow-failed/);
+    assert.throws(
+      () => saveBaseline({ resultsDir: fakeRun({ outcome: 'interrupted' }), out: path.join(os.tmpdir(), 'never.json') }),
+      /--allow-failed/,
+    );
   });
 });

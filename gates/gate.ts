@@ -54,7 +54,9 @@ export interface SaveOptions {
 export function saveBaseline(opts: SaveOptions): Baseline {
   const run = measureRun(opts.resultsDir);
   if ((run.outcome === 'failed' || run.outcome === 'interrupted') && !opts.allowFailed) {
-    throw new UserError(`${opts.resultsDir}: the run ${run.outcome} (${run.message}); a baseline from it would gate against partial figures (--allow-failed to record it anyway)`);
+    throw new UserError(
+      `${opts.resultsDir}: the run ${run.outcome} (${run.message}); a baseline from it would gate against partial figures (--allow-failed to record it anyway)`,
+    );
   }
   const b = baselineFromRun(run, parseTolerances(opts.tolerances));
   writeBaseline(opts.out, b);

@@ -43,7 +43,12 @@ export interface MeasuredRun {
 
 export function currentEnvironment(): Environment {
   const cpus = os.cpus();
-  return { cpus: cpus.length, cpuModel: cpus[0]?.model.trim() ?? 'unknown', memGiB: Math.round(os.totalmem() / 2 ** 30), platform: `${os.platform()}-${os.arch()}` };
+  return {
+    cpus: cpus.length,
+    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+    memGiB: Math.round(os.totalmem() / 2 ** 30),
+    platform: `${os.platform()}-${os.arch()}`,
+  };
 }
 
 /** Run parameters that matter when comparing (the seed and derived figures do not). */
@@ -53,7 +58,9 @@ export function runParameters(m: RunManifest): RunParameters {
 }
 
 /** Pillow lag per pillow: the highest offset lag and time lag any tick saw (gaps are unknown, never zero). */
-export function pillowLag(samples: Pick<Sample, 'source' | 'metric' | 'value' | 'labels' | 'gap'>[]): Record<string, { offsetMax?: number; timeMaxS?: number; ticks: number }> {
+export function pillowLag(
+  samples: Pick<Sample, 'source' | 'metric' | 'value' | 'labels' | 'gap'>[],
+): Record<string, { offsetMax?: number; timeMaxS?: number; ticks: number }> {
   const out: Record<string, { offsetMax?: number; timeMaxS?: number; ticks: number }> = {};
   for (const s of samples) {
     if (s.source !== 'pillows' || s.gap || !Number.isFinite(s.value)) continue;
@@ -71,8 +78,16 @@ export function pillowLag(samples: Pick<Sample, 'source' | 'metric' | 'value' | 
   return out;
 }
 
-export function livenessFigures(records: Pick<LivenessRecord, 'lagMs'>[]): { followed: number; searchable: number; p50Ms?: number; p95Ms?: number } {
-  const lags = records.map((r) => r.lagMs).filter((v): v is number => typeof v === 'number' && Number.isFinite(v)).sort((a, b) => a - b);
+export function livenessFigures(records: Pick<LivenessRecord, 'lagMs'>[]): {
+  followed: number;
+  searchable: number;
+  p50Ms?: number;
+  p95Ms?: number;
+} {
+  const lags = records
+    .map((r) => r.lagMs)
+    .filter((v): v is number => typeof v === 'number' && Number.isFinite(v))
+    .sort((a, b) => a - b);
   return {
     followed: records.length,
     searchable: lags.length,
@@ -91,20 +106,36 @@ export function measureRun(dir: string): MeasuredRun {
     throw new UserError(`${dir}/${RESULT_FILES.summary}: not a run summary`);
   }
   const metrics: Record<string, MetricValue> = {};
-  metrics['throughput.acknowledged_per_s'] = { value: summary.acknowledgedPerSec, unit: 'per_s', better: 'higher',
-    detail: `${summary.acknowledged} acknowledged in ${summary.durationS} s` };
+  metrics['throughput.acknowledged_per_s'] = {
+    value: summary.acknowledgedPerSec,
+    unit: 'per_s',
+    better: 'higher',
+    detail: `${summary.acknowledged} acknowledged in ${summary.durationS} s`,
+  };
   for (const [endpoint, e] of Object.entries(summary.endpoints)) {
     if (!e.count) continue;
     for (const q of ['p50', 'p95', 'p99'] as const) {
       metrics[`latency.${endpoint}.${q}`] = { value: e[q], unit: 'ms', better: 'lower', detail: `${e.count} requests` };
     }
   }
-  metrics.error_rate = { value: summary.failedRate, unit: 'ratio', better: 'lower', detail: `${summary.failedRequests} of ${summary.requests} requests failed` };
+  metrics.error_rate = {
+    value: summary.failedRate,
+    unit: 'ratio',
+    better: 'lower',
+    detail: `${summary.failedRequests} of ${summary.requests} requests failed`,
+  };
 
   const samples = results.ndjson<Sample>('samples');
   for (const [pillow, p] of Object.entries(pillowLag(samples))) {
-    if (p.offsetMax !== undefined) metrics[`pillow.${pillow}.offset_lag_max`] = { value: p.offsetMax, unit: 'messages', better: 'lower', detail: `max over ${p.ticks} ticks` };
-    if (p.timeMaxS !== undefined) metrics[`pillow.${pillow}.time_lag_max_s`] = { value: p.timeMaxS, unit: 's', better: 'lower', detail: `max over ${p.ticks} ticks` };
+    if (p.offsetMax !== undefined)
+      metrics[`pillow.${pillow}.offset_lag_max`] = {
+        value: p.offsetMax,
+        unit: 'messages',
+        better: 'lower',
+        detail: `max over ${p.ticks} ticks`,
+      };
+    if (p.timeMaxS !== undefined)
+      metrics[`pillow.${pillow}.time_lag_max_s`] = { value: p.timeMaxS, unit: 's', better: 'lower', detail: `max over ${p.ticks} ticks` };
   }
 
   const live = livenessFigures(results.ndjson<LivenessRecord>('liveness'));
@@ -112,9 +143,21 @@ export function measureRun(dir: string): MeasuredRun {
     const detail = `${live.searchable}/${live.followed} followed forms searchable`;
     if (live.p50Ms !== undefined) metrics['liveness.p50_ms'] = { value: live.p50Ms, unit: 'ms', better: 'lower', detail };
     if (live.p95Ms !== undefined) metrics['liveness.p95_ms'] = { value: live.p95Ms, unit: 'ms', better: 'lower', detail };
-    metrics['liveness.never_searchable_rate'] = { value: (live.followed - live.searchable) / live.followed, unit: 'ratio', better: 'lower', detail };
+    metrics['liveness.never_searchable_rate'] = {
+      value: (live.followed - live.searchable) / live.followed,
+      unit: 'ratio',
+      better: 'lower',
+      detail,
+    };
   }
-  return { dir, run: runParameters(manifest), outcome: summary.outcome, message: summary.message, startedAt: manifest.startedAt ?? summary.startedAt, metrics };
+  return {
+    dir,
+    run: runParameters(manifest),
+    outcome: summary.outcome,
+    message: summary.message,
+    startedAt: manifest.startedAt ?? summary.startedAt,
+    metrics,
+  };
 }
 
 const num = (v: number, digits: number) => (Number.isInteger(v) ? String(v) : v.toFixed(digits));

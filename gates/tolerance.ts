@@ -40,7 +40,12 @@ const FALLBACK: Tolerance = { pct: 25, abs: 0 };
 function patternMatches(pattern: string, id: string): boolean {
   if (pattern === id) return true;
   if (pattern.includes('*')) {
-    const re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^.]*')}$`);
+    const re = new RegExp(
+      `^${pattern
+        .split('*')
+        .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('[^.]*')}$`,
+    );
     return re.test(id);
   }
   return id.startsWith(`${pattern}.`);
@@ -68,7 +73,10 @@ function bestRule(rules: ToleranceRule[], id: string): ToleranceRule | undefined
 export function toleranceFor(id: string, levels: { cli?: ToleranceRule[]; baseline?: ToleranceRule[] }): Tolerance & { source: string } {
   const base = bestRule(DEFAULT_TOLERANCES, id)?.tolerance ?? FALLBACK;
   let out: Tolerance & { source: string } = { ...base, source: 'default' };
-  for (const [name, rules] of [['baseline', levels.baseline], ['--tolerance', levels.cli]] as const) {
+  for (const [name, rules] of [
+    ['baseline', levels.baseline],
+    ['--tolerance', levels.cli],
+  ] as const) {
     const r = rules && bestRule(rules, id);
     if (r) out = { pct: r.tolerance.pct, abs: Number.isNaN(r.tolerance.abs) ? out.abs : r.tolerance.abs, source: `${name} ${r.pattern}` };
   }
@@ -81,10 +89,14 @@ export function toleranceFor(id: string, levels: { cli?: ToleranceRule[]; baseli
  */
 export function parseTolerances(spec: string | string[] | undefined): ToleranceRule[] {
   if (!spec) return [];
-  const parts = (Array.isArray(spec) ? spec : [spec]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+  const parts = (Array.isArray(spec) ? spec : [spec])
+    .flatMap((s) => s.split(','))
+    .map((s) => s.trim())
+    .filter(Boolean);
   return parts.map((part) => {
     const m = /^([A-Za-z0-9_.*-]+)=(\d+(?:\.\d+)?)%?(?::(\d+(?:\.\d+)?))?$/.exec(part);
-    if (!m) throw new UserError(`bad tolerance "${part}": expected metric=percent[:absolute], e.g. latency.*.p95=50 or error_rate=100:0.01`);
+    if (!m)
+      throw new UserError(`bad tolerance "${part}": expected metric=percent[:absolute], e.g. latency.*.p95=50 or error_rate=100:0.01`);
     return { pattern: m[1]!, tolerance: { pct: Number(m[2]), abs: m[3] === undefined ? Number.NaN : Number(m[3]) } };
   });
 }

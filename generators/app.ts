@@ -13,8 +13,21 @@ import { parse as parseYaml } from 'yaml';
 import { Rng } from './rng.ts';
 
 export const QUESTION_TYPES = [
-  'text', 'int', 'decimal', 'date', 'datetime', 'time', 'select1', 'select', 'geopoint', 'phone', 'barcode',
-  'image', 'audio', 'video', 'hidden',
+  'text',
+  'int',
+  'decimal',
+  'date',
+  'datetime',
+  'time',
+  'select1',
+  'select',
+  'geopoint',
+  'phone',
+  'barcode',
+  'image',
+  'audio',
+  'video',
+  'hidden',
 ] as const;
 export type QuestionType = (typeof QUESTION_TYPES)[number];
 export const ATTACHMENT_TYPES: ReadonlySet<string> = new Set(['image', 'audio', 'video']);
@@ -203,15 +216,31 @@ function checkName(ctx: Ctx, name: string, path: string): string {
 }
 
 const QUESTION_KEYS = [
-  'id', 'type', 'label', 'optional', 'faker', 'values', 'words', 'min', 'max', 'decimals', 'days', 'choices',
-  'weights', 'pick', 'calculate', 'digits', 'size_kb',
+  'id',
+  'type',
+  'label',
+  'optional',
+  'faker',
+  'values',
+  'words',
+  'min',
+  'max',
+  'decimals',
+  'days',
+  'choices',
+  'weights',
+  'pick',
+  'calculate',
+  'digits',
+  'size_kb',
 ];
 
 function parseQuestion(ctx: Ctx, o: Obj, path: string): Question {
   ctx.known(o, QUESTION_KEYS, path);
   const id = checkName(ctx, ctx.str(o, 'id', path, true), `${path}.id`);
   const type = ctx.str(o, 'type', path, true) as QuestionType;
-  if (!QUESTION_TYPES.includes(type)) ctx.fail(`${path}.type`, `unknown question type "${type}" (expected one of: ${QUESTION_TYPES.join(', ')})`);
+  if (!QUESTION_TYPES.includes(type))
+    ctx.fail(`${path}.type`, `unknown question type "${type}" (expected one of: ${QUESTION_TYPES.join(', ')})`);
   const optional = ctx.num(o, 'optional', path) ?? 0;
   if (optional < 0 || optional > 1) ctx.fail(`${path}.optional`, 'expected a probability between 0 and 1');
   const q: Question = { kind: 'question', id, type, optional };
@@ -219,7 +248,8 @@ function parseQuestion(ctx: Ctx, o: Obj, path: string): Question {
   if (label !== undefined) q.label = label;
   const faker = ctx.str(o, 'faker', path);
   if (faker !== undefined) {
-    if (!/^[a-zA-Z]+\.[a-zA-Z]+$/.test(faker)) ctx.fail(`${path}.faker`, `expected "module.method" (e.g. person.firstName), got "${faker}"`);
+    if (!/^[a-zA-Z]+\.[a-zA-Z]+$/.test(faker))
+      ctx.fail(`${path}.faker`, `expected "module.method" (e.g. person.firstName), got "${faker}"`);
     q.faker = faker;
   }
   const values = ctx.strList(o, 'values', path);
@@ -237,7 +267,9 @@ function parseQuestion(ctx: Ctx, o: Obj, path: string): Question {
   if (days) q.days = days;
   const choices = ctx.strList(o, 'choices', path);
   if (choices) {
-    choices.forEach((c, i) => { if (/\s/.test(c)) ctx.fail(`${path}.choices[${i}]`, `choice value "${c}" contains whitespace`); });
+    choices.forEach((c, i) => {
+      if (/\s/.test(c)) ctx.fail(`${path}.choices[${i}]`, `choice value "${c}" contains whitespace`);
+    });
     q.choices = choices;
   }
   const weights = o.weights;
@@ -277,7 +309,9 @@ function parseNodes(ctx: Ctx, list: unknown, path: string): Node[] {
       const count = ctx.pair(item, 'count', p) ?? [1, 3];
       if (count[0] < 0) ctx.fail(`${p}.count`, 'must be >= 0');
       return {
-        kind: 'repeat', id, count,
+        kind: 'repeat',
+        id,
+        count,
         children: parseNodes(ctx, item.questions, `${p}.questions`),
         cases: parseCases(ctx, item.cases, `${p}.cases`),
         ledgers: parseLedgers(ctx, item.ledgers, `${p}.ledgers`),
@@ -296,7 +330,8 @@ function parseCases(ctx: Ctx, list: unknown, path: string): CaseBlockSpec[] {
     ctx.known(item, ['create', 'case', 'as', 'name', 'update', 'parent', 'relationship', 'identifier', 'close', 'wrap'], p);
     const create = ctx.str(item, 'create', p);
     const target = ctx.str(item, 'case', p);
-    if ((create === undefined) === (target === undefined)) ctx.fail(p, 'a case block needs exactly one of "create: <case type>" or "case: subject|<alias>"');
+    if ((create === undefined) === (target === undefined))
+      ctx.fail(p, 'a case block needs exactly one of "create: <case type>" or "case: subject|<alias>"');
     const spec: CaseBlockSpec = {
       target: create !== undefined ? 'new' : (target as string),
       update: [],
@@ -348,7 +383,8 @@ function parseLedgers(ctx: Ctx, list: unknown, path: string): LedgerSpec[] {
     ctx.known(item, ['balance', 'transfer', 'entity', 'src', 'dest', 'type', 'products', 'sample', 'quantity'], p);
     const balance = ctx.str(item, 'balance', p);
     const transfer = ctx.str(item, 'transfer', p);
-    if ((balance === undefined) === (transfer === undefined)) ctx.fail(p, 'a ledger block needs exactly one of "balance: <section>" or "transfer: <section>"');
+    if ((balance === undefined) === (transfer === undefined))
+      ctx.fail(p, 'a ledger block needs exactly one of "balance: <section>" or "transfer: <section>"');
     const spec: LedgerSpec = {
       kind: balance !== undefined ? 'balance' : 'transfer',
       section: (balance ?? transfer) as string,
@@ -381,7 +417,11 @@ function checkRefs(ctx: Ctx, form: FormDef, path: string): void {
   const check = (ref: string | undefined, scopes: Set<string>[], p: string) => {
     if (ref === undefined) return;
     for (const id of referencedIds(ref)) {
-      if (!scopes.some((s) => s.has(id))) ctx.fail(p, `"${id}" is not a question of this form in scope here (an id used in two groups must be referred to by its path, e.g. group/id)`);
+      if (!scopes.some((s) => s.has(id)))
+        ctx.fail(
+          p,
+          `"${id}" is not a question of this form in scope here (an id used in two groups must be referred to by its path, e.g. group/id)`,
+        );
     }
   };
   const visit = (nodes: Node[], cases: CaseBlockSpec[], ledgers: LedgerSpec[], scopes: Set<string>[], aliases: Set<string>, p: string) => {
@@ -414,10 +454,12 @@ function checkRefs(ctx: Ctx, form: FormDef, path: string): void {
     const localAliases = new Set(aliases);
     cases.forEach((c, i) => {
       const cp = `${p}.cases[${i}]`;
-      if (c.target !== 'new' && c.target !== 'subject' && !localAliases.has(c.target)) ctx.fail(`${cp}.case`, `unknown case "${c.target}" (use subject or an "as" alias defined earlier)`);
+      if (c.target !== 'new' && c.target !== 'subject' && !localAliases.has(c.target))
+        ctx.fail(`${cp}.case`, `unknown case "${c.target}" (use subject or an "as" alias defined earlier)`);
       if (c.target === 'subject' && !form.subject) ctx.fail(`${cp}.case`, 'this form has no subject (add "subject: <case type>")');
       if (c.parent) {
-        if (c.parent.ref === 'subject' ? !form.subject : !localAliases.has(c.parent.ref)) ctx.fail(`${cp}.parent`, `unknown parent "${c.parent.ref}"`);
+        if (c.parent.ref === 'subject' ? !form.subject : !localAliases.has(c.parent.ref))
+          ctx.fail(`${cp}.parent`, `unknown parent "${c.parent.ref}"`);
       }
       check(c.name, here, `${cp}.name`);
       for (const [prop, ref] of c.update) check(ref, here, `${cp}.update.${prop}`);
@@ -425,7 +467,8 @@ function checkRefs(ctx: Ctx, form: FormDef, path: string): void {
     });
     ledgers.forEach((l, i) => {
       for (const ref of [l.entity, l.src, l.dest]) {
-        if (ref !== undefined && (ref === 'subject' ? !form.subject : !localAliases.has(ref))) ctx.fail(`${p}.ledgers[${i}]`, `unknown ledger entity "${ref}"`);
+        if (ref !== undefined && (ref === 'subject' ? !form.subject : !localAliases.has(ref)))
+          ctx.fail(`${p}.ledgers[${i}]`, `unknown ledger entity "${ref}"`);
       }
     });
     const walk = (ns: Node[], np: string) => {
@@ -488,7 +531,8 @@ export function parseApp(doc: unknown, source = 'app'): AppDefinition {
     ids.add(id);
     const subjectType = ctx.str(f, 'subject', p);
     const category = (ctx.str(f, 'category', p) ?? (subjectType ? 'followup' : 'register')) as FormCategory;
-    if (!['register', 'followup', 'close'].includes(category)) ctx.fail(`${p}.category`, `expected register, followup or close, got "${category}"`);
+    if (!['register', 'followup', 'close'].includes(category))
+      ctx.fail(`${p}.category`, `expected register, followup or close, got "${category}"`);
     const form: FormDef = {
       id,
       name: ctx.str(f, 'name', p) ?? id,
@@ -506,7 +550,8 @@ export function parseApp(doc: unknown, source = 'app'): AppDefinition {
       if (f.where !== undefined) {
         if (!isObj(f.where)) ctx.fail(`${p}.where`, 'expected a map of tracked property -> value');
         for (const [k, v] of Object.entries(f.where)) {
-          if (!(app.track[subjectType] ?? []).includes(k)) ctx.fail(`${p}.where.${k}`, `"${k}" is not tracked for case type ${subjectType} (add it under "track")`);
+          if (!(app.track[subjectType] ?? []).includes(k))
+            ctx.fail(`${p}.where.${k}`, `"${k}" is not tracked for case type ${subjectType} (add it under "track")`);
           where.push([k, String(v)]);
         }
       }
@@ -515,10 +560,12 @@ export function parseApp(doc: unknown, source = 'app'): AppDefinition {
       ctx.fail(`${p}.where`, '"where" needs a "subject"');
     }
     if (category !== 'register' && !form.subject) ctx.fail(p, `a ${category} form needs "subject: <case type>"`);
-    if (category === 'close' && !form.cases.some((c) => c.close && c.target === 'subject')) ctx.fail(p, 'a close form needs a case block with "case: subject" and "close: true"');
+    if (category === 'close' && !form.cases.some((c) => c.close && c.target === 'subject'))
+      ctx.fail(p, 'a close form needs a case block with "case: subject" and "close: true"');
     checkRefs(ctx, form, p);
     const needsProducts = (ls: LedgerSpec[]) => ls.some((l) => !l.products);
-    if (needsProducts(form.ledgers) && app.products.length === 0) ctx.fail(`${p}.ledgers`, 'ledger blocks without "products" need app-level "products"');
+    if (needsProducts(form.ledgers) && app.products.length === 0)
+      ctx.fail(`${p}.ledgers`, 'ledger blocks without "products" need app-level "products"');
     app.forms.push(form);
   });
   return app;

@@ -45,8 +45,10 @@ export function attachmentBytes(ref: AttachmentRef, seed: string): Uint8Array {
   const out = new Uint8Array(Math.max(ref.size, 64));
   let head: number[];
   let tail: number[] = [];
-  if (ref.contentType === 'image/jpeg') { head = JPEG_HEAD; tail = JPEG_TAIL; }
-  else if (ref.contentType === 'audio/mp4') head = FTYP('M4A ');
+  if (ref.contentType === 'image/jpeg') {
+    head = JPEG_HEAD;
+    tail = JPEG_TAIL;
+  } else if (ref.contentType === 'audio/mp4') head = FTYP('M4A ');
   else head = FTYP('mp42');
   out.set(head, 0);
   new Rng(seed, 'attachment', ref.name).fill(out, head.length, out.length - tail.length);
@@ -77,7 +79,10 @@ export function encodeMultipart(parts: Part[], boundary: string): Uint8Array {
   total += end.length;
   const out = new Uint8Array(total);
   let o = 0;
-  for (const c of chunks) { out.set(c, o); o += c.length; }
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.length;
+  }
   return out;
 }
 
@@ -108,9 +113,10 @@ export function submissionMultipart(sub: SubmissionLike, opts: { attachments?: b
 
 /** The boundary parameter of a multipart Content-Type (throws if it is not multipart/form-data). */
 export function boundaryOf(contentType: string): string {
-  if (!/^\s*multipart\/form-data\s*(;|$)/i.test(contentType)) throw new MultipartError(`Content-Type "${contentType}" is not multipart/form-data`);
+  if (!/^\s*multipart\/form-data\s*(;|$)/i.test(contentType))
+    throw new MultipartError(`Content-Type "${contentType}" is not multipart/form-data`);
   const m = /;\s*boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType);
-  const b = m ? m[1] ?? m[2] : undefined;
+  const b = m ? (m[1] ?? m[2]) : undefined;
   if (!b) throw new MultipartError(`Content-Type "${contentType}" has no boundary`);
   return b;
 }

@@ -35,7 +35,12 @@ function assertReadsBack(sub: GeneratedSubmission, read: Submission): void {
     assert.equal(!!got.create, exp.create, w);
     if (exp.create) assert.deepEqual(got.create, { caseType: exp.caseType, caseName: exp.caseName, ownerId: exp.ownerId }, w);
     assert.deepEqual(got.update ?? {}, exp.update, w);
-    if (exp.index) assert.deepEqual(got.index, { [exp.index.identifier]: { caseType: exp.index.caseType, caseId: exp.index.caseId, relationship: exp.index.relationship } }, w);
+    if (exp.index)
+      assert.deepEqual(
+        got.index,
+        { [exp.index.identifier]: { caseType: exp.index.caseType, caseId: exp.index.caseId, relationship: exp.index.relationship } },
+        w,
+      );
     else assert.equal(got.index, undefined, w);
     assert.equal(got.close, exp.close, w);
   });
@@ -47,7 +52,11 @@ function assertReadsBack(sub: GeneratedSubmission, read: Submission): void {
     assert.equal(got.entityId, exp.entityId, where);
     assert.equal(got.src, exp.src, where);
     assert.equal(got.dest, exp.dest, where);
-    assert.deepEqual(got.entries.map((e) => ({ id: e.productId, quantity: e.quantity })), exp.entries, where);
+    assert.deepEqual(
+      got.entries.map((e) => ({ id: e.productId, quantity: e.quantity })),
+      exp.entries,
+      where,
+    );
   });
 }
 
@@ -59,7 +68,11 @@ class Lifecycle {
   apply(sub: GeneratedSubmission, read: Submission): void {
     const where = `worker ${sub.worker} seq ${sub.seq} (${sub.formId}, ${sub.kind})`;
     if (sub.kind === 'duplicate') {
-      assert.equal(this.seen.get(sub.instanceID), sub.xml, `${where}: a duplicate is byte-identical to the latest content of its instanceID`);
+      assert.equal(
+        this.seen.get(sub.instanceID),
+        sub.xml,
+        `${where}: a duplicate is byte-identical to the latest content of its instanceID`,
+      );
       return;
     }
     if (sub.kind === 'edit') {
@@ -83,7 +96,11 @@ class Lifecycle {
     }
     for (const l of read.ledgers) {
       for (const e of [l.entityId, l.src, l.dest]) {
-        if (e !== undefined) assert.ok((this.created.has(e) || createdHere.has(e)) && !this.closed.has(e), `${where}: ledger for a case that is not open: ${e}`);
+        if (e !== undefined)
+          assert.ok(
+            (this.created.has(e) || createdHere.has(e)) && !this.closed.has(e),
+            `${where}: ledger for a case that is not open: ${e}`,
+          );
       }
     }
     for (const id of createdHere) this.created.add(id);
@@ -92,12 +109,18 @@ class Lifecycle {
 }
 
 describe('generated submissions', () => {
-  for (const [name, app] of [['household', household], ['supply', supply]] as const) {
+  for (const [name, app] of [
+    ['household', household],
+    ['supply', supply],
+  ] as const) {
     it(`${name}: every form reads back to the case actions and ledgers that produced it, in lifecycle order`, () => {
       const pop = new Population(app, { users: 4, seed: 11, caseLoad: 12, duplicates: 0.05, edits: 0.05 });
       const kinds = { original: 0, duplicate: 0, edit: 0 };
       const forms = new Set<string>();
-      let creates = 0, closes = 0, indexes = 0, ledgers = 0;
+      let creates = 0,
+        closes = 0,
+        indexes = 0,
+        ledgers = 0;
       for (let w = 0; w < pop.size; w++) {
         const life = new Lifecycle();
         let working = false;
@@ -145,10 +168,17 @@ describe('generated submissions', () => {
   });
 
   it("real identities: every form carries the real worker's user_id and username, case owners included", () => {
-    const identities = [{ userId: 'a1b2c3d4e5f60718293a4b5c6d7e8f90', username: 'field-7@demo.commcarehq.org' }, { userId: 'real-2', username: 'nurse2' }];
+    const identities = [
+      { userId: 'a1b2c3d4e5f60718293a4b5c6d7e8f90', username: 'field-7@demo.commcarehq.org' },
+      { userId: 'real-2', username: 'nurse2' },
+    ];
     const pop = new Population(household, { users: 2, seed: 5, domain: 'demo', identities });
     const generated = new Population(household, { users: 2, seed: 5, domain: 'demo' });
-    assert.deepEqual({ ...pop.user(0), userId: '', username: '', login: '' }, { ...generated.user(0), userId: '', username: '', login: '' }, 'other draws unchanged');
+    assert.deepEqual(
+      { ...pop.user(0), userId: '', username: '', login: '' },
+      { ...generated.user(0), userId: '', username: '', login: '' },
+      'other draws unchanged',
+    );
     assert.equal(pop.user(0).login, 'field-7@demo.commcarehq.org');
     assert.equal(pop.user(1).login, 'nurse2@demo.commcarehq.org');
     identities.forEach((id, w) => {
@@ -188,7 +218,10 @@ describe('generated submissions', () => {
     while (first.length < 30) first.push(t.next());
     const preload = first.filter((s) => s.phase === 'preload');
     assert.ok(preload.length > 0, 'some preload');
-    assert.ok(preload.every((s, i) => s.seq === i), 'preload comes first');
+    assert.ok(
+      preload.every((s, i) => s.seq === i),
+      'preload comes first',
+    );
     assert.ok(preload.every((s) => household.forms.find((f) => f.id === s.formId)!.category === 'register'));
     // Registrations stop at maxOpenCases (one form may still open a few cases: household + members).
     const steady = new Population(household, { users: 1, seed: 3, caseLoad: 20 }).timeline(0);
@@ -259,9 +292,13 @@ describe('generated submissions', () => {
     assert.throws(() => new Population(household, { duplicates: 1.5 }), /duplicates must be a share/);
     assert.throws(() => new Population(household, { locale: 'xx' as never }), /unknown locale "xx"/);
     assert.throws(() => new Population(household, { startDate: '2024-02-30' }), /not a real date/);
-    const badFaker = parseAppText('name: x\nforms:\n  - id: f\n    questions: [{ id: q, type: text, faker: person.nope }]\n    cases: [{ create: t, name: q }]\n');
+    const badFaker = parseAppText(
+      'name: x\nforms:\n  - id: f\n    questions: [{ id: q, type: text, faker: person.nope }]\n    cases: [{ create: t, name: q }]\n',
+    );
     assert.throws(() => new Population(badFaker), /form f, question q: unknown faker method "person.nope"/);
-    const onlyFollowup = parseAppText('name: x\nforms:\n  - id: f\n    subject: t\n    cases: [{ case: subject, update: { a: "\'1\'" } }]\n');
+    const onlyFollowup = parseAppText(
+      'name: x\nforms:\n  - id: f\n    subject: t\n    cases: [{ case: subject, update: { a: "\'1\'" } }]\n',
+    );
     assert.throws(() => new Population(onlyFollowup, { users: 1 }).timeline(0).next(), /no form can run/);
   });
 });

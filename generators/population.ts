@@ -10,7 +10,15 @@
  */
 import type { AppDefinition, FormCategory, FormDef } from './app.ts';
 import { localeInfo, type LocaleName } from './locales.ts';
-import { renderForm, type AttachmentRef, type ExpectedCase, type ExpectedLedger, type MobileWorker, type OpenCase, type Recipe } from './render.ts';
+import {
+  renderForm,
+  type AttachmentRef,
+  type ExpectedCase,
+  type ExpectedLedger,
+  type MobileWorker,
+  type OpenCase,
+  type Recipe,
+} from './render.ts';
 import { Rng } from './rng.ts';
 import { DAY_MS, formatDateTime, parseDay } from './time.ts';
 import { ValuePools } from './values.ts';
@@ -106,8 +114,10 @@ export function resolveConfig(opts: PopulationOptions = {}): PopulationConfig {
   }
   if (c.duplicates + c.edits > 0.9) throw new ConfigError('duplicates + edits must leave room for new forms (<= 0.9)');
   for (const [k, v] of Object.entries(c.mix)) if (!(v >= 0)) throw new ConfigError(`mix.${k} must be >= 0, got ${v}`);
-  if (!/^[a-z0-9][a-z0-9-]*$/.test(c.domain)) throw new ConfigError(`domain "${c.domain}" is not a valid CommCare project space name (lower case letters, digits, -)`);
-  if (!/^[a-z][a-z0-9._-]*$/.test(c.usernamePrefix)) throw new ConfigError(`usernamePrefix "${c.usernamePrefix}" must start with a letter (a-z0-9._-)`);
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(c.domain))
+    throw new ConfigError(`domain "${c.domain}" is not a valid CommCare project space name (lower case letters, digits, -)`);
+  if (!/^[a-z][a-z0-9._-]*$/.test(c.usernamePrefix))
+    throw new ConfigError(`usernamePrefix "${c.usernamePrefix}" must start with a letter (a-z0-9._-)`);
   try {
     parseDay(c.startDate);
     localeInfo(c.locale);
@@ -119,8 +129,10 @@ export function resolveConfig(opts: PopulationOptions = {}): PopulationConfig {
     if (c.identities.length < c.users) throw new ConfigError(`${c.users} workers need ${c.users} identities, got ${c.identities.length}`);
     const seen = new Set<string>();
     for (const id of c.identities) {
-      if (!/^[\w-]+$/.test(id.userId) || !id.username) throw new ConfigError(`identity ${JSON.stringify(id)} needs a user id (letters, digits, - and _) and a username`);
-      if (seen.has(id.userId)) throw new ConfigError(`user id ${id.userId} appears twice among the identities: one generated worker per real worker`);
+      if (!/^[\w-]+$/.test(id.userId) || !id.username)
+        throw new ConfigError(`identity ${JSON.stringify(id)} needs a user id (letters, digits, - and _) and a username`);
+      if (seen.has(id.userId))
+        throw new ConfigError(`user id ${id.userId} appears twice among the identities: one generated worker per real worker`);
       seen.add(id.userId);
     }
   }
@@ -167,7 +179,10 @@ export class Population {
   readonly appVersion: string;
   private readonly pad: number;
 
-  constructor(readonly app: AppDefinition, opts: PopulationOptions = {}) {
+  constructor(
+    readonly app: AppDefinition,
+    opts: PopulationOptions = {},
+  ) {
     this.config = resolveConfig(opts);
     const info = localeInfo(this.config.locale);
     this.offsetMin = this.config.utcOffsetMinutes ?? info.utcOffsetMinutes;
@@ -319,7 +334,10 @@ export class WorkerTimeline {
   private preloading: boolean;
   private readonly categoryTotals: Record<FormCategory, number> = { register: 0, followup: 0, close: 0 };
 
-  constructor(readonly population: Population, readonly worker: MobileWorker) {
+  constructor(
+    readonly population: Population,
+    readonly worker: MobileWorker,
+  ) {
     const c = population.config;
     this.rng = new Rng(c.seed, 'timeline', worker.index);
     this.preloading = c.preload && c.caseLoad > 0;
@@ -368,7 +386,8 @@ export class WorkerTimeline {
     // Nothing in the configured mix can run (e.g. mix without registrations and no cases yet): register.
     const fallback = forms.filter((f) => this.feasible(f) && (!full || f.category !== 'register'));
     const any = fallback.length > 0 ? fallback : forms.filter((f) => this.feasible(f));
-    if (any.length === 0) throw new Error(`app ${this.population.app.name}: no form can run (every form needs an open case and none registers one)`);
+    if (any.length === 0)
+      throw new Error(`app ${this.population.app.name}: no form can run (every form needs an open case and none registers one)`);
     return any[this.rng.weighted(any.map((f) => f.weight || 1))]!;
   }
 
@@ -391,9 +410,20 @@ export class WorkerTimeline {
     const p = this.population;
     const [start, end] = this.advanceClock(form);
     const out = renderForm({
-      app: p.app, form, pools: p.pools, rng: this.rng, worker: this.worker, appVersion: p.appVersion,
-      instanceID, timeStartMs: start, timeEndMs: end, offsetMin: p.offsetMin, subject, replay,
-      targetBytes: p.config.targetFormBytes, metaLocation: p.config.metaLocation,
+      app: p.app,
+      form,
+      pools: p.pools,
+      rng: this.rng,
+      worker: this.worker,
+      appVersion: p.appVersion,
+      instanceID,
+      timeStartMs: start,
+      timeEndMs: end,
+      offsetMin: p.offsetMin,
+      subject,
+      replay,
+      targetBytes: p.config.targetFormBytes,
+      metaLocation: p.config.metaLocation,
     });
     return { out, start, end };
   }
@@ -434,9 +464,16 @@ export class WorkerTimeline {
         const prev = this.previous;
         const { out, start, end } = this.render(prev.form, prev.subject, prev.sub.instanceID, prev.recipe);
         const sub: GeneratedSubmission = {
-          ...prev.sub, seq: this.seq++, kind: 'edit', phase: 'work', xml: out.xml, attachments: out.attachments,
-          cases: out.cases, ledgers: out.ledgers,
-          timeStart: formatDateTime(start, p.offsetMin), timeEnd: formatDateTime(end, p.offsetMin),
+          ...prev.sub,
+          seq: this.seq++,
+          kind: 'edit',
+          phase: 'work',
+          xml: out.xml,
+          attachments: out.attachments,
+          cases: out.cases,
+          ledgers: out.ledgers,
+          timeStart: formatDateTime(start, p.offsetMin),
+          timeEnd: formatDateTime(end, p.offsetMin),
         };
         // The edit replaces the previous form: later duplicates resubmit the edited content.
         this.apply(out.cases);

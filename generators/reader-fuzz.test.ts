@@ -47,7 +47,9 @@ describe('reader fuzz', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary', maxLength: 60 }), (note) => {
         const xml = formText({ instanceId: 'i', caseId: 'c', owner: 'o', note, dateModified: '2024-01-01', quantity: '1' });
-        const illegal = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udfff]/.test(note.replace(/[\ud800-\udbff][\udc00-\udfff]/g, ''));
+        const illegal = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udfff]/.test(
+          note.replace(/[\ud800-\udbff][\udc00-\udfff]/g, ''),
+        );
         if (illegal) return assert.throws(() => readSubmission(xml), SubmissionError);
         // the parser trims values and normalises line ends, as XML does (\r\n and \r become \n)
         assert.equal(readSubmission(xml).cases[0]!.update!.note, note.replace(/\r\n?/g, '\n').trim());

@@ -31,9 +31,19 @@ describe('readSubmission on the submission fixtures', () => {
     const s = readSubmission(fixture('prefixed-meta.xml'));
     const appVersion = 'CommCare Android, version "2.54.1"(466112). App v212. CommCare Version 2.54.1. Build 466112';
     assert.deepEqual(formOf(s), {
-      rootName: 'data', xmlns: 'http://openrosa.org/formdesigner/capacity/household-registration', name: 'Register Household',
-      meta: { namespace: JRX, deviceID: 'capacity-tablet-0193', timeStart: '2024-05-13T08:02:11.204Z', timeEnd: '2024-05-13T08:09:47.918Z',
-        username: 'chw.amina', userID: '4a4ebb43944c4d7f8e489719ede0c433', instanceID: 'ecf6e40d-4770-43fb-8f88-2a5352d2824b', appVersion },
+      rootName: 'data',
+      xmlns: 'http://openrosa.org/formdesigner/capacity/household-registration',
+      name: 'Register Household',
+      meta: {
+        namespace: JRX,
+        deviceID: 'capacity-tablet-0193',
+        timeStart: '2024-05-13T08:02:11.204Z',
+        timeEnd: '2024-05-13T08:09:47.918Z',
+        username: 'chw.amina',
+        userID: '4a4ebb43944c4d7f8e489719ede0c433',
+        instanceID: 'ecf6e40d-4770-43fb-8f88-2a5352d2824b',
+        appVersion,
+      },
       raw: [...MODERN, 'appVersion'], // cc:appVersion by its local name
     });
     assert.equal(s.cases.length, 1);
@@ -54,21 +64,30 @@ describe('readSubmission on the submission fixtures', () => {
   it('old-meta-ledger.xml: old capitalised meta without namespace, two blocks for one case, a ledger balance', () => {
     const s = readSubmission(fixture('old-meta-ledger.xml'));
     assert.deepEqual(formOf(s), {
-      rootName: 'form', xmlns: 'http://capacity.example/forms/clinic-stock-count', name: undefined,
+      rootName: 'form',
+      xmlns: 'http://capacity.example/forms/clinic-stock-count',
+      name: undefined,
       // in the form's namespace, capitalised names normalised; uid is the instanceID
       meta: {
-        namespace: 'http://capacity.example/forms/clinic-stock-count', deviceID: 'clinic-laptop-07',
-        timeStart: '2011-09-19T10:15:00.000', timeEnd: '2011-09-19T10:31:42.500', username: 'stock.keeper',
-        userID: '1b16d7c50a834cfe9d05139da805cfae', instanceID: '0470a7e038e74f45951997075dea564e',
+        namespace: 'http://capacity.example/forms/clinic-stock-count',
+        deviceID: 'clinic-laptop-07',
+        timeStart: '2011-09-19T10:15:00.000',
+        timeEnd: '2011-09-19T10:31:42.500',
+        username: 'stock.keeper',
+        userID: '1b16d7c50a834cfe9d05139da805cfae',
+        instanceID: '0470a7e038e74f45951997075dea564e',
       },
       raw: ['DeviceID', 'TimeStart', 'TimeEnd', 'username', 'userID', 'uid'],
     });
     assert.deepEqual(s.warnings, []);
-    assert.deepEqual(s.cases.map((c) => [c.caseId, c.actions.join('+'), c.path]), [
-      ['0e64c271-9297-476b-86c1-4895689e1e67', 'create+update', '/form/count/case'],
-      ['0e64c271-9297-476b-86c1-4895689e1e67', 'close', '/form/count/case'],
-      ['1191bcfb-ba98-4ad8-bcf1-b333d359f456', 'create+update', '/form/count/case'],
-    ]);
+    assert.deepEqual(
+      s.cases.map((c) => [c.caseId, c.actions.join('+'), c.path]),
+      [
+        ['0e64c271-9297-476b-86c1-4895689e1e67', 'create+update', '/form/count/case'],
+        ['0e64c271-9297-476b-86c1-4895689e1e67', 'close', '/form/count/case'],
+        ['1191bcfb-ba98-4ad8-bcf1-b333d359f456', 'create+update', '/form/count/case'],
+      ],
+    );
     assert.equal(s.cases[0]!.create?.caseType, 'requisition');
     assert.equal(s.cases[0]!.create?.ownerId, 'unassigned');
     assert.equal(s.cases[0]!.update?.['unit-price'], '0.35');
@@ -82,8 +101,12 @@ describe('readSubmission on the submission fixtures', () => {
     assert.equal(caseSummary(s).get('1191bcfb-ba98-4ad8-bcf1-b333d359f456')?.close, false);
     assert.equal(s.ledgers.length, 1);
     assert.deepEqual(s.ledgers[0], {
-      kind: 'balance', path: '/form/count/balance', entityId: '1191bcfb-ba98-4ad8-bcf1-b333d359f456', date: '2011-09-19',
-      sectionId: 'stock', entries: [
+      kind: 'balance',
+      path: '/form/count/balance',
+      entityId: '1191bcfb-ba98-4ad8-bcf1-b333d359f456',
+      date: '2011-09-19',
+      sectionId: 'stock',
+      entries: [
         { productId: 'ors-sachet', sectionId: 'stock', quantity: 135 },
         { productId: 'zinc-20mg', sectionId: 'stock', quantity: 0 },
       ],
@@ -92,7 +115,13 @@ describe('readSubmission on the submission fixtures', () => {
 
   it('index-no-meta.xml: default-namespace case block with two indices and no meta', () => {
     const s = readSubmission(fixture('index-no-meta.xml'));
-    assert.deepEqual(formOf(s), { rootName: 'form', xmlns: 'http://capacity.example/forms/link-referral', name: undefined, meta: undefined, raw: undefined });
+    assert.deepEqual(formOf(s), {
+      rootName: 'form',
+      xmlns: 'http://capacity.example/forms/link-referral',
+      name: undefined,
+      meta: undefined,
+      raw: undefined,
+    });
     assert.deepEqual(s.warnings, ['no meta block']);
     assert.equal(s.cases.length, 1);
     const c = s.cases[0]!;
@@ -110,9 +139,19 @@ describe('readSubmission on the submission fixtures', () => {
   it('meta-after-case.xml: unprefixed meta after the case block, drift, Formplayer device', () => {
     const s = readSubmission(fixture('meta-after-case.xml'));
     assert.deepEqual(formOf(s), {
-      rootName: 'data', xmlns: 'http://openrosa.org/formdesigner/7D2C1A44-3B1E-4F0A-9C55-2E8B61D0A7F3', name: 'Enrol Child',
-      meta: { namespace: JRX, deviceID: 'Formplayer', timeStart: '2024-10-02T11:26:10.018-05', timeEnd: '2024-10-02T11:27:53.340-05',
-        username: 'web.apps', userID: '6f068a50b3e54c188e63d9d590e356cc', instanceID: '6b0f68d7-437b-4715-a28d-584ac57cb116', drift: '-2' },
+      rootName: 'data',
+      xmlns: 'http://openrosa.org/formdesigner/7D2C1A44-3B1E-4F0A-9C55-2E8B61D0A7F3',
+      name: 'Enrol Child',
+      meta: {
+        namespace: JRX,
+        deviceID: 'Formplayer',
+        timeStart: '2024-10-02T11:26:10.018-05',
+        timeEnd: '2024-10-02T11:27:53.340-05',
+        username: 'web.apps',
+        userID: '6f068a50b3e54c188e63d9d590e356cc',
+        instanceID: '6b0f68d7-437b-4715-a28d-584ac57cb116',
+        drift: '-2',
+      },
       raw: [...MODERN, 'drift'],
     });
     assert.deepEqual(s.warnings, []);
@@ -142,14 +181,23 @@ describe('readSubmission on the submission fixtures', () => {
 });
 
 describe('readSubmission edge cases', () => {
-  const wrap = (inner: string) => `<?xml version="1.0"?><data xmlns="http://example.org/f" xmlns:c="http://commcarehq.org/case/transaction/v2">${inner}</data>`;
+  const wrap = (inner: string) =>
+    `<?xml version="1.0"?><data xmlns="http://example.org/f" xmlns:c="http://commcarehq.org/case/transaction/v2">${inner}</data>`;
 
   it('finds case blocks at any depth and with any prefix, in document order', () => {
-    const s = readSubmission(wrap(
-      `<g><h><c:case case_id="a"><c:create><c:case_type>t</c:case_type><c:case_name>A</c:case_name></c:create></c:case></h></g>` +
-      `<x:case xmlns:x="http://commcarehq.org/case/transaction/v2" case_id="b"><x:index><x:parent case_type="t" relationship="extension">a</x:parent></x:index><x:attachment><photo src="p.jpg" from="local"/><old/></x:attachment></x:case>`,
-    ));
-    assert.deepEqual(s.cases.map((c) => [c.caseId, c.path]), [['a', '/data/g/h/case'], ['b', '/data/case']]);
+    const s = readSubmission(
+      wrap(
+        `<g><h><c:case case_id="a"><c:create><c:case_type>t</c:case_type><c:case_name>A</c:case_name></c:create></c:case></h></g>` +
+          `<x:case xmlns:x="http://commcarehq.org/case/transaction/v2" case_id="b"><x:index><x:parent case_type="t" relationship="extension">a</x:parent></x:index><x:attachment><photo src="p.jpg" from="local"/><old/></x:attachment></x:case>`,
+      ),
+    );
+    assert.deepEqual(
+      s.cases.map((c) => [c.caseId, c.path]),
+      [
+        ['a', '/data/g/h/case'],
+        ['b', '/data/case'],
+      ],
+    );
     assert.deepEqual(s.cases[1]!.index?.parent, { caseType: 't', caseId: 'a', relationship: 'extension' });
     assert.deepEqual(s.cases[1]!.attachment, { photo: { src: 'p.jpg', from: 'local', remove: false }, old: { remove: true } });
     assert.deepEqual(s.cases[1]!.actions, ['index', 'attachment']);
@@ -162,10 +210,12 @@ describe('readSubmission edge cases', () => {
   });
 
   it('reads per-entry ledgers and transfers', () => {
-    const s = readSubmission(wrap(
-      `<l:balance xmlns:l="http://commcarehq.org/ledger/v1" entity-id="e1" date="2024-01-02"><l:entry id="p1"><l:value section-id="stock" quantity="4"/><l:value section-id="consumption" quantity="1.5"/></l:entry></l:balance>` +
-      `<transfer xmlns="http://commcarehq.org/ledger/v1" src="e1" dest="e2" date="2024-01-02" section-id="stock" type="transfer"><entry id="p2" quantity="7"/></transfer>`,
-    ));
+    const s = readSubmission(
+      wrap(
+        `<l:balance xmlns:l="http://commcarehq.org/ledger/v1" entity-id="e1" date="2024-01-02"><l:entry id="p1"><l:value section-id="stock" quantity="4"/><l:value section-id="consumption" quantity="1.5"/></l:entry></l:balance>` +
+          `<transfer xmlns="http://commcarehq.org/ledger/v1" src="e1" dest="e2" date="2024-01-02" section-id="stock" type="transfer"><entry id="p2" quantity="7"/></transfer>`,
+      ),
+    );
     assert.deepEqual(s.ledgers[0]!.entries, [
       { productId: 'p1', sectionId: 'stock', quantity: 4 },
       { productId: 'p1', sectionId: 'consumption', quantity: 1.5 },
@@ -189,12 +239,28 @@ describe('readSubmission edge cases', () => {
     throwsCode(() => readSubmission('<a xmlns="x"/><b/>'), 'not-xml', /more than one root element \(<a> and <b>\)/);
     throwsCode(() => readSubmission('<data><q>1</q></data>'), 'no-xmlns', /root element <data> has no xmlns/);
     throwsCode(() => readSubmission(wrap('<c:case><c:close/></c:case>')), 'bad-case', /case block #1 at \/data\/case has no case_id/);
-    throwsCode(() => readSubmission(wrap('<c:case case_id="z"><c:create><c:case_name>n</c:case_name></c:create></c:case>')), 'bad-case', /case_id z.*create has no case_type/);
-    throwsCode(() => readSubmission(wrap('<c:case case_id="z"><c:index><parent>p</parent></c:index></c:case>')), 'bad-case', /index "parent" has no case_type/);
     throwsCode(
-      () => readSubmission(wrap('<balance xmlns="http://commcarehq.org/ledger/v1" entity-id="e" section-id="s"><entry id="p" quantity="lots"/></balance>')),
-      'bad-ledger', /ledger balance #1 at \/data\/balance: entry p has quantity "lots", not a number/,
+      () => readSubmission(wrap('<c:case case_id="z"><c:create><c:case_name>n</c:case_name></c:create></c:case>')),
+      'bad-case',
+      /case_id z.*create has no case_type/,
     );
-    throwsCode(() => readSubmission(wrap('<balance xmlns="http://commcarehq.org/ledger/v1" section-id="s"/>')), 'bad-ledger', /has no entity-id/);
+    throwsCode(
+      () => readSubmission(wrap('<c:case case_id="z"><c:index><parent>p</parent></c:index></c:case>')),
+      'bad-case',
+      /index "parent" has no case_type/,
+    );
+    throwsCode(
+      () =>
+        readSubmission(
+          wrap('<balance xmlns="http://commcarehq.org/ledger/v1" entity-id="e" section-id="s"><entry id="p" quantity="lots"/></balance>'),
+        ),
+      'bad-ledger',
+      /ledger balance #1 at \/data\/balance: entry p has quantity "lots", not a number/,
+    );
+    throwsCode(
+      () => readSubmission(wrap('<balance xmlns="http://commcarehq.org/ledger/v1" section-id="s"/>')),
+      'bad-ledger',
+      /has no entity-id/,
+    );
   });
 });

@@ -201,10 +201,12 @@ function checkTree(root: XNode, top: Scope): void {
     const attrs = attrsOf(node);
     const scope = scopeFor(attrs, parent);
     const [prefix] = split(tag);
-    if (prefix && scope[prefix] === undefined) throw new SubmissionError('not-xml', `not well-formed XML: prefix "${prefix}" of <${tag}> is not declared`);
+    if (prefix && scope[prefix] === undefined)
+      throw new SubmissionError('not-xml', `not well-formed XML: prefix "${prefix}" of <${tag}> is not declared`);
     for (const k in attrs) {
       const [p] = split(k);
-      if (p && p !== 'xmlns' && scope[p] === undefined) throw new SubmissionError('not-xml', `not well-formed XML: prefix "${p}" of attribute ${k} on <${tag}> is not declared`);
+      if (p && p !== 'xmlns' && scope[p] === undefined)
+        throw new SubmissionError('not-xml', `not well-formed XML: prefix "${p}" of attribute ${k} on <${tag}> is not declared`);
     }
     for (const kid of childrenOf(node, tag)) stack.push([kid, scope, depth + 1]);
   }
@@ -324,7 +326,11 @@ class Reader {
             const caseType = fa.case_type;
             if (!caseType) throw new SubmissionError('bad-case', `${where}: index "${identifier}" has no case_type attribute`);
             const rel = fa.relationship ?? 'child';
-            if (rel !== 'child' && rel !== 'extension') throw new SubmissionError('bad-case', `${where}: index "${identifier}" has relationship "${rel}" (expected child or extension)`);
+            if (rel !== 'child' && rel !== 'extension')
+              throw new SubmissionError(
+                'bad-case',
+                `${where}: index "${identifier}" has relationship "${rel}" (expected child or extension)`,
+              );
             index[identifier] = { caseType, caseId: textOf(childrenOf(f, ft)).trim(), relationship: rel };
           }
           break;
@@ -369,7 +375,10 @@ class Reader {
     const qty = (raw: string | undefined, what: string): number => {
       const q = raw === undefined ? NaN : Number(raw);
       if (raw === undefined || raw.trim() === '' || !Number.isFinite(q)) {
-        throw new SubmissionError('bad-ledger', `${where}: ${what} has quantity ${raw === undefined ? '(missing)' : JSON.stringify(raw)}, not a number`);
+        throw new SubmissionError(
+          'bad-ledger',
+          `${where}: ${what} has quantity ${raw === undefined ? '(missing)' : JSON.stringify(raw)}, not a number`,
+        );
       }
       return q;
     };
@@ -393,7 +402,11 @@ class Reader {
           block.entries.push({ productId, sectionId: va['section-id'], quantity: qty(va.quantity, `entry ${productId}`) });
           any = true;
         }
-        if (!any) throw new SubmissionError('bad-ledger', `${where}: entry ${productId} has no section-id (neither on the block nor in <value> children)`);
+        if (!any)
+          throw new SubmissionError(
+            'bad-ledger',
+            `${where}: entry ${productId} has no section-id (neither on the block nor in <value> children)`,
+          );
       }
     }
     this.ledgers.push(block);
@@ -420,7 +433,8 @@ export function readSubmission(xml: string | Uint8Array, opts: ReadOptions = {})
     }
   }
   // Never parse a DOCTYPE, even unvalidated: its entities would be expanded into case data.
-  if (opts.validate === false && text.includes('<!DOCTYPE')) throw new SubmissionError('not-xml', 'a DOCTYPE is not accepted (entities are never expanded)');
+  if (opts.validate === false && text.includes('<!DOCTYPE'))
+    throw new SubmissionError('not-xml', 'a DOCTYPE is not accepted (entities are never expanded)');
   let doc: XNode[];
   try {
     doc = parser.parse(text) as XNode[];
@@ -432,7 +446,8 @@ export function readSubmission(xml: string | Uint8Array, opts: ReadOptions = {})
     return t !== undefined && t[0] !== '#' && t[0] !== '?';
   });
   if (roots.length === 0) throw new SubmissionError('not-xml', 'no root element');
-  if (roots.length > 1) throw new SubmissionError('not-xml', `more than one root element (<${tagOf(roots[0]!)}> and <${tagOf(roots[1]!)}>)`);
+  if (roots.length > 1)
+    throw new SubmissionError('not-xml', `more than one root element (<${tagOf(roots[0]!)}> and <${tagOf(roots[1]!)}>)`);
   const root = roots[0]!;
   const rootTag = tagOf(root)!;
   const rootAttrs = attrsOf(root) ?? {};

@@ -249,7 +249,10 @@ class Renderer {
         let picked = 0;
         while (picked < k) {
           const i = Math.floor(rng.float() * choices.length);
-          if (!chosen[i]) { chosen[i] = true; picked++; }
+          if (!chosen[i]) {
+            chosen[i] = true;
+            picked++;
+          }
         }
         let s = '';
         for (let i = 0; i < choices.length; i++) if (chosen[i]) s += (s ? ' ' : '') + choices[i];
@@ -289,7 +292,7 @@ class Renderer {
 
   private nextCaseId(): string {
     const replay = this.inp.replay;
-    const id = replay ? replay.caseIds[this.caseCursor++] ?? this.inp.rng.uuid() : this.inp.rng.uuid();
+    const id = replay ? (replay.caseIds[this.caseCursor++] ?? this.inp.rng.uuid()) : this.inp.rng.uuid();
     this.recipe.caseIds.push(id);
     return id;
   }
@@ -378,7 +381,9 @@ class Renderer {
         const copy = products.slice();
         for (let i = 0; i < k; i++) {
           const j = i + Math.floor(rng.float() * (copy.length - i));
-          const t = copy[i]!; copy[i] = copy[j]!; copy[j] = t;
+          const t = copy[i]!;
+          copy[i] = copy[j]!;
+          copy[j] = t;
         }
         products = copy.slice(0, k);
       }

@@ -9,7 +9,10 @@ const target = { baseUrl: 'http://hq.example.org/', domain: 'demo' };
 const pop = new Population(builtin('household'), { users: 2, seed: 1, domain: 'demo' });
 const user = pop.user(0);
 
-const restoreBody = (token: string, cases: string[]) => `<OpenRosaResponse xmlns="http://openrosa.org/http/response" items="${cases.length + 2}">
+const restoreBody = (
+  token: string,
+  cases: string[],
+) => `<OpenRosaResponse xmlns="http://openrosa.org/http/response" items="${cases.length + 2}">
   <message nature="ota_restore_success">Successfully restored account mw0000!</message>
   <Sync xmlns="http://commcarehq.org/sync"><restore_id>${token}</restore_id></Sync>
   <Registration xmlns="http://openrosa.org/user/registration">
@@ -43,9 +46,11 @@ describe('restore requests and responses', () => {
     assert.equal(r1.restoreId, 'token-1');
     assert.match(s.next().url, /&since=token-1$/);
 
-    const pending = s.handle(202,
+    const pending = s.handle(
+      202,
       '<OpenRosaResponse xmlns="http://openrosa.org/http/response"><message nature="ota_restore_pending">Asynchronous restore under way for mw0000</message><Sync xmlns="http://commcarehq.org/sync"><progress done="12" total="40" retry-after="7"/></Sync></OpenRosaResponse>',
-      { 'retry-after': '5' });
+      { 'retry-after': '5' },
+    );
     assert.equal(pending.kind, 'pending');
     assert.equal(pending.nature, 'ota_restore_pending');
     assert.deepEqual(pending.progress, { done: 12, total: 40, retryAfter: 7 });
@@ -56,7 +61,10 @@ describe('restore requests and responses', () => {
     assert.equal(r2.caseCount, 1);
     assert.match(s.next().url, /&since=token-2$/);
 
-    const stale = s.handle(412, '<OpenRosaResponse xmlns="http://openrosa.org/http/response"><message nature="ota_restore_error">Invalid restore token. Please restore from scratch.</message></OpenRosaResponse>');
+    const stale = s.handle(
+      412,
+      '<OpenRosaResponse xmlns="http://openrosa.org/http/response"><message nature="ota_restore_error">Invalid restore token. Please restore from scratch.</message></OpenRosaResponse>',
+    );
     assert.equal(stale.kind, 'stale-token');
     assert.equal(stale.nature, 'ota_restore_error');
     assert.match(stale.message ?? '', /Invalid restore token/);
@@ -71,7 +79,10 @@ describe('restore requests and responses', () => {
     assert.equal(r.caseCount, 2);
     assert.deepEqual(r.caseIds, ['a', 'b']);
     assert.equal(r.items, 4);
-    assert.deepEqual(r.fixtures, [{ id: 'user-groups', userId: user.userId }, { id: 'item-list:villages', userId: user.userId }]);
+    assert.deepEqual(r.fixtures, [
+      { id: 'user-groups', userId: user.userId },
+      { id: 'item-list:villages', userId: user.userId },
+    ]);
     assert.deepEqual(r.registration, { username: 'mw0000', userId: user.userId });
     const single = readRestoreResponse(200, restoreBody('t', ['only']));
     assert.deepEqual(single.caseIds, ['only'], 'one case is still a list');
@@ -103,10 +114,23 @@ describe('submission requests and responses', () => {
   });
 
   it('reads HQ answers', () => {
-    const ok = readSubmitResponse(201, '<OpenRosaResponse xmlns="http://openrosa.org/http/response"><message nature="submit_success">   √   </message></OpenRosaResponse>', { 'X-CommCareHQ-FormID': sub.instanceID });
+    const ok = readSubmitResponse(
+      201,
+      '<OpenRosaResponse xmlns="http://openrosa.org/http/response"><message nature="submit_success">   √   </message></OpenRosaResponse>',
+      { 'X-CommCareHQ-FormID': sub.instanceID },
+    );
     assert.deepEqual([ok.ok, ok.nature, ok.formId], [true, 'submit_success', sub.instanceID]);
-    const failed = readSubmitResponse(422, '<OpenRosaResponse xmlns="http://openrosa.org/http/response"><message nature="processing_failure">InvalidCaseIndex</message></OpenRosaResponse>');
+    const failed = readSubmitResponse(
+      422,
+      '<OpenRosaResponse xmlns="http://openrosa.org/http/response"><message nature="processing_failure">InvalidCaseIndex</message></OpenRosaResponse>',
+    );
     assert.deepEqual([failed.ok, failed.nature, failed.message], [false, 'processing_failure', 'InvalidCaseIndex']);
-    assert.equal(readSubmitResponse(201, '<OpenRosaResponse xmlns="http://openrosa.org/http/response"><message nature="submit_error">bad</message></OpenRosaResponse>').ok, false);
+    assert.equal(
+      readSubmitResponse(
+        201,
+        '<OpenRosaResponse xmlns="http://openrosa.org/http/response"><message nature="submit_error">bad</message></OpenRosaResponse>',
+      ).ok,
+      false,
+    );
   });
 });

@@ -45,7 +45,12 @@ export interface SubmissionRequestOptions {
 }
 
 /** POST /a/<domain>/receiver/[<app_id>/] for one generated submission, as `worker`. */
-export function submissionRequest(sub: SubmissionLike, worker: Pick<MobileWorker, 'login' | 'password'>, target: Target, opts: SubmissionRequestOptions = {}): HttpRequest {
+export function submissionRequest(
+  sub: SubmissionLike,
+  worker: Pick<MobileWorker, 'login' | 'password'>,
+  target: Target,
+  opts: SubmissionRequestOptions = {},
+): HttpRequest {
   const headers: Record<string, string> = { Authorization: basicAuth(worker.login, worker.password) };
   if (opts.openRosaVersion !== null) headers['X-OpenRosa-Version'] = opts.openRosaVersion ?? '3.0';
   if (opts.multipart === false) {
@@ -80,7 +85,11 @@ export function restoreUrl(t: Target, p: RestoreParams): string {
   return `${base(t)}/a/${encodeURIComponent(t.domain)}/phone/restore/${t.appId ? `${encodeURIComponent(t.appId)}/` : ''}?${q.join('&')}`;
 }
 
-export function restoreRequest(worker: Pick<MobileWorker, 'login' | 'password' | 'deviceId'>, target: Target, opts: Omit<RestoreParams, 'deviceId'> = {}): HttpRequest {
+export function restoreRequest(
+  worker: Pick<MobileWorker, 'login' | 'password' | 'deviceId'>,
+  target: Target,
+  opts: Omit<RestoreParams, 'deviceId'> = {},
+): HttpRequest {
   return {
     method: 'GET',
     url: restoreUrl(target, { ...opts, deviceId: worker.deviceId }),
@@ -119,7 +128,8 @@ const restoreParser = new XMLParser({
   ignoreDeclaration: true,
   // Case and fixture bodies can be huge: keep them as raw text (their attributes are still read).
   stopNodes: ['OpenRosaResponse.case', 'OpenRosaResponse.fixture'],
-  isArray: (name, jpath) => jpath === 'OpenRosaResponse.case' || jpath === 'OpenRosaResponse.fixture' || jpath === 'OpenRosaResponse.message',
+  isArray: (name, jpath) =>
+    jpath === 'OpenRosaResponse.case' || jpath === 'OpenRosaResponse.fixture' || jpath === 'OpenRosaResponse.message',
 });
 
 type Obj = Record<string, unknown>;
@@ -219,7 +229,13 @@ export interface SubmitResult {
   location?: string;
 }
 
-const responseParser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', removeNSPrefix: true, parseTagValue: false, isArray: (n) => n === 'message' });
+const responseParser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@',
+  removeNSPrefix: true,
+  parseTagValue: false,
+  isArray: (n) => n === 'message',
+});
 
 /** Reads HQ's answer to a form submission (201 submit_success; 422 processing_failure; 201 submit_error without v3). */
 export function readSubmitResponse(status: number, body: string, headers?: Record<string, string | string[] | undefined>): SubmitResult {

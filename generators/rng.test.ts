@@ -10,8 +10,14 @@ describe('Rng', () => {
     const b = new Rng(42, 'x');
     const c = new Rng(42, 'y');
     const sa = Array.from({ length: 50 }, () => a.u32());
-    assert.deepEqual(sa, Array.from({ length: 50 }, () => b.u32()));
-    assert.notDeepEqual(sa, Array.from({ length: 50 }, () => c.u32()));
+    assert.deepEqual(
+      sa,
+      Array.from({ length: 50 }, () => b.u32()),
+    );
+    assert.notDeepEqual(
+      sa,
+      Array.from({ length: 50 }, () => c.u32()),
+    );
   });
 
   it('makes RFC 4122 v4 UUIDs, all distinct', () => {

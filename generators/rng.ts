@@ -8,7 +8,10 @@ const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padSt
 
 /** cyrb128: hashes a string into four 32-bit words (used to seed sfc32 and to derive sub-seeds). */
 export function hash128(str: string): [number, number, number, number] {
-  let h1 = 1779033703, h2 = 3144134277, h3 = 1013904242, h4 = 2773480762;
+  let h1 = 1779033703,
+    h2 = 3144134277,
+    h3 = 1013904242,
+    h4 = 2773480762;
   for (let i = 0; i < str.length; i++) {
     const k = str.charCodeAt(i);
     h1 = h2 ^ Math.imul(h1 ^ k, 597399067);
@@ -40,7 +43,10 @@ export class Rng {
 
   constructor(seed: string | number, ...path: (string | number)[]) {
     const [a, b, c, d] = hash128([String(seed), ...path.map(String)].join('\u0000'));
-    this.a = a; this.b = b; this.c = c; this.d = d;
+    this.a = a;
+    this.b = b;
+    this.c = c;
+    this.d = d;
     for (let i = 0; i < 12; i++) this.u32();
   }
 
@@ -94,16 +100,33 @@ export class Rng {
 
   /** RFC 4122 version 4 UUID (lower case) from this generator. */
   uuid(): string {
-    const a = this.u32(), b = this.u32(), c = this.u32(), d = this.u32();
+    const a = this.u32(),
+      b = this.u32(),
+      c = this.u32(),
+      d = this.u32();
     const b2 = ((b >>> 16) & 0x0fff) | 0x4000; // version 4
     const c1 = ((c >>> 16) & 0x3fff) | 0x8000; // variant 10xx
     return (
-      HEX[a >>> 24]! + HEX[(a >>> 16) & 255]! + HEX[(a >>> 8) & 255]! + HEX[a & 255]! + '-' +
-      HEX[(b >>> 8) & 255]! + HEX[b & 255]! + '-' +
-      HEX[b2 >>> 8]! + HEX[b2 & 255]! + '-' +
-      HEX[c1 >>> 8]! + HEX[c1 & 255]! + '-' +
-      HEX[(c >>> 8) & 255]! + HEX[c & 255]! +
-      HEX[d >>> 24]! + HEX[(d >>> 16) & 255]! + HEX[(d >>> 8) & 255]! + HEX[d & 255]!
+      HEX[a >>> 24]! +
+      HEX[(a >>> 16) & 255]! +
+      HEX[(a >>> 8) & 255]! +
+      HEX[a & 255]! +
+      '-' +
+      HEX[(b >>> 8) & 255]! +
+      HEX[b & 255]! +
+      '-' +
+      HEX[b2 >>> 8]! +
+      HEX[b2 & 255]! +
+      '-' +
+      HEX[c1 >>> 8]! +
+      HEX[c1 & 255]! +
+      '-' +
+      HEX[(c >>> 8) & 255]! +
+      HEX[c & 255]! +
+      HEX[d >>> 24]! +
+      HEX[(d >>> 16) & 255]! +
+      HEX[(d >>> 8) & 255]! +
+      HEX[d & 255]!
     );
   }
 
@@ -129,7 +152,10 @@ export class Rng {
     let i = from;
     for (; i + 4 <= to; i += 4) {
       const v = this.u32();
-      bytes[i] = v & 255; bytes[i + 1] = (v >>> 8) & 255; bytes[i + 2] = (v >>> 16) & 255; bytes[i + 3] = v >>> 24;
+      bytes[i] = v & 255;
+      bytes[i + 1] = (v >>> 8) & 255;
+      bytes[i + 2] = (v >>> 16) & 255;
+      bytes[i + 3] = v >>> 24;
     }
     for (; i < to; i++) bytes[i] = this.u32() & 255;
   }

@@ -61,8 +61,10 @@ export function formatDateTime(utcMs: number, offsetMin: number): string {
   const local = utcMs + offsetMin * 60_000;
   const days = Math.floor(local / DAY_MS);
   let rem = local - days * DAY_MS;
-  const h = Math.floor(rem / 3_600_000); rem -= h * 3_600_000;
-  const mi = Math.floor(rem / 60_000); rem -= mi * 60_000;
+  const h = Math.floor(rem / 3_600_000);
+  rem -= h * 3_600_000;
+  const mi = Math.floor(rem / 60_000);
+  rem -= mi * 60_000;
   const s = Math.floor(rem / 1000);
   const ms = Math.floor(rem - s * 1000);
   return `${formatDay(days)}T${P2[h]}:${P2[mi]}:${P2[s]}.${P3[ms]}${formatOffset(offsetMin)}`;

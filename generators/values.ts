@@ -14,7 +14,10 @@ export class ValuePools {
   private faker: Faker | undefined;
   private readonly pools = new Map<string, string[]>();
 
-  constructor(readonly locale: string, readonly seed: string | number) {}
+  constructor(
+    readonly locale: string,
+    readonly seed: string | number,
+  ) {}
 
   private getFaker(): Faker {
     if (!this.faker) this.faker = newFaker(this.locale);

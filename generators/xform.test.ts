@@ -26,12 +26,40 @@ describe('XForm import', () => {
     assert.equal(byId('barcode_id')?.type, 'barcode');
     assert.deepEqual(byId('full_label'), { id: 'full_label', type: 'hidden', calculate: '{mother_name} ({details/village})' });
     const details = qs.find((q) => q.group === 'details') as { questions: Record<string, unknown>[] };
-    assert.deepEqual(details.questions.find((q) => q.id === 'risk_factors'), { id: 'risk_factors', type: 'select', choices: ['anaemia', 'hypertension', 'diabetes'] });
+    assert.deepEqual(
+      details.questions.find((q) => q.id === 'risk_factors'),
+      { id: 'risk_factors', type: 'select', choices: ['anaemia', 'hypertension', 'diabetes'] },
+    );
     assert.equal(details.questions.find((q) => q.id === 'weight')?.type, 'decimal');
     const rep = qs.find((q) => q.repeat === 'children') as { questions: Record<string, unknown>[]; cases: Record<string, unknown>[] };
     assert.deepEqual(rep.questions.find((q) => q.id === 'child_sex')?.choices, ['female', 'male']);
-    assert.deepEqual(rep.cases, [{ create: 'child', as: 'case0', name: 'child_name', update: { sex: 'child_sex' }, parent: 'case1', identifier: 'parent', wrap: false }]);
-    assert.deepEqual(form.cases, [{ create: 'mother', as: 'case1', name: 'mother_name', update: { dob: 'dob', phone: 'phone', village: 'details/village', gravida: 'details/gravida', risk: 'details/risk_factors', registered_by: "'chw'" }, wrap: false }]);
+    assert.deepEqual(rep.cases, [
+      {
+        create: 'child',
+        as: 'case0',
+        name: 'child_name',
+        update: { sex: 'child_sex' },
+        parent: 'case1',
+        identifier: 'parent',
+        wrap: false,
+      },
+    ]);
+    assert.deepEqual(form.cases, [
+      {
+        create: 'mother',
+        as: 'case1',
+        name: 'mother_name',
+        update: {
+          dob: 'dob',
+          phone: 'phone',
+          village: 'details/village',
+          gravida: 'details/gravida',
+          risk: 'details/risk_factors',
+          registered_by: "'chw'",
+        },
+        wrap: false,
+      },
+    ]);
     assert.deepEqual(warnings, []);
   });
 
@@ -40,7 +68,10 @@ describe('XForm import', () => {
     assert.equal(form.category, 'close');
     assert.equal(form.subject, 'mother');
     assert.deepEqual(form.cases, [{ case: 'subject', update: { close_reason: 'reason' }, close: true, wrap: false }]);
-    assert.match(warnings.join('\n'), /calculate "if\(\/data\/reason = 'other', 'other', \/data\/reason\)" approximated by the value of \/data\/reason/);
+    assert.match(
+      warnings.join('\n'),
+      /calculate "if\(\/data\/reason = 'other', 'other', \/data\/reason\)" approximated by the value of \/data\/reason/,
+    );
   });
 
   it('generates submissions shaped like the imported forms, which read back with their case blocks', () => {
@@ -49,7 +80,8 @@ describe('XForm import', () => {
     const pop = new Population(app, { users: 1, seed: 1, caseLoad: 5 });
     const t = pop.timeline(0);
     const open = new Set<string>();
-    let closes = 0, children = 0;
+    let closes = 0,
+      children = 0;
     for (let i = 0; i < 200; i++) {
       const sub = t.next();
       const read = readSubmission(sub.xml);
@@ -79,7 +111,18 @@ describe('XForm import', () => {
   });
 
   it('rejects what is not an XForm definition', () => {
-    assert.throws(() => xformToFormDoc('<data xmlns="x"/>', {}, 'f.xml'), (e: unknown) => e instanceof XFormError && /f.xml: not an XForm definition/.test(e.message));
-    assert.throws(() => xformToFormDoc('<h:html xmlns:h="http://www.w3.org/1999/xhtml"><h:head><model><instance><data/></instance></model></h:head></h:html>', {}, 'g.xml'), /g.xml: the instance root <data> has no xmlns/);
+    assert.throws(
+      () => xformToFormDoc('<data xmlns="x"/>', {}, 'f.xml'),
+      (e: unknown) => e instanceof XFormError && /f.xml: not an XForm definition/.test(e.message),
+    );
+    assert.throws(
+      () =>
+        xformToFormDoc(
+          '<h:html xmlns:h="http://www.w3.org/1999/xhtml"><h:head><model><instance><data/></instance></model></h:head></h:html>',
+          {},
+          'g.xml',
+        ),
+      /g.xml: the instance root <data> has no xmlns/,
+    );
   });
 });

@@ -63,7 +63,10 @@ function elements(n: XNode): XNode[] {
   });
 }
 function text(n: XNode): string {
-  return kids(n).map((k) => (k['#text'] !== undefined ? String(k['#text']) : '')).join('').trim();
+  return kids(n)
+    .map((k) => (k['#text'] !== undefined ? String(k['#text']) : ''))
+    .join('')
+    .trim();
 }
 function child(n: XNode, name: string): XNode | undefined {
   return elements(n).find((k) => local(tagOf(k)!) === name);
@@ -138,7 +141,10 @@ class Importer {
   subject = false;
   closesSubject = false;
 
-  constructor(readonly formId: string, readonly subjectType: string) {}
+  constructor(
+    readonly formId: string,
+    readonly subjectType: string,
+  ) {}
 
   warn(msg: string): void {
     this.warnings.push(`${this.formId}: ${msg}`);
@@ -165,7 +171,10 @@ class Importer {
         else {
           const k = this.keyOf(q);
           if (k) tpl += `{${k}}`;
-          else { ok = false; break; }
+          else {
+            ok = false;
+            break;
+          }
         }
       }
       if (ok) return tpl.includes('{') ? tpl : `'${tpl.replace(/'/g, '')}'`;
@@ -287,21 +296,47 @@ class Importer {
       return q;
     }
     switch (type) {
-      case 'int': case 'integer': case 'long': case 'short':
-        q.type = 'int'; q.min = 0; q.max = 100; break;
-      case 'decimal': case 'double': case 'float':
-        q.type = 'decimal'; q.min = 0; q.max = 100; q.decimals = 2; break;
-      case 'date': q.type = 'date'; q.days = [-365, 0]; break;
-      case 'datetime': q.type = 'datetime'; break;
-      case 'time': q.type = 'time'; break;
-      case 'geopoint': q.type = 'geopoint'; break;
-      case 'barcode': q.type = 'barcode'; break;
+      case 'int':
+      case 'integer':
+      case 'long':
+      case 'short':
+        q.type = 'int';
+        q.min = 0;
+        q.max = 100;
+        break;
+      case 'decimal':
+      case 'double':
+      case 'float':
+        q.type = 'decimal';
+        q.min = 0;
+        q.max = 100;
+        q.decimals = 2;
+        break;
+      case 'date':
+        q.type = 'date';
+        q.days = [-365, 0];
+        break;
+      case 'datetime':
+        q.type = 'datetime';
+        break;
+      case 'time':
+        q.type = 'time';
+        break;
+      case 'geopoint':
+        q.type = 'geopoint';
+        break;
+      case 'barcode':
+        q.type = 'barcode';
+        break;
       default:
         if (control.appearance && /numbers/.test(control.appearance)) q.type = 'phone';
         else {
           q.type = 'text';
           q.faker = /name$/i.test(name) && !/user/i.test(name) ? 'person.fullName' : undefined;
-          if (q.faker === undefined) { delete q.faker; q.words = [1, 4]; }
+          if (q.faker === undefined) {
+            delete q.faker;
+            q.words = [1, 4];
+          }
         }
     }
     return q;
@@ -318,7 +353,8 @@ class Importer {
     if (create) {
       const typeEl = child(create, 'case_type');
       const typeCalc = bindOf('create/case_type');
-      const caseType = (typeCalc ? this.ref(typeCalc, `${p}/create/case_type`)?.replace(/^'|'$/g, '') : undefined) || (typeEl ? text(typeEl) : '');
+      const caseType =
+        (typeCalc ? this.ref(typeCalc, `${p}/create/case_type`)?.replace(/^'|'$/g, '') : undefined) || (typeEl ? text(typeEl) : '');
       block.create = caseType || this.subjectType;
       if (!caseType) this.warn(`${p}: create without a case_type; using "${this.subjectType}"`);
       block.as = alias;
@@ -374,13 +410,27 @@ class Importer {
 
 function splitArgs(s: string): string[] {
   const out: string[] = [];
-  let depth = 0, quote = '', cur = '';
+  let depth = 0,
+    quote = '',
+    cur = '';
   for (const ch of s) {
-    if (quote) { cur += ch; if (ch === quote) quote = ''; continue; }
-    if (ch === "'" || ch === '"') { quote = ch; cur += ch; continue; }
+    if (quote) {
+      cur += ch;
+      if (ch === quote) quote = '';
+      continue;
+    }
+    if (ch === "'" || ch === '"') {
+      quote = ch;
+      cur += ch;
+      continue;
+    }
     if (ch === '(') depth++;
     if (ch === ')') depth--;
-    if (ch === ',' && depth === 0) { out.push(cur); cur = ''; continue; }
+    if (ch === ',' && depth === 0) {
+      out.push(cur);
+      cur = '';
+      continue;
+    }
     cur += ch;
   }
   out.push(cur);
@@ -388,7 +438,11 @@ function splitArgs(s: string): string[] {
 }
 
 /** One XForm definition -> one form document (app-file shape). */
-export function xformToFormDoc(xml: string, opts: XFormImportOptions = {}, source = 'xform'): { form: Record<string, unknown>; title: string; version?: number; warnings: string[] } {
+export function xformToFormDoc(
+  xml: string,
+  opts: XFormImportOptions = {},
+  source = 'xform',
+): { form: Record<string, unknown>; title: string; version?: number; warnings: string[] } {
   let doc: XNode[];
   try {
     doc = parser.parse(xml) as XNode[];
@@ -410,7 +464,11 @@ export function xformToFormDoc(xml: string, opts: XFormImportOptions = {}, sourc
   const xmlns = rootAttrs.xmlns;
   if (!xmlns) throw new XFormError(`${source}: the instance root <${rootName}> has no xmlns`);
   const title = rootAttrs.name ?? (titleEl ? text(titleEl) : rootName);
-  const formId = title.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, '') || 'form';
+  const formId =
+    title
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '_')
+      .replace(/^_|_$/g, '') || 'form';
   const imp = new Importer(formId, opts.subjectType ?? 'case');
   imp.rootPath = `/${rootName}`;
   for (const b of elements(model)) {
@@ -452,7 +510,11 @@ export function xformToFormDoc(xml: string, opts: XFormImportOptions = {}, sourc
     form.category = imp.closesSubject ? 'close' : 'followup';
   } else form.category = 'register';
   const version = rootAttrs.version !== undefined && /^\d+$/.test(rootAttrs.version) ? Number(rootAttrs.version) : undefined;
-  const res: { form: Record<string, unknown>; title: string; version?: number; warnings: string[] } = { form, title, warnings: imp.warnings };
+  const res: { form: Record<string, unknown>; title: string; version?: number; warnings: string[] } = {
+    form,
+    title,
+    warnings: imp.warnings,
+  };
   if (version !== undefined) res.version = version;
   return res;
 }
@@ -476,7 +538,11 @@ export function appFromXForms(sources: { xml: string; source: string }[], opts: 
     version ??= r.version;
     name ??= r.title;
   }
-  const doc: Record<string, unknown> = { name: (name ?? 'imported').toLowerCase().replace(/[^a-z0-9]+/g, '_'), version: version ?? 1, forms };
+  const doc: Record<string, unknown> = {
+    name: (name ?? 'imported').toLowerCase().replace(/[^a-z0-9]+/g, '_'),
+    version: version ?? 1,
+    forms,
+  };
   const app = parseApp(doc, sources.length === 1 ? sources[0]!.source : `${sources.length} XForms`);
   return { doc, app, warnings };
 }

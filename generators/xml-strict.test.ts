@@ -9,17 +9,23 @@ const form = (value: string) =>
   `<n0:case xmlns:n0="http://commcarehq.org/case/transaction/v2" case_id="c-1"><n0:update><n0:note>${value}</n0:note></n0:update></n0:case></data>`;
 
 function refused(xml: string | Uint8Array, message: RegExp): void {
-  assert.throws(() => readSubmission(xml), (err: unknown) => {
-    assert.ok(err instanceof SubmissionError, String(err));
-    assert.equal(err.code, 'not-xml');
-    assert.match(err.message, message);
-    return true;
-  });
+  assert.throws(
+    () => readSubmission(xml),
+    (err: unknown) => {
+      assert.ok(err instanceof SubmissionError, String(err));
+      assert.equal(err.code, 'not-xml');
+      assert.match(err.message, message);
+      return true;
+    },
+  );
 }
 
 describe('malformed XML is refused, as HQ refuses it', () => {
   it('bytes that are not UTF-8', () => {
-    refused(Buffer.concat([Buffer.from(form('a')).subarray(0, 40), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from(form('a')).subarray(40)]), /not valid UTF-8/);
+    refused(
+      Buffer.concat([Buffer.from(form('a')).subarray(0, 40), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from(form('a')).subarray(40)]),
+      /not valid UTF-8/,
+    );
   });
   it('a NUL byte and other control characters', () => {
     refused(form('a\u0000b'), /U\+0000 is not allowed/);
@@ -57,7 +63,8 @@ describe('DTD entities are never expanded: a DOCTYPE is refused', () => {
     assert.throws(() => readSubmission(withDtd, { validate: false }), /DOCTYPE is not accepted/);
   });
   it('billion laughs: refused at once', () => {
-    const lol = `<!DOCTYPE data [<!ENTITY a "aaaaaaaaaa">${Array.from({ length: 9 }, (_, i) => `<!ENTITY ${'b'.repeat(i + 1)} "${`&${i ? 'b'.repeat(i) : 'a'};`.repeat(10)}">`).join('')}]>` +
+    const lol =
+      `<!DOCTYPE data [<!ENTITY a "aaaaaaaaaa">${Array.from({ length: 9 }, (_, i) => `<!ENTITY ${'b'.repeat(i + 1)} "${`&${i ? 'b'.repeat(i) : 'a'};`.repeat(10)}">`).join('')}]>` +
       '<data xmlns="http://example.org/f">&bbbbbbbbb;</data>';
     const t = Date.now();
     refused(lol, /DOCTYPE/);

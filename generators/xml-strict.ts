@@ -17,7 +17,14 @@ export interface XmlProblem {
 const PREDEFINED = new Set(['amp', 'lt', 'gt', 'quot', 'apos']);
 
 export function isXmlChar(cp: number): boolean {
-  return cp === 0x9 || cp === 0xa || cp === 0xd || (cp >= 0x20 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff);
+  return (
+    cp === 0x9 ||
+    cp === 0xa ||
+    cp === 0xd ||
+    (cp >= 0x20 && cp <= 0xd7ff) ||
+    (cp >= 0xe000 && cp <= 0xfffd) ||
+    (cp >= 0x10000 && cp <= 0x10ffff)
+  );
 }
 
 /** Comments and CDATA sections blanked out (same length, so indexes stay true): their content is literal. */
@@ -71,7 +78,7 @@ export function xmlProblem(text: string): XmlProblem | undefined {
 
 /** A "<" inside a quoted attribute value (the parser takes `<x a="<"/>`). Tags are read honouring their quotes. */
 function attributeProblem(markup: string): XmlProblem | undefined {
-  for (let i = markup.indexOf('<'); i >= 0; ) {
+  for (let i = markup.indexOf('<'); i >= 0;) {
     if (markup[i + 1] === '?') {
       const end = markup.indexOf('?>', i + 2);
       if (end < 0) return undefined; // the parser's to report

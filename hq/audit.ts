@@ -48,10 +48,12 @@ export async function totalPillowLag(pool: pg.Pool, brokers: string[]): Promise<
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const cps = (await pool.query<{ checkpoint_id: string; topic: string; partition: number; offset: string }>(
-      `select checkpoint_id, topic, partition, "offset" from pillowtop_kafkacheckpoint
+    const cps = (
+      await pool.query<{ checkpoint_id: string; topic: string; partition: number; offset: string }>(
+        `select checkpoint_id, topic, partition, "offset" from pillowtop_kafkacheckpoint
        where checkpoint_id in ('xform-pillow', 'case-pillow', 'ucr-pillow')`,
-    )).rows;
+      )
+    ).rows;
     const ends = new Map<string, bigint>();
     for (const topic of new Set(cps.map((c) => c.topic))) {
       for (const p of await admin.fetchTopicOffsets(topic)) ends.set(`${topic}:${p.partition}`, BigInt(p.high));
@@ -116,7 +118,10 @@ export async function audit(input: AuditInput): Promise<AuditReport> {
 
   const normal = ids.filter((id) => forms.get(id)?.state === 1);
   const missingInXforms: string[] = [];
-  for (const part of chunks(ids.filter((id) => forms.has(id)), 1000)) {
+  for (const part of chunks(
+    ids.filter((id) => forms.has(id)),
+    1000,
+  )) {
     const res = await es.mget({ index: 'xforms', ids: part, _source: false });
     res.docs.forEach((d, i) => {
       if (!('found' in d) || !d.found) missingInXforms.push(part[i]!);
@@ -145,8 +150,19 @@ export async function audit(input: AuditInput): Promise<AuditReport> {
   const missingInUcr = normal.filter((id) => !ucr.has(id));
   const pillowErrors = Number((await pool.query('select count(*)::int as n from hq_pillow_error')).rows[0].n);
   // "nothing lost" covers everything the phones sent: a refused form is not in HQ either (the phone still holds it)
-  const ok = [missingInPostgres, missingBlobs, missingInXforms, missingCasesInHqcases, missingInUcr].every((l) => l.length === 0) &&
+  const ok =
+    [missingInPostgres, missingBlobs, missingInXforms, missingCasesInHqcases, missingInUcr].every((l) => l.length === 0) &&
     !input.refused?.refused;
-  return { acknowledged: ids.length, missingInPostgres, missingBlobs, missingInXforms, missingCasesInHqcases, missingInUcr,
-    pillowLag: lag, pillowErrors, ...(input.refused ? { refused: input.refused } : {}), ok };
+  return {
+    acknowledged: ids.length,
+    missingInPostgres,
+    missingBlobs,
+    missingInXforms,
+    missingCasesInHqcases,
+    missingInUcr,
+    pillowLag: lag,
+    pillowErrors,
+    ...(input.refused ? { refused: input.refused } : {}),
+    ok,
+  };
 }

@@ -5,7 +5,7 @@ import { caseObject, decodeCursor, encodeCursor, formObject, parseApiDate, parse
 const q = (s: string) => parseListQuery(new URLSearchParams(s), ['xmlns']);
 
 describe('data API parameters and objects', () => {
-  it('limit defaults to 20 and is capped at 1000; offset paging has Elasticsearch\'s window', () => {
+  it("limit defaults to 20 and is capped at 1000; offset paging has Elasticsearch's window", () => {
     assert.equal(q('').limit, 20);
     assert.equal(q('limit=5000').limit, 1000);
     assert.throws(() => q('limit=abc'), /limit must be a whole number/);
@@ -27,16 +27,34 @@ describe('data API parameters and objects', () => {
     assert.throws(() => decodeCursor('bm9wZQ'), /bad cursor/);
   });
 
-  it('forms and cases in HQ\'s v0.5 shapes', () => {
-    const f = formObject('d', 'f1', { xmlns: 'x', received_on: '2026-01-01T00:00:00Z', inserted_at: '2026-01-01T00:00:01Z', doc_type: 'XFormInstance',
-      form: { '@uiVersion': '1', q: 'a', meta: { userID: 'u', instanceID: 'f1', username: 'w' } } });
+  it("forms and cases in HQ's v0.5 shapes", () => {
+    const f = formObject('d', 'f1', {
+      xmlns: 'x',
+      received_on: '2026-01-01T00:00:00Z',
+      inserted_at: '2026-01-01T00:00:01Z',
+      doc_type: 'XFormInstance',
+      form: { '@uiVersion': '1', q: 'a', meta: { userID: 'u', instanceID: 'f1', username: 'w' } },
+    });
     assert.equal(f.id, 'f1');
     assert.deepEqual((f.metadata as Record<string, unknown>).userID, 'u');
     assert.equal(f.indexed_on, '2026-01-01T00:00:01Z');
     assert.equal(f.resource_uri, '/a/d/api/v0.5/form/f1/');
-    const c = caseObject('d', 'c1', { type: 'household', name: 'H', owner_id: 'o', closed: false, properties: { size: '4' },
-      indices: [{ identifier: 'parent', referenced_id: 'p', referenced_type: 'household' }] });
-    assert.deepEqual(c.properties, { size: '4', case_name: 'H', case_type: 'household', owner_id: 'o', date_opened: null, external_id: null });
+    const c = caseObject('d', 'c1', {
+      type: 'household',
+      name: 'H',
+      owner_id: 'o',
+      closed: false,
+      properties: { size: '4' },
+      indices: [{ identifier: 'parent', referenced_id: 'p', referenced_type: 'household' }],
+    });
+    assert.deepEqual(c.properties, {
+      size: '4',
+      case_name: 'H',
+      case_type: 'household',
+      owner_id: 'o',
+      date_opened: null,
+      external_id: null,
+    });
     assert.deepEqual(c.indices, { parent: { case_id: 'p', case_type: 'household', relationship: 'child' } });
   });
 });

@@ -176,9 +176,19 @@ export function caseObject(domain: string, id: string, src: Source): Record<stri
   };
 }
 
-const FILTERS = { form: { xmlns: 'xmlns', app_id: 'app_id', user_id: 'user_id' }, case: { type: 'type', case_type: 'type', owner_id: 'owner_id' } } as const;
+const FILTERS = {
+  form: { xmlns: 'xmlns', app_id: 'app_id', user_id: 'user_id' },
+  case: { type: 'type', case_type: 'type', owner_id: 'owner_id' },
+} as const;
 
-export async function handleList(deps: ApiDeps, kind: 'form' | 'case', req: http.IncomingMessage, res: http.ServerResponse, domain: string, url: URL): Promise<void> {
+export async function handleList(
+  deps: ApiDeps,
+  kind: 'form' | 'case',
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  domain: string,
+  url: URL,
+): Promise<void> {
   if (req.method !== 'GET') throw jsonError(405, 'GET only');
   await requireWebUser(deps.webAuth, domain, req);
   const fields = FILTERS[kind] as Record<string, string>;
@@ -203,7 +213,7 @@ export async function handleList(deps: ApiDeps, kind: 'form' | 'case', req: http
   });
   const hits = result.hits.hits;
   const objects = hits.map((h) => (kind === 'form' ? formObject : caseObject)(domain, String(h._id), (h._source ?? {}) as Source));
-  const total = typeof result.hits.total === 'number' ? result.hits.total : result.hits.total?.value ?? 0;
+  const total = typeof result.hits.total === 'number' ? result.hits.total : (result.hits.total?.value ?? 0);
   const base = new URLSearchParams(url.searchParams);
   base.delete('cursor');
   base.delete('offset');
@@ -219,8 +229,10 @@ export async function handleList(deps: ApiDeps, kind: 'form' | 'case', req: http
       next = `?${p}`;
     }
   } else {
-    if (q.offset + hits.length < total) next = `?${new URLSearchParams({ ...Object.fromEntries(base), offset: String(q.offset + q.limit) })}`;
-    if (q.offset > 0) previous = `?${new URLSearchParams({ ...Object.fromEntries(base), offset: String(Math.max(0, q.offset - q.limit)) })}`;
+    if (q.offset + hits.length < total)
+      next = `?${new URLSearchParams({ ...Object.fromEntries(base), offset: String(q.offset + q.limit) })}`;
+    if (q.offset > 0)
+      previous = `?${new URLSearchParams({ ...Object.fromEntries(base), offset: String(Math.max(0, q.offset - q.limit)) })}`;
   }
   res.writeHead(200, { 'Content-Type': 'application/json' });
   res.end(JSON.stringify({ meta: { limit: q.limit, next, offset: q.cursorMode ? 0 : q.offset, previous, total_count: total }, objects }));

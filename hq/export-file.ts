@@ -18,7 +18,19 @@ export interface ExportResult {
   filename: string;
 }
 
-const CASE_COLUMNS = ['case_id', 'case_type', 'name', 'owner_id', 'opened_on', 'opened_by', 'modified_on', 'server_modified_on', 'closed', 'closed_on', 'external_id'];
+const CASE_COLUMNS = [
+  'case_id',
+  'case_type',
+  'name',
+  'owner_id',
+  'opened_on',
+  'opened_by',
+  'modified_on',
+  'server_modified_on',
+  'closed',
+  'closed_on',
+  'external_id',
+];
 const FORM_COLUMNS = ['form_id', 'xmlns', 'app_id', 'user_id', 'received_on', 'time_start', 'time_end'];
 
 const formXml = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: true, removeNSPrefix: true });
@@ -47,8 +59,21 @@ export function formAnswers(xml: string): Record<string, string> {
   return out;
 }
 
-type CaseExportRow = Pick<CaseRow, 'case_id' | 'type' | 'name' | 'owner_id' | 'opened_on' | 'opened_by' | 'modified_on' | 'server_modified_on'
-  | 'closed' | 'closed_on' | 'external_id' | 'case_json'>;
+type CaseExportRow = Pick<
+  CaseRow,
+  | 'case_id'
+  | 'type'
+  | 'name'
+  | 'owner_id'
+  | 'opened_on'
+  | 'opened_by'
+  | 'modified_on'
+  | 'server_modified_on'
+  | 'closed'
+  | 'closed_on'
+  | 'external_id'
+  | 'case_json'
+>;
 
 interface FormExportRow {
   form_id: string;
@@ -65,8 +90,12 @@ interface FormExportRow {
  * Runs one export into `exports/<downloadId>.xlsx` in the blob store. `progress` is called after every batch with the
  * rows done and the total (its failure fails the export: the status must keep up).
  */
-export async function writeExport(pool: pg.Pool, blobs: BlobStore, task: ExportTask,
-  progress: (current: number, total: number) => Promise<void>): Promise<ExportResult> {
+export async function writeExport(
+  pool: pg.Pool,
+  blobs: BlobStore,
+  task: ExportTask,
+  progress: (current: number, total: number) => Promise<void>,
+): Promise<ExportResult> {
   const blobKey = `exports/${task.downloadId}.xlsx`;
   const file = blobs.pathOf(blobKey);
   await fs.mkdir(path.dirname(file), { recursive: true });
@@ -76,16 +105,24 @@ export async function writeExport(pool: pg.Pool, blobs: BlobStore, task: ExportT
   let rows = 0;
   try {
     await client.query('begin isolation level repeatable read read only');
-    const where = task.kind === 'case'
-      ? { sql: `domain = $1 and not deleted${task.caseType ? ' and type = $2' : ''}`, values: task.caseType ? [task.domain, task.caseType] : [task.domain] }
-      : { sql: `domain = $1 and state = 1${task.xmlns ? ' and xmlns = $2' : ''}`, values: task.xmlns ? [task.domain, task.xmlns] : [task.domain] };
+    const where =
+      task.kind === 'case'
+        ? {
+            sql: `domain = $1 and not deleted${task.caseType ? ' and type = $2' : ''}`,
+            values: task.caseType ? [task.domain, task.caseType] : [task.domain],
+          }
+        : {
+            sql: `domain = $1 and state = 1${task.xmlns ? ' and xmlns = $2' : ''}`,
+            values: task.xmlns ? [task.domain, task.xmlns] : [task.domain],
+          };
     const table = task.kind === 'case' ? 'form_processor_commcarecasesql' : 'form_processor_xforminstancesql';
     const total = Number((await client.query(`select count(*)::int as n from ${table} where ${where.sql}`, where.values)).rows[0].n);
     await progress(0, total);
-    const select = task.kind === 'case'
-      ? `select case_id, type, name, owner_id, opened_on, opened_by, modified_on, server_modified_on, closed, closed_on, external_id, case_json
+    const select =
+      task.kind === 'case'
+        ? `select case_id, type, name, owner_id, opened_on, opened_by, modified_on, server_modified_on, closed, closed_on, external_id, case_json
          from ${table} where ${where.sql} order by case_id`
-      : `select form_id, xmlns, app_id, user_id, received_on, time_start, time_end, blob_key from ${table} where ${where.sql} order by received_on, form_id`;
+        : `select form_id, xmlns, app_id, user_id, received_on, time_start, time_end, blob_key from ${table} where ${where.sql} order by received_on, form_id`;
     await client.query({ text: `declare export_rows no scroll cursor for ${select}`, values: where.values });
 
     const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ filename: tmp, useStyles: false, useSharedStrings: false });
@@ -96,13 +133,30 @@ export async function writeExport(pool: pg.Pool, blobs: BlobStore, task: ExportT
     for (;;) {
       const batch = (await client.query(`fetch ${EXPORT_BATCH} from export_rows`)).rows as (CaseExportRow | FormExportRow)[];
       if (batch.length === 0) break;
-      const records = task.kind === 'case'
-        ? (batch as CaseExportRow[]).map((r) => ({ fixed: [r.case_id, r.type, r.name, r.owner_id, r.opened_on, r.opened_by, r.modified_on, r.server_modified_on,
-            r.closed ? 'True' : 'False', r.closed_on, r.external_id], extra: r.case_json ?? {} }))
-        : await Promise.all((batch as FormExportRow[]).map(async (r) => ({
-            fixed: [r.form_id, r.xmlns, r.app_id, r.user_id, r.received_on, r.time_start, r.time_end],
-            extra: formAnswers((await blobs.get(r.blob_key)).toString('utf8')),
-          })));
+      const records =
+        task.kind === 'case'
+          ? (batch as CaseExportRow[]).map((r) => ({
+              fixed: [
+                r.case_id,
+                r.type,
+                r.name,
+                r.owner_id,
+                r.opened_on,
+                r.opened_by,
+                r.modified_on,
+                r.server_modified_on,
+                r.closed ? 'True' : 'False',
+                r.closed_on,
+                r.external_id,
+              ],
+              extra: r.case_json ?? {},
+            }))
+          : await Promise.all(
+              (batch as FormExportRow[]).map(async (r) => ({
+                fixed: [r.form_id, r.xmlns, r.app_id, r.user_id, r.received_on, r.time_start, r.time_end],
+                extra: formAnswers((await blobs.get(r.blob_key)).toString('utf8')),
+              })),
+            );
       if (!extraKeys) {
         extraKeys = [...new Set(records.flatMap((r) => Object.keys(r.extra)))].sort().slice(0, 500);
         sheet.addRow([...(task.kind === 'case' ? CASE_COLUMNS : FORM_COLUMNS), ...extraKeys, 'other']).commit();
@@ -110,7 +164,13 @@ export async function writeExport(pool: pg.Pool, blobs: BlobStore, task: ExportT
       const known = new Set(extraKeys);
       for (const r of records) {
         const other = Object.fromEntries(Object.entries(r.extra).filter(([k]) => !known.has(k)));
-        sheet.addRow([...r.fixed.map((v) => v ?? ''), ...extraKeys.map((k) => r.extra[k] ?? ''), Object.keys(other).length ? JSON.stringify(other) : '']).commit();
+        sheet
+          .addRow([
+            ...r.fixed.map((v) => v ?? ''),
+            ...extraKeys.map((k) => r.extra[k] ?? ''),
+            Object.keys(other).length ? JSON.stringify(other) : '',
+          ])
+          .commit();
       }
       rows += batch.length;
       await progress(rows, total);

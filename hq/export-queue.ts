@@ -50,7 +50,9 @@ export class TaskPublisher {
     const body = Buffer.from(JSON.stringify(task));
     await Promise.race([
       new Promise<void>((resolve, reject) => {
-        ch.sendToQueue(EXPORT_QUEUE, body, { persistent: true, contentType: 'application/json', messageId: task.downloadId }, (err) => (err ? reject(err) : resolve()));
+        ch.sendToQueue(EXPORT_QUEUE, body, { persistent: true, contentType: 'application/json', messageId: task.downloadId }, (err) =>
+          err ? reject(err) : resolve(),
+        );
       }),
       sleep(timeoutMs).then(() => {
         throw new Error(`RabbitMQ did not confirm the task within ${timeoutMs} ms`);
@@ -79,8 +81,12 @@ export class TaskConsumer {
   private stopping = false;
   private model?: ChannelModel;
   private inFlight = 0;
-  constructor(private url: string, private concurrency: number, private handle: (d: Delivery) => Promise<void>,
-    private log: (m: string) => void) {}
+  constructor(
+    private url: string,
+    private concurrency: number,
+    private handle: (d: Delivery) => Promise<void>,
+    private log: (m: string) => void,
+  ) {}
 
   /** Resolves once consuming for the first time. */
   async start(): Promise<void> {
@@ -109,9 +115,13 @@ export class TaskConsumer {
     model.on('close', () => onLost('connection closed'));
     model.on('error', (e: Error) => onLost(e.message));
     ch.on('error', (e: Error) => onLost(e.message));
-    await ch.consume(EXPORT_QUEUE, (msg) => {
-      if (msg) void this.run(ch, msg);
-    }, { noAck: false });
+    await ch.consume(
+      EXPORT_QUEUE,
+      (msg) => {
+        if (msg) void this.run(ch, msg);
+      },
+      { noAck: false },
+    );
   }
 
   private async reconnect(): Promise<void> {

@@ -2,7 +2,17 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { overdue, type ExportStatus } from './export-status.ts';
 
-const base: ExportStatus = { downloadId: 'd', domain: 'x', kind: 'case', state: 'running', current: 0, total: 0, attempts: 1, createdAt: 0, heartbeatAt: 0 };
+const base: ExportStatus = {
+  downloadId: 'd',
+  domain: 'x',
+  kind: 'case',
+  state: 'running',
+  current: 0,
+  total: 0,
+  attempts: 1,
+  createdAt: 0,
+  heartbeatAt: 0,
+};
 
 describe('export status: nothing stays pending or running for ever', () => {
   it('a running task whose worker stopped beating is lost; one that beats is not', () => {

@@ -71,8 +71,11 @@ export class ExportStatusStore {
 
   async create(s: Pick<ExportStatus, 'downloadId' | 'domain' | 'kind'>): Promise<void> {
     const now = Date.now();
-    await this.redis.multi().hset(key(s.downloadId), toHash({ ...s, state: 'pending', current: 0, total: 0, attempts: 0, createdAt: now, heartbeatAt: now }))
-      .expire(key(s.downloadId), STATUS_TTL_S).exec();
+    await this.redis
+      .multi()
+      .hset(key(s.downloadId), toHash({ ...s, state: 'pending', current: 0, total: 0, attempts: 0, createdAt: now, heartbeatAt: now }))
+      .expire(key(s.downloadId), STATUS_TTL_S)
+      .exec();
   }
 
   async get(downloadId: string): Promise<ExportStatus | undefined> {
@@ -84,8 +87,11 @@ export class ExportStatusStore {
     const before = await this.get(downloadId);
     if (!before) return undefined;
     if (before.state === 'done') return before;
-    await this.redis.multi().hset(key(downloadId), toHash({ state: 'running', heartbeatAt: Date.now(), error: '', worker }))
-      .hincrby(key(downloadId), 'attempts', 1).exec();
+    await this.redis
+      .multi()
+      .hset(key(downloadId), toHash({ state: 'running', heartbeatAt: Date.now(), error: '', worker }))
+      .hincrby(key(downloadId), 'attempts', 1)
+      .exec();
     return before;
   }
 
@@ -99,8 +105,19 @@ export class ExportStatusStore {
   }
 
   async done(downloadId: string, fields: { blobKey: string; filename: string; rows: number }): Promise<void> {
-    await this.redis.multi()
-      .hset(key(downloadId), toHash({ state: 'done', blobKey: fields.blobKey, filename: fields.filename, current: fields.rows, total: fields.rows, finishedAt: Date.now() }))
+    await this.redis
+      .multi()
+      .hset(
+        key(downloadId),
+        toHash({
+          state: 'done',
+          blobKey: fields.blobKey,
+          filename: fields.filename,
+          current: fields.rows,
+          total: fields.rows,
+          finishedAt: Date.now(),
+        }),
+      )
       .expire(key(downloadId), STATUS_TTL_S)
       .incr(EXPORT_TOTALS.exports)
       .incrby(EXPORT_TOTALS.rows, fields.rows)
@@ -129,6 +146,7 @@ export class ExportStatusStore {
 export function overdue(s: ExportStatus, now: number, staleMs = STALE_MS, deadlineMs = DEADLINE_MS): string | undefined {
   if (s.state === 'done' || s.state === 'failed') return undefined;
   if (now - s.createdAt > deadlineMs) return `export not finished within ${Math.round(deadlineMs / 1000)} s`;
-  if (s.state === 'running' && now - s.heartbeatAt > staleMs) return `export worker lost (no heartbeat for ${Math.round((now - s.heartbeatAt) / 1000)} s)`;
+  if (s.state === 'running' && now - s.heartbeatAt > staleMs)
+    return `export worker lost (no heartbeat for ${Math.round((now - s.heartbeatAt) / 1000)} s)`;
   return undefined;
 }

@@ -30,7 +30,11 @@ export async function handleExportTask(deps: ExportWorkerDeps, { task, redeliver
   // A redelivered copy (the broker lost this worker's channel, or another worker's) while the first copy still runs
   // and beats: wait for it rather than export twice; take over only if it stops beating.
   let seen = await statuses.get(task.downloadId);
-  while (redelivered && seen?.state === 'running' && (running.has(task.downloadId) || (seen.worker !== deps.name && Date.now() - seen.heartbeatAt < STALE_MS))) {
+  while (
+    redelivered &&
+    seen?.state === 'running' &&
+    (running.has(task.downloadId) || (seen.worker !== deps.name && Date.now() - seen.heartbeatAt < STALE_MS))
+  ) {
     await new Promise((r) => setTimeout(r, 1000));
     seen = await statuses.get(task.downloadId);
   }
@@ -98,7 +102,8 @@ async function main(): Promise<void> {
     }
   }
   // alive and consuming: what the stack's health check and a person looking at Redis see
-  const alive = () => redis.set(workerKey(name), JSON.stringify({ pid: process.pid, concurrency, busy: consumer.busy }), 'EX', 15).catch(() => undefined);
+  const alive = () =>
+    redis.set(workerKey(name), JSON.stringify({ pid: process.pid, concurrency, busy: consumer.busy }), 'EX', 15).catch(() => undefined);
   await alive();
   setInterval(() => void alive(), HEARTBEAT_MS).unref();
   log(`consuming with concurrency ${concurrency}`);

@@ -3,10 +3,18 @@ import { describe, it } from 'node:test';
 import { exportRequest, pollAnswer } from './exports-web.ts';
 import { parseApiKeyAuth } from './web-users.ts';
 
-describe('exports at HQ\'s URLs', () => {
+describe("exports at HQ's URLs", () => {
   it('reads the export asked for from JSON or a form post, and refuses anything else in one line', () => {
-    assert.deepEqual(exportRequest('{"model_type":"case","case_type":"household"}', 'application/json'), { kind: 'case', caseType: 'household', xmlns: undefined });
-    assert.deepEqual(exportRequest('model_type=form&xmlns=http%3A%2F%2Fx', 'application/x-www-form-urlencoded'), { kind: 'form', caseType: undefined, xmlns: 'http://x' });
+    assert.deepEqual(exportRequest('{"model_type":"case","case_type":"household"}', 'application/json'), {
+      kind: 'case',
+      caseType: 'household',
+      xmlns: undefined,
+    });
+    assert.deepEqual(exportRequest('model_type=form&xmlns=http%3A%2F%2Fx', 'application/x-www-form-urlencoded'), {
+      kind: 'form',
+      caseType: undefined,
+      xmlns: 'http://x',
+    });
     assert.throws(() => exportRequest('{"model_type":"sms"}', 'application/json'), /model_type must be "case" or "form"/);
     assert.throws(() => exportRequest('{', 'application/json'), /not JSON/);
   });

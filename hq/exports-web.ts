@@ -54,7 +54,13 @@ export function exportRequest(body: string, contentType: string | undefined): Pi
   return { kind, caseType: str(fields.case_type), xmlns: str(fields.xmlns) };
 }
 
-export async function handlePrepare(deps: ExportWebDeps, req: http.IncomingMessage, res: http.ServerResponse, domain: string, body: string): Promise<void> {
+export async function handlePrepare(
+  deps: ExportWebDeps,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  domain: string,
+  body: string,
+): Promise<void> {
   if (req.method !== 'POST') throw jsonError(405, 'POST only');
   await requireWebUser(deps.webAuth, domain, req);
   const what = exportRequest(body, req.headers['content-type']);
@@ -84,13 +90,19 @@ export function pollAnswer(domain: string, s: ExportStatus): Record<string, unkn
       total: s.total,
       percent: s.total > 0 ? Math.floor((100 * s.current) / s.total) : ready ? 100 : 0,
       error: failed,
-      error_message: failed ? s.error ?? 'export failed' : '',
+      error_message: failed ? (s.error ?? 'export failed') : '',
     },
     download_url: ready ? `/a/${domain}/retrieve_download/${s.downloadId}/?get_file` : null,
   };
 }
 
-export async function handlePoll(deps: ExportWebDeps, req: http.IncomingMessage, res: http.ServerResponse, domain: string, url: URL): Promise<void> {
+export async function handlePoll(
+  deps: ExportWebDeps,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  domain: string,
+  url: URL,
+): Promise<void> {
   await requireWebUser(deps.webAuth, domain, req);
   const id = url.searchParams.get('download_id') ?? '';
   if (!/^[\w-]+$/.test(id)) throw jsonError(400, 'download_id is required');
@@ -99,7 +111,13 @@ export async function handlePoll(deps: ExportWebDeps, req: http.IncomingMessage,
   json(res, 200, pollAnswer(domain, s));
 }
 
-export async function handleDownload(deps: ExportWebDeps, req: http.IncomingMessage, res: http.ServerResponse, domain: string, id: string): Promise<void> {
+export async function handleDownload(
+  deps: ExportWebDeps,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  domain: string,
+  id: string,
+): Promise<void> {
   await requireWebUser(deps.webAuth, domain, req);
   const s = await deps.statuses.get(id);
   if (!s || s.domain !== domain) throw jsonError(404, `no export ${id}`);
@@ -108,10 +126,15 @@ export async function handleDownload(deps: ExportWebDeps, req: http.IncomingMess
   const stream = createReadStream(file);
   await new Promise<void>((resolve, reject) => {
     stream.once('open', () => {
-      res.writeHead(200, { 'Content-Type': XLSX, 'Content-Disposition': `attachment; filename="${(s.filename ?? 'export.xlsx').replace(/"/g, '')}"` });
+      res.writeHead(200, {
+        'Content-Type': XLSX,
+        'Content-Disposition': `attachment; filename="${(s.filename ?? 'export.xlsx').replace(/"/g, '')}"`,
+      });
       stream.pipe(res);
     });
-    stream.once('error', (err) => reject((err as NodeJS.ErrnoException).code === 'ENOENT' ? jsonError(410, `export ${id} file is gone`) : err));
+    stream.once('error', (err) =>
+      reject((err as NodeJS.ErrnoException).code === 'ENOENT' ? jsonError(410, `export ${id} file is gone`) : err),
+    );
     res.once('close', () => resolve());
   });
 }

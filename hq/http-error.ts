@@ -1,6 +1,11 @@
 // An answer other than success, thrown by a route and sent by the web worker (hq/web.ts).
 export class HttpError extends Error {
-  constructor(readonly status: number, message: string, readonly body?: string, readonly contentType?: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly body?: string,
+    readonly contentType?: string,
+  ) {
     super(message);
   }
 }

@@ -52,9 +52,16 @@ export class OutboxDrainer {
   published = 0;
   drains = 0;
 
-  constructor(private opts: OutboxOptions, private followerPollMs = 1000) {
-    const kafka = new Kafka({ clientId: `hq-web-${process.pid}`, brokers: opts.brokers, logLevel: logLevel.NOTHING,
-      retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 2000 } });
+  constructor(
+    private opts: OutboxOptions,
+    private followerPollMs = 1000,
+  ) {
+    const kafka = new Kafka({
+      clientId: `hq-web-${process.pid}`,
+      brokers: opts.brokers,
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 2000 },
+    });
     this.producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: false });
   }
 
@@ -131,7 +138,14 @@ export class OutboxDrainer {
           this.connected = false;
         }
         // A session that can no longer run a query is replaced (and leadership is contested again).
-        if (this.session && (this.sessionBroken || !(await this.session.query('select 1').then(() => true, () => false)))) {
+        if (
+          this.session &&
+          (this.sessionBroken ||
+            !(await this.session.query('select 1').then(
+              () => true,
+              () => false,
+            )))
+        ) {
           await this.closeSession();
         }
         await this.idle(backoff, false); // commits keep announcing changes: do not let them cut the back-off short
@@ -193,7 +207,11 @@ export class OutboxDrainer {
         timeout: 10_000,
         topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
       });
-      await client.query({ name: 'hq-outbox-done', text: 'delete from hq_change_outbox where id = any($1::bigint[])', values: [res.rows.map((r) => r.id)] });
+      await client.query({
+        name: 'hq-outbox-done',
+        text: 'delete from hq_change_outbox where id = any($1::bigint[])',
+        values: [res.rows.map((r) => r.id)],
+      });
       await client.query('commit');
       this.published += res.rows.length;
       return res.rows.length;

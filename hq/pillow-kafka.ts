@@ -39,7 +39,10 @@ function shareAssigner(processNum: number, processes: number): PartitionAssigner
     async assign({ members, topics }) {
       const assignment: Record<string, number[]> = {};
       for (const topic of topics) {
-        const parts = cluster.findTopicPartitionMetadata(topic).map((p) => p.partitionId).sort((a, b) => a - b);
+        const parts = cluster
+          .findTopicPartitionMetadata(topic)
+          .map((p) => p.partitionId)
+          .sort((a, b) => a - b);
         assignment[topic] = parts.filter((p) => p % processes === processNum);
       }
       // One member per private group; any extra member (a stale one) gets nothing.
@@ -67,8 +70,11 @@ export async function readCheckpoints(pool: pg.Pool, checkpointId: string): Prom
 }
 
 /** Checkpoints of several partitions in one statement (after a batch that spans them). */
-async function writeCheckpoints(pool: pg.Pool, checkpointId: string,
-  cps: { topic: string; partition: number; nextOffset: string; docTime: string | undefined }[]): Promise<void> {
+async function writeCheckpoints(
+  pool: pg.Pool,
+  checkpointId: string,
+  cps: { topic: string; partition: number; nextOffset: string; docTime: string | undefined }[],
+): Promise<void> {
   if (cps.length === 0) return;
   await pool.query({
     name: 'hq-pillow-checkpoints',
@@ -78,13 +84,24 @@ async function writeCheckpoints(pool: pg.Pool, checkpointId: string,
       on conflict (checkpoint_id, topic, partition) do update set "offset" = excluded."offset",
         doc_modification_time = coalesce(excluded.doc_modification_time, pillowtop_kafkacheckpoint.doc_modification_time),
         last_modified = now()`,
-    values: [checkpointId, cps.map((c) => c.topic), cps.map((c) => c.partition), cps.map((c) => c.nextOffset),
-      cps.map((c) => c.docTime ?? null)],
+    values: [
+      checkpointId,
+      cps.map((c) => c.topic),
+      cps.map((c) => c.partition),
+      cps.map((c) => c.nextOffset),
+      cps.map((c) => c.docTime ?? null),
+    ],
   });
 }
 
-async function writeCheckpoint(pool: pg.Pool, checkpointId: string, topic: string, partition: number, nextOffset: string,
-  docTime: string | undefined): Promise<void> {
+async function writeCheckpoint(
+  pool: pg.Pool,
+  checkpointId: string,
+  topic: string,
+  partition: number,
+  nextOffset: string,
+  docTime: string | undefined,
+): Promise<void> {
   await pool.query(
     `insert into pillowtop_kafkacheckpoint (checkpoint_id, topic, partition, "offset", doc_modification_time, last_modified)
      values ($1,$2,$3,$4,$5,now()) on conflict (checkpoint_id, topic, partition) do update set "offset" = excluded."offset",
@@ -102,8 +119,12 @@ export interface Feed {
 }
 
 export async function runFeed(opts: FeedOptions): Promise<Feed> {
-  const kafka = new Kafka({ clientId: `${opts.checkpointId}-${opts.processNum}`, brokers: opts.brokers, logLevel: logLevel.NOTHING,
-    retry: { retries: 1000, initialRetryTime: 300, maxRetryTime: 5000 } });
+  const kafka = new Kafka({
+    clientId: `${opts.checkpointId}-${opts.processNum}`,
+    brokers: opts.brokers,
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 1000, initialRetryTime: 300, maxRetryTime: 5000 },
+  });
   const consumer = kafka.consumer({
     groupId: `pillow.${opts.checkpointId}.${opts.processNum}-of-${opts.processes}`,
     partitionAssigners: [shareAssigner(opts.processNum, opts.processes)],
@@ -120,7 +141,9 @@ export async function runFeed(opts: FeedOptions): Promise<Feed> {
   consumer.on(consumer.events.FETCH, () => {
     lastFetchAt = Date.now();
   });
-  consumer.on(consumer.events.CRASH, (e) => opts.log(`consumer crashed: ${e.payload.error?.message ?? 'unknown error'} (kafkajs restarts it: ${e.payload.restart})`));
+  consumer.on(consumer.events.CRASH, (e) =>
+    opts.log(`consumer crashed: ${e.payload.error?.message ?? 'unknown error'} (kafkajs restarts it: ${e.payload.restart})`),
+  );
   await consumer.connect();
   for (const topic of opts.topics) await consumer.subscribe({ topic, fromBeginning: true });
 
@@ -175,8 +198,11 @@ export async function runFeed(opts: FeedOptions): Promise<Feed> {
   return { consumer, idleMs: () => (inFlight > 0 ? 0 : Date.now() - lastFetchAt) };
 
   /** One partition's batch, gathered with the others of its fetch into one bulk write and one checkpoint. */
-  async function handleBatch(batch: EachBatchPayload['batch'], resolveOffset: EachBatchPayload['resolveOffset'],
-    heartbeat: EachBatchPayload['heartbeat']): Promise<void> {
+  async function handleBatch(
+    batch: EachBatchPayload['batch'],
+    resolveOffset: EachBatchPayload['resolveOffset'],
+    heartbeat: EachBatchPayload['heartbeat'],
+  ): Promise<void> {
     const changes: ChangeRecord[] = [];
     for (const m of batch.messages) {
       let meta: Record<string, unknown> = {};
@@ -198,8 +224,12 @@ export async function runFeed(opts: FeedOptions): Promise<Feed> {
     const last = batch.messages[batch.messages.length - 1]!;
     const g = join();
     g.changes.push(...changes);
-    g.checkpoints.push({ topic: batch.topic, partition: batch.partition, nextOffset: (BigInt(last.offset) + 1n).toString(),
-      docTime: changes[changes.length - 1]?.publishTimestamp });
+    g.checkpoints.push({
+      topic: batch.topic,
+      partition: batch.partition,
+      nextOffset: (BigInt(last.offset) + 1n).toString(),
+      docTime: changes[changes.length - 1]?.publishTimestamp,
+    });
     await g.done;
     resolveOffset(last.offset);
     await heartbeat();

@@ -75,8 +75,10 @@ export async function processSubmission(pool: pg.Pool, blobs: BlobStore, sub: Su
     }
 
     // <domain>/<2 hex of the md5>/<form id>-<md5 prefix>.form.xml (+ .<attachment name>): files in shared directories
-    const [blobKey] = await blobs.putFlat(`${sub.domain}/${md5.slice(0, 2)}`, `${blobBase(formId)}-${md5.slice(0, 8)}`,
-      [{ name: 'form.xml', data: sub.xml }, ...sub.attachments]);
+    const [blobKey] = await blobs.putFlat(`${sub.domain}/${md5.slice(0, 2)}`, `${blobBase(formId)}-${md5.slice(0, 8)}`, [
+      { name: 'form.xml', data: sub.xml },
+      ...sub.attachments,
+    ]);
 
     const touched: string[] = [];
     if (outcome !== 'duplicate') {
@@ -86,14 +88,32 @@ export async function processSubmission(pool: pg.Pool, blobs: BlobStore, sub: Su
     }
     w.outbox('form-sql', formId, sub.domain, outcome === 'duplicate' ? 'XFormDuplicate' : 'XFormInstance', sub.form.xmlns);
     // everything the form writes, and commit, in one round trip; the 201 is sent only after this resolves
-    await pipeline(c, [{
-      name: 'hq-form-write',
-      text: WRITE_SQL,
-      values: [formId, sub.domain, sub.appId ?? null, sub.form.xmlns, sub.form.userId ?? sub.authUserId, now,
-        validTime(sub.form.timeStart), validTime(sub.form.timeEnd), state, origId, deprecatedId,
-        outcome === 'edit' ? now : null, md5, sub.xml.length, blobKey, sub.attachments.length,
-        ...w.params()],
-    }, { text: 'commit' }]);
+    await pipeline(c, [
+      {
+        name: 'hq-form-write',
+        text: WRITE_SQL,
+        values: [
+          formId,
+          sub.domain,
+          sub.appId ?? null,
+          sub.form.xmlns,
+          sub.form.userId ?? sub.authUserId,
+          now,
+          validTime(sub.form.timeStart),
+          validTime(sub.form.timeEnd),
+          state,
+          origId,
+          deprecatedId,
+          outcome === 'edit' ? now : null,
+          md5,
+          sub.xml.length,
+          blobKey,
+          sub.attachments.length,
+          ...w.params(),
+        ],
+      },
+      { text: 'commit' },
+    ]);
     return { formId, outcome, caseIds: touched };
   } catch (err) {
     await c.query('rollback').catch(() => undefined);
@@ -204,8 +224,17 @@ class Writes {
   outbox(topic: string, docId: string, domain: string, docType: string, subtype: string): void {
     this.changes[0].push(topic);
     this.changes[1].push(docId);
-    this.changes[2].push(JSON.stringify({ document_id: docId, data_source_type: 'sql', data_source_name: topic,
-      document_type: docType, document_subtype: subtype, domain, is_deletion: false }));
+    this.changes[2].push(
+      JSON.stringify({
+        document_id: docId,
+        data_source_type: 'sql',
+        data_source_name: topic,
+        document_type: docType,
+        document_subtype: subtype,
+        domain,
+        is_deletion: false,
+      }),
+    );
   }
 
   ledger(caseId: string, section: string, entry: string, qty: number, delta: boolean): void {
@@ -234,14 +263,29 @@ class Writes {
       return cols;
     };
     return [
-      rows.map((r) => r.case_id), rows.map((r) => r.type), rows.map((r) => r.name), rows.map((r) => r.owner_id),
-      rows.map((r) => r.opened_on), rows.map((r) => r.opened_by), rows.map((r) => m(r).on), rows.map((r) => m(r).by),
-      rows.map((r) => r.closed), rows.map((r) => r.closed_on), rows.map((r) => r.closed_by), rows.map((r) => r.external_id),
-      rows.map((r) => JSON.stringify(r.case_json)), rows.map((r) => r.isNew),
-      removed.map((i) => i.caseId), removed.map((i) => i.change.identifier),
-      set.map((i) => i.caseId), set.map((i) => i.change.identifier), set.map((i) => i.change.referencedId),
-      set.map((i) => i.change.caseType), set.map((i) => (i.change.relationship === 'extension' ? 2 : 1)),
-      [...this.txTypes.keys()], [...this.txTypes.values()],
+      rows.map((r) => r.case_id),
+      rows.map((r) => r.type),
+      rows.map((r) => r.name),
+      rows.map((r) => r.owner_id),
+      rows.map((r) => r.opened_on),
+      rows.map((r) => r.opened_by),
+      rows.map((r) => m(r).on),
+      rows.map((r) => m(r).by),
+      rows.map((r) => r.closed),
+      rows.map((r) => r.closed_on),
+      rows.map((r) => r.closed_by),
+      rows.map((r) => r.external_id),
+      rows.map((r) => JSON.stringify(r.case_json)),
+      rows.map((r) => r.isNew),
+      removed.map((i) => i.caseId),
+      removed.map((i) => i.change.identifier),
+      set.map((i) => i.caseId),
+      set.map((i) => i.change.identifier),
+      set.map((i) => i.change.referencedId),
+      set.map((i) => i.change.caseType),
+      set.map((i) => (i.change.relationship === 'extension' ? 2 : 1)),
+      [...this.txTypes.keys()],
+      [...this.txTypes.values()],
       ...ledgerCols(true),
       ...ledgerCols(false),
       ...this.changes,
@@ -258,8 +302,20 @@ function applyCases(w: Writes, sub: Submission, found: WorkingCase[], now: strin
   for (const block of sub.form.cases) {
     let row = rows.get(block.caseId);
     if (!row) {
-      row = { case_id: block.caseId, type: '', name: null, owner_id: '', opened_on: null, opened_by: null, closed: false,
-        closed_on: null, closed_by: null, external_id: null, case_json: {}, isNew: true };
+      row = {
+        case_id: block.caseId,
+        type: '',
+        name: null,
+        owner_id: '',
+        opened_on: null,
+        opened_by: null,
+        closed: false,
+        closed_on: null,
+        closed_by: null,
+        external_id: null,
+        case_json: {},
+        isNew: true,
+      };
       rows.set(block.caseId, row);
     }
     let tx = (w.txTypes.get(block.caseId) ?? 0) | TX.form;

@@ -14,12 +14,13 @@ export interface RestoreParams {
   skipFixtures: boolean;
 }
 
-export type RestoreResult =
-  | { status: 200; body: string; restoreId: string; caseCount: number }
-  | { status: 412; body: string };
+export type RestoreResult = { status: 200; body: string; restoreId: string; caseCount: number } | { status: 412; body: string };
 
 /** The columns a restore selects. */
-type RestoreCase = Pick<CaseRow, 'case_id' | 'type' | 'name' | 'owner_id' | 'opened_on' | 'modified_on' | 'modified_by' | 'closed' | 'external_id' | 'case_json'>;
+type RestoreCase = Pick<
+  CaseRow,
+  'case_id' | 'type' | 'name' | 'owner_id' | 'opened_on' | 'modified_on' | 'modified_by' | 'closed' | 'external_id' | 'case_json'
+>;
 
 interface IndexRow {
   case_id: string;
@@ -42,7 +43,10 @@ function caseXml(c: RestoreCase, indices: IndexRow[]): string {
   const idx = indices.length
     ? `<index>${indices
         .filter((i) => tagOk(i.identifier))
-        .map((i) => `<${i.identifier} case_type="${escapeXml(i.referenced_type)}"${i.relationship_id === 2 ? ' relationship="extension"' : ''}>${escapeXml(i.referenced_id)}</${i.identifier}>`)
+        .map(
+          (i) =>
+            `<${i.identifier} case_type="${escapeXml(i.referenced_type)}"${i.relationship_id === 2 ? ' relationship="extension"' : ''}>${escapeXml(i.referenced_id)}</${i.identifier}>`,
+        )
         .join('')}</index>`
     : '';
   const close = c.closed ? '<close/>' : '';
@@ -54,10 +58,10 @@ export async function buildRestore(pool: pg.Pool, user: AuthenticatedUser, param
   const syncDate = new Date().toISOString();
   let since: { date: string } | undefined;
   if (params.since) {
-    const res = await pool.query<{ date: string }>(
-      'select date from phone_synclogsql where synclog_id = $1 and user_id = $2',
-      [params.since, user.userId],
-    );
+    const res = await pool.query<{ date: string }>('select date from phone_synclogsql where synclog_id = $1 and user_id = $2', [
+      params.since,
+      user.userId,
+    ]);
     since = res.rows[0];
     if (!since) {
       return {
@@ -79,10 +83,12 @@ export async function buildRestore(pool: pg.Pool, user: AuthenticatedUser, param
       );
   const ids = cases.rows.map((r) => r.case_id);
   const indexRows = ids.length
-    ? (await pool.query<IndexRow>(
-        'select case_id, identifier, referenced_id, referenced_type, relationship_id from form_processor_commcarecaseindexsql where case_id = any($1)',
-        [ids],
-      )).rows
+    ? (
+        await pool.query<IndexRow>(
+          'select case_id, identifier, referenced_id, referenced_type, relationship_id from form_processor_commcarecaseindexsql where case_id = any($1)',
+          [ids],
+        )
+      ).rows
     : [];
   const byCase = new Map<string, IndexRow[]>();
   for (const r of indexRows) byCase.set(r.case_id, [...(byCase.get(r.case_id) ?? []), r]);
@@ -91,8 +97,16 @@ export async function buildRestore(pool: pg.Pool, user: AuthenticatedUser, param
   await pool.query(
     `insert into phone_synclogsql (synclog_id, domain, user_id, device_id, date, previous_synclog_id, case_count, doc)
      values ($1,$2,$3,$4,$5,$6,$7,$8)`,
-    [restoreId, user.domain, user.userId, params.deviceId ?? null, syncDate, params.since ?? null, ids.length,
-      { log_format: since ? 'incremental' : 'full', case_ids_on_phone_count: ids.length }],
+    [
+      restoreId,
+      user.domain,
+      user.userId,
+      params.deviceId ?? null,
+      syncDate,
+      params.since ?? null,
+      ids.length,
+      { log_format: since ? 'incremental' : 'full', case_ids_on_phone_count: ids.length },
+    ],
   );
 
   const parts: string[] = [];

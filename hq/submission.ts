@@ -12,7 +12,8 @@ export const MAX_ID_LENGTH = 255;
 
 function checkIds(form: FormToProcess): void {
   const check = (v: string | undefined, what: string) => {
-    if (v !== undefined && v.length > MAX_ID_LENGTH) throw new UnprocessableForm(`${what} is ${v.length} characters long (at most ${MAX_ID_LENGTH})`);
+    if (v !== undefined && v.length > MAX_ID_LENGTH)
+      throw new UnprocessableForm(`${what} is ${v.length} characters long (at most ${MAX_ID_LENGTH})`);
   };
   check(form.instanceId, 'instanceID');
   check(form.userId, 'userID');
@@ -27,7 +28,13 @@ function checkIds(form: FormToProcess): void {
     }
   }
   for (const l of form.ledgers) {
-    for (const [v, what] of [[l.entityId, 'entity-id'], [l.src, 'src'], [l.dest, 'dest'], [l.sectionId, 'section-id']] as const) check(v, `a ledger's ${what}`);
+    for (const [v, what] of [
+      [l.entityId, 'entity-id'],
+      [l.src, 'src'],
+      [l.dest, 'dest'],
+      [l.sectionId, 'section-id'],
+    ] as const)
+      check(v, `a ledger's ${what}`);
     for (const e of l.entries) check(e.id, 'a ledger entry id');
   }
 }
@@ -53,8 +60,15 @@ export function formFromXml(xml: Buffer): FormToProcess {
   const ledgers: LedgerChange[] = [];
   for (const l of sub.ledgers) {
     for (const e of l.entries) {
-      ledgers.push({ kind: l.kind, entityId: l.entityId ?? '', src: l.src, dest: l.dest, date: l.date,
-        sectionId: e.sectionId, entries: [{ id: e.productId, quantity: e.quantity }] });
+      ledgers.push({
+        kind: l.kind,
+        entityId: l.entityId ?? '',
+        src: l.src,
+        dest: l.dest,
+        date: l.date,
+        sectionId: e.sectionId,
+        entries: [{ id: e.productId, quantity: e.quantity }],
+      });
     }
   }
   const form: FormToProcess = {

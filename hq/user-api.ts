@@ -133,7 +133,7 @@ interface ApiCall {
 
 async function route(deps: UserApiDeps, { req, res, domain, id, url }: ApiCall): Promise<void> {
   const who = await deps.webAuth.authenticate(domain, req.headers.authorization);
-  if (!who) throw new ApiError(401, "a web user of this project space is required (Authorization: ApiKey <user>:<key>)");
+  if (!who) throw new ApiError(401, 'a web user of this project space is required (Authorization: ApiKey <user>:<key>)');
   const wait = deps.throttle?.take(who.username) ?? 0;
   if (wait > 0) throw new ApiError(429, 'rate limit exceeded', { 'Retry-After': String(wait) });
   if (!id && req.method === 'GET') return json(res, 200, await list(deps, domain, url));

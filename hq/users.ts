@@ -91,7 +91,10 @@ export function parseBasicAuth(header: string | undefined): { username: string; 
 
 export class Authenticator {
   private cache = new Map<string, { user: AuthenticatedUser; until: number }>();
-  constructor(private pool: pg.Pool, private ttlMs = 300_000) {}
+  constructor(
+    private pool: pg.Pool,
+    private ttlMs = 300_000,
+  ) {}
 
   /** The mobile worker for these credentials in this domain, or undefined (-> 401). */
   async authenticate(domain: string, header: string | undefined): Promise<AuthenticatedUser | undefined> {

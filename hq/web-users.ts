@@ -28,15 +28,20 @@ export async function ensureWebUser(pool: pg.Pool, domain: string, user: WebUser
     [user.username, domain, salt, hashPassword(salt, user.password)],
   );
   if (user.apiKey) {
-    await pool.query(`insert into hq_api_key (key, username, name) values ($1, $2, 'capacity') on conflict (key) do update set username = excluded.username`,
-      [user.apiKey, user.username]);
+    await pool.query(
+      `insert into hq_api_key (key, username, name) values ($1, $2, 'capacity') on conflict (key) do update set username = excluded.username`,
+      [user.apiKey, user.username],
+    );
   }
 }
 
 /** A new API key for a web user (HQ: Settings > API Keys), returned once. */
 export async function createApiKey(pool: pg.Pool, username: string, name = ''): Promise<string> {
   const key = randomBytes(20).toString('hex');
-  const res = await pool.query('insert into hq_api_key (key, username, name) select $1, username, $3 from hq_web_user where username = $2', [key, username, name]);
+  const res = await pool.query(
+    'insert into hq_api_key (key, username, name) select $1, username, $3 from hq_web_user where username = $2',
+    [key, username, name],
+  );
   if (res.rowCount !== 1) throw new Error(`no web user ${username}`);
   return key;
 }
@@ -49,7 +54,10 @@ export function parseApiKeyAuth(header: string | undefined): { username: string;
 
 export class WebAuthenticator {
   private cache = new Map<string, { user: AuthenticatedWebUser; until: number }>();
-  constructor(private pool: pg.Pool, private ttlMs = 300_000) {}
+  constructor(
+    private pool: pg.Pool,
+    private ttlMs = 300_000,
+  ) {}
 
   /** The web user of this domain the header names (basic auth or API key), or undefined (-> 401). */
   async authenticate(domain: string, header: string | undefined): Promise<AuthenticatedWebUser | undefined> {
@@ -79,11 +87,16 @@ export class WebAuthenticator {
   private async byPassword(domain: string, header: string): Promise<AuthenticatedWebUser | undefined> {
     const creds = parseBasicAuth(header);
     if (!creds) return undefined;
-    const res = await this.pool.query('select password_salt, password_hash from hq_web_user where username = $1 and domain = $2', [creds.username, domain]);
+    const res = await this.pool.query('select password_salt, password_hash from hq_web_user where username = $1 and domain = $2', [
+      creds.username,
+      domain,
+    ]);
     const row = res.rows[0] as { password_salt: string; password_hash: string } | undefined;
     if (!row) return undefined;
     const given = Buffer.from(hashPassword(row.password_salt, creds.password), 'hex');
-    return timingSafeEqual(given, Buffer.from(row.password_hash, 'hex')) ? { username: creds.username, domain, via: 'password' } : undefined;
+    return timingSafeEqual(given, Buffer.from(row.password_hash, 'hex'))
+      ? { username: creds.username, domain, via: 'password' }
+      : undefined;
   }
 }
 

@@ -85,7 +85,11 @@ function readMultipart(req: http.IncomingMessage, body: Buffer): Promise<{ xml?:
     let bb: busboy.Busboy;
     try {
       // latin1: a part busboy reads as a field keeps its bytes (Buffer.from(value, 'latin1') gives them back)
-      bb = busboy({ headers: req.headers, defCharset: 'latin1', limits: { fileSize: MAX_SUBMISSION_BYTES, fieldSize: MAX_SUBMISSION_BYTES } });
+      bb = busboy({
+        headers: req.headers,
+        defCharset: 'latin1',
+        limits: { fileSize: MAX_SUBMISSION_BYTES, fieldSize: MAX_SUBMISSION_BYTES },
+      });
     } catch (err) {
       return reject(new HttpError(400, `bad multipart body: ${(err as Error).message}`));
     }
@@ -116,7 +120,11 @@ function fieldBytes(value: string): Buffer {
 
 /** An attachment name that is safe as the end of a file name: no separators, no leading dot, no "..". */
 export function safeName(name: string): string {
-  const cleaned = name.replace(/[^\w.-]/g, '_').replace(/\.{2,}/g, '.').replace(/^\./, '_').slice(0, 120);
+  const cleaned = name
+    .replace(/[^\w.-]/g, '_')
+    .replace(/\.{2,}/g, '.')
+    .replace(/^\./, '_')
+    .slice(0, 120);
   return cleaned === 'form.xml' ? 'attachment-form.xml' : cleaned || 'attachment';
 }
 
@@ -184,7 +192,8 @@ async function handleRestore(deps: WebDeps, req: http.IncomingMessage, res: http
     return send(res, 412, openRosaMessage('ota_restore_error', 'Invalid restore token. Please sync again.'));
   }
   const deviceId = q.get('device_id') || undefined;
-  if (deviceId !== undefined && hasNul(deviceId)) throw new HttpError(400, 'bad device_id', openRosaMessage('ota_restore_error', 'Invalid device_id'));
+  if (deviceId !== undefined && hasNul(deviceId))
+    throw new HttpError(400, 'bad device_id', openRosaMessage('ota_restore_error', 'Invalid device_id'));
   const out = await buildRestore(deps.pool, user, {
     since,
     deviceId,
@@ -297,8 +306,12 @@ async function main(): Promise<void> {
   const pool = createPool(values['pg-url']!, 12);
   await waitForDatabase(pool);
   await applySchema(pool);
-  const outbox = new OutboxDrainer({ pgUrl: values['pg-url']!, brokers: [values.kafka!],
-    lingerMs: Number(process.env.CAPACITY_OUTBOX_LINGER_MS ?? 25), log: (m) => process.stderr.write(`${new Date().toISOString()} ${m}\n`) });
+  const outbox = new OutboxDrainer({
+    pgUrl: values['pg-url']!,
+    brokers: [values.kafka!],
+    lingerMs: Number(process.env.CAPACITY_OUTBOX_LINGER_MS ?? 25),
+    log: (m) => process.stderr.write(`${new Date().toISOString()} ${m}\n`),
+  });
   outbox.start();
   const deps: WebDeps = {
     pool,
@@ -325,7 +338,10 @@ async function main(): Promise<void> {
     server.close();
     redis?.disconnect();
     void deps.exports?.publisher.close();
-    void outbox.stop().then(() => pool.end()).finally(() => process.exit(0));
+    void outbox
+      .stop()
+      .then(() => pool.end())
+      .finally(() => process.exit(0));
     setTimeout(() => process.exit(0), 5000).unref();
   };
   process.on('SIGTERM', shutdown);

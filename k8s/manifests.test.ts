@@ -6,7 +6,13 @@ import { ARCHIVE_FILE, testRunManifest } from './manifests.ts';
 describe('k6-operator TestRun manifest', () => {
   it('a ConfigMap with the archive, then a TestRun with what the operator expects', () => {
     const archive = Buffer.from('not really a tar \u0000\u0001\u00ff');
-    const text = testRunManifest({ name: 'capacity-steady', namespace: 'load', parallelism: 4, runnerImage: 'grafana/k6:1.8.1', archive: { configMap: archive } });
+    const text = testRunManifest({
+      name: 'capacity-steady',
+      namespace: 'load',
+      parallelism: 4,
+      runnerImage: 'grafana/k6:1.8.1',
+      archive: { configMap: archive },
+    });
     const docs = YAML.parseAllDocuments(text).map((d) => {
       assert.deepEqual(d.errors, []);
       return d.toJS() as Record<string, any>;
@@ -29,12 +35,25 @@ describe('k6-operator TestRun manifest', () => {
   });
 
   it('a volume claim instead of a ConfigMap for big archives; bad names refused', () => {
-    const text = testRunManifest({ name: 'big', namespace: 'default', parallelism: 2, runnerImage: 'k6', archive: { volumeClaim: 'corpus' }, arguments: '--out json=/tmp/x.json' });
+    const text = testRunManifest({
+      name: 'big',
+      namespace: 'default',
+      parallelism: 2,
+      runnerImage: 'k6',
+      archive: { volumeClaim: 'corpus' },
+      arguments: '--out json=/tmp/x.json',
+    });
     const docs = YAML.parseAllDocuments(text).map((d) => d.toJS() as Record<string, any>);
     assert.equal(docs.length, 1);
     assert.deepEqual(docs[0]!.spec.script, { volumeClaim: { name: 'corpus', file: ARCHIVE_FILE } });
     assert.equal(docs[0]!.spec.arguments, '--tag testid=big --out json=/tmp/x.json');
-    assert.throws(() => testRunManifest({ name: 'Bad_Name', namespace: 'default', parallelism: 1, runnerImage: 'k6', archive: { volumeClaim: 'x' } }), /Kubernetes name/);
-    assert.throws(() => testRunManifest({ name: 'ok', namespace: 'default', parallelism: 0, runnerImage: 'k6', archive: { volumeClaim: 'x' } }), /parallelism/);
+    assert.throws(
+      () => testRunManifest({ name: 'Bad_Name', namespace: 'default', parallelism: 1, runnerImage: 'k6', archive: { volumeClaim: 'x' } }),
+      /Kubernetes name/,
+    );
+    assert.throws(
+      () => testRunManifest({ name: 'ok', namespace: 'default', parallelism: 0, runnerImage: 'k6', archive: { volumeClaim: 'x' } }),
+      /parallelism/,
+    );
   });
 });

@@ -37,7 +37,8 @@ const dns1123 = (s: string) => /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(s) && s.le
 export function testRunManifest(spec: TestRunSpec): string {
   if (!dns1123(spec.name)) throw new UserError(`--name ${spec.name}: a Kubernetes name (lower case letters, digits and '-', at most 63)`);
   if (!dns1123(spec.namespace)) throw new UserError(`--namespace ${spec.namespace}: a Kubernetes name`);
-  if (!Number.isInteger(spec.parallelism) || spec.parallelism < 1) throw new UserError('--parallelism must be a whole number of at least 1');
+  if (!Number.isInteger(spec.parallelism) || spec.parallelism < 1)
+    throw new UserError('--parallelism must be a whole number of at least 1');
   const docs: unknown[] = [];
   const configMapName = `${spec.name}-script`;
   if ('configMap' in spec.archive) {
@@ -54,9 +55,10 @@ export function testRunManifest(spec: TestRunSpec): string {
     metadata: { name: spec.name, namespace: spec.namespace, labels: { 'app.kubernetes.io/managed-by': 'capacity' } },
     spec: {
       parallelism: spec.parallelism,
-      script: 'configMap' in spec.archive
-        ? { configMap: { name: configMapName, file: ARCHIVE_FILE } }
-        : { volumeClaim: { name: spec.archive.volumeClaim, file: ARCHIVE_FILE } },
+      script:
+        'configMap' in spec.archive
+          ? { configMap: { name: configMapName, file: ARCHIVE_FILE } }
+          : { volumeClaim: { name: spec.archive.volumeClaim, file: ARCHIVE_FILE } },
       arguments: [`--tag testid=${spec.name}`, spec.arguments].filter(Boolean).join(' '),
       separate: false,
       runner: {
@@ -70,12 +72,17 @@ export function testRunManifest(spec: TestRunSpec): string {
 
 function runK6Archive(binary: string, script: string, env: string, out: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(binary, ['archive', '-e', `CAPACITY_RUN=${env}`, '-O', out, script], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, K6_NO_USAGE_REPORT: 'true' } });
+    const child = spawn(binary, ['archive', '-e', `CAPACITY_RUN=${env}`, '-O', out, script], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, K6_NO_USAGE_REPORT: 'true' },
+    });
     let err = '';
     child.stdout.on('data', (d: Buffer) => (err += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new UserError(`k6 archive failed (exit ${code}): ${err.trim().split('\n').slice(-3).join(' ')}`, 1))));
+    child.on('close', (code) =>
+      code === 0 ? resolve() : reject(new UserError(`k6 archive failed (exit ${code}): ${err.trim().split('\n').slice(-3).join(' ')}`, 1)),
+    );
   });
 }
 
@@ -120,8 +127,20 @@ export async function buildK8sManifest(opts: K8sManifestOptions): Promise<K8sMan
   if (!k6.isInstalled(ctx)) await k6.install(ctx);
   // Every pod's VU pool owns mobile workers (scenarios/lib/ownership.ts): all pods run the same archive, so their
   // pools are equal (planPool), and a pod learns its segment only when it runs.
-  const { script, ownership, corpus } = await planCorpus({ binary: k6Binary(ctx), scenario: opts.scenario, shape, baseUrl: url.origin, domain: opts.domain,
-    app: opts.app, users: opts.users, seed: opts.seed, identities, segments: opts.parallelism, home: ctx.paths.home, log: opts.log });
+  const { script, ownership, corpus } = await planCorpus({
+    binary: k6Binary(ctx),
+    scenario: opts.scenario,
+    shape,
+    baseUrl: url.origin,
+    domain: opts.domain,
+    app: opts.app,
+    users: opts.users,
+    seed: opts.seed,
+    identities,
+    segments: opts.parallelism,
+    home: ctx.paths.home,
+    log: opts.log,
+  });
   const warnings: string[] = [];
 
   // A staging copy of what k6 opens: the shared corpus is never changed, real logins go only into the archive.
@@ -134,12 +153,20 @@ export async function buildK8sManifest(opts: K8sManifestOptions): Promise<K8sMan
     if (creds) {
       users = users.map((u, i) => ({ ...u, login: creds[i]!.username, password: creds[i]!.password }));
     } else {
-      warnings.push(`no --credentials: the archive carries the corpus's generated mobile workers (${opts.domain}); they must exist on ${url.origin}`);
+      warnings.push(
+        `no --credentials: the archive carries the corpus's generated mobile workers (${opts.domain}); they must exist on ${url.origin}`,
+      );
     }
     fs.writeFileSync(path.join(corpusDir, 'users.json'), JSON.stringify(users));
-    warnings.push('the archive holds the mobile workers\' passwords (users.json): treat the ConfigMap or volume like a Secret');
-    const env: RunEnv = { scenario: opts.scenario, baseUrl, domain: opts.domain, corpusDir,
-      shape: { ...shape }, ownership: { segments: ownership.segments, pool: ownership.pool } };
+    warnings.push("the archive holds the mobile workers' passwords (users.json): treat the ConfigMap or volume like a Secret");
+    const env: RunEnv = {
+      scenario: opts.scenario,
+      baseUrl,
+      domain: opts.domain,
+      corpusDir,
+      shape: { ...shape },
+      ownership: { segments: ownership.segments, pool: ownership.pool },
+    };
     const archive = path.join(stage, ARCHIVE_FILE);
     opts.log(`k6 archive of ${opts.scenario} with ${corpus.manifest.count} corpus forms`);
     await runK6Archive(k6Binary(ctx), script, JSON.stringify(env), archive);
@@ -153,12 +180,21 @@ export async function buildK8sManifest(opts: K8sManifestOptions): Promise<K8sMan
       where = { volumeClaim: opts.volumeClaim };
     } else {
       if (bytes.length > CONFIGMAP_LIMIT_BYTES) {
-        throw new UserError(`the k6 archive is ${(bytes.length / 1e6).toFixed(1)} MB, over what a ConfigMap can hold (~1 MB): ` +
-          'use --volume-claim <pvc> (the archive is written beside the manifest, to copy onto the volume) or a smaller run (--duration, --rate, --users)');
+        throw new UserError(
+          `the k6 archive is ${(bytes.length / 1e6).toFixed(1)} MB, over what a ConfigMap can hold (~1 MB): ` +
+            'use --volume-claim <pvc> (the archive is written beside the manifest, to copy onto the volume) or a smaller run (--duration, --rate, --users)',
+        );
       }
       where = { configMap: bytes };
     }
-    const yaml = testRunManifest({ name, namespace: opts.namespace, parallelism: opts.parallelism, runnerImage: opts.runnerImage, arguments: opts.arguments, archive: where });
+    const yaml = testRunManifest({
+      name,
+      namespace: opts.namespace,
+      parallelism: opts.parallelism,
+      runnerImage: opts.runnerImage,
+      arguments: opts.arguments,
+      archive: where,
+    });
     return { yaml, archiveBytes: bytes.length, archiveFile, warnings };
   } finally {
     fs.rmSync(stage, { recursive: true, force: true });

@@ -15,9 +15,25 @@ import { parseSizingConfig } from './sizing/index.ts';
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 const TICKS = [0, 10, 20, 30].map((s) => T0 + s * 1000);
 
-type Line = { ts: string; source: string; host: string; metric: string; value: number; labels: Record<string, string>; gap?: true; error?: string };
+type Line = {
+  ts: string;
+  source: string;
+  host: string;
+  metric: string;
+  value: number;
+  labels: Record<string, string>;
+  gap?: true;
+  error?: string;
+};
 
-function counter(source: string, metric: string, labels: Record<string, string>, values: number[], ticks = TICKS, host = 'localhost'): Line[] {
+function counter(
+  source: string,
+  metric: string,
+  labels: Record<string, string>,
+  values: number[],
+  ticks = TICKS,
+  host = 'localhost',
+): Line[] {
   return values.map((value, i) => ({ ts: new Date(ticks[i]!).toISOString(), source, host, metric, value, labels }));
 }
 
@@ -45,15 +61,63 @@ export function writeSyntheticResults(dir: string, opts: { withRestores?: boolea
     ...counter('local_store', 'kafka_log_bytes', { topic: 'case-sql' }, [1_000_000, 1_080_000, 1_160_000, 1_240_000]),
     ...counter('local_store', 'kafka_log_bytes', { topic: '__cluster_metadata' }, [9e9, 9e9, 9e9, 9e9]),
     // PostgreSQL tables, read at the first and last tick
-    ...counter('postgres', 'table_bytes', { database: 'commcarehq', table: 'public.form_processor_xforminstancesql' }, [10_000_000, 10_600_000], first),
-    ...counter('postgres', 'table_live_rows', { database: 'commcarehq', table: 'public.form_processor_xforminstancesql' }, [10_000, 10_300], first),
-    ...counter('postgres', 'table_bytes', { database: 'commcarehq', table: 'public.form_processor_commcarecasesql' }, [20_000_000, 21_200_000], first),
-    ...counter('postgres', 'table_live_rows', { database: 'commcarehq', table: 'public.form_processor_commcarecasesql' }, [10_000, 10_600], first),
-    ...counter('postgres', 'table_bytes', { database: 'commcarehq', table: 'public.form_processor_casetransaction' }, [15_000_000, 15_450_000], first),
-    ...counter('postgres', 'table_live_rows', { database: 'commcarehq', table: 'public.form_processor_casetransaction' }, [30_000, 30_900], first),
+    ...counter(
+      'postgres',
+      'table_bytes',
+      { database: 'commcarehq', table: 'public.form_processor_xforminstancesql' },
+      [10_000_000, 10_600_000],
+      first,
+    ),
+    ...counter(
+      'postgres',
+      'table_live_rows',
+      { database: 'commcarehq', table: 'public.form_processor_xforminstancesql' },
+      [10_000, 10_300],
+      first,
+    ),
+    ...counter(
+      'postgres',
+      'table_bytes',
+      { database: 'commcarehq', table: 'public.form_processor_commcarecasesql' },
+      [20_000_000, 21_200_000],
+      first,
+    ),
+    ...counter(
+      'postgres',
+      'table_live_rows',
+      { database: 'commcarehq', table: 'public.form_processor_commcarecasesql' },
+      [10_000, 10_600],
+      first,
+    ),
+    ...counter(
+      'postgres',
+      'table_bytes',
+      { database: 'commcarehq', table: 'public.form_processor_casetransaction' },
+      [15_000_000, 15_450_000],
+      first,
+    ),
+    ...counter(
+      'postgres',
+      'table_live_rows',
+      { database: 'commcarehq', table: 'public.form_processor_casetransaction' },
+      [30_000, 30_900],
+      first,
+    ),
     // case index: one page of growth, too little: footprint 1,008,192 / 5,100
-    ...counter('postgres', 'table_bytes', { database: 'commcarehq', table: 'public.form_processor_commcarecaseindexsql' }, [1_000_000, 1_008_192], first),
-    ...counter('postgres', 'table_live_rows', { database: 'commcarehq', table: 'public.form_processor_commcarecaseindexsql' }, [5_000, 5_100], first),
+    ...counter(
+      'postgres',
+      'table_bytes',
+      { database: 'commcarehq', table: 'public.form_processor_commcarecaseindexsql' },
+      [1_000_000, 1_008_192],
+      first,
+    ),
+    ...counter(
+      'postgres',
+      'table_live_rows',
+      { database: 'commcarehq', table: 'public.form_processor_commcarecaseindexsql' },
+      [5_000, 5_100],
+      first,
+    ),
     ...counter('postgres', 'database_bytes', { database: 'commcarehq' }, [100_000_000, 102_400_000], first),
     ...counter('postgres', 'tps', { database: 'commcarehq' }, [50, 60, 70], TICKS.slice(1)),
     // Elasticsearch: footprints 31,000,000 / 10,300 and 16,480,000 / 20,600 = 800
@@ -68,7 +132,16 @@ export function writeSyntheticResults(dir: string, opts: { withRestores?: boolea
     ...counter('host', 'swap_in_pages_per_s', { via: 'proc' }, [0, 0, 0, 0]),
     ...counter('host', 'swap_out_pages_per_s', { via: 'proc' }, [0, 0, 0, 0]),
     ...counter('nginx', 'requests_per_s', {}, [10, 10, 10], TICKS.slice(1)),
-    { ts: new Date(TICKS[2]!).toISOString(), source: 'redis', host: 'localhost', metric: 'gap', value: 1, labels: { collector: 'redis@localhost' }, gap: true, error: 'connect ECONNREFUSED' },
+    {
+      ts: new Date(TICKS[2]!).toISOString(),
+      source: 'redis',
+      host: 'localhost',
+      metric: 'gap',
+      value: 1,
+      labels: { collector: 'redis@localhost' },
+      gap: true,
+      error: 'connect ECONNREFUSED',
+    },
   ];
   if (opts.withRestores) {
     // restores: 4 restores of 50 cases = 200 cases; web CPU grows by 0.015 x forms + 0.0075 x cases per interval
@@ -76,19 +149,43 @@ export function writeSyntheticResults(dir: string, opts: { withRestores?: boolea
     lines.push(...counter('local_store', 'synclog_cases', {}, [500, 550, 650, 700]));
   }
   fs.writeFileSync(path.join(dir, 'samples.ndjson'), lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
-  const acks = Array.from({ length: 300 }, (_, i) => JSON.stringify({ ack: `f${i}`, t: T0 + i * 100, w: i % 7, form: i % 3 ? 'visit' : 'register' }));
+  const acks = Array.from({ length: 300 }, (_, i) =>
+    JSON.stringify({ ack: `f${i}`, t: T0 + i * 100, w: i % 7, form: i % 3 ? 'visit' : 'register' }),
+  );
   fs.writeFileSync(path.join(dir, 'acks.ndjson'), acks.join('\n') + '\n');
   fs.writeFileSync(path.join(dir, 'k6-summary.json'), JSON.stringify({ metrics: { data_sent: { count: 3_000_000, rate: 1 } } }));
   const ts = ['second,endpoint,requests,failed,p50_ms,p95_ms,p99_ms,max_ms,dropped_iterations,vus'];
   for (let s = 0; s < 30; s++) ts.push(`${T0 / 1000 + s},receiver,10,${s === 5 ? 1 : 0},20,40,60,80,0,5`);
   fs.writeFileSync(path.join(dir, 'timeseries.csv'), ts.join('\n') + '\n');
-  fs.writeFileSync(path.join(dir, 'summary.json'), JSON.stringify({
-    scenario: 'steady', target: 'synthetic', startedAt: new Date(T0).toISOString(), endedAt: new Date(T0 + 30_000).toISOString(), durationS: 30,
-    requests: 300, failedRequests: 1, failedRate: 1 / 300, acknowledged: 300, acknowledgedPerSec: 10, droppedIterations: 0, corpusExhausted: 0,
-    endpoints: { receiver: { count: 300, failed: 1, p50: 20, p95: 40, p99: 60, max: 80 } }, thresholds: [{ metric: 'http_req_failed', expression: 'rate<0.001', ok: false }],
-    thresholdsPassed: false, liveness: { followed: 0, searchable: 0, neverSearchable: 0 }, k6ExitCode: 99, interrupted: false, outcome: 'thresholds-failed', message: 'http_req_failed',
-  }));
-  fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ scenario: 'steady', startedAt: new Date(T0).toISOString(), target: { kind: 'local' }, parameters: { users: 20 } }));
+  fs.writeFileSync(
+    path.join(dir, 'summary.json'),
+    JSON.stringify({
+      scenario: 'steady',
+      target: 'synthetic',
+      startedAt: new Date(T0).toISOString(),
+      endedAt: new Date(T0 + 30_000).toISOString(),
+      durationS: 30,
+      requests: 300,
+      failedRequests: 1,
+      failedRate: 1 / 300,
+      acknowledged: 300,
+      acknowledgedPerSec: 10,
+      droppedIterations: 0,
+      corpusExhausted: 0,
+      endpoints: { receiver: { count: 300, failed: 1, p50: 20, p95: 40, p99: 60, max: 80 } },
+      thresholds: [{ metric: 'http_req_failed', expression: 'rate<0.001', ok: false }],
+      thresholdsPassed: false,
+      liveness: { followed: 0, searchable: 0, neverSearchable: 0 },
+      k6ExitCode: 99,
+      interrupted: false,
+      outcome: 'thresholds-failed',
+      message: 'http_req_failed',
+    }),
+  );
+  fs.writeFileSync(
+    path.join(dir, 'manifest.json'),
+    JSON.stringify({ scenario: 'steady', startedAt: new Date(T0).toISOString(), target: { kind: 'local' }, parameters: { users: 20 } }),
+  );
 }
 
 const close = (actual: number | undefined, expected: number, what: string, tol = 1e-9) => {
@@ -137,7 +234,7 @@ describe('calibration from a synthetic results directory', () => {
     close(cost(c, 'cases_per_form'), 2, 'cases per form');
     close(cost(c, 'transactions_per_form'), 3, 'transactions per form');
     // 2000 + 2 x 2000 + 3 x 500 + (100 / 300) x 197.68...
-    close(cost(c, 'pg_bytes_per_form'), 2000 + 4000 + 1500 + (1_008_192 / 5_100) / 3, 'all tables per form');
+    close(cost(c, 'pg_bytes_per_form'), 2000 + 4000 + 1500 + 1_008_192 / 5_100 / 3, 'all tables per form');
     close(cost(c, 'pg_db_bytes_per_form'), 2_400_000 / 300, 'database growth per form');
   });
 
@@ -161,10 +258,27 @@ describe('calibration from a synthetic results directory', () => {
     const forms = [0, 100, 180, 300, 330, 400, 520, 600];
     const cases = [0, 50, 150, 200, 320, 340, 340, 420];
     const cpu = forms.map((f, i) => 100 + 0.015 * f + 0.0075 * cases[i]!);
-    const lines = fs.readFileSync(path.join(dir, 'samples.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Line)
-      .filter((l) => !(l.source === 'process' && l.labels.service === 'django') && !(l.metric === 'topic_end_offset' && l.labels.topic === 'form-sql') && l.source !== 'local_store');
+    const lines = fs
+      .readFileSync(path.join(dir, 'samples.ndjson'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Line)
+      .filter(
+        (l) =>
+          !(l.source === 'process' && l.labels.service === 'django') &&
+          !(l.metric === 'topic_end_offset' && l.labels.topic === 'form-sql') &&
+          l.source !== 'local_store',
+      );
     lines.push(...counter('process', 'cpu_seconds', { process: 'web-1', service: 'django' }, cpu, ticks));
-    lines.push(...counter('kafka', 'topic_end_offset', { topic: 'form-sql' }, forms.map((f) => 1000 + f), ticks));
+    lines.push(
+      ...counter(
+        'kafka',
+        'topic_end_offset',
+        { topic: 'form-sql' },
+        forms.map((f) => 1000 + f),
+        ticks,
+      ),
+    );
     lines.push(...counter('local_store', 'synclog_cases', {}, cases, ticks));
     lines.push(...counter('local_store', 'synclogs', {}, [0, 1, 3, 4, 6, 7, 7, 8], ticks));
     fs.writeFileSync(path.join(dir, 'samples.ndjson'), lines.map((l) => JSON.stringify(l)).join('\n'));
@@ -217,7 +331,16 @@ describe('projection and verdicts', () => {
     notes: [],
     costs: Object.entries(costs).map(([key, value]) => ({ key, label: key, unit: '', value, basis: 'test' })),
   });
-  const target: Target = { start: '2030-05', users: 90_000, formsPerUserPerMonth: 30, caseLoad: 100, restoresPerUserPerDay: 1, months: 2, peakShare: 0.035, cpuTarget: 0.7 };
+  const target: Target = {
+    start: '2030-05',
+    users: 90_000,
+    formsPerUserPerMonth: 30,
+    caseLoad: 100,
+    restoresPerUserPerDay: 1,
+    months: 2,
+    peakShare: 0.035,
+    cpuTarget: 0.7,
+  };
 
   it('target load: 2.7M forms a month -> 90,000 a day -> 3.5 forms/s in the peak 15 minutes', () => {
     const l = targetLoad(target);
@@ -284,11 +407,11 @@ services:
   ];
   const config = parseSizingConfig(CONFIG, 'test.yml');
 
-  it('the projection starts at the run\'s month (or the given start), never at the config\'s dates', () => {
+  it("the projection starts at the run's month (or the given start), never at the config's dates", () => {
     const { start: _omit, ...noStart } = target;
     const p = project(config, undefined, noStart, '2031-03');
     assert.equal(p.start, '2031-03');
-    assert.equal(p.targetSources.start, 'the run\'s month');
+    assert.equal(p.targetSources.start, "the run's month");
     assert.deepEqual(p.sizing.months, ['2031-03', '2031-04']);
     assert.equal(project(config, undefined, { ...target, start: '2032-11' }, '2031-03').horizon, '2032-12');
     const now = new Date().toISOString().slice(0, 7);
@@ -300,12 +423,15 @@ services:
     const p = project(config, c, target);
     assert.deepEqual(p.sizing.months, ['2030-05', '2030-06']);
     assert.equal(p.horizon, '2030-06');
-    assert.deepEqual(p.overrides.map((o) => [o.path, o.value]), [
-      ['usage.forms_monthly.factor', 30],
-      ['services.pg_main.storage.data_models.forms_total.unit_size', 2000],
-      // 0.3 CPU s x 30 forms = 9 CPU s per user-month; 2 cores x 0.7 / 3.36 x 2,592,000 s / 9 = 120,000
-      ['services.django.usage_capacity_per_node', 120_000],
-    ]);
+    assert.deepEqual(
+      p.overrides.map((o) => [o.path, o.value]),
+      [
+        ['usage.forms_monthly.factor', 30],
+        ['services.pg_main.storage.data_models.forms_total.unit_size', 2000],
+        // 0.3 CPU s x 30 forms = 9 CPU s per user-month; 2 cores x 0.7 / 3.36 x 2,592,000 s / 9 = 120,000
+        ['services.django.usage_capacity_per_node', 120_000],
+      ],
+    );
     const v = new Map(verdicts(rows, p, c, undefined, new Map()).map((x) => [x.row.name, x]));
     // pg_main: storage grows from the target's usage, 2.7M forms/month: 2.7 then 5.4 GB at the config's 1000 B
     // (modelled), 5.4 then 10.8 GB at the measured 2000 B, shown as the resource model rounds them (5.4 -> 5.5,
@@ -315,7 +441,10 @@ services:
     close(storage('modelled').need, 5.5, 'pg modelled storage');
     close(storage('measured').need, 10.9, 'pg measured storage');
     close(pg.checks.find((k) => k.resource === 'cpu')!.utilisation, 0.035 / 1.4, 'pg cpu');
-    assert.deepEqual(pg.storageByMonth!.map((m) => m.gbPerVm), [5.5, 10.9]);
+    assert.deepEqual(
+      pg.storageByMonth!.map((m) => m.gbPerVm),
+      [5.5, 10.9],
+    );
     assert.deepEqual([pg.label, pg.verdict], ['measured', 'enough']);
     close(pg.headroom!, 1 - 10.9 / 12, 'pg headroom');
     assert.equal(pg.storageFullAt, '2030-07'); // (12 - 10.9) / 5.4 a month: the month after the horizon
@@ -330,13 +459,17 @@ services:
     const celery = v.get('celery')!;
     assert.deepEqual([celery.label, celery.verdict, celery.headroom, celery.checks], ['not measured', 'not measured', undefined, []]);
     // redis keeps its data in RAM; nginx's disk has no data model; couchdb's need is its static baseline.
-    for (const [name, note] of [['redis', /Redis keeps its data in RAM/], ['nginx', /OS and software only/], ['couchdb', /static baseline: the disk is not judged/]] as const) {
+    for (const [name, note] of [
+      ['redis', /Redis keeps its data in RAM/],
+      ['nginx', /OS and software only/],
+      ['couchdb', /static baseline: the disk is not judged/],
+    ] as const) {
       assert.equal(v.get(name)!.verdict, 'not measured', name);
       assert.match(v.get(name)!.notes.join('\n'), note);
     }
   });
 
-  it('at the config\'s own population the modelled figures are the table itself: not a verdict', () => {
+  it("at the config's own population the modelled figures are the table itself: not a verdict", () => {
     const own: Target = { ...target, users: 10, formsPerUserPerMonth: 5, months: 1 };
     const v = new Map(verdicts(rows, project(config, undefined, own), undefined, undefined, new Map()).map((x) => [x.row.name, x]));
     assert.equal(v.get('django')!.verdict, 'not measured');
@@ -354,10 +487,19 @@ services:
     const p = project(config, c, target);
     // the stand-in's web CPU does not size the web tier: users per VM stay the config's
     assert.ok(!p.overrides.some((o) => o.path === 'services.django.usage_capacity_per_node'));
-    assert.match(p.skipped.join('\n'), /services\.django\.usage_capacity_per_node kept at the config's 1000: web CPU per form is the stand-in's/);
+    assert.match(
+      p.skipped.join('\n'),
+      /services\.django\.usage_capacity_per_node kept at the config's 1000: web CPU per form is the stand-in's/,
+    );
     // four 8-core web VMs: 1.05 of 22.4 usable cores measured (stand-in) -> oversized; the config's capacity
     // gives 90 VMs x 2 = 180 cores of 32 -> short. The modelled verdict decides; both are kept.
-    const big = verdicts([{ name: 'django', coresPerVm: 8, ramGbPerVm: 16, storageGbPerVm: 0, vmCount: 4 }], p, c, undefined, new Map())[0]!;
+    const big = verdicts(
+      [{ name: 'django', coresPerVm: 8, ramGbPerVm: 16, storageGbPerVm: 0, vmCount: 4 }],
+      p,
+      c,
+      undefined,
+      new Map(),
+    )[0]!;
     assert.equal(big.checks.find((k) => k.basis === 'measured')!.advisory, 'stand-in');
     assert.deepEqual([big.label, big.verdict], ['modelled', 'short']);
     close(big.headroom!, 1 - 180 / 32, 'modelled headroom');
@@ -375,16 +517,40 @@ services:
   });
 
   it('service kinds from names; signals per VM row from host samples', async () => {
-    assert.deepEqual(['pg_main', 'es_datanode', 'django', 'pillowtop', 'riakcs', 'kafka', 'proxy', 'rabbitmq', 'web', 'couchdb', 'formplayer', 'x'].map(kindOfName),
-      ['postgresql', 'elasticsearch', 'django', 'pillowtop', 'object_storage', 'kafka', 'nginx', 'rabbitmq', 'django', 'couchdb', 'formplayer', undefined]);
+    assert.deepEqual(
+      ['pg_main', 'es_datanode', 'django', 'pillowtop', 'riakcs', 'kafka', 'proxy', 'rabbitmq', 'web', 'couchdb', 'formplayer', 'x'].map(
+        kindOfName,
+      ),
+      [
+        'postgresql',
+        'elasticsearch',
+        'django',
+        'pillowtop',
+        'object_storage',
+        'kafka',
+        'nginx',
+        'rabbitmq',
+        'django',
+        'couchdb',
+        'formplayer',
+        undefined,
+      ],
+    );
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'capacity-calib-'));
     writeSyntheticResults(dir);
     const r = await loadResults(dir);
-    const topology: Topology = { source: { path: 't', format: 'yaml' }, warnings: [], rows: [{ name: 'local', coresPerVm: 2, ramGbPerVm: 8, storageGbPerVm: 50, vmCount: 1 }],
-      hosts: [{ name: 'box', address: '127.0.0.1', row: 'local', groups: [], services: [] }] };
+    const topology: Topology = {
+      source: { path: 't', format: 'yaml' },
+      warnings: [],
+      rows: [{ name: 'local', coresPerVm: 2, ramGbPerVm: 8, storageGbPerVm: 50, vmCount: 1 }],
+      hosts: [{ name: 'box', address: '127.0.0.1', row: 'local', groups: [], services: [] }],
+    };
     const { hosts, byRow } = signalsByRow(r.samples, topology.rows, topology);
     assert.equal(hosts[0]!.row, 'local');
-    assert.deepEqual(byRow.get('local')!.map((s) => s.name), ['cpu-maxed']);
+    assert.deepEqual(
+      byRow.get('local')!.map((s) => s.name),
+      ['cpu-maxed'],
+    );
     assert.match(byRow.get('local')![0]!.detail, /100 % of 4 readings/);
   });
 });

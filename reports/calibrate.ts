@@ -107,7 +107,8 @@ export function costSource(c: Calibration, key: CostKey): CostSource | undefined
   return c.costs.find((x) => x.key === key)?.source;
 }
 
-const fmt = (n: number, digits = 3) => (Math.abs(n) >= 1000 ? Math.round(n).toLocaleString('en-US') : Number(n.toPrecision(digits)).toString());
+const fmt = (n: number, digits = 3) =>
+  Math.abs(n) >= 1000 ? Math.round(n).toLocaleString('en-US') : Number(n.toPrecision(digits)).toString();
 
 /** Increase of a counter summed over series (each series on its own, so a restart in one is not a fall in all). */
 function seriesIncrease(series: readonly Series[], fromMs: number, toMs: number): number | undefined {
@@ -125,7 +126,11 @@ function seriesIncrease(series: readonly Series[], fromMs: number, toMs: number)
 }
 
 /** A gauge summed over series per tick: first and last readings inside the window. */
-function firstLast(series: readonly Series[], fromMs: number, toMs: number): { first: number; last: number; firstT: number; lastT: number; n: number } | undefined {
+function firstLast(
+  series: readonly Series[],
+  fromMs: number,
+  toMs: number,
+): { first: number; last: number; firstT: number; lastT: number; n: number } | undefined {
   const sum = sumByTime(series);
   const idx: number[] = [];
   for (let i = 0; i < sum.t.length; i++) if (sum.t[i]! >= fromMs && sum.t[i]! <= toMs) idx.push(i);
@@ -167,7 +172,12 @@ interface StoreSize {
   bytes?: number;
 }
 
-function storeSize(bytes: ReturnType<typeof firstLast>, rows: ReturnType<typeof firstLast>, what: string, preferFootprint = false): StoreSize {
+function storeSize(
+  bytes: ReturnType<typeof firstLast>,
+  rows: ReturnType<typeof firstLast>,
+  what: string,
+  preferFootprint = false,
+): StoreSize {
   if (!bytes || !rows) return { basis: `no ${what} readings` };
   const dB = bytes.last - bytes.first;
   const dR = rows.last - rows.first;
@@ -177,17 +187,31 @@ function storeSize(bytes: ReturnType<typeof firstLast>, rows: ReturnType<typeof 
     return { ...base, unit: dB / dR, basis: `growth: +${fmt(dB)} B / +${fmt(dR)} ${what}` };
   }
   if (rows.last > 0) {
-    const why = preferFootprint ? 'footprint' : bytes.n < 2 ? 'footprint (one reading)' : `footprint (growth too small to measure: +${fmt(dB)} B, +${fmt(dR)} ${what})`;
+    const why = preferFootprint
+      ? 'footprint'
+      : bytes.n < 2
+        ? 'footprint (one reading)'
+        : `footprint (growth too small to measure: +${fmt(dB)} B, +${fmt(dR)} ${what})`;
     return { ...base, unit: bytes.last / rows.last, basis: `${why}: ${fmt(bytes.last)} B / ${fmt(rows.last)} ${what}` };
   }
   return { ...base, basis: `no ${what} held` };
 }
 
 /** Non-negative least squares, two unknowns, no intercept: y ≈ a·x1 + b·x2. */
-export function nnls2(x1: readonly number[], x2: readonly number[], y: readonly number[]): { a: number; b: number; r2: number } | undefined {
+export function nnls2(
+  x1: readonly number[],
+  x2: readonly number[],
+  y: readonly number[],
+): { a: number; b: number; r2: number } | undefined {
   const n = y.length;
   if (n < 2) return undefined;
-  let s11 = 0, s12 = 0, s22 = 0, s1y = 0, s2y = 0, syy = 0, sy = 0;
+  let s11 = 0,
+    s12 = 0,
+    s22 = 0,
+    s1y = 0,
+    s2y = 0,
+    syy = 0,
+    sy = 0;
   for (let i = 0; i < n; i++) {
     s11 += x1[i]! * x1[i]!;
     s12 += x1[i]! * x2[i]!;
@@ -275,7 +299,15 @@ function serviceLoads(samples: SampleStore, fromMs: number, toMs: number, second
     const used = samples.get('host', 'mem_total_bytes', {}, h.name)[0];
     const avail = samples.get('host', 'mem_available_bytes', {}, h.name)[0];
     const kind = hostKinds[0]!;
-    const cur = perKind.get(kind) ?? { kind, cpuSeconds: 0, meanCores: 0, peakCores: 0, peakRssBytes: 0, processes: [], basis: 'host CPU of VMs running only this service' };
+    const cur = perKind.get(kind) ?? {
+      kind,
+      cpuSeconds: 0,
+      meanCores: 0,
+      peakCores: 0,
+      peakRssBytes: 0,
+      processes: [],
+      basis: 'host CPU of VMs running only this service',
+    };
     cur.cpuSeconds += cpuSeconds;
     cur.meanCores = seconds > 0 ? cur.cpuSeconds / seconds : 0;
     cur.peakCores = (cur.peakCores ?? 0) + Math.max(...v);
@@ -331,18 +363,24 @@ export function calibrate(results: LoadedResults, topology?: Topology): Calibrat
   const forms = formsWritten ?? (acked || undefined);
   const formsBasis = formsWritten !== undefined ? `${fmt(formsWritten)} forms into the form topic` : `${fmt(acked)} forms acknowledged`;
   if (formsWritten !== undefined && acked > 0 && formsWritten > acked * 1.2 + 10) {
-    notes.push(`the stack took in ${fmt(formsWritten)} forms while this run had ${fmt(acked)} acknowledged: other load shared the stack; costs divide everything the stack did by everything it took in`);
+    notes.push(
+      `the stack took in ${fmt(formsWritten)} forms while this run had ${fmt(acked)} acknowledged: other load shared the stack; costs divide everything the stack did by everything it took in`,
+    );
   }
-  if (formsWritten === undefined && acked) notes.push('no Kafka offsets in the samples: forms counted from this run\'s acknowledgements');
+  if (formsWritten === undefined && acked) notes.push("no Kafka offsets in the samples: forms counted from this run's acknowledgements");
 
   // ---- CPU per unit ----
   const loads = seconds > 0 ? serviceLoads(samples, fromMs, toMs, seconds, topology) : [];
   calibration.services = loads;
   const load = (kind: string) => loads.find((l) => l.kind === kind);
-  const noCpu = loads.length ? undefined : 'no per-process CPU samples (source "process", local stack) and no single-service VM host samples';
+  const noCpu = loads.length
+    ? undefined
+    : 'no per-process CPU samples (source "process", local stack) and no single-service VM host samples';
 
   const web = load('django');
-  const restoreCount = results.summary?.endpoints?.restore?.count ?? results.timeseries.filter((r) => r.endpoint === 'restore').reduce((s, r) => s + r.requests, 0);
+  const restoreCount =
+    results.summary?.endpoints?.restore?.count ??
+    results.timeseries.filter((r) => r.endpoint === 'restore').reduce((s, r) => s + r.requests, 0);
   const casesKnown = restoredCases !== undefined && restores !== undefined && restores > 0;
   if (!web) {
     add('web_cpu_per_form', 'Web worker CPU per form', 'CPU s', undefined, noCpu ?? 'no web worker CPU');
@@ -351,13 +389,30 @@ export function calibrate(results: LoadedResults, topology?: Topology): Calibrat
     add('web_cpu_per_form', 'Web worker CPU per form', 'CPU s', undefined, 'no forms in the window');
     add('web_cpu_per_restored_case', 'Web worker CPU per restored case', 'CPU s', undefined, 'no restores in the window');
   } else if (!restoredCases || !casesKnown) {
-    add('web_cpu_per_form', 'Web worker CPU per form', 'CPU s', forms ? web.cpuSeconds / forms : undefined,
+    add(
+      'web_cpu_per_form',
+      'Web worker CPU per form',
+      'CPU s',
+      forms ? web.cpuSeconds / forms : undefined,
       `${fmt(web.cpuSeconds)} CPU s (${web.processes.length} web workers) / ${formsBasis}${restoreCount ? `; includes ${fmt(restoreCount)} restores (cases per restore not sampled)` : ''}`,
-      '"1 gunicorn worker can handle 1 request every 2 seconds"');
-    add('web_cpu_per_restored_case', 'Web worker CPU per restored case', 'CPU s', undefined, restoreCount ? 'restored cases not sampled (local_store synclog_cases)' : 'no restores in this run');
+      '"1 gunicorn worker can handle 1 request every 2 seconds"',
+    );
+    add(
+      'web_cpu_per_restored_case',
+      'Web worker CPU per restored case',
+      'CPU s',
+      undefined,
+      restoreCount ? 'restored cases not sampled (local_store synclog_cases)' : 'no restores in this run',
+    );
   } else if (!forms) {
     add('web_cpu_per_form', 'Web worker CPU per form', 'CPU s', undefined, 'no forms in the window');
-    add('web_cpu_per_restored_case', 'Web worker CPU per restored case', 'CPU s', web.cpuSeconds / restoredCases, `${fmt(web.cpuSeconds)} CPU s / ${fmt(restoredCases)} cases restored`);
+    add(
+      'web_cpu_per_restored_case',
+      'Web worker CPU per restored case',
+      'CPU s',
+      web.cpuSeconds / restoredCases,
+      `${fmt(web.cpuSeconds)} CPU s / ${fmt(restoredCases)} cases restored`,
+    );
   } else {
     // Both kinds of work: split the CPU by regression over ticks, else by share of request time.
     const cpuSeries = samples.get('process', 'cpu_seconds', { service: 'django' });
@@ -367,36 +422,86 @@ export function calibrate(results: LoadedResults, topology?: Topology): Calibrat
     const x2 = deltasAt(samples.get('local_store', 'synclog_cases'), ticks);
     const fit = y && x1 && x2 && y.length >= 6 ? nnls2(x1, x2, y) : undefined;
     if (fit && fit.a > 0 && fit.b > 0 && fit.r2 >= 0.5) {
-      add('web_cpu_per_form', 'Web worker CPU per form', 'CPU s', fit.a, `regression of web CPU on forms and restored cases over ${y!.length} intervals (R² ${fit.r2.toFixed(2)})`, '"1 gunicorn worker can handle 1 request every 2 seconds"');
+      add(
+        'web_cpu_per_form',
+        'Web worker CPU per form',
+        'CPU s',
+        fit.a,
+        `regression of web CPU on forms and restored cases over ${y!.length} intervals (R² ${fit.r2.toFixed(2)})`,
+        '"1 gunicorn worker can handle 1 request every 2 seconds"',
+      );
       add('web_cpu_per_restored_case', 'Web worker CPU per restored case', 'CPU s', fit.b, `same regression (R² ${fit.r2.toFixed(2)})`);
     } else {
       const time = (ep: string) => results.timeseries.filter((r) => r.endpoint === ep).reduce((s, r) => s + r.requests * r.p50, 0);
       const tForms = time('receiver');
       const tRestore = time('restore');
       const share = tForms + tRestore > 0 ? tForms / (tForms + tRestore) : 1;
-      add('web_cpu_per_form', 'Web worker CPU per form', 'CPU s', (web.cpuSeconds * share) / forms,
-        `${fmt(web.cpuSeconds)} CPU s split by request time (${(share * 100).toFixed(0)} % submissions${fit ? `; regression R² ${fit.r2.toFixed(2)} too weak` : ''}) / ${formsBasis}`, '"1 gunicorn worker can handle 1 request every 2 seconds"');
-      add('web_cpu_per_restored_case', 'Web worker CPU per restored case', 'CPU s', (web.cpuSeconds * (1 - share)) / restoredCases,
-        `${fmt(web.cpuSeconds)} CPU s x ${((1 - share) * 100).toFixed(0)} % restore request time / ${fmt(restoredCases)} cases restored`);
+      add(
+        'web_cpu_per_form',
+        'Web worker CPU per form',
+        'CPU s',
+        (web.cpuSeconds * share) / forms,
+        `${fmt(web.cpuSeconds)} CPU s split by request time (${(share * 100).toFixed(0)} % submissions${fit ? `; regression R² ${fit.r2.toFixed(2)} too weak` : ''}) / ${formsBasis}`,
+        '"1 gunicorn worker can handle 1 request every 2 seconds"',
+      );
+      add(
+        'web_cpu_per_restored_case',
+        'Web worker CPU per restored case',
+        'CPU s',
+        (web.cpuSeconds * (1 - share)) / restoredCases,
+        `${fmt(web.cpuSeconds)} CPU s x ${((1 - share) * 100).toFixed(0)} % restore request time / ${fmt(restoredCases)} cases restored`,
+      );
     }
   }
   // Restore latency per case and case load per restore
   const restoreAvg = results.k6?.metrics['http_req_duration{endpoint:restore}']?.avg;
   if (casesKnown && restoredCases! > 0 && restoreCount > 0 && typeof restoreAvg === 'number') {
-    add('restore_ms_per_case', 'Restore time per case', 'ms', (restoreAvg * restoreCount) / restoredCases!, `${fmt(restoreCount)} restores x ${fmt(restoreAvg)} ms mean / ${fmt(restoredCases!)} cases restored`);
+    add(
+      'restore_ms_per_case',
+      'Restore time per case',
+      'ms',
+      (restoreAvg * restoreCount) / restoredCases!,
+      `${fmt(restoreCount)} restores x ${fmt(restoreAvg)} ms mean / ${fmt(restoredCases!)} cases restored`,
+    );
   } else {
-    add('restore_ms_per_case', 'Restore time per case', 'ms', undefined, restoreCount ? 'restored cases not sampled' : 'no restores in this run');
+    add(
+      'restore_ms_per_case',
+      'Restore time per case',
+      'ms',
+      undefined,
+      restoreCount ? 'restored cases not sampled' : 'no restores in this run',
+    );
   }
-  add('cases_per_restore', 'Cases per restore', 'cases', casesKnown ? restoredCases! / restores! : undefined,
-    casesKnown ? `${fmt(restoredCases!)} cases / ${fmt(restores!)} restores (sync log)` : 'no restores sampled');
+  add(
+    'cases_per_restore',
+    'Cases per restore',
+    'cases',
+    casesKnown ? restoredCases! / restores! : undefined,
+    casesKnown ? `${fmt(restoredCases!)} cases / ${fmt(restores!)} restores (sync log)` : 'no restores sampled',
+  );
 
   const pillows = load('pillowtop');
   const processed = seriesIncrease(samples.get('pillows', 'checkpoint_offset'), fromMs, toMs);
-  add('pillow_cpu_per_change', 'Pillow CPU per change processed', 'CPU s', pillows && processed ? pillows.cpuSeconds / processed : undefined,
-    pillows ? (processed ? `${fmt(pillows.cpuSeconds)} CPU s (${pillows.processes.join(', ')}) / ${fmt(processed)} changes checkpointed` : 'no pillow checkpoints moved') : noCpu ?? 'no pillow CPU');
+  add(
+    'pillow_cpu_per_change',
+    'Pillow CPU per change processed',
+    'CPU s',
+    pillows && processed ? pillows.cpuSeconds / processed : undefined,
+    pillows
+      ? processed
+        ? `${fmt(pillows.cpuSeconds)} CPU s (${pillows.processes.join(', ')}) / ${fmt(processed)} changes checkpointed`
+        : 'no pillow checkpoints moved'
+      : (noCpu ?? 'no pillow CPU'),
+  );
   const perForm = (kind: string, key: CostKey, label: string) => {
     const l = load(kind);
-    add(key, label, 'CPU s', l && forms ? l.cpuSeconds / forms : undefined, l ? (forms ? `${fmt(l.cpuSeconds)} CPU s / ${formsBasis}` : 'no forms') : noCpu ?? `no ${kind} CPU`);
+    add(
+      key,
+      label,
+      'CPU s',
+      l && forms ? l.cpuSeconds / forms : undefined,
+      l ? (forms ? `${fmt(l.cpuSeconds)} CPU s / ${formsBasis}` : 'no forms') : (noCpu ?? `no ${kind} CPU`),
+    );
   };
   perForm('pillowtop', 'pillow_cpu_per_form', 'Pillow CPU per form (all pillows)');
   perForm('postgresql', 'pg_cpu_per_form', 'PostgreSQL CPU per form');
@@ -404,8 +509,13 @@ export function calibrate(results: LoadedResults, topology?: Topology): Calibrat
   perForm('kafka', 'kafka_cpu_per_form', 'Kafka CPU per form');
   perForm('redis', 'redis_cpu_per_form', 'Redis CPU per form');
   const nginx = load('nginx');
-  add('nginx_cpu_per_request', 'nginx CPU per request', 'CPU s', nginx && requests ? nginx.cpuSeconds / requests : undefined,
-    nginx ? (requests ? `${fmt(nginx.cpuSeconds)} CPU s / ${fmt(requests)} requests` : 'no requests') : noCpu ?? 'no nginx CPU');
+  add(
+    'nginx_cpu_per_request',
+    'nginx CPU per request',
+    'CPU s',
+    nginx && requests ? nginx.cpuSeconds / requests : undefined,
+    nginx ? (requests ? `${fmt(nginx.cpuSeconds)} CPU s / ${fmt(requests)} requests` : 'no requests') : (noCpu ?? 'no nginx CPU'),
+  );
 
   // ---- PostgreSQL bytes ----
   const tables = samples.get('postgres', 'table_bytes');
@@ -419,8 +529,22 @@ export function calibrate(results: LoadedResults, topology?: Topology): Calibrat
   const noTables = tables.length ? undefined : 'no PostgreSQL table sizes in the samples';
   add('pg_bytes_per_form_row', 'PostgreSQL bytes per form (form table)', 'B', pg.form!.unit, noTables ?? pg.form!.basis, pgRef.form);
   add('pg_bytes_per_case', 'PostgreSQL bytes per case', 'B', pg.case!.unit, noTables ?? pg.case!.basis, pgRef.case);
-  add('pg_bytes_per_transaction', 'PostgreSQL bytes per case transaction', 'B', pg.transaction!.unit, noTables ?? pg.transaction!.basis, pgRef.transaction);
-  add('pg_bytes_per_case_index', 'PostgreSQL bytes per case index', 'B', pg.case_index!.unit, noTables ?? pg.case_index!.basis, pgRef.case_index);
+  add(
+    'pg_bytes_per_transaction',
+    'PostgreSQL bytes per case transaction',
+    'B',
+    pg.transaction!.unit,
+    noTables ?? pg.transaction!.basis,
+    pgRef.transaction,
+  );
+  add(
+    'pg_bytes_per_case_index',
+    'PostgreSQL bytes per case index',
+    'B',
+    pg.case_index!.unit,
+    noTables ?? pg.case_index!.basis,
+    pgRef.case_index,
+  );
   add('pg_bytes_per_ucr_row', 'PostgreSQL bytes per UCR row', 'B', pg.ucr!.unit, noTables ?? pg.ucr!.basis);
   // rows of each kind per form: growth when the form table grew, else what the tables hold
   const f = pg.form!;
@@ -434,7 +558,13 @@ export function calibrate(results: LoadedResults, topology?: Topology): Calibrat
   const casesPerForm = ratio('case');
   const txPerForm = ratio('transaction');
   add('cases_per_form', 'New cases per form', 'cases', casesPerForm, noTables ?? `${ratioBasis}: case table / form table`);
-  add('transactions_per_form', 'Case transactions per form', 'rows', txPerForm, noTables ?? `${ratioBasis}: transaction table / form table`);
+  add(
+    'transactions_per_form',
+    'Case transactions per form',
+    'rows',
+    txPerForm,
+    noTables ?? `${ratioBasis}: transaction table / form table`,
+  );
   let allIn: number | undefined;
   const parts: string[] = [];
   if (f.unit !== undefined) {
@@ -447,16 +577,40 @@ export function calibrate(results: LoadedResults, topology?: Topology): Calibrat
       parts.push(`${k} ${fmt(u * r)}`);
     }
   }
-  add('pg_bytes_per_form', 'PostgreSQL bytes per form, all tables it writes', 'B', allIn, noTables ?? (allIn !== undefined ? `sum of per-row sizes x rows per form (${parts.join(' + ')})` : pg.form!.basis), '~1000 B (form only) in the example config');
-  const dbBytes = firstLast(samples.get('postgres', 'database_bytes', { database: 'commcarehq' }), fromMs, toMs) ?? firstLast(samples.get('postgres', 'database_bytes'), fromMs, toMs);
+  add(
+    'pg_bytes_per_form',
+    'PostgreSQL bytes per form, all tables it writes',
+    'B',
+    allIn,
+    noTables ?? (allIn !== undefined ? `sum of per-row sizes x rows per form (${parts.join(' + ')})` : pg.form!.basis),
+    '~1000 B (form only) in the example config',
+  );
+  const dbBytes =
+    firstLast(samples.get('postgres', 'database_bytes', { database: 'commcarehq' }), fromMs, toMs) ??
+    firstLast(samples.get('postgres', 'database_bytes'), fromMs, toMs);
   const dbGrowth = dbBytes ? dbBytes.last - dbBytes.first : undefined;
-  add('pg_db_bytes_per_form', 'PostgreSQL database growth per form (cross-check)', 'B',
+  add(
+    'pg_db_bytes_per_form',
+    'PostgreSQL database growth per form (cross-check)',
+    'B',
     dbGrowth !== undefined && dbGrowth >= MIN_GROWTH_BYTES && forms ? dbGrowth / forms : undefined,
-    dbGrowth === undefined ? 'no database size readings' : dbGrowth < MIN_GROWTH_BYTES ? `database grew ${fmt(dbGrowth)} B: too little to measure` : `+${fmt(dbGrowth)} B / ${formsBasis}`);
+    dbGrowth === undefined
+      ? 'no database size readings'
+      : dbGrowth < MIN_GROWTH_BYTES
+        ? `database grew ${fmt(dbGrowth)} B: too little to measure`
+        : `+${fmt(dbGrowth)} B / ${formsBasis}`,
+  );
   const sl = pg.synclog!;
-  add('synclog_bytes_per_restore', 'Sync log bytes per restore', 'B',
+  add(
+    'synclog_bytes_per_restore',
+    'Sync log bytes per restore',
+    'B',
     sl.deltaBytes !== undefined && sl.deltaBytes >= MIN_GROWTH_BYTES && restores ? sl.deltaBytes / restores : sl.unit,
-    sl.deltaBytes !== undefined && sl.deltaBytes >= MIN_GROWTH_BYTES && restores ? `growth: +${fmt(sl.deltaBytes)} B / ${fmt(restores)} restores` : noTables ?? sl.basis, '~210 KB kept 2 months');
+    sl.deltaBytes !== undefined && sl.deltaBytes >= MIN_GROWTH_BYTES && restores
+      ? `growth: +${fmt(sl.deltaBytes)} B / ${fmt(restores)} restores`
+      : (noTables ?? sl.basis),
+    '~210 KB kept 2 months',
+  );
 
   // ---- Elasticsearch ----
   const esBytes = samples.get('elasticsearch', 'index_store_bytes');
@@ -464,8 +618,16 @@ export function calibrate(results: LoadedResults, topology?: Topology): Calibrat
   const es: Record<string, StoreSize> = {};
   for (const kind of ['form', 'case']) {
     es[kind] = storeSize(
-      firstLast(esBytes.filter((s) => indexKind(s.labels.index ?? '') === kind), fromMs, toMs),
-      firstLast(esDocs.filter((s) => indexKind(s.labels.index ?? '') === kind), fromMs, toMs),
+      firstLast(
+        esBytes.filter((s) => indexKind(s.labels.index ?? '') === kind),
+        fromMs,
+        toMs,
+      ),
+      firstLast(
+        esDocs.filter((s) => indexKind(s.labels.index ?? '') === kind),
+        fromMs,
+        toMs,
+      ),
       'documents',
       true, // segments merge: what an index holds per document is steadier than what a few minutes add
     );
@@ -474,9 +636,17 @@ export function calibrate(results: LoadedResults, topology?: Topology): Calibrat
   add('es_bytes_per_form_doc', 'Elasticsearch bytes per form document', 'B', es.form!.unit, noEs ?? es.form!.basis);
   add('es_bytes_per_case_doc', 'Elasticsearch bytes per case document', 'B', es.case!.unit, noEs ?? es.case!.basis);
   const caseDocsPerForm = es.form!.rows && es.case!.rows !== undefined ? es.case!.rows / es.form!.rows : casesPerForm;
-  add('es_bytes_per_form', 'Elasticsearch bytes per form, with its cases (one copy)', 'B',
+  add(
+    'es_bytes_per_form',
+    'Elasticsearch bytes per form, with its cases (one copy)',
+    'B',
     es.form!.unit !== undefined ? es.form!.unit + (es.case!.unit ?? 0) * (caseDocsPerForm ?? 0) : undefined,
-    noEs ?? (es.form!.unit !== undefined ? `form document + ${fmt(caseDocsPerForm ?? 0)} case documents per form x case document size` : es.form!.basis), '~5.5 KB per form with 2 replicas');
+    noEs ??
+      (es.form!.unit !== undefined
+        ? `form document + ${fmt(caseDocsPerForm ?? 0)} case documents per form x case document size`
+        : es.form!.basis),
+    '~5.5 KB per form with 2 replicas',
+  );
 
   // ---- Kafka ----
   const logBytes = samples.get('local_store', 'kafka_log_bytes').filter((s) => isHqTopic(s.labels.topic ?? ''));
@@ -486,20 +656,38 @@ export function calibrate(results: LoadedResults, topology?: Topology): Calibrat
   else {
     const topics = [...new Set(logBytes.map((s) => s.labels.topic!))];
     const b = firstLast(logBytes, fromMs, toMs);
-    const o = firstLast(hqTopics.filter((s) => topics.includes(s.labels.topic!)), fromMs, toMs);
+    const o = firstLast(
+      hqTopics.filter((s) => topics.includes(s.labels.topic!)),
+      fromMs,
+      toMs,
+    );
     const size = storeSize(b, o, 'changes');
     kafkaUnit = size.unit;
     kafkaBasis = `${size.basis} (${topics.sort().join(', ')})`;
   }
   add('kafka_bytes_per_change', 'Kafka bytes per change', 'B', kafkaUnit, kafkaBasis, '~500 B per change kept 2 months');
-  add('kafka_changes_per_form', 'Kafka changes per form', 'changes', changes !== undefined && formsWritten ? changes / formsWritten : undefined,
-    changes !== undefined && formsWritten ? `${fmt(changes)} changes (all HQ topics) / ${fmt(formsWritten)} form changes` : 'no Kafka offsets');
+  add(
+    'kafka_changes_per_form',
+    'Kafka changes per form',
+    'changes',
+    changes !== undefined && formsWritten ? changes / formsWritten : undefined,
+    changes !== undefined && formsWritten
+      ? `${fmt(changes)} changes (all HQ topics) / ${fmt(formsWritten)} form changes`
+      : 'no Kafka offsets',
+  );
 
   // ---- Object storage (proxy) ----
   const sent = results.k6?.metrics.data_sent?.count;
   const submissions = results.summary?.endpoints?.receiver?.count ?? acked;
-  add('request_bytes_per_form', 'Bytes sent per submission (object storage proxy)', 'B', typeof sent === 'number' && submissions ? sent / submissions : undefined,
-    typeof sent === 'number' && submissions ? `k6 data_sent ${fmt(sent)} B / ${fmt(submissions)} submissions${restoreCount ? ' (restore requests included, they are small)' : ''}` : 'no k6 data_sent or no submissions');
+  add(
+    'request_bytes_per_form',
+    'Bytes sent per submission (object storage proxy)',
+    'B',
+    typeof sent === 'number' && submissions ? sent / submissions : undefined,
+    typeof sent === 'number' && submissions
+      ? `k6 data_sent ${fmt(sent)} B / ${fmt(submissions)} submissions${restoreCount ? ' (restore requests included, they are small)' : ''}`
+      : 'no k6 data_sent or no submissions',
+  );
 
   costs.push(...exportCosts(results));
   return calibration;

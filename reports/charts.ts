@@ -17,7 +17,16 @@ export interface LineSeries {
 
 export type ChartSpec =
   | { id: string; title: string; kind: 'line'; xLabel: string; yLabel: string; yRightLabel?: string; series: LineSeries[]; yMin?: number }
-  | { id: string; title: string; kind: 'bar'; horizontal?: boolean; categories: string[]; yLabel: string; bars: Array<{ label: string; values: Array<number | null>; colour?: string }>; line?: { value: number; label: string } };
+  | {
+      id: string;
+      title: string;
+      kind: 'bar';
+      horizontal?: boolean;
+      categories: string[];
+      yLabel: string;
+      bars: Array<{ label: string; values: Array<number | null>; colour?: string }>;
+      line?: { value: number; label: string };
+    };
 
 export interface RenderedChart {
   id: string;
@@ -82,8 +91,23 @@ function config(spec: ChartSpec): ChartConfiguration {
         normalized: true,
         scales: {
           x: { type: 'linear', title: { display: true, text: spec.xLabel } },
-          y: { type: 'linear', position: 'left', title: { display: true, text: spec.yLabel }, ...(spec.yMin !== undefined ? { min: spec.yMin } : { beginAtZero: true }) },
-          ...(rightUsed ? { y1: { type: 'linear' as const, position: 'right' as const, beginAtZero: true, grid: { drawOnChartArea: false }, title: { display: true, text: spec.yRightLabel ?? '' } } } : {}),
+          y: {
+            type: 'linear',
+            position: 'left',
+            title: { display: true, text: spec.yLabel },
+            ...(spec.yMin !== undefined ? { min: spec.yMin } : { beginAtZero: true }),
+          },
+          ...(rightUsed
+            ? {
+                y1: {
+                  type: 'linear' as const,
+                  position: 'right' as const,
+                  beginAtZero: true,
+                  grid: { drawOnChartArea: false },
+                  title: { display: true, text: spec.yRightLabel ?? '' },
+                },
+              }
+            : {}),
         },
       },
     } as ChartConfiguration;
@@ -121,7 +145,8 @@ const canvases = new Map<string, ChartJSNodeCanvas>();
 
 /** Draws one chart to PNG. */
 export async function renderChart(spec: ChartSpec, width = CHART_WIDTH, height?: number): Promise<RenderedChart> {
-  const h = height ?? (spec.kind === 'bar' && spec.horizontal ? Math.max(220, 90 + spec.categories.length * spec.bars.length * 14) : CHART_HEIGHT);
+  const h =
+    height ?? (spec.kind === 'bar' && spec.horizontal ? Math.max(220, 90 + spec.categories.length * spec.bars.length * 14) : CHART_HEIGHT);
   const key = `${width}x${h}`;
   let canvas = canvases.get(key);
   if (!canvas) {

@@ -11,7 +11,9 @@ const T0 = Date.parse('2026-01-01T00:00:00Z');
 const TICKS = [0, 10, 20, 30].map((s) => T0 + s * 1000);
 
 function series(source: string, metric: string, labels: Record<string, string>, values: number[]) {
-  return values.map((value, i) => JSON.stringify({ ts: new Date(TICKS[i]!).toISOString(), source, host: 'localhost', metric, value, labels }));
+  return values.map((value, i) =>
+    JSON.stringify({ ts: new Date(TICKS[i]!).toISOString(), source, host: 'localhost', metric, value, labels }),
+  );
 }
 
 async function costsOf(lines: string[]) {

@@ -35,7 +35,12 @@ function windowEvents(series: readonly Series[], fromMs: number, toMs: number): 
   for (const s of series) {
     const idx = s.t.map((t, i) => [t, i] as const).filter(([t]) => t >= fromMs && t <= toMs);
     if (idx.length < 2) continue;
-    total = (total ?? 0) + integrate(idx.map(([t]) => t), idx.map(([, i]) => s.v[i]!));
+    total =
+      (total ?? 0) +
+      integrate(
+        idx.map(([t]) => t),
+        idx.map(([, i]) => s.v[i]!),
+      );
   }
   return total;
 }
@@ -52,26 +57,58 @@ export function exportCosts(results: LoadedResults): UnitCost[] {
   };
   const exports = windowIncrease(samples.get('local_store', 'exports_done'), fromMs, toMs);
   const rows = windowIncrease(samples.get('local_store', 'exported_rows'), fromMs, toMs);
-  const none = exports === undefined ? 'no export totals in the samples (local_store exports_done: local stack)' : exports === 0 ? 'no export finished in the window' : undefined;
+  const none =
+    exports === undefined
+      ? 'no export totals in the samples (local_store exports_done: local stack)'
+      : exports === 0
+        ? 'no export finished in the window'
+        : undefined;
   const cpu = (service: string) => windowIncrease(samples.get('process', 'cpu_seconds', { service }), fromMs, toMs);
   const per = (value: number | undefined, what: string, basis: () => string): [number | undefined, string] =>
     none ? [undefined, none] : value === undefined ? [undefined, `no ${what} samples`] : [value / exports!, basis()];
 
   const celery = cpu('celery');
   const processes = [...new Set(samples.get('process', 'cpu_seconds', { service: 'celery' }).map((s) => s.labels.process))].length;
-  add('celery_cpu_per_exported_row', 'Celery CPU per exported row', 'CPU s',
+  add(
+    'celery_cpu_per_exported_row',
+    'Celery CPU per exported row',
+    'CPU s',
     !none && celery !== undefined && rows ? celery / rows : undefined,
-    none ?? (celery === undefined ? 'no celery worker CPU samples' : !rows ? 'no rows exported' : `${fmt(celery)} CPU s (${processes} celery workers) / ${fmt(rows)} rows exported`));
-  add('celery_cpu_per_export', 'Celery CPU per export', 'CPU s', ...per(celery, 'celery CPU', () => `${fmt(celery!)} CPU s / ${fmt(exports!)} exports`));
+    none ??
+      (celery === undefined
+        ? 'no celery worker CPU samples'
+        : !rows
+          ? 'no rows exported'
+          : `${fmt(celery)} CPU s (${processes} celery workers) / ${fmt(rows)} rows exported`),
+  );
+  add(
+    'celery_cpu_per_export',
+    'Celery CPU per export',
+    'CPU s',
+    ...per(celery, 'celery CPU', () => `${fmt(celery!)} CPU s / ${fmt(exports!)} exports`),
+  );
   add('rows_per_export', 'Rows per export', 'rows', ...per(rows, 'exported rows', () => `${fmt(rows!)} rows / ${fmt(exports!)} exports`));
 
   const published = windowEvents(samples.get('rabbitmq', 'publish_per_s'), fromMs, toMs);
   const delivered = windowEvents(samples.get('rabbitmq', 'deliver_per_s'), fromMs, toMs);
   const messages = published === undefined && delivered === undefined ? undefined : (published ?? 0) + (delivered ?? 0);
-  add('rabbitmq_messages_per_export', 'RabbitMQ messages per export (published + delivered)', 'messages',
-    ...per(messages, 'RabbitMQ rate', () => `${fmt(published ?? 0)} published + ${fmt(delivered ?? 0)} delivered / ${fmt(exports!)} exports`));
+  add(
+    'rabbitmq_messages_per_export',
+    'RabbitMQ messages per export (published + delivered)',
+    'messages',
+    ...per(
+      messages,
+      'RabbitMQ rate',
+      () => `${fmt(published ?? 0)} published + ${fmt(delivered ?? 0)} delivered / ${fmt(exports!)} exports`,
+    ),
+  );
   const rabbitCpu = cpu('rabbitmq');
-  add('rabbitmq_cpu_per_export', 'RabbitMQ CPU per export', 'CPU s', ...per(rabbitCpu, 'RabbitMQ CPU', () => `${fmt(rabbitCpu!)} CPU s / ${fmt(exports!)} exports (includes its idle cost)`));
+  add(
+    'rabbitmq_cpu_per_export',
+    'RabbitMQ CPU per export',
+    'CPU s',
+    ...per(rabbitCpu, 'RabbitMQ CPU', () => `${fmt(rabbitCpu!)} CPU s / ${fmt(exports!)} exports (includes its idle cost)`),
+  );
 
   // Redis serves the task statuses, the workers' keep-alives (one SET each per 5 s) and the collectors' own reads
   // (INFO and the export totals, per tick): those are taken off before dividing.
@@ -79,10 +116,22 @@ export function exportCosts(results: LoadedResults): UnitCost[] {
   const ticks = samples.get('redis', 'commands_per_s')[0]?.t.filter((t) => t >= fromMs && t <= toMs).length ?? 0;
   const seconds = toMs > fromMs ? (toMs - fromMs) / 1000 : 0;
   const background = (processes * seconds) / 5 + ticks * 2;
-  add('redis_ops_per_export', 'Redis operations per export', 'ops',
-    ...per(commands === undefined ? undefined : Math.max(0, commands - background), 'Redis command rate',
-      () => `${fmt(commands!)} commands less ${fmt(background)} keep-alives and collector reads / ${fmt(exports!)} exports`));
+  add(
+    'redis_ops_per_export',
+    'Redis operations per export',
+    'ops',
+    ...per(
+      commands === undefined ? undefined : Math.max(0, commands - background),
+      'Redis command rate',
+      () => `${fmt(commands!)} commands less ${fmt(background)} keep-alives and collector reads / ${fmt(exports!)} exports`,
+    ),
+  );
   const redisCpu = cpu('redis');
-  add('redis_cpu_per_export', 'Redis CPU per export', 'CPU s', ...per(redisCpu, 'Redis CPU', () => `${fmt(redisCpu!)} CPU s / ${fmt(exports!)} exports`));
+  add(
+    'redis_cpu_per_export',
+    'Redis CPU per export',
+    'CPU s',
+    ...per(redisCpu, 'Redis CPU', () => `${fmt(redisCpu!)} CPU s / ${fmt(exports!)} exports`),
+  );
   return out;
 }

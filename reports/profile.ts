@@ -6,7 +6,16 @@ import path from 'node:path';
 import { UserError } from '../core/errors.ts';
 import { loadTopology } from '../topology/load.ts';
 import type { Topology } from '../topology/model.ts';
-import { calibrate, COST_KEYS, isStandIn, sourceOfTarget, type Calibration, type CostKey, type CostSource, type UnitCost } from './calibrate.ts';
+import {
+  calibrate,
+  COST_KEYS,
+  isStandIn,
+  sourceOfTarget,
+  type Calibration,
+  type CostKey,
+  type CostSource,
+  type UnitCost,
+} from './calibrate.ts';
 import { loadResults } from '../results-dir/index.ts';
 
 export const PROFILE_FORMAT = 'capacity-calibration/1';
@@ -85,7 +94,10 @@ export function buildProfile(runs: ReadonlyArray<{ run: ProfileRun; calibration:
 }
 
 /** Calibrates each results directory (with the topology its run was given, when the file is still there). */
-export async function calibrateRuns(dirs: readonly string[], topologyFile?: string): Promise<Array<{ run: ProfileRun; calibration: Calibration }>> {
+export async function calibrateRuns(
+  dirs: readonly string[],
+  topologyFile?: string,
+): Promise<Array<{ run: ProfileRun; calibration: Calibration }>> {
   if (!dirs.length) throw new UserError('give at least one results directory');
   const given = topologyFile ? loadTopology(topologyFile) : undefined;
   const out: Array<{ run: ProfileRun; calibration: Calibration }> = [];
@@ -143,7 +155,10 @@ export function profileCalibration(profile: CalibrationProfile, file: string): C
     costs: profile.costs.map((c) => {
       const real = c.sources.find((s) => !isStandIn(s));
       const source = real ?? c.sources[0];
-      const range = c.values.length > 1 ? `, ${c.values.length} runs from ${fmt(c.min)} to ${fmt(c.max)} (spread ${(c.spread * 100).toFixed(0)} %)` : '';
+      const range =
+        c.values.length > 1
+          ? `, ${c.values.length} runs from ${fmt(c.min)} to ${fmt(c.max)} (spread ${(c.spread * 100).toFixed(0)} %)`
+          : '';
       const u: UnitCost = { key: c.key, label: c.label, unit: c.unit, value: c.value, basis: `profile ${name}: ${c.basis}${range}` };
       if (source) u.source = source;
       return u;

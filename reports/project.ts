@@ -9,7 +9,14 @@
 // - not measured: nothing measured or modelled loads the row. A count or a disk the config fixes
 //   (static_number, a static_baseline alone) is what produced the table being judged, so it judges nothing.
 import { BYTES_PER_UNIT } from './sizing/units.ts';
-import { capacityFromCpuCost, computeVmSummary, PERIOD_SECONDS, type SizingConfig, type SizingOverride, type SizingResult } from './sizing/index.ts';
+import {
+  capacityFromCpuCost,
+  computeVmSummary,
+  PERIOD_SECONDS,
+  type SizingConfig,
+  type SizingOverride,
+  type SizingResult,
+} from './sizing/index.ts';
 import type { Topology, VmRow } from '../topology/model.ts';
 import { cost, costSource, isStandIn, type Calibration, type CostKey } from './calibrate.ts';
 
@@ -83,7 +90,13 @@ export function targetLoad(t: Target): Load {
   const perDay = formsPerMonth / 30;
   const peakFormsPerS = (perDay * t.peakShare) / 900;
   const peakRestoresPerS = (t.users * t.restoresPerUserPerDay * t.peakShare) / 900;
-  return { formsPerMonth, peakFormsPerS, peakRestoresPerS, peakRestoredCasesPerS: peakRestoresPerS * t.caseLoad, peakFactor: (t.peakShare * 86_400) / 900 };
+  return {
+    formsPerMonth,
+    peakFormsPerS,
+    peakRestoresPerS,
+    peakRestoredCasesPerS: peakRestoresPerS * t.caseLoad,
+    peakFactor: (t.peakShare * 86_400) / 900,
+  };
 }
 
 /** CPU demand at peak for each service kind the calibration measured. */
@@ -100,19 +113,31 @@ export function cpuDemands(cal: Calibration, t: Target): Demand[] {
     out.push({
       kind: 'django',
       peakCores: a + b,
-      basis: `${f(load.peakFormsPerS)} forms/s x ${webForm !== undefined ? f(webForm) : '?'} CPU s` +
+      basis:
+        `${f(load.peakFormsPerS)} forms/s x ${webForm !== undefined ? f(webForm) : '?'} CPU s` +
         (webCase !== undefined ? ` + ${f(load.peakRestoredCasesPerS)} restored cases/s x ${f(webCase)} CPU s` : ' (restores not measured)'),
       standIn: standIn('web_cpu_per_form', 'web_cpu_per_restored_case'),
     });
   }
   for (const [kind, key] of Object.entries(CPU_PER_FORM)) {
     const c = cost(cal, key);
-    if (c !== undefined) out.push({ kind, peakCores: c * load.peakFormsPerS, basis: `${f(load.peakFormsPerS)} forms/s x ${f(c)} CPU s`, standIn: standIn(key) });
+    if (c !== undefined)
+      out.push({
+        kind,
+        peakCores: c * load.peakFormsPerS,
+        basis: `${f(load.peakFormsPerS)} forms/s x ${f(c)} CPU s`,
+        standIn: standIn(key),
+      });
   }
   const ng = cost(cal, 'nginx_cpu_per_request');
   if (ng !== undefined) {
     const rps = load.peakFormsPerS + load.peakRestoresPerS;
-    out.push({ kind: 'nginx', peakCores: ng * rps, basis: `${f(rps)} requests/s x ${f(ng)} CPU s`, standIn: standIn('nginx_cpu_per_request') });
+    out.push({
+      kind: 'nginx',
+      peakCores: ng * rps,
+      basis: `${f(rps)} requests/s x ${f(ng)} CPU s`,
+      standIn: standIn('nginx_cpu_per_request'),
+    });
   }
   return out;
 }
@@ -137,13 +162,19 @@ export function monthOf(date: string | undefined): string | undefined {
   return m ? `${m[1]}-${m[2]}` : undefined;
 }
 
-const formsField = (config: SizingConfig) => config.usage.find((u) => u.model === 'derived_factor' && u.dependant_field === 'users' && /form/i.test(u.name));
+const formsField = (config: SizingConfig) =>
+  config.usage.find((u) => u.model === 'derived_factor' && u.dependant_field === 'users' && /form/i.test(u.name));
 
 /**
  * Defaults for the target: users and forms per user from the sizing config, case load from the calibration,
  * the start from the run (`runMonth`), else this month.
  */
-export function defaultTarget(config: SizingConfig, cal: Calibration | undefined, given: Partial<Target>, runMonth?: string): { target: Target; sources: TargetSources } {
+export function defaultTarget(
+  config: SizingConfig,
+  cal: Calibration | undefined,
+  given: Partial<Target>,
+  runMonth?: string,
+): { target: Target; sources: TargetSources } {
   const sources: TargetSources = {};
   const users = config.usage.find((u) => u.name === 'users');
   const configUsers = users?.model === 'date_range_value' ? Math.max(0, ...users.ranges.map((r) => r.value)) : undefined;
@@ -163,10 +194,22 @@ export function defaultTarget(config: SizingConfig, cal: Calibration | undefined
   };
   const measuredCaseLoad = cal ? cost(cal, 'cases_per_restore') : undefined;
   const target: Target = {
-    start: pick('start', monthOf(new Date().toISOString())!, 'this month (the run\'s date is unknown)', runMonth, 'the run\'s month'),
+    start: pick('start', monthOf(new Date().toISOString())!, "this month (the run's date is unknown)", runMonth, "the run's month"),
     users: pick('users', 1000, 'default', configUsers, `sizing config (${config.file})`),
-    formsPerUserPerMonth: pick('formsPerUserPerMonth', 20, 'default', fpu && 'factor' in fpu ? fpu.factor : undefined, `sizing config usage.${fpu?.name}.factor`),
-    caseLoad: pick('caseLoad', 100, 'default', measuredCaseLoad !== undefined && measuredCaseLoad >= 1 ? Math.round(measuredCaseLoad) : undefined, 'cases per restore in this run'),
+    formsPerUserPerMonth: pick(
+      'formsPerUserPerMonth',
+      20,
+      'default',
+      fpu && 'factor' in fpu ? fpu.factor : undefined,
+      `sizing config usage.${fpu?.name}.factor`,
+    ),
+    caseLoad: pick(
+      'caseLoad',
+      100,
+      'default',
+      measuredCaseLoad !== undefined && measuredCaseLoad >= 1 ? Math.round(measuredCaseLoad) : undefined,
+      'cases per restore in this run',
+    ),
     restoresPerUserPerDay: pick('restoresPerUserPerDay', 1, 'default (one sync a day)'),
     months: pick('months', 12, 'default', months, 'sizing config date range'),
     peakShare: pick('peakShare', 0.035, 'commcare_resource_model (peak 15 minutes ~3.5 % of a day)'),
@@ -180,7 +223,11 @@ export function defaultTarget(config: SizingConfig, cal: Calibration | undefined
  * object storage), bytes per Kafka change and changes per form, users per web VM from web CPU per user-month,
  * and at least the VMs the measured peak needs for services the config gives a fixed count.
  */
-export function calibrationOverrides(config: SizingConfig, cal: Calibration, target: Target): { overrides: SizingOverride[]; skipped: string[] } {
+export function calibrationOverrides(
+  config: SizingConfig,
+  cal: Calibration,
+  target: Target,
+): { overrides: SizingOverride[]; skipped: string[] } {
   const overrides: SizingOverride[] = [];
   const skipped: string[] = [];
   const load = targetLoad(target);
@@ -201,7 +248,11 @@ export function calibrationOverrides(config: SizingConfig, cal: Calibration, tar
         skipped.push(`${s.name}: no data model on forms to take ${what}`);
         return;
       }
-      overrides.push({ path: `services.${s.name}.storage.data_models.${field}.unit_size`, value: Math.round(v), source: `measured: ${what}${from(key)}` });
+      overrides.push({
+        path: `services.${s.name}.storage.data_models.${field}.unit_size`,
+        value: Math.round(v),
+        source: `measured: ${what}${from(key)}`,
+      });
     };
     if (kind === 'postgresql') unit('pg_bytes_per_form', formsOf(fields), 'PostgreSQL bytes per form (all tables)');
     if (kind === 'elasticsearch') unit('es_bytes_per_form', formsOf(fields), 'Elasticsearch bytes per form with its cases');
@@ -213,25 +264,46 @@ export function calibrationOverrides(config: SizingConfig, cal: Calibration, tar
       const perCase = cost(cal, 'web_cpu_per_restored_case') ?? 0;
       if (perForm !== undefined) {
         const perUserMonth = perForm * target.formsPerUserPerMonth + perCase * target.caseLoad * target.restoresPerUserPerDay * 30;
-        const cap = capacityFromCpuCost({ cpuSecondsPerUnit: perUserMonth, cores: s.process.cores_per_node, periodSeconds: PERIOD_SECONDS.month, targetUtilisation: target.cpuTarget / load.peakFactor });
+        const cap = capacityFromCpuCost({
+          cpuSecondsPerUnit: perUserMonth,
+          cores: s.process.cores_per_node,
+          periodSeconds: PERIOD_SECONDS.month,
+          targetUtilisation: target.cpuTarget / load.peakFactor,
+        });
         // The stand-in's web workers are not HQ's Django: their CPU would size the web tier far too small.
         if (isStandIn(costSource(cal, 'web_cpu_per_form'))) {
-          skipped.push(`services.${s.name}.usage_capacity_per_node kept at the config's ${s.usage_capacity_per_node}: web CPU per form is the stand-in's (it would give ${Math.floor(cap)} users per VM)`);
+          skipped.push(
+            `services.${s.name}.usage_capacity_per_node kept at the config's ${s.usage_capacity_per_node}: web CPU per form is the stand-in's (it would give ${Math.floor(cap)} users per VM)`,
+          );
           continue;
         }
-        overrides.push({ path: `services.${s.name}.usage_capacity_per_node`, value: Math.max(1, Math.floor(cap * (1 + 1e-9))), source: `measured: ${perUserMonth.toPrecision(3)} web CPU s per user-month, ${(target.cpuTarget * 100).toFixed(0)} % at ${load.peakFactor.toFixed(2)}x peak${from('web_cpu_per_form')}` });
+        overrides.push({
+          path: `services.${s.name}.usage_capacity_per_node`,
+          value: Math.max(1, Math.floor(cap * (1 + 1e-9))),
+          source: `measured: ${perUserMonth.toPrecision(3)} web CPU s per user-month, ${(target.cpuTarget * 100).toFixed(0)} % at ${load.peakFactor.toFixed(2)}x peak${from('web_cpu_per_form')}`,
+        });
       }
     }
     // static services with a measured CPU cost: at least as many VMs as the peak needs
     const d = demands.find((x) => x.kind === kind);
     if (d && kind !== 'django' && !(d.standIn && DJANGO_SIDE.includes(kind ?? '')) && s.static_number && s.process.cores_per_node) {
       const need = Math.ceil(d.peakCores / (s.process.cores_per_node * target.cpuTarget));
-      if (need > s.static_number) overrides.push({ path: `services.${s.name}.static_number`, value: need, source: `measured: ${d.peakCores.toPrecision(3)} cores at peak${standInMark(d)}` });
+      if (need > s.static_number)
+        overrides.push({
+          path: `services.${s.name}.static_number`,
+          value: need,
+          source: `measured: ${d.peakCores.toPrecision(3)} cores at peak${standInMark(d)}`,
+        });
     }
   }
   const changesPerForm = cost(cal, 'kafka_changes_per_form');
   const kc = config.usage.find((u) => u.model === 'derived_factor' && /kafka|change/i.test(u.name));
-  if (changesPerForm !== undefined && kc) overrides.push({ path: `usage.${kc.name}.factor`, value: Number(changesPerForm.toPrecision(4)), source: `measured: Kafka changes per form${from('kafka_changes_per_form')}` });
+  if (changesPerForm !== undefined && kc)
+    overrides.push({
+      path: `usage.${kc.name}.factor`,
+      value: Number(changesPerForm.toPrecision(4)),
+      source: `measured: Kafka changes per form${from('kafka_changes_per_form')}`,
+    });
   return { overrides, skipped };
 }
 
@@ -284,12 +356,18 @@ export function project(config: SizingConfig, cal: Calibration | undefined, give
       notes.push(`usage.${u.name}: held at the config's last value (${last.value}) from ${start} to ${horizon}`);
     }
   }
-  if (!cfg.usage.some((u) => u.name === 'users' && u.model === 'date_range_value')) skipped.push('the config has no date_range_value "users" field: users were not applied');
+  if (!cfg.usage.some((u) => u.name === 'users' && u.model === 'date_range_value'))
+    skipped.push('the config has no date_range_value "users" field: users were not applied');
   cfg.summary_dates = [horizon];
 
   const targetOverrides: SizingOverride[] = [];
   const fpu = formsField(cfg);
-  if (fpu) targetOverrides.push({ path: `usage.${fpu.name}.factor`, value: target.formsPerUserPerMonth, source: 'target: forms per user per month' });
+  if (fpu)
+    targetOverrides.push({
+      path: `usage.${fpu.name}.factor`,
+      value: target.formsPerUserPerMonth,
+      source: 'target: forms per user per month',
+    });
   else skipped.push('no derived_factor forms field on users: forms per user per month not applied');
 
   const load = targetLoad(target);
@@ -304,9 +382,27 @@ export function project(config: SizingConfig, cal: Calibration | undefined, give
   for (const svc of bare.services) for (const d of svc.storage.data_models) d.unit_size = 0;
   const baselineOnly = computeVmSummary(bare, targetOverrides, { dates: allMonths });
   const own = computeVmSummary(config);
-  const fixedServices = cfg.services.filter((x) => x.static_number > 0 && x.usage_capacity_per_node === undefined && !x.process.sub_processes.length).map((x) => x.name);
+  const fixedServices = cfg.services
+    .filter((x) => x.static_number > 0 && x.usage_capacity_per_node === undefined && !x.process.sub_processes.length)
+    .map((x) => x.name);
   const dataServices = cfg.services.filter((x) => x.storage.data_models.length > 0).map((x) => x.name);
-  return { target, targetSources: sources, load, demands, overrides, skipped, sizing, modelled, baselineOnly, own, start, horizon, fixedServices, dataServices, notes };
+  return {
+    target,
+    targetSources: sources,
+    load,
+    demands,
+    overrides,
+    skipped,
+    sizing,
+    modelled,
+    baselineOnly,
+    own,
+    start,
+    horizon,
+    fixedServices,
+    dataServices,
+    notes,
+  };
 }
 
 // ---- verdicts ---------------------------------------------------------------------------------------------
@@ -391,11 +487,20 @@ function judge(row: VmRow, checks: Check[], storageFullAt: string | undefined): 
   let verdict: Verdict = 'enough';
   if (checks.some((c) => c.utilisation > 1)) verdict = 'short';
   else if (checks.every((c) => c.utilisation < 0.4) && (row.vmCount > 1 || row.coresPerVm > 2)) verdict = 'oversized';
-  return { verdict, headroom: 1 - worst.utilisation, firstToRunOut: worst.resource === 'storage' && storageFullAt ? `storage (disk full ${storageFullAt})` : worst.resource };
+  return {
+    verdict,
+    headroom: 1 - worst.utilisation,
+    firstToRunOut: worst.resource === 'storage' && storageFullAt ? `storage (disk full ${storageFullAt})` : worst.resource,
+  };
 }
 
 /** Per VM and month, the storage of `services` on this row (GB), from one sizing result. */
-function storagePerVm(result: SizingResult, services: string[], share: (name: string) => number, vmCount: number): Array<{ month: string; gbPerVm: number }> {
+function storagePerVm(
+  result: SizingResult,
+  services: string[],
+  share: (name: string) => number,
+  vmCount: number,
+): Array<{ month: string; gbPerVm: number }> {
   const gbPer = BYTES_PER_UNIT[result.storageUnit as keyof typeof BYTES_PER_UNIT] / BYTES_PER_UNIT.GB;
   return result.summaries.map((m) => {
     let gb = 0;
@@ -419,9 +524,16 @@ function fullAt(byMonth: Array<{ month: string; gbPerVm: number }>, capacity: nu
   return monthsLeft <= 120 ? addMonths(end.month, Math.max(1, monthsLeft)) : undefined;
 }
 
-export function verdicts(rows: readonly VmRow[], proj: Projection | undefined, cal: Calibration | undefined, topology: Topology | undefined, signals: Map<string, Signal[]>): RowVerdict[] {
+export function verdicts(
+  rows: readonly VmRow[],
+  proj: Projection | undefined,
+  cal: Calibration | undefined,
+  topology: Topology | undefined,
+  signals: Map<string, Signal[]>,
+): RowVerdict[] {
   const kindsOf = new Map(rows.map((r) => [r.name, rowKinds(r, topology)]));
-  const coresOfKind = (kind: string) => rows.filter((r) => kindsOf.get(r.name)!.includes(kind)).reduce((s, r) => s + r.coresPerVm * r.vmCount, 0);
+  const coresOfKind = (kind: string) =>
+    rows.filter((r) => kindsOf.get(r.name)!.includes(kind)).reduce((s, r) => s + r.coresPerVm * r.vmCount, 0);
   const vmsOfKind = (kind: string) => rows.filter((r) => kindsOf.get(r.name)!.includes(kind)).reduce((s, r) => s + r.vmCount, 0);
   const modelledLast = proj?.modelled.summaries[proj.modelled.summaries.length - 1];
   const serviceNames = modelledLast?.services.map((s) => s.name) ?? [];
@@ -453,7 +565,15 @@ export function verdicts(rows: readonly VmRow[], proj: Projection | undefined, c
     }
     if (measuredBasis.length && rowCores > 0 && proj) {
       const capacity = rowCores * proj.target.cpuTarget;
-      const c: Check = { resource: 'cpu', basis: 'measured', need: measuredNeed, capacity, unit: 'cores', utilisation: measuredNeed / capacity, detail: measuredBasis.join('; ') };
+      const c: Check = {
+        resource: 'cpu',
+        basis: 'measured',
+        need: measuredNeed,
+        capacity,
+        unit: 'cores',
+        utilisation: measuredNeed / capacity,
+        detail: measuredBasis.join('; '),
+      };
       // HQ's Django, celery and pillows cost far more CPU than the stand-in: a stand-in figure alone does not decide.
       if (standIn) c.advisory = 'stand-in';
       checks.push(c);
@@ -472,10 +592,19 @@ export function verdicts(rows: readonly VmRow[], proj: Projection | undefined, c
       const ownLast = proj!.own.summaries.at(-1)!;
       const ownCores = usageDriven.reduce((sum, n) => sum + (ownLast.services.find((x) => x.name === n)?.coresTotal ?? 0) * share(n), 0);
       if (parts.length && Math.abs(ownCores - cores) < 1e-9) {
-        notes.push(`cpu (modelled): the target gives the config's own figure (${num(cores)} cores, as at ${ownLast.month}): it would only repeat the table`);
+        notes.push(
+          `cpu (modelled): the target gives the config's own figure (${num(cores)} cores, as at ${ownLast.month}): it would only repeat the table`,
+        );
       } else if (parts.length) {
-        checks.push({ resource: 'cpu', basis: 'modelled', need: cores, capacity: rowCores, unit: 'cores', utilisation: cores / rowCores,
-          detail: `sizing model at ${proj!.horizon} for ${num(proj!.target.users)} users, the config's capacities (${parts.join('; ')}, estimation buffer included)` });
+        checks.push({
+          resource: 'cpu',
+          basis: 'modelled',
+          need: cores,
+          capacity: rowCores,
+          unit: 'cores',
+          utilisation: cores / rowCores,
+          detail: `sizing model at ${proj!.horizon} for ${num(proj!.target.users)} users, the config's capacities (${parts.join('; ')}, estimation buffer included)`,
+        });
       }
     }
     // RAM, as measured: shown, not deciding (it does not scale with load in this model)
@@ -484,7 +613,16 @@ export function verdicts(rows: readonly VmRow[], proj: Projection | undefined, c
       let gb = 0;
       for (const l of loads) gb += (l.peakRssBytes! / 1e9) * (coresOfKind(l.kind) > 0 ? rowCores / coresOfKind(l.kind) : 1);
       const capacity = row.ramGbPerVm * row.vmCount;
-      checks.push({ resource: 'ram', basis: 'measured', need: gb, capacity, unit: 'GB', utilisation: gb / capacity, detail: `peak memory of ${loads.map((l) => l.kind).join(', ')} in this run`, advisory: 'does not scale' });
+      checks.push({
+        resource: 'ram',
+        basis: 'measured',
+        need: gb,
+        capacity,
+        unit: 'GB',
+        utilisation: gb / capacity,
+        detail: `peak memory of ${loads.map((l) => l.kind).join(', ')} in this run`,
+        advisory: 'does not scale',
+      });
     }
     // Storage: a data disk only; month by month from the target's usage
     let storageByMonth: RowVerdict['storageByMonth'];
@@ -493,7 +631,10 @@ export function verdicts(rows: readonly VmRow[], proj: Projection | undefined, c
     const ramOnly = (n: string) => kindOfName(n) === 'redis';
     const dataServices = services.filter((n) => proj!.dataServices.includes(n) && !ramOnly(n));
     if (services.length && services.every(ramOnly)) notes.push('Redis keeps its data in RAM: its disk is not judged');
-    else if (services.length && !dataServices.length) notes.push(`the disk holds the OS and software only (no data model for ${services.join(', ')} in the sizing config): not judged as a data disk`);
+    else if (services.length && !dataServices.length)
+      notes.push(
+        `the disk holds the OS and software only (no data model for ${services.join(', ')} in the sizing config): not judged as a data disk`,
+      );
     else if (proj && dataServices.length && row.vmCount > 0) {
       const capacity = row.storageGbPerVm;
       // What usage adds to the config's static baselines, by the config's own constants; when that is next to
@@ -502,22 +643,34 @@ export function verdicts(rows: readonly VmRow[], proj: Projection | undefined, c
       const modelledEnd = storagePerVm(proj.modelled, dataServices, share, row.vmCount).at(-1)!;
       const ownGb = storagePerVm({ ...proj.own, summaries: proj.own.summaries.slice(-1) }, dataServices, share, row.vmCount)[0]!.gbPerVm;
       const routes: Array<[Basis, SizingResult]> = [['modelled', proj.modelled]];
-      if (measuredPaths.some((p) => dataServices.some((n) => p.startsWith(`services.${n}.storage.`)) || p.startsWith('usage.'))) routes.push(['measured', proj.sizing]);
+      if (measuredPaths.some((p) => dataServices.some((n) => p.startsWith(`services.${n}.storage.`)) || p.startsWith('usage.')))
+        routes.push(['measured', proj.sizing]);
       for (const [basis, result] of routes) {
         const byMonth = storagePerVm(result, dataServices, share, row.vmCount);
         const end = byMonth[byMonth.length - 1]!;
         if (basis === 'measured' && Math.abs(end.gbPerVm - modelledEnd.gbPerVm) < 1e-9) continue;
         const fromUsage = end.gbPerVm - baseline;
         if (fromUsage < BASELINE_ONLY_SHARE * end.gbPerVm) {
-          notes.push(`storage (${basis}): ${((100 * Math.max(0, fromUsage)) / Math.max(end.gbPerVm, 1e-12)).toFixed(1)} % of the need at ${end.month} comes from usage, the rest is the config's static baseline: the disk is not judged by it`);
+          notes.push(
+            `storage (${basis}): ${((100 * Math.max(0, fromUsage)) / Math.max(end.gbPerVm, 1e-12)).toFixed(1)} % of the need at ${end.month} comes from usage, the rest is the config's static baseline: the disk is not judged by it`,
+          );
           continue;
         }
         if (basis === 'modelled' && Math.abs(end.gbPerVm - ownGb) < 1e-9) {
-          notes.push(`storage (modelled): the target gives the config's own figure (${num(end.gbPerVm)} GB per VM): it would only repeat the table`);
+          notes.push(
+            `storage (modelled): the target gives the config's own figure (${num(end.gbPerVm)} GB per VM): it would only repeat the table`,
+          );
           continue;
         }
-        checks.push({ resource: 'storage', basis, need: end.gbPerVm, capacity, unit: 'GB per VM', utilisation: capacity > 0 ? end.gbPerVm / capacity : Infinity,
-          detail: `sizing model at ${end.month} for ${dataServices.join(', ')}, ${basis === 'measured' ? 'measured unit sizes' : 'the config\'s unit sizes'} (storage and estimation buffers included)` });
+        checks.push({
+          resource: 'storage',
+          basis,
+          need: end.gbPerVm,
+          capacity,
+          unit: 'GB per VM',
+          utilisation: capacity > 0 ? end.gbPerVm / capacity : Infinity,
+          detail: `sizing model at ${end.month} for ${dataServices.join(', ')}, ${basis === 'measured' ? 'measured unit sizes' : "the config's unit sizes"} (storage and estimation buffers included)`,
+        });
         const f = fullAt(byMonth, capacity);
         if (f) storageFull[basis] = f;
         storageByMonth = byMonth; // the measured route, when there is one, comes last
@@ -529,10 +682,23 @@ export function verdicts(rows: readonly VmRow[], proj: Projection | undefined, c
     const modelledChecks = checks.filter((c) => c.basis === 'modelled');
     const measured = judge(row, measuredChecks, storageFull.measured);
     const modelled = judge(row, modelledChecks, storageFull.modelled);
-    const standInOnly = judge(row, checks.filter((c) => c.advisory === 'stand-in'), undefined);
+    const standInOnly = judge(
+      row,
+      checks.filter((c) => c.advisory === 'stand-in'),
+      undefined,
+    );
     // Per resource, a measured check stands in for the modelled one; the verdict rests on the worst of them.
     const deciding = [...measuredChecks, ...modelledChecks.filter((c) => !measuredChecks.some((m) => m.resource === c.resource))];
-    const out: RowVerdict = { row, kinds, services, checks, label: 'not measured', verdict: 'not measured', signals: signals.get(row.name) ?? [], notes };
+    const out: RowVerdict = {
+      row,
+      kinds,
+      services,
+      checks,
+      label: 'not measured',
+      verdict: 'not measured',
+      signals: signals.get(row.name) ?? [],
+      notes,
+    };
     if (deciding.length) {
       const worst = deciding.reduce((a, b) => (b.utilisation > a.utilisation ? b : a));
       const j = judge(row, deciding, storageFull[worst.basis])!;
@@ -551,7 +717,7 @@ export function verdicts(rows: readonly VmRow[], proj: Projection | undefined, c
     if (otherMeasured && modelled && otherMeasured.verdict !== modelled.verdict) {
       out.disagreement = { measured: measured ? measured : { ...standInOnly!, advisory: true }, modelled };
     }
-    const full = out.label === 'measured' ? storageFull.measured ?? storageFull.modelled : storageFull.modelled;
+    const full = out.label === 'measured' ? (storageFull.measured ?? storageFull.modelled) : storageFull.modelled;
     if (full) out.storageFullAt = full;
     if (storageByMonth) out.storageByMonth = storageByMonth;
     return out;

@@ -22,7 +22,16 @@ export function num(n: number | undefined, digits = 3): string {
 }
 const pct = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '-' : `${(x * 100).toFixed(0)} %`);
 const ms = (x: number | undefined) => (x === undefined ? '-' : x >= 10_000 ? `${(x / 1000).toFixed(1)} s` : `${num(x)} ms`);
-const bytes = (b: number | undefined) => (b === undefined ? '-' : b >= 1e9 ? `${num(b / 1e9)} GB` : b >= 1e6 ? `${num(b / 1e6)} MB` : b >= 1e3 ? `${num(b / 1e3)} KB` : `${num(b)} B`);
+const bytes = (b: number | undefined) =>
+  b === undefined
+    ? '-'
+    : b >= 1e9
+      ? `${num(b / 1e9)} GB`
+      : b >= 1e6
+        ? `${num(b / 1e6)} MB`
+        : b >= 1e3
+          ? `${num(b / 1e3)} KB`
+          : `${num(b)} B`;
 
 function costValue(unit: string, v: number | undefined): string {
   if (v === undefined) return 'not measured';
@@ -62,32 +71,67 @@ function sections(m: ReportModel): Section[] {
   // 1. Verdicts
   const verdictText: string[] = [];
   if (p) {
-    verdictText.push(`Target: ${num(p.target.users)} users, ${num(p.target.formsPerUserPerMonth)} forms per user per month, case load ${num(p.target.caseLoad)}, ${num(p.target.restoresPerUserPerDay)} restores per user per day, ${p.target.months} months of growth (${p.start} to ${p.horizon}, from ${p.targetSources.start ?? 'the run'}). ` +
-      `Peak: ${num(p.load.peakFormsPerS)} forms/s and ${num(p.load.peakRestoresPerS)} restores/s (the peak 15 minutes carry ${num(p.target.peakShare * 100)} % of a day). CPU is judged at ${pct(p.target.cpuTarget)} of the cores.`);
+    verdictText.push(
+      `Target: ${num(p.target.users)} users, ${num(p.target.formsPerUserPerMonth)} forms per user per month, case load ${num(p.target.caseLoad)}, ${num(p.target.restoresPerUserPerDay)} restores per user per day, ${p.target.months} months of growth (${p.start} to ${p.horizon}, from ${p.targetSources.start ?? 'the run'}). ` +
+        `Peak: ${num(p.load.peakFormsPerS)} forms/s and ${num(p.load.peakRestoresPerS)} restores/s (the peak 15 minutes carry ${num(p.target.peakShare * 100)} % of a day). CPU is judged at ${pct(p.target.cpuTarget)} of the cores.`,
+    );
   }
   out.push({
     title: 'Verdict per VM summary row',
     text: verdictText,
-    tables: [{
-      table: {
-        head: ['VM row', 'VMs', 'cores / RAM GB / disk GB per VM', 'services', 'rests on', 'verdict', 'headroom', 'first to run out', 'measured vs modelled', 'scaling signals (OpenCRVS)'],
-        rows: m.verdicts.map((v) => [v.row.name, v.row.vmCount, `${num(v.row.coresPerVm)} / ${num(v.row.ramGbPerVm)} / ${num(v.row.storageGbPerVm)}`, v.kinds.join(', ') || '-',
-          v.label, verdictWord(v), pct(v.headroom), v.firstToRunOut ?? '-', sideBySide(v), v.signals.length ? v.signals.map((s) => `${s.name}: ${s.detail}`).join('; ') : 'none']),
-        numeric: [1, 6],
+    tables: [
+      {
+        table: {
+          head: [
+            'VM row',
+            'VMs',
+            'cores / RAM GB / disk GB per VM',
+            'services',
+            'rests on',
+            'verdict',
+            'headroom',
+            'first to run out',
+            'measured vs modelled',
+            'scaling signals (OpenCRVS)',
+          ],
+          rows: m.verdicts.map((v) => [
+            v.row.name,
+            v.row.vmCount,
+            `${num(v.row.coresPerVm)} / ${num(v.row.ramGbPerVm)} / ${num(v.row.storageGbPerVm)}`,
+            v.kinds.join(', ') || '-',
+            v.label,
+            verdictWord(v),
+            pct(v.headroom),
+            v.firstToRunOut ?? '-',
+            sideBySide(v),
+            v.signals.length ? v.signals.map((s) => `${s.name}: ${s.detail}`).join('; ') : 'none',
+          ]),
+          numeric: [1, 6],
+        },
+        empty: 'No VM summary rows: give a topology with --topology to judge each row.',
       },
-      empty: 'No VM summary rows: give a topology with --topology to judge each row.',
-    }, {
-      caption: 'What each verdict rests on',
-      table: {
-        head: ['VM row', 'resource', 'rests on', 'need', 'usable capacity', 'utilisation', 'basis'],
-        rows: m.verdicts.flatMap((v) => [
-          ...v.checks.map((k) => [v.row.name, k.resource, k.basis, `${num(k.need)} ${k.unit}`, `${num(k.capacity)} ${k.unit}`, pct(k.utilisation), k.detail + (k.advisory ? ` (advisory: ${k.advisory === 'stand-in' ? 'stand-in costs' : 'does not scale with load here'})` : '')]),
-          ...v.notes.map((n) => [v.row.name, '-', v.checks.length ? '-' : 'not measured', '-', '-', '-', n]),
-        ]),
-        numeric: [5],
+      {
+        caption: 'What each verdict rests on',
+        table: {
+          head: ['VM row', 'resource', 'rests on', 'need', 'usable capacity', 'utilisation', 'basis'],
+          rows: m.verdicts.flatMap((v) => [
+            ...v.checks.map((k) => [
+              v.row.name,
+              k.resource,
+              k.basis,
+              `${num(k.need)} ${k.unit}`,
+              `${num(k.capacity)} ${k.unit}`,
+              pct(k.utilisation),
+              k.detail +
+                (k.advisory ? ` (advisory: ${k.advisory === 'stand-in' ? 'stand-in costs' : 'does not scale with load here'})` : ''),
+            ]),
+            ...v.notes.map((n) => [v.row.name, '-', v.checks.length ? '-' : 'not measured', '-', '-', '-', n]),
+          ]),
+          numeric: [5],
+        },
+        empty: 'Nothing to judge the rows by (no calibration and no matching sizing services).',
       },
-      empty: 'Nothing to judge the rows by (no calibration and no matching sizing services).',
-    }],
+    ],
     charts: ['utilisation', 'storage-growth'],
   });
 
@@ -96,27 +140,39 @@ function sections(m: ReportModel): Section[] {
   out.push({
     title: 'Calibration: per-unit costs measured under load',
     text: [
-      c.window ? `Measured over ${num(c.window.seconds)} s of samples (${new Date(c.window.fromMs).toISOString()} to ${new Date(c.window.toMs).toISOString()}): ` +
-        `${num(counts.formsWritten ?? counts.formsAcknowledged)} forms${counts.formsWritten !== undefined ? ' taken in by the stack' : ''} (${num(counts.formsAcknowledged)} acknowledged by this run)` +
-        `${counts.changes !== undefined ? `, ${num(counts.changes)} Kafka changes` : ''}${counts.restores !== undefined ? `, ${num(counts.restores)} restores carrying ${num(counts.restoredCases)} cases` : ''}${counts.requests !== undefined ? `, ${num(counts.requests)} requests` : ''}.`
+      c.window
+        ? `Measured over ${num(c.window.seconds)} s of samples (${new Date(c.window.fromMs).toISOString()} to ${new Date(c.window.toMs).toISOString()}): ` +
+          `${num(counts.formsWritten ?? counts.formsAcknowledged)} forms${counts.formsWritten !== undefined ? ' taken in by the stack' : ''} (${num(counts.formsAcknowledged)} acknowledged by this run)` +
+          `${counts.changes !== undefined ? `, ${num(counts.changes)} Kafka changes` : ''}${counts.restores !== undefined ? `, ${num(counts.restores)} restores carrying ${num(counts.restoredCases)} cases` : ''}${counts.requests !== undefined ? `, ${num(counts.requests)} requests` : ''}.`
         : 'No samples: nothing could be measured over time.',
       ...c.notes,
     ],
-    tables: [{
-      table: {
-        head: ['per-unit cost', 'measured', 'basis', 'resource-model constant'],
-        rows: c.costs.map((x) => [x.label, costValue(x.unit, x.value), x.basis, x.reference ?? '']),
+    tables: [
+      {
+        table: {
+          head: ['per-unit cost', 'measured', 'basis', 'resource-model constant'],
+          rows: c.costs.map((x) => [x.label, costValue(x.unit, x.value), x.basis, x.reference ?? '']),
+        },
+        empty: 'No costs could be computed.',
       },
-      empty: 'No costs could be computed.',
-    }, {
-      caption: 'CPU and memory by service over the window',
-      table: {
-        head: ['service', 'CPU seconds', 'mean cores', 'peak cores', 'peak memory', 'processes / hosts', 'basis'],
-        rows: c.services.map((l) => [l.kind, num(l.cpuSeconds), num(l.meanCores), num(l.peakCores), bytes(l.peakRssBytes), l.processes.join(', '), l.basis]),
-        numeric: [1, 2, 3],
+      {
+        caption: 'CPU and memory by service over the window',
+        table: {
+          head: ['service', 'CPU seconds', 'mean cores', 'peak cores', 'peak memory', 'processes / hosts', 'basis'],
+          rows: c.services.map((l) => [
+            l.kind,
+            num(l.cpuSeconds),
+            num(l.meanCores),
+            num(l.peakCores),
+            bytes(l.peakRssBytes),
+            l.processes.join(', '),
+            l.basis,
+          ]),
+          numeric: [1, 2, 3],
+        },
+        empty: 'No per-service CPU: the run had no process samples (local stack) and no VM that runs a single service.',
       },
-      empty: 'No per-service CPU: the run had no process samples (local stack) and no VM that runs a single service.',
-    }],
+    ],
     charts: ['process-cpu'],
   });
 
@@ -124,28 +180,46 @@ function sections(m: ReportModel): Section[] {
   if (p) {
     out.push({
       title: `Sizing model for the target (${p.start} to ${p.horizon})`,
-      text: [`Config ${p.sizingConfig}; the measured figures replace the config's where it has a place for them. Total: ${p.totals.vms} VMs, ${num(p.totals.cores)} cores, ${num(p.totals.ramGb)} GB RAM, ${num(p.totals.storageTotal)} ${p.storageUnit} data storage.`, ...p.skipped],
-      tables: [{
-        caption: 'Target population',
-        table: { head: ['parameter', 'value', 'from'], rows: Object.entries(p.target).map(([k, v]) => [k, typeof v === 'number' ? num(v) : v, p.targetSources[k] ?? '']) },
-        empty: '-',
-      }, {
-        caption: 'CPU at the peak, from the measured costs',
-        table: { head: ['service', 'cores at peak', 'how'], rows: p.demands.map((d) => [d.kind, num(d.peakCores), d.basis]), numeric: [1] },
-        empty: 'No measured CPU cost to project (no process samples in this run).',
-      }, {
-        caption: 'Calibrated figures fed to the sizing model',
-        table: { head: ['override', 'value', 'source'], rows: p.overrides.map((o) => [o.path, typeof o.value === 'number' ? num(o.value, 4) : o.value, o.source ?? '']) },
-        empty: 'None: nothing measured has a place in this config.',
-      }, {
-        caption: 'VM summary the model gives for the target',
-        table: {
-          head: ['', 'Cores Per VM', 'RAM Per VM', 'Data Storage Per VM (GB)', 'VMs Total'],
-          rows: p.vmSummary.map((v) => [v.name, num(v.coresPerVm), num(v.ramGbPerVm), num(v.storageGbPerVm), v.vmCount]),
-          numeric: [1, 2, 3, 4],
+      text: [
+        `Config ${p.sizingConfig}; the measured figures replace the config's where it has a place for them. Total: ${p.totals.vms} VMs, ${num(p.totals.cores)} cores, ${num(p.totals.ramGb)} GB RAM, ${num(p.totals.storageTotal)} ${p.storageUnit} data storage.`,
+        ...p.skipped,
+      ],
+      tables: [
+        {
+          caption: 'Target population',
+          table: {
+            head: ['parameter', 'value', 'from'],
+            rows: Object.entries(p.target).map(([k, v]) => [k, typeof v === 'number' ? num(v) : v, p.targetSources[k] ?? '']),
+          },
+          empty: '-',
         },
-        empty: 'The model gives no VM for this target.',
-      }],
+        {
+          caption: 'CPU at the peak, from the measured costs',
+          table: {
+            head: ['service', 'cores at peak', 'how'],
+            rows: p.demands.map((d) => [d.kind, num(d.peakCores), d.basis]),
+            numeric: [1],
+          },
+          empty: 'No measured CPU cost to project (no process samples in this run).',
+        },
+        {
+          caption: 'Calibrated figures fed to the sizing model',
+          table: {
+            head: ['override', 'value', 'source'],
+            rows: p.overrides.map((o) => [o.path, typeof o.value === 'number' ? num(o.value, 4) : o.value, o.source ?? '']),
+          },
+          empty: 'None: nothing measured has a place in this config.',
+        },
+        {
+          caption: 'VM summary the model gives for the target',
+          table: {
+            head: ['', 'Cores Per VM', 'RAM Per VM', 'Data Storage Per VM (GB)', 'VMs Total'],
+            rows: p.vmSummary.map((v) => [v.name, num(v.coresPerVm), num(v.ramGbPerVm), num(v.storageGbPerVm), v.vmCount]),
+            numeric: [1, 2, 3, 4],
+          },
+          empty: 'The model gives no VM for this target.',
+        },
+      ],
     });
   }
 
@@ -153,41 +227,93 @@ function sections(m: ReportModel): Section[] {
   out.push({
     title: 'The run',
     text: [
-      r.scenario ? `${r.scenario} against ${r.target ?? 'an unknown target'}, ${r.startedAt ?? '?'} to ${r.endedAt ?? '?'} (${num(r.durationS)} s): ${r.outcome?.toUpperCase() ?? 'no outcome'}${r.message ? ` (${r.message})` : ''}. ` +
-        `${num(r.requests)} requests, ${num(r.failedRequests)} failed; ${num(r.acknowledged)} forms acknowledged.` : 'No summary.json: the run may not have finished.',
-      r.liveness?.followed ? `Data liveness (acknowledged -> searchable): ${r.liveness.searchable}/${r.liveness.followed} followed forms, p50 ${ms(r.liveness.p50Ms)}, p95 ${ms(r.liveness.p95Ms)}, max ${ms(r.liveness.maxMs)}.` : 'Data liveness: not followed.',
+      r.scenario
+        ? `${r.scenario} against ${r.target ?? 'an unknown target'}, ${r.startedAt ?? '?'} to ${r.endedAt ?? '?'} (${num(r.durationS)} s): ${r.outcome?.toUpperCase() ?? 'no outcome'}${r.message ? ` (${r.message})` : ''}. ` +
+          `${num(r.requests)} requests, ${num(r.failedRequests)} failed; ${num(r.acknowledged)} forms acknowledged.`
+        : 'No summary.json: the run may not have finished.',
+      r.liveness?.followed
+        ? `Data liveness (acknowledged -> searchable): ${r.liveness.searchable}/${r.liveness.followed} followed forms, p50 ${ms(r.liveness.p50Ms)}, p95 ${ms(r.liveness.p95Ms)}, max ${ms(r.liveness.maxMs)}.`
+        : 'Data liveness: not followed.',
     ],
-    tables: [{
-      table: { head: ['endpoint', 'requests', 'failed', 'p50', 'p95', 'p99', 'max'], rows: r.endpoints.map((e) => [e.endpoint, e.count, e.failed, ms(e.p50), ms(e.p95), ms(e.p99), ms(e.max)]), numeric: [1, 2, 3, 4, 5, 6] },
-      empty: 'No per-endpoint figures (summary.json missing).',
-    }, {
-      caption: 'Thresholds',
-      table: { head: ['metric', 'threshold', 'held'], rows: r.thresholds.map((t) => [t.metric, t.expression, t.ok ? 'yes' : 'NO']) },
-      empty: 'No thresholds recorded.',
-    }],
-    charts: ['throughput', ...m.charts.filter((x) => x.id.startsWith('latency-')).map((x) => x.id), 'errors', 'pillow-lag', 'postgres', 'elasticsearch'],
+    tables: [
+      {
+        table: {
+          head: ['endpoint', 'requests', 'failed', 'p50', 'p95', 'p99', 'max'],
+          rows: r.endpoints.map((e) => [e.endpoint, e.count, e.failed, ms(e.p50), ms(e.p95), ms(e.p99), ms(e.max)]),
+          numeric: [1, 2, 3, 4, 5, 6],
+        },
+        empty: 'No per-endpoint figures (summary.json missing).',
+      },
+      {
+        caption: 'Thresholds',
+        table: { head: ['metric', 'threshold', 'held'], rows: r.thresholds.map((t) => [t.metric, t.expression, t.ok ? 'yes' : 'NO']) },
+        empty: 'No thresholds recorded.',
+      },
+    ],
+    charts: [
+      'throughput',
+      ...m.charts.filter((x) => x.id.startsWith('latency-')).map((x) => x.id),
+      'errors',
+      'pillow-lag',
+      'postgres',
+      'elasticsearch',
+    ],
   });
 
   // 5. VMs
   out.push({
-    title: 'VMs under the run\'s load (OpenCRVS scaling signals)',
-    text: ['Signals: CPU busy >= 90 % or iowait >= 10 % in at least 80 % of readings, swapping (or major faults >= 50/s) in at least 20 % of readings, memory >= 95 % used in at least 80 %.'],
-    tables: [{
-      table: {
-        head: ['host', 'VM row', 'readings', 'CPU busy mean / max', 'iowait mean / max', 'memory used max', 'swap pages/s max', 'signals'],
-        rows: m.hosts.map((h) => [h.host, h.row ?? '-', h.readings, `${num(h.cpuBusyMean)} / ${num(h.cpuBusyMax)} %`, `${num(h.iowaitMean)} / ${num(h.iowaitMax)} %`, h.memUsedMaxPct !== undefined ? `${num(h.memUsedMaxPct)} %` : '-', num(h.swapPagesPerSMax), h.signals.map((s) => s.name).join(', ') || 'none']),
-        numeric: [2],
+    title: "VMs under the run's load (OpenCRVS scaling signals)",
+    text: [
+      'Signals: CPU busy >= 90 % or iowait >= 10 % in at least 80 % of readings, swapping (or major faults >= 50/s) in at least 20 % of readings, memory >= 95 % used in at least 80 %.',
+    ],
+    tables: [
+      {
+        table: {
+          head: [
+            'host',
+            'VM row',
+            'readings',
+            'CPU busy mean / max',
+            'iowait mean / max',
+            'memory used max',
+            'swap pages/s max',
+            'signals',
+          ],
+          rows: m.hosts.map((h) => [
+            h.host,
+            h.row ?? '-',
+            h.readings,
+            `${num(h.cpuBusyMean)} / ${num(h.cpuBusyMax)} %`,
+            `${num(h.iowaitMean)} / ${num(h.iowaitMax)} %`,
+            h.memUsedMaxPct !== undefined ? `${num(h.memUsedMaxPct)} %` : '-',
+            num(h.swapPagesPerSMax),
+            h.signals.map((s) => s.name).join(', ') || 'none',
+          ]),
+          numeric: [2],
+        },
+        empty: 'No host samples in this run: the signals cannot be checked.',
       },
-      empty: 'No host samples in this run: the signals cannot be checked.',
-    }],
+    ],
     charts: ['host-cpu'],
   });
 
   // 6. Sources
   out.push({
     title: 'Data sources',
-    text: [`Results directory: ${m.resultsDir}`, ...(m.topology ? [`Topology: ${m.topology.file} (${m.topology.rows.length} rows, from ${m.topology.from === 'option' ? '--topology' : 'the run\'s manifest'})`] : [])],
-    tables: [{ table: { head: ['source', 'status', 'detail'], rows: m.sources.map((s) => [s.name, s.status, s.detail]) }, empty: 'Every source was present.' }],
+    text: [
+      `Results directory: ${m.resultsDir}`,
+      ...(m.topology
+        ? [
+            `Topology: ${m.topology.file} (${m.topology.rows.length} rows, from ${m.topology.from === 'option' ? '--topology' : "the run's manifest"})`,
+          ]
+        : []),
+    ],
+    tables: [
+      {
+        table: { head: ['source', 'status', 'detail'], rows: m.sources.map((s) => [s.name, s.status, s.detail]) },
+        empty: 'Every source was present.',
+      },
+    ],
     list: [...m.chartsNotDrawn.map((x) => `Chart not drawn: ${x.title} (${x.reason})`), ...m.notes, ...m.warnings],
   });
   return out;
@@ -195,13 +321,22 @@ function sections(m: ReportModel): Section[] {
 
 // ---- HTML --------------------------------------------------------------------------------------------------
 
-const esc = (s: unknown) => String(s ?? '').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const esc = (s: unknown) =>
+  String(s ?? '')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;');
 
 function htmlTable(t: Table, caption?: string): string {
   const cls = (i: number) => (t.numeric?.includes(i) ? ' class="n"' : '');
-  const verdictClass = (v: Cell) => (typeof v === 'string' && /^(SHORT|ENOUGH|OVERSIZED|NOT MEASURED)/.test(v) ? ` class="v-${v.split(' ')[0]!.toLowerCase()}"` : '');
-  return `<table>${caption ? `<caption>${esc(caption)}</caption>` : ''}<thead><tr>${t.head.map((h, i) => `<th${cls(i)}>${esc(h)}</th>`).join('')}</tr></thead><tbody>` +
-    t.rows.map((row) => `<tr>${row.map((c, i) => `<td${verdictClass(c) || cls(i)}>${esc(c ?? '-')}</td>`).join('')}</tr>`).join('') + '</tbody></table>';
+  const verdictClass = (v: Cell) =>
+    typeof v === 'string' && /^(SHORT|ENOUGH|OVERSIZED|NOT MEASURED)/.test(v) ? ` class="v-${v.split(' ')[0]!.toLowerCase()}"` : '';
+  return (
+    `<table>${caption ? `<caption>${esc(caption)}</caption>` : ''}<thead><tr>${t.head.map((h, i) => `<th${cls(i)}>${esc(h)}</th>`).join('')}</tr></thead><tbody>` +
+    t.rows.map((row) => `<tr>${row.map((c, i) => `<td${verdictClass(c) || cls(i)}>${esc(c ?? '-')}</td>`).join('')}</tr>`).join('') +
+    '</tbody></table>'
+  );
 }
 
 const CSS = `
@@ -225,7 +360,9 @@ export function renderHtml(m: ReportModel, charts: readonly RenderedChart[]): st
   const byId = new Map(charts.map((c) => [c.id, c]));
   const used = new Set<string>();
   const parts: string[] = [];
-  parts.push(`<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>${esc(m.title)}</title><style>${CSS}</style><script>${CHECK_SCRIPT}</script></head><body>`);
+  parts.push(
+    `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>${esc(m.title)}</title><style>${CSS}</style><script>${CHECK_SCRIPT}</script></head><body>`,
+  );
   parts.push(`<h1>${esc(m.title)}</h1><p class="meta">Generated ${esc(m.generatedAt)} by capacity report from ${esc(m.resultsDir)}</p>`);
   const fig = (id: string) => {
     const c = byId.get(id);
@@ -236,7 +373,12 @@ export function renderHtml(m: ReportModel, charts: readonly RenderedChart[]): st
   for (const s of sections(m)) {
     parts.push(`<h2>${esc(s.title)}</h2>`);
     for (const t of s.text ?? []) if (t) parts.push(`<p>${esc(t)}</p>`);
-    for (const t of s.tables ?? []) parts.push(t.table.rows.length ? htmlTable(t.table, t.caption) : `<p class="empty">${t.caption ? `${esc(t.caption)}: ` : ''}${esc(t.empty)}</p>`);
+    for (const t of s.tables ?? [])
+      parts.push(
+        t.table.rows.length
+          ? htmlTable(t.table, t.caption)
+          : `<p class="empty">${t.caption ? `${esc(t.caption)}: ` : ''}${esc(t.empty)}</p>`,
+      );
     for (const id of s.charts ?? []) parts.push(fig(id));
     if (s.list?.length) parts.push(`<ul class="notes">${s.list.map((x) => `<li>${esc(x)}</li>`).join('')}</ul>`);
   }
@@ -248,7 +390,10 @@ export function renderHtml(m: ReportModel, charts: readonly RenderedChart[]): st
 
 // ---- Markdown ----------------------------------------------------------------------------------------------
 
-const mdCell = (c: Cell) => String(c ?? '-').replace(/\|/g, '\\|').replace(/\n/g, ' ');
+const mdCell = (c: Cell) =>
+  String(c ?? '-')
+    .replace(/\|/g, '\\|')
+    .replace(/\n/g, ' ');
 
 function mdTable(t: Table, caption?: string): string {
   const align = t.head.map((_, i) => (t.numeric?.includes(i) ? '---:' : '---'));
@@ -268,7 +413,8 @@ export function renderMarkdown(m: ReportModel): string {
   for (const s of sections(m)) {
     out.push(`## ${s.title}`, '');
     for (const t of s.text ?? []) if (t) out.push(t, '');
-    for (const t of s.tables ?? []) out.push(t.table.rows.length ? mdTable(t.table, t.caption) : `_${t.caption ? `${t.caption}: ` : ''}${t.empty}_\n`);
+    for (const t of s.tables ?? [])
+      out.push(t.table.rows.length ? mdTable(t.table, t.caption) : `_${t.caption ? `${t.caption}: ` : ''}${t.empty}_\n`);
     for (const id of s.charts ?? []) fig(id);
     if (s.list?.length) out.push(...s.list.map((x) => `- ${x}`), '');
   }
@@ -277,5 +423,8 @@ export function renderMarkdown(m: ReportModel): string {
     out.push('## Other charts', '');
     for (const c of rest) fig(c.id);
   }
-  return `${out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
+  return `${out
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trimEnd()}\n`;
 }

@@ -97,8 +97,12 @@ export interface ReportResult {
 // ---- charts from the results -------------------------------------------------------------------------------
 
 function origin(r: LoadedResults): number {
-  const cands = [r.summary?.startedAt ? Date.parse(r.summary.startedAt) : NaN, r.manifest?.startedAt ? Date.parse(r.manifest.startedAt) : NaN,
-    r.timeseries.length ? r.timeseries[0]!.second * 1000 : NaN, r.samples.firstMs].filter(Number.isFinite);
+  const cands = [
+    r.summary?.startedAt ? Date.parse(r.summary.startedAt) : NaN,
+    r.manifest?.startedAt ? Date.parse(r.manifest.startedAt) : NaN,
+    r.timeseries.length ? r.timeseries[0]!.second * 1000 : NaN,
+    r.samples.firstMs,
+  ].filter(Number.isFinite);
   return cands.length ? Math.min(...cands) : 0;
 }
 
@@ -116,31 +120,67 @@ function byLabel(list: Series[], label: string): Map<string, Series[]> {
   return m;
 }
 
-export function chartSpecs(r: LoadedResults, verdictRows: RowVerdict[]): { specs: ChartSpec[]; notDrawn: Array<{ title: string; reason: string }> } {
+export function chartSpecs(
+  r: LoadedResults,
+  verdictRows: RowVerdict[],
+): { specs: ChartSpec[]; notDrawn: Array<{ title: string; reason: string }> } {
   const specs: ChartSpec[] = [];
   const notDrawn: Array<{ title: string; reason: string }> = [];
   const t0 = origin(r);
   const x = 'seconds since the start';
   // the phone's endpoints first (latency charts are drawn for the first four), then exports and the data API
   const rank = (ep: string) => (['receiver', 'restore', 'search'].indexOf(ep) + 4) % 4;
-  const endpoints = [...new Set(r.timeseries.filter((row) => row.endpoint !== 'none').map((row) => row.endpoint))].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+  const endpoints = [...new Set(r.timeseries.filter((row) => row.endpoint !== 'none').map((row) => row.endpoint))].sort(
+    (a, b) => rank(a) - rank(b) || a.localeCompare(b),
+  );
   const perEndpoint = (ep: string) => r.timeseries.filter((row) => row.endpoint === ep);
   const sec = (s: number) => s - t0 / 1000;
 
   if (endpoints.length) {
-    specs.push({ id: 'throughput', title: 'Throughput: requests per second by endpoint', kind: 'line', xLabel: x, yLabel: 'requests/s',
-      series: endpoints.map((ep) => ({ label: ep, points: perEndpoint(ep).map((row) => ({ x: sec(row.second), y: row.requests })) })) });
+    specs.push({
+      id: 'throughput',
+      title: 'Throughput: requests per second by endpoint',
+      kind: 'line',
+      xLabel: x,
+      yLabel: 'requests/s',
+      series: endpoints.map((ep) => ({ label: ep, points: perEndpoint(ep).map((row) => ({ x: sec(row.second), y: row.requests })) })),
+    });
     for (const ep of endpoints.slice(0, 4)) {
       const rows = perEndpoint(ep);
-      specs.push({ id: `latency-${ep}`, title: `Latency percentiles: ${ep}`, kind: 'line', xLabel: x, yLabel: 'ms',
-        series: (['p50', 'p95', 'p99'] as const).map((p) => ({ label: p, keepPeaks: true, points: rows.map((row) => ({ x: sec(row.second), y: row[p] })) })) });
+      specs.push({
+        id: `latency-${ep}`,
+        title: `Latency percentiles: ${ep}`,
+        kind: 'line',
+        xLabel: x,
+        yLabel: 'ms',
+        series: (['p50', 'p95', 'p99'] as const).map((p) => ({
+          label: p,
+          keepPeaks: true,
+          points: rows.map((row) => ({ x: sec(row.second), y: row[p] })),
+        })),
+      });
     }
     const dropped = r.timeseries.filter((row) => row.dropped > 0);
-    specs.push({ id: 'errors', title: 'Errors: failed requests and dropped iterations per second', kind: 'line', xLabel: x, yLabel: 'per second',
+    specs.push({
+      id: 'errors',
+      title: 'Errors: failed requests and dropped iterations per second',
+      kind: 'line',
+      xLabel: x,
+      yLabel: 'per second',
       series: [
-        ...endpoints.map((ep) => ({ label: `${ep} failed`, points: perEndpoint(ep).map((row) => ({ x: sec(row.second), y: row.failed })) })),
-        { label: 'dropped iterations', dashed: true, points: dropped.length ? [...new Map(r.timeseries.map((row) => [row.second, row.dropped])).entries()].map(([s, d]) => ({ x: sec(s), y: d })) : [] },
-      ] });
+        ...endpoints.map((ep) => ({
+          label: `${ep} failed`,
+          points: perEndpoint(ep).map((row) => ({ x: sec(row.second), y: row.failed })),
+        })),
+        {
+          label: 'dropped iterations',
+          dashed: true,
+          points: dropped.length
+            ? [...new Map(r.timeseries.map((row) => [row.second, row.dropped])).entries()].map(([s, d]) => ({ x: sec(s), y: d }))
+            : [],
+        },
+      ],
+    });
   } else notDrawn.push({ title: 'Throughput, latency and errors', reason: 'no timeseries.csv rows' });
 
   const pillowLag = r.samples.get('pillows', 'time_lag_max_s');
@@ -152,12 +192,26 @@ export function chartSpecs(r: LoadedResults, verdictRows: RowVerdict[]): { specs
       const s = sumByTime(list);
       series.push({ label: `${p} time lag (s)`, keepPeaks: true, points: seriesPoints(s.t, s.v, t0) });
     }
-    if (live.length) series.push({ label: 'ack -> searchable (s)', dashed: true, keepPeaks: true, points: live.map((l) => ({ x: Math.round((l.ackedAt - t0) / 100) / 10, y: l.lagMs! / 1000 })) });
+    if (live.length)
+      series.push({
+        label: 'ack -> searchable (s)',
+        dashed: true,
+        keepPeaks: true,
+        points: live.map((l) => ({ x: Math.round((l.ackedAt - t0) / 100) / 10, y: l.lagMs! / 1000 })),
+      });
     for (const [p, list] of byLabel(offsetLag, 'pillow')) {
       const s = sumByTime(list);
       series.push({ label: `${p} offset lag (changes)`, right: true, dashed: true, keepPeaks: true, points: seriesPoints(s.t, s.v, t0) });
     }
-    specs.push({ id: 'pillow-lag', title: 'Pillow lag and data liveness', kind: 'line', xLabel: x, yLabel: 'seconds', yRightLabel: 'changes behind', series });
+    specs.push({
+      id: 'pillow-lag',
+      title: 'Pillow lag and data liveness',
+      kind: 'line',
+      xLabel: x,
+      yLabel: 'seconds',
+      yRightLabel: 'changes behind',
+      series,
+    });
   } else notDrawn.push({ title: 'Pillow lag', reason: 'no pillow samples and no liveness records' });
 
   const metricLine = (source: string, metric: string, label: string, right = false): LineSeries | undefined => {
@@ -172,30 +226,64 @@ export function chartSpecs(r: LoadedResults, verdictRows: RowVerdict[]): { specs
     metricLine('postgres', 'rows_fetched_per_s', 'rows fetched/s'),
     metricLine('postgres', 'connections_total', 'connections', true),
   ].filter((s): s is LineSeries => !!s);
-  if (pgSeries.length) specs.push({ id: 'postgres', title: 'PostgreSQL load', kind: 'line', xLabel: x, yLabel: 'per second', yRightLabel: 'connections', series: pgSeries });
+  if (pgSeries.length)
+    specs.push({
+      id: 'postgres',
+      title: 'PostgreSQL load',
+      kind: 'line',
+      xLabel: x,
+      yLabel: 'per second',
+      yRightLabel: 'connections',
+      series: pgSeries,
+    });
   else notDrawn.push({ title: 'PostgreSQL load', reason: 'no postgres samples' });
   const esSeries = [
     metricLine('elasticsearch', 'indexing_per_s', 'documents indexed/s'),
     metricLine('elasticsearch', 'search_per_s', 'searches/s (shard query phases)'),
     metricLine('elasticsearch', 'heap_used_pct', 'heap used %', true),
   ].filter((s): s is LineSeries => !!s);
-  if (esSeries.length) specs.push({ id: 'elasticsearch', title: 'Elasticsearch load', kind: 'line', xLabel: x, yLabel: 'per second', yRightLabel: 'heap %', series: esSeries });
+  if (esSeries.length)
+    specs.push({
+      id: 'elasticsearch',
+      title: 'Elasticsearch load',
+      kind: 'line',
+      xLabel: x,
+      yLabel: 'per second',
+      yRightLabel: 'heap %',
+      series: esSeries,
+    });
   else notDrawn.push({ title: 'Elasticsearch load', reason: 'no elasticsearch samples' });
 
   const procCores = r.samples.get('process', 'cpu_cores');
   if (procCores.length) {
-    specs.push({ id: 'process-cpu', title: 'CPU by service (process trees)', kind: 'line', xLabel: x, yLabel: 'cores',
-      series: [...byLabel(procCores, 'service')].sort(([a], [b]) => a.localeCompare(b)).map(([svc, list]) => {
-        const s = sumByTime(list);
-        return { label: svc, points: seriesPoints(s.t, s.v, t0) };
-      }) });
+    specs.push({
+      id: 'process-cpu',
+      title: 'CPU by service (process trees)',
+      kind: 'line',
+      xLabel: x,
+      yLabel: 'cores',
+      series: [...byLabel(procCores, 'service')]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([svc, list]) => {
+          const s = sumByTime(list);
+          return { label: svc, points: seriesPoints(s.t, s.v, t0) };
+        }),
+    });
   }
   const hostBusy = r.samples.get('host', 'cpu_busy_pct');
   if (hostBusy.length) {
     const series: LineSeries[] = [];
     for (const s of hostBusy) series.push({ label: `${s.host} CPU busy %`, points: seriesPoints(s.t, s.v, t0) });
-    for (const s of r.samples.get('host', 'cpu_iowait_pct')) series.push({ label: `${s.host} iowait %`, dashed: true, points: seriesPoints(s.t, s.v, t0) });
-    specs.push({ id: 'host-cpu', title: 'VM CPU: busy and iowait (OpenCRVS signals)', kind: 'line', xLabel: x, yLabel: '%', series: series.slice(0, 20) });
+    for (const s of r.samples.get('host', 'cpu_iowait_pct'))
+      series.push({ label: `${s.host} iowait %`, dashed: true, points: seriesPoints(s.t, s.v, t0) });
+    specs.push({
+      id: 'host-cpu',
+      title: 'VM CPU: busy and iowait (OpenCRVS signals)',
+      kind: 'line',
+      xLabel: x,
+      yLabel: '%',
+      series: series.slice(0, 20),
+    });
   } else notDrawn.push({ title: 'VM CPU', reason: 'no host samples' });
 
   const judged = verdictRows.filter((v) => v.checks.length);
@@ -203,26 +291,49 @@ export function chartSpecs(r: LoadedResults, verdictRows: RowVerdict[]): { specs
     const resources = ['cpu measured', 'cpu modelled', 'ram measured', 'storage measured', 'storage modelled'] as const;
     const keyOf = (c: RowVerdict['checks'][number]) => `${c.resource} ${c.basis}`;
     const used = resources.filter((res) => judged.some((v) => v.checks.some((c) => keyOf(c) === res)));
-    specs.push({ id: 'utilisation', title: 'Per-VM utilisation against capacity at the target (100 % = the row is full)', kind: 'bar', horizontal: true,
-      categories: judged.map((v) => v.row.name), yLabel: '% of usable capacity',
-      bars: used.map((res, i) => ({ label: { 'cpu measured': 'CPU at peak (measured, of 70 % target)', 'cpu modelled': 'CPU (modelled: config capacities)', 'ram measured': 'RAM (as measured, advisory)', 'storage measured': 'storage at horizon (measured unit sizes)', 'storage modelled': 'storage at horizon (config unit sizes)' }[res],
+    specs.push({
+      id: 'utilisation',
+      title: 'Per-VM utilisation against capacity at the target (100 % = the row is full)',
+      kind: 'bar',
+      horizontal: true,
+      categories: judged.map((v) => v.row.name),
+      yLabel: '% of usable capacity',
+      bars: used.map((res, i) => ({
+        label: {
+          'cpu measured': 'CPU at peak (measured, of 70 % target)',
+          'cpu modelled': 'CPU (modelled: config capacities)',
+          'ram measured': 'RAM (as measured, advisory)',
+          'storage measured': 'storage at horizon (measured unit sizes)',
+          'storage modelled': 'storage at horizon (config unit sizes)',
+        }[res],
         colour: ['#1f77b4', '#9467bd', '#ff7f0e', '#2ca02c', '#8c564b'][resources.indexOf(res)] ?? `#${i}${i}${i}`,
         values: judged.map((v) => {
           const c = v.checks.find((x) => keyOf(x) === res);
           return c && Number.isFinite(c.utilisation) ? Math.round(c.utilisation * 1000) / 10 : null;
-        }) })),
-      line: { value: 100, label: 'capacity' } });
+        }),
+      })),
+      line: { value: 100, label: 'capacity' },
+    });
   } else notDrawn.push({ title: 'Per-VM utilisation against capacity', reason: 'no topology rows, or nothing to judge them by' });
   const growth = verdictRows.filter((v) => v.storageByMonth?.length && v.row.storageGbPerVm > 0);
   if (growth.length) {
     const months = growth[0]!.storageByMonth!.map((m) => m.month);
-    specs.push({ id: 'storage-growth', title: `Storage growth per VM against the disk column (100 % = disk full), ${months[0]} to ${months[months.length - 1]}`, kind: 'line',
-      xLabel: `month (1 = ${months[0]})`, yLabel: '% of data disk per VM',
+    specs.push({
+      id: 'storage-growth',
+      title: `Storage growth per VM against the disk column (100 % = disk full), ${months[0]} to ${months[months.length - 1]}`,
+      kind: 'line',
+      xLabel: `month (1 = ${months[0]})`,
+      yLabel: '% of data disk per VM',
       series: [
-        ...growth.map((v) => ({ label: v.row.name, points: v.storageByMonth!.map((m, i) => ({ x: i + 1, y: Math.round((m.gbPerVm / v.row.storageGbPerVm) * 1000) / 10 })) })),
+        ...growth.map((v) => ({
+          label: v.row.name,
+          points: v.storageByMonth!.map((m, i) => ({ x: i + 1, y: Math.round((m.gbPerVm / v.row.storageGbPerVm) * 1000) / 10 })),
+        })),
         { label: 'disk column', dashed: true, colour: '#000000', points: months.map((_, i) => ({ x: i + 1, y: 100 })) },
-      ] });
-  } else notDrawn.push({ title: 'Storage growth against the disk column', reason: 'no topology rows with disks matched to sizing services' });
+      ],
+    });
+  } else
+    notDrawn.push({ title: 'Storage growth against the disk column', reason: 'no topology rows with disks matched to sizing services' });
   return { specs, notDrawn };
 }
 
@@ -230,7 +341,15 @@ export function chartSpecs(r: LoadedResults, verdictRows: RowVerdict[]): { specs
 
 function sourceStatus(r: LoadedResults): SourceStatus[] {
   const out: SourceStatus[] = [];
-  for (const f of ['manifest.json', 'summary.json', 'k6-summary.json', 'timeseries.csv', 'acks.ndjson', 'liveness.ndjson', 'samples.ndjson']) {
+  for (const f of [
+    'manifest.json',
+    'summary.json',
+    'k6-summary.json',
+    'timeseries.csv',
+    'acks.ndjson',
+    'liveness.ndjson',
+    'samples.ndjson',
+  ]) {
     if (r.missing.includes(f)) out.push({ name: f, status: 'missing', detail: 'not in the results directory' });
   }
   const expected = ['host', 'postgres', 'pillows', 'kafka', 'elasticsearch', 'redis', 'nginx', 'process', 'local_store'];
@@ -239,12 +358,28 @@ function sourceStatus(r: LoadedResults): SourceStatus[] {
     const gaps = [...r.samples.gaps.values()].filter((g) => g.source === s);
     const gapCount = gaps.reduce((a, g) => a + g.count, 0);
     if (present.includes(s)) {
-      out.push({ name: `samples: ${s}`, status: gapCount ? 'partial' : 'present',
-        detail: `${r.samples.hosts(s).join(', ')}${gapCount ? `; ${gapCount} gaps (${gaps.map((g) => `${g.host}${g.part ? `/${g.part}` : ''}: ${g.firstError}`).slice(0, 3).join('; ')})` : ''}` });
+      out.push({
+        name: `samples: ${s}`,
+        status: gapCount ? 'partial' : 'present',
+        detail: `${r.samples.hosts(s).join(', ')}${
+          gapCount
+            ? `; ${gapCount} gaps (${gaps
+                .map((g) => `${g.host}${g.part ? `/${g.part}` : ''}: ${g.firstError}`)
+                .slice(0, 3)
+                .join('; ')})`
+            : ''
+        }`,
+      });
     } else if (gapCount) out.push({ name: `samples: ${s}`, status: 'missing', detail: `only gaps: ${gaps[0]!.firstError}` });
-    else if (r.samples.lines) out.push({ name: `samples: ${s}`, status: 'missing', detail: s === 'process' || s === 'local_store' ? 'not sampled (local stack only)' : 'not sampled' });
+    else if (r.samples.lines)
+      out.push({
+        name: `samples: ${s}`,
+        status: 'missing',
+        detail: s === 'process' || s === 'local_store' ? 'not sampled (local stack only)' : 'not sampled',
+      });
   }
-  for (const s of present) if (!expected.includes(s)) out.push({ name: `samples: ${s}`, status: 'present', detail: r.samples.hosts(s).join(', ') });
+  for (const s of present)
+    if (!expected.includes(s)) out.push({ name: `samples: ${s}`, status: 'present', detail: r.samples.hosts(s).join(', ') });
   return out;
 }
 
@@ -269,7 +404,8 @@ function resolveTopology(opts: ReportOptions, r: LoadedResults): { topology?: To
 export async function buildReport(opts: ReportOptions): Promise<ReportResult> {
   const log = opts.log ?? (() => undefined);
   const formats = opts.formats ?? [...FORMATS];
-  for (const f of formats) if (!(FORMATS as readonly string[]).includes(f)) throw new UserError(`unknown format "${f}" (one of ${FORMATS.join(', ')})`);
+  for (const f of formats)
+    if (!(FORMATS as readonly string[]).includes(f)) throw new UserError(`unknown format "${f}" (one of ${FORMATS.join(', ')})`);
   const timings: Record<string, number> = {};
   let t = performance.now();
   const lap = (name: string) => {
@@ -294,12 +430,20 @@ export async function buildReport(opts: ReportOptions): Promise<ReportResult> {
   const rows = topoInfo?.rows ?? [];
   const { hosts, byRow } = signalsByRow(results.samples, rows, topology);
   const rowVerdicts = verdicts(rows, proj, calibration, topology, byRow);
-  if (!rows.length) notes.push('no topology (give --topology, or run with --topology): no verdicts per VM row; the sizing model\'s VM summary for the target is shown instead');
+  if (!rows.length)
+    notes.push(
+      "no topology (give --topology, or run with --topology): no verdicts per VM row; the sizing model's VM summary for the target is shown instead",
+    );
   if (calibration.costs.some((c) => c.value !== undefined && (c.source === 'local stand-in' || c.source === 'containers'))) {
-    notes.push('stand-in costs: the local stack\'s web workers and pillows are this project\'s HQ-compatible service, not CommCare HQ\'s Django and pillowtop, so their CPU per form is far below a real install\'s; CPU verdicts for web, celery and pillowtop drawn from them alone are advisory. Storage per unit follows HQ\'s tables and is closer. For a real profile, run against a staging HQ and `capacity calibrate` it (reports/sizing/README.md).');
+    notes.push(
+      "stand-in costs: the local stack's web workers and pillows are this project's HQ-compatible service, not CommCare HQ's Django and pillowtop, so their CPU per form is far below a real install's; CPU verdicts for web, celery and pillowtop drawn from them alone are advisory. Storage per unit follows HQ's tables and is closer. For a real profile, run against a staging HQ and `capacity calibrate` it (reports/sizing/README.md).",
+    );
   }
   if (results.manifest?.target?.kind === 'local') {
-    if (hosts.some((h) => h.host === 'localhost')) notes.push('local stack: every service and the load generator (k6) share this machine, so host figures (and the signals) are the whole machine\'s');
+    if (hosts.some((h) => h.host === 'localhost'))
+      notes.push(
+        "local stack: every service and the load generator (k6) share this machine, so host figures (and the signals) are the whole machine's",
+      );
   }
   lap('project');
 
@@ -313,8 +457,28 @@ export async function buildReport(opts: ReportOptions): Promise<ReportResult> {
       acknowledged: results.acks.count || s?.acknowledged || 0,
       endpoints: Object.entries(s?.endpoints ?? {}).map(([endpoint, e]) => ({ endpoint, ...e })),
       thresholds: s?.thresholds ?? [],
-      ...(s ? { scenario: s.scenario, target: s.target, startedAt: s.startedAt, endedAt: s.endedAt, durationS: s.durationS, outcome: s.outcome, message: s.message, requests: s.requests, failedRequests: s.failedRequests, liveness: s.liveness } : {}),
-      ...(results.manifest?.parameters ? { parameters: { ...(results.manifest.parameters.shape ?? {}), users: results.manifest.parameters.shape?.users ?? results.manifest.parameters.users } } : {}),
+      ...(s
+        ? {
+            scenario: s.scenario,
+            target: s.target,
+            startedAt: s.startedAt,
+            endedAt: s.endedAt,
+            durationS: s.durationS,
+            outcome: s.outcome,
+            message: s.message,
+            requests: s.requests,
+            failedRequests: s.failedRequests,
+            liveness: s.liveness,
+          }
+        : {}),
+      ...(results.manifest?.parameters
+        ? {
+            parameters: {
+              ...(results.manifest.parameters.shape ?? {}),
+              users: results.manifest.parameters.shape?.users ?? results.manifest.parameters.users,
+            },
+          }
+        : {}),
     },
     sources: sourceStatus(results),
     calibration,

@@ -27,7 +27,10 @@ describe('ResultsDir', () => {
     assert.deepEqual(r.readJson('summary'), { outcome: 'passed' });
     assert.deepEqual(fs.readdirSync(r.dir), ['summary.json'], 'no temporary file left behind');
     fs.writeFileSync(r.path('acks'), '{"ack":"a","t":1,"w":0}\n{"ack":"b","t":2,"w":0}\n{"ack":"c","t"');
-    assert.deepEqual(r.ndjson<{ ack: string }>('acks').map((a) => a.ack), ['a', 'b']);
+    assert.deepEqual(
+      r.ndjson<{ ack: string }>('acks').map((a) => a.ack),
+      ['a', 'b'],
+    );
     assert.equal(r.readJson('k6Summary'), undefined, 'a missing file is undefined, not an error');
   });
 

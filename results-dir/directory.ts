@@ -34,7 +34,9 @@ export function defaultResultsRoot(): string {
 export function checkFormat(manifest: { format?: unknown }, file: string): void {
   const format = manifest.format ?? 1;
   if (format !== RESULTS_FORMAT) {
-    throw new UserError(`${file}: results format ${JSON.stringify(format)} is not one this capacity reads (format ${RESULTS_FORMAT}); read it with the capacity that wrote it`);
+    throw new UserError(
+      `${file}: results format ${JSON.stringify(format)} is not one this capacity reads (format ${RESULTS_FORMAT}); read it with the capacity that wrote it`,
+    );
   }
 }
 
@@ -43,7 +45,10 @@ export class ResultsDir {
 
   /** results/<UTC timestamp>-<name>[-n]: a new folder for every run. */
   static create(root: string, name: string, now = new Date()): ResultsDir {
-    const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+    const stamp = now
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d+Z$/, 'Z');
     fs.mkdirSync(root, { recursive: true });
     for (let n = 0; ; n++) {
       const dir = path.join(root, `${stamp}-${name}${n ? `-${n}` : ''}`);
@@ -73,7 +78,8 @@ export class ResultsDir {
     if (!st.isDirectory()) throw new UserError(`${dir}: not a directory (give the results directory of a run)`);
     const r = new ResultsDir(path.resolve(dir));
     const known: ResultFile[] = ['manifest', 'summary', 'k6Summary', 'timeseries', 'acks', 'liveness', 'samples'];
-    if (!known.some((f) => r.has(f))) throw new UserError(`${dir}: not a results directory (none of ${known.map((f) => RESULT_FILES[f]).join(', ')})`);
+    if (!known.some((f) => r.has(f)))
+      throw new UserError(`${dir}: not a results directory (none of ${known.map((f) => RESULT_FILES[f]).join(', ')})`);
     return r;
   }
 

@@ -48,7 +48,8 @@ export async function loadResults(dir: string): Promise<LoadedResults> {
   const k6 = readJsonFile(r, 'k6Summary', () => r.k6Summary(), missing, warnings);
 
   const csv = r.readText('timeseries');
-  const timeseries = csv === undefined ? [] : parseTimeseriesCsv(csv).filter((row) => row.endpoint !== 'none' || row.dropped > 0 || row.vus > 0);
+  const timeseries =
+    csv === undefined ? [] : parseTimeseriesCsv(csv).filter((row) => row.endpoint !== 'none' || row.dropped > 0 || row.vus > 0);
   if (csv === undefined) missing.push(RESULT_FILES.timeseries);
 
   const acks: LoadedResults['acks'] = { count: 0, byForm: {} };
@@ -77,7 +78,8 @@ export async function loadResults(dir: string): Promise<LoadedResults> {
     for await (const line of r.lines('liveness')) {
       try {
         const l = JSON.parse(line) as { ackedAt?: number; lagMs?: number | null };
-        if (typeof l.ackedAt === 'number') liveness.push(typeof l.lagMs === 'number' ? { ackedAt: l.ackedAt, lagMs: l.lagMs } : { ackedAt: l.ackedAt });
+        if (typeof l.ackedAt === 'number')
+          liveness.push(typeof l.lagMs === 'number' ? { ackedAt: l.ackedAt, lagMs: l.lagMs } : { ackedAt: l.ackedAt });
       } catch {
         // a torn last line
       }
@@ -98,4 +100,3 @@ export async function loadResults(dir: string): Promise<LoadedResults> {
 
   return { dir: r.dir, manifest, summary, k6, timeseries, acks, liveness, samples, missing, warnings };
 }
-

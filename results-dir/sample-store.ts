@@ -44,7 +44,14 @@ export class SampleStore {
       const k = `${s.source}|${s.host}|${labels.part ?? ''}`;
       const g = this.gaps.get(k);
       if (g) g.count++;
-      else this.gaps.set(k, { source: s.source, host: s.host, ...(labels.part ? { part: labels.part } : {}), count: 1, firstError: s.error ?? 'unknown' });
+      else
+        this.gaps.set(k, {
+          source: s.source,
+          host: s.host,
+          ...(labels.part ? { part: labels.part } : {}),
+          count: 1,
+          firstError: s.error ?? 'unknown',
+        });
       return;
     }
     if (typeof s.value !== 'number' || !Number.isFinite(s.value)) {

@@ -46,12 +46,28 @@ export function parseTimeseriesCsv(text: string): SecondRow[] {
     if (!line) continue;
     const f = line.split(',');
     const n = (k: keyof typeof idx) => (idx[k] >= 0 ? Number(f[idx[k]]) || 0 : 0);
-    rows.push({ second: n('second'), endpoint: f[idx.endpoint]!, requests: n('requests'), failed: n('failed'), p50: n('p50'), p95: n('p95'), p99: n('p99'), max: n('max'), dropped: n('dropped'), vus: n('vus') });
+    rows.push({
+      second: n('second'),
+      endpoint: f[idx.endpoint]!,
+      requests: n('requests'),
+      failed: n('failed'),
+      p50: n('p50'),
+      p95: n('p95'),
+      p99: n('p99'),
+      max: n('max'),
+      dropped: n('dropped'),
+      vus: n('vus'),
+    });
   }
   return rows;
 }
 
 export function timeseriesCsv(rows: SecondRow[]): string {
   const f = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(2));
-  return [TIMESERIES_HEADER, ...rows.map((r) => [r.second, r.endpoint, r.requests, r.failed, f(r.p50), f(r.p95), f(r.p99), f(r.max), r.dropped, r.vus].join(','))].join('\n') + '\n';
+  return (
+    [
+      TIMESERIES_HEADER,
+      ...rows.map((r) => [r.second, r.endpoint, r.requests, r.failed, f(r.p50), f(r.p95), f(r.p99), f(r.max), r.dropped, r.vus].join(',')),
+    ].join('\n') + '\n'
+  );
 }

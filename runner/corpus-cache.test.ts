@@ -31,7 +31,7 @@ describe('corpus cache', () => {
   });
   afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
 
-  it('removes the least recently used until under the cap, never the run\'s own nor one used within the hour', () => {
+  it("removes the least recently used until under the cap, never the run's own nor one used within the hour", () => {
     corpus('old', 3, 30);
     corpus('legacy', 2, undefined);
     corpus('week', 3, 5);

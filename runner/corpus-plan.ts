@@ -34,9 +34,19 @@ export interface CorpusPlan {
 
 /** The VU pool as k6 plans it, then the corpus: every worker holds what its VU can ask of it. */
 export async function planCorpus(p: CorpusPlanInput): Promise<CorpusPlan> {
-  const { script, ownership } = await planOwnership(p.binary, p.scenario, { baseUrl: p.baseUrl, domain: p.domain, shape: { ...p.shape } },
-    p.users, p.segments, { native: p.native });
+  const { script, ownership } = await planOwnership(
+    p.binary,
+    p.scenario,
+    { baseUrl: p.baseUrl, domain: p.domain, shape: { ...p.shape } },
+    p.users,
+    p.segments,
+    { native: p.native },
+  );
   const count = corpusForms(ownership, corpusSubmissions(p.scenario, p.shape));
-  const corpus = await prepareCorpus(p.home, { app: p.app, users: p.users, count, seed: p.seed, domain: p.domain, identities: p.identities }, p.log);
+  const corpus = await prepareCorpus(
+    p.home,
+    { app: p.app, users: p.users, count, seed: p.seed, domain: p.domain, identities: p.identities },
+    p.log,
+  );
   return { script, ownership, corpus };
 }

@@ -18,7 +18,11 @@ describe('body packs', () => {
     const users = JSON.parse(fs.readFileSync(path.join(dir, 'users.json'), 'utf8')) as { file: string }[];
     let total = 0;
     users.forEach((u, w) => {
-      const lines = fs.readFileSync(path.join(dir, u.file), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { form: string; contentType: string; body64: string });
+      const lines = fs
+        .readFileSync(path.join(dir, u.file), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { form: string; contentType: string; body64: string });
       const index = JSON.parse(fs.readFileSync(path.join(dir, 'bodies', `w${w}.json`), 'utf8')) as WorkerPackIndex;
       const pack = fs.readFileSync(path.join(dir, 'bodies', `w${w}.bin`));
       assert.equal(index.lengths.length, lines.length);
@@ -47,8 +51,14 @@ describe('body packs', () => {
 
   it('the cache key names the identities: other real workers, another corpus; none, the same key as before', () => {
     const spec = { app: 'household', users: 2, count: 10, seed: 3, domain: 'd' };
-    const a = [{ userId: 'u1', username: 'a' }, { userId: 'u2', username: 'b' }];
-    const b = [{ userId: 'u1', username: 'a' }, { userId: 'u3', username: 'b' }];
+    const a = [
+      { userId: 'u1', username: 'a' },
+      { userId: 'u2', username: 'b' },
+    ];
+    const b = [
+      { userId: 'u1', username: 'a' },
+      { userId: 'u3', username: 'b' },
+    ];
     assert.notEqual(corpusKey({ ...spec, identities: a }, 'app'), corpusKey({ ...spec, identities: b }, 'app'));
     assert.notEqual(corpusKey({ ...spec, identities: a }, 'app'), corpusKey(spec, 'app'));
     assert.equal(corpusKey({ ...spec, identities: undefined }, 'app'), corpusKey(spec, 'app'));

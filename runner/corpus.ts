@@ -29,7 +29,10 @@ export interface PreparedCorpus {
 }
 
 export function corpusKey(spec: CorpusSpec, appText: string): string {
-  return createHash('sha256').update(JSON.stringify({ ...spec, appText, format: 1 })).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(JSON.stringify({ ...spec, appText, format: 1 }))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /** The layout of a corpus's body packs when they are of the current format. */
@@ -93,8 +96,10 @@ export async function prepareCorpus(home: string, spec: CorpusSpec, progress: (m
   markUsed(prepared.dir);
   const pruned = pruneCorpora(path.join(home, 'corpora'), { keep: prepared.key, maxBytes: cap });
   if (pruned.removed.length) {
-    progress(`corpus cache: removed the ${pruned.removed.length} least recently used corpora (${(pruned.freedBytes / 1e9).toFixed(1)} GB); ` +
-      `${(pruned.bytes / 1e9).toFixed(1)} GB kept, cap ${(cap / 1e9).toFixed(1)} GB (CAPACITY_CORPUS_CACHE_GB)`);
+    progress(
+      `corpus cache: removed the ${pruned.removed.length} least recently used corpora (${(pruned.freedBytes / 1e9).toFixed(1)} GB); ` +
+        `${(pruned.bytes / 1e9).toFixed(1)} GB kept, cap ${(cap / 1e9).toFixed(1)} GB (CAPACITY_CORPUS_CACHE_GB)`,
+    );
   }
   return prepared;
 }

@@ -31,7 +31,10 @@ export class K6Progress {
   private busy = false;
   readonly points: ProgressPoint[] = [];
 
-  constructor(private readonly apiBase: string, private readonly file: string) {}
+  constructor(
+    private readonly apiBase: string,
+    private readonly file: string,
+  ) {}
 
   start(): void {
     this.timer = setInterval(() => void this.tick(), 1000);

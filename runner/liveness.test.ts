@@ -26,26 +26,59 @@ describe('liveness follower', () => {
     });
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
     const port = (srv.address() as { port: number }).port;
-    const f = new LivenessFollower({ consoleLog: log, acksFile: path.join(dir, 'acks.ndjson'), livenessFile: path.join(dir, 'live.ndjson'),
-      elasticsearchUrl: `http://127.0.0.1:${port}`, pollMs: 20, giveUpMs: 60_000 });
+    const f = new LivenessFollower({
+      consoleLog: log,
+      acksFile: path.join(dir, 'acks.ndjson'),
+      livenessFile: path.join(dir, 'live.ndjson'),
+      elasticsearchUrl: `http://127.0.0.1:${port}`,
+      pollMs: 20,
+      giveUpMs: 60_000,
+    });
     const now = Date.now();
     const req = (ack: string | undefined, w: number, follow = false) =>
-      JSON.stringify({ e: 'receiver', t: now, d: 3.5, s: ack ? 201 : 500, ok: ack ? 1 : 0, w, form: 'delivery', ...(ack ? { ack } : {}), ...(follow ? { f: 1 } : {}) });
+      JSON.stringify({
+        e: 'receiver',
+        t: now,
+        d: 3.5,
+        s: ack ? 201 : 500,
+        ok: ack ? 1 : 0,
+        w,
+        form: 'delivery',
+        ...(ack ? { ack } : {}),
+        ...(follow ? { f: 1 } : {}),
+      });
     fs.writeFileSync(log, [req('f1', 0), req('f2', 1, true), req(undefined, 5), 'Request Failed', ''].join('\n'));
     // a line still being written is not read until complete
     fs.appendFileSync(log, req('f3', 2).slice(0, 10));
     await f.tick();
     assert.equal(f.stats.acks, 2);
-    assert.equal(fs.readFileSync(path.join(dir, 'acks.ndjson'), 'utf8').trim().split('\n').length, 2, 'a failed submission is a request, not an ack');
+    assert.equal(
+      fs.readFileSync(path.join(dir, 'acks.ndjson'), 'utf8').trim().split('\n').length,
+      2,
+      'a failed submission is a request, not an ack',
+    );
     fs.appendFileSync(log, req('f3', 2).slice(10) + '\n' + req('f4', 3, true) + '\n');
     await f.tick();
     await f.stop(200);
     srv.close();
-    const acks = fs.readFileSync(path.join(dir, 'acks.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).ack);
+    const acks = fs
+      .readFileSync(path.join(dir, 'acks.ndjson'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).ack);
     assert.deepEqual(acks, ['f1', 'f2', 'f3', 'f4']);
-    const live = fs.readFileSync(path.join(dir, 'live.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const live = fs
+      .readFileSync(path.join(dir, 'live.ndjson'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.equal(f.stats.followed, 2); // the marked ones: f2 and f4
-    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, 'acks.ndjson'), 'utf8').split('\n')[0]!), { ack: 'f1', t: now, w: 0, form: 'delivery' });
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, 'acks.ndjson'), 'utf8').split('\n')[0]!), {
+      ack: 'f1',
+      t: now,
+      w: 0,
+      form: 'delivery',
+    });
     const f2 = live.find((l) => l.formId === 'f2');
     assert.ok(f2.lagMs >= 0 && f2.searchableAt >= f2.ackedAt);
     const f4 = live.find((l) => l.formId === 'f4');

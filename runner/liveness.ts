@@ -4,7 +4,6 @@
 import fs from 'node:fs';
 import { type AckRecord, type LivenessRecord, requestOf } from '../results-dir/index.ts';
 
-
 export interface LivenessOptions {
   consoleLog: string;
   acksFile: string;

@@ -7,7 +7,21 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { UserError } from '../core/errors.ts';
 import { breakSteps } from '../scenarios/lib/shapes.ts';
-import { RESULT_FILES, RESULTS_FORMAT, ResultsDir, type AckRecord, type LivenessRecord, type RunManifest, type K6SummaryExport, type RunSummary, readRequestLog, tagOf, parseTimeseriesCsv, timeseriesCsv, type ProgressPoint } from '../results-dir/index.ts';
+import {
+  RESULT_FILES,
+  RESULTS_FORMAT,
+  ResultsDir,
+  type AckRecord,
+  type LivenessRecord,
+  type RunManifest,
+  type K6SummaryExport,
+  type RunSummary,
+  readRequestLog,
+  tagOf,
+  parseTimeseriesCsv,
+  timeseriesCsv,
+  type ProgressPoint,
+} from '../results-dir/index.ts';
 import { endpointStats, formatSummary, livenessStats, runThresholds, throughput } from './summary.ts';
 import { aggregateRequestLog, progressOfRuns, rampToBreakSummary } from './timeseries.ts';
 import { quantile } from '../core/stats.ts';
@@ -44,7 +58,8 @@ function loadSegment(dir: string): SegmentDir {
   return { dir, results, manifest, summary };
 }
 
-const stable = (v: unknown) => JSON.stringify(v, (_k, x) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort()) : x));
+const stable = (v: unknown) =>
+  JSON.stringify(v, (_k, x) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort()) : x));
 
 /** The segments must be slices of one scenario: same parameters and corpus, one segment sequence, no repeats. */
 export function checkSegments(segs: SegmentDir[], allowPartial = false): string[] {
@@ -52,15 +67,23 @@ export function checkSegments(segs: SegmentDir[], allowPartial = false): string[
   if (segs.length === 0) throw new UserError('capacity merge needs at least one results directory');
   const first = segs[0]!;
   for (const s of segs) {
-    if (!s.manifest.segment) throw new UserError(`${s.dir}: not a segment (made without --segment); only segments of one scenario can be merged`);
-    if (s.manifest.scenario !== first.manifest.scenario) throw new UserError(`${s.dir}: scenario ${s.manifest.scenario}, but ${first.dir} is ${first.manifest.scenario}`);
+    if (!s.manifest.segment)
+      throw new UserError(`${s.dir}: not a segment (made without --segment); only segments of one scenario can be merged`);
+    if (s.manifest.scenario !== first.manifest.scenario)
+      throw new UserError(`${s.dir}: scenario ${s.manifest.scenario}, but ${first.dir} is ${first.manifest.scenario}`);
     const a = { ...first.manifest.parameters };
     const b = { ...s.manifest.parameters };
-    if (stable(a) !== stable(b)) throw new UserError(`${s.dir}: made with other parameters than ${first.dir} (scenario shape, users, app, seed or domain differ); segments must share them`);
+    if (stable(a) !== stable(b))
+      throw new UserError(
+        `${s.dir}: made with other parameters than ${first.dir} (scenario shape, users, app, seed or domain differ); segments must share them`,
+      );
     if (s.manifest.segment.executionSegmentSequence !== first.manifest.segment!.executionSegmentSequence) {
-      throw new UserError(`${s.dir}: segment ${s.manifest.segment.index}/${s.manifest.segment.count} is not of the same sequence as ${first.dir} (${first.manifest.segment!.index}/${first.manifest.segment!.count})`);
+      throw new UserError(
+        `${s.dir}: segment ${s.manifest.segment.index}/${s.manifest.segment.count} is not of the same sequence as ${first.dir} (${first.manifest.segment!.index}/${first.manifest.segment!.count})`,
+      );
     }
-    if (s.manifest.target.baseUrl !== first.manifest.target.baseUrl) warnings.push(`${s.dir} loaded ${s.manifest.target.baseUrl}, ${first.dir} loaded ${first.manifest.target.baseUrl}`);
+    if (s.manifest.target.baseUrl !== first.manifest.target.baseUrl)
+      warnings.push(`${s.dir} loaded ${s.manifest.target.baseUrl}, ${first.dir} loaded ${first.manifest.target.baseUrl}`);
   }
   const count = first.manifest.segment!.count;
   const seen = new Map<number, string>();
@@ -129,8 +152,15 @@ function boundTrend(parts: K6Metric[]): K6Metric {
 function trendOf(values: number[]): K6Metric {
   const s = [...values].sort((a, b) => a - b);
   if (!s.length) return { avg: 0, min: 0, med: 0, max: 0, 'p(90)': 0, 'p(95)': 0, 'p(99)': 0 };
-  return { avg: s.reduce((a, b) => a + b, 0) / s.length, min: s[0]!, med: quantile(s, 0.5), max: s[s.length - 1]!,
-    'p(90)': quantile(s, 0.9), 'p(95)': quantile(s, 0.95), 'p(99)': quantile(s, 0.99) };
+  return {
+    avg: s.reduce((a, b) => a + b, 0) / s.length,
+    min: s[0]!,
+    med: quantile(s, 0.5),
+    max: s[s.length - 1]!,
+    'p(90)': quantile(s, 0.9),
+    'p(95)': quantile(s, 0.95),
+    'p(99)': quantile(s, 0.99),
+  };
 }
 
 /** Re-evaluates a threshold expression (p(95)<900, rate<0.001, count>0, avg<=100...) on a merged metric: true when it FAILED. */
@@ -141,7 +171,8 @@ export function thresholdFailed(expr: string, m: K6Metric): boolean | undefined 
   if (v === undefined && e[1] === 'rate' && typeof m.value === 'number') v = m.value;
   if (typeof v !== 'number') return undefined;
   const n = Number(e[3]);
-  const ok = e[2] === '<' ? v < n : e[2] === '<=' ? v <= n : e[2] === '>' ? v > n : e[2] === '>=' ? v >= n : e[2] === '!=' ? v !== n : v === n;
+  const ok =
+    e[2] === '<' ? v < n : e[2] === '<=' ? v <= n : e[2] === '>' ? v > n : e[2] === '>=' ? v >= n : e[2] === '!=' ? v !== n : v === n;
   return !ok;
 }
 
@@ -176,7 +207,11 @@ function mergeGroups(groups: (GroupLike | undefined)[]): GroupLike | undefined {
 }
 
 /** One k6 summary export for the whole scenario: counters summed, rates re-derived, trends from the raw samples. */
-export async function mergeK6Summaries(summaries: (K6SummaryExport & { root_group?: GroupLike })[], requestLog: string, durationS: number): Promise<K6SummaryExport & { root_group?: GroupLike }> {
+export async function mergeK6Summaries(
+  summaries: (K6SummaryExport & { root_group?: GroupLike })[],
+  requestLog: string,
+  durationS: number,
+): Promise<K6SummaryExport & { root_group?: GroupLike }> {
   const keys = [...new Set(summaries.flatMap((s) => Object.keys(s.metrics ?? {})))].sort();
   const trendKeys = keys.filter((k) => summaries.some((s) => s.metrics[k] && isTrend(s.metrics[k]!)));
   const values = await trendValues(requestLog, trendKeys);
@@ -197,7 +232,11 @@ export async function mergeK6Summaries(summaries: (K6SummaryExport & { root_grou
       m = { count, rate: durationS ? count / durationS : 0 };
     } else {
       // gauges (vus, vus_max): the generators together
-      m = { value: parts.reduce((a, p) => a + (p.value ?? 0), 0), min: parts.reduce((a, p) => a + ((p.min as number) ?? 0), 0), max: parts.reduce((a, p) => a + ((p.max as number) ?? 0), 0) };
+      m = {
+        value: parts.reduce((a, p) => a + (p.value ?? 0), 0),
+        min: parts.reduce((a, p) => a + ((p.min as number) ?? 0), 0),
+        max: parts.reduce((a, p) => a + ((p.max as number) ?? 0), 0),
+      };
     }
     const exprs = [...new Set(parts.flatMap((p) => Object.keys(p.thresholds ?? {})))];
     if (exprs.length) {
@@ -245,23 +284,29 @@ export function mergeSamples(perSegment: { index: number; lines: string[] }[]): 
 
 /** Dropped iterations and VUs per second across generators: each segment's own, summed. */
 function progressOfSegments(dirs: ResultsDir[]): ProgressPoint[] {
-  return progressOfRuns(dirs.flatMap((d) => {
-    const csv = d.readText('timeseries');
-    return csv === undefined ? [] : [parseTimeseriesCsv(csv)];
-  }));
+  return progressOfRuns(
+    dirs.flatMap((d) => {
+      const csv = d.readText('timeseries');
+      return csv === undefined ? [] : [parseTimeseriesCsv(csv)];
+    }),
+  );
 }
 
 export async function mergeResults(opts: MergeOptions): Promise<MergeOutcome> {
   const log = opts.log ?? (() => undefined);
   const segs = opts.dirs.map(loadSegment).sort((a, b) => (a.manifest.segment?.index ?? 0) - (b.manifest.segment?.index ?? 0));
   const warnings = checkSegments(segs, opts.allowPartial);
-  if (fs.existsSync(opts.out) && fs.readdirSync(opts.out).length) throw new UserError(`${opts.out} exists and is not empty: choose a new --out`);
+  if (fs.existsSync(opts.out) && fs.readdirSync(opts.out).length)
+    throw new UserError(`${opts.out} exists and is not empty: choose a new --out`);
   const out = ResultsDir.at(opts.out);
   const first = segs[0]!;
 
   // The request logs first: everything else is recomputed from them.
   log(`merging ${segs.length} segments of ${first.manifest.scenario} into ${opts.out}`);
-  await concatFiles(segs.map((s) => s.results.path('requestLog')), out.path('requestLog'));
+  await concatFiles(
+    segs.map((s) => s.results.path('requestLog')),
+    out.path('requestLog'),
+  );
   const progress = progressOfSegments(segs.map((s) => s.results));
   out.writeNdjson('k6Progress', progress);
   const { rows, durations, submissions } = await aggregateRequestLog(out.path('requestLog'), progress);
@@ -278,13 +323,19 @@ export async function mergeResults(opts: MergeOptions): Promise<MergeOutcome> {
   out.writeNdjson('acks', acks);
   const live = segs.flatMap((s) => s.results.ndjson<LivenessRecord>('liveness')).sort((a, b) => a.ackedAt - b.ackedAt);
   out.writeNdjson('liveness', live);
-  const samples = mergeSamples(segs.map((s) => ({ index: s.manifest.segment!.index,
-    lines: (s.results.readText('samples') ?? '').split('\n').filter(Boolean) })));
+  const samples = mergeSamples(
+    segs.map((s) => ({ index: s.manifest.segment!.index, lines: (s.results.readText('samples') ?? '').split('\n').filter(Boolean) })),
+  );
   out.writeText('samples', samples.lines.join('\n') + (samples.lines.length ? '\n' : ''));
-  out.writeText('k6Log', segs.map((s) => {
-    const f = s.results.path('k6Log');
-    return `===== segment ${s.manifest.segment!.index}/${s.manifest.segment!.count}: ${s.dir}\n${fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : ''}`;
-  }).join('\n'));
+  out.writeText(
+    'k6Log',
+    segs
+      .map((s) => {
+        const f = s.results.path('k6Log');
+        return `===== segment ${s.manifest.segment!.index}/${s.manifest.segment!.count}: ${s.dir}\n${fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : ''}`;
+      })
+      .join('\n'),
+  );
 
   // The summary of the whole scenario.
   const endpoints = endpointStats(rows, durations);
@@ -296,10 +347,15 @@ export async function mergeResults(opts: MergeOptions): Promise<MergeOutcome> {
     scenario: first.summary.scenario,
     target: first.summary.target,
     startedAt: segs.map((s) => s.summary.startedAt).sort()[0]!,
-    endedAt: segs.map((s) => s.summary.endedAt).sort().reverse()[0]!,
+    endedAt: segs
+      .map((s) => s.summary.endedAt)
+      .sort()
+      .reverse()[0]!,
     durationS,
     ...throughput(endpoints, acknowledged, durationS),
-    ...(segs.some((s) => s.summary.requestsNotLogged) ? { requestsNotLogged: segs.reduce((a, s) => a + (s.summary.requestsNotLogged ?? 0), 0) } : {}),
+    ...(segs.some((s) => s.summary.requestsNotLogged)
+      ? { requestsNotLogged: segs.reduce((a, s) => a + (s.summary.requestsNotLogged ?? 0), 0) }
+      : {}),
     droppedIterations: segs.reduce((a, s) => a + s.summary.droppedIterations, 0),
     corpusExhausted: segs.reduce((a, s) => a + s.summary.corpusExhausted, 0),
     endpoints,
@@ -312,7 +368,10 @@ export async function mergeResults(opts: MergeOptions): Promise<MergeOutcome> {
     message: '',
   };
   if (first.manifest.scenario === 'ramp-to-break' && rows.length) {
-    summary.rampToBreak = rampToBreakSummary(rows, firstSecond, breakSteps(shape), shape.stepS, { p95Ms: shape.writeP95Ms, failedRate: shape.failedRate });
+    summary.rampToBreak = rampToBreakSummary(rows, firstSecond, breakSteps(shape), shape.stepS, {
+      p95Ms: shape.writeP95Ms,
+      failedRate: shape.failedRate,
+    });
   }
   const failedSeg = segs.find((s) => s.summary.outcome === 'failed' || s.summary.outcome === 'interrupted');
   const segText = `${segs.length} of ${first.manifest.segment!.count} segments merged`;
@@ -337,11 +396,21 @@ export async function mergeResults(opts: MergeOptions): Promise<MergeOutcome> {
     format: RESULTS_FORMAT,
     status: 'finished',
     startedAt: segs.map((s) => s.manifest.startedAt).sort()[0]!,
-    endedAt: segs.map((s) => s.manifest.endedAt ?? s.summary.endedAt).sort().reverse()[0],
+    endedAt: segs
+      .map((s) => s.manifest.endedAt ?? s.summary.endedAt)
+      .sort()
+      .reverse()[0],
     merged: {
       at: new Date().toISOString(),
-      segments: segs.map((s) => ({ ...s.manifest.segment!, dir: path.resolve(s.dir), startedAt: s.manifest.startedAt, endedAt: s.manifest.endedAt,
-        outcome: s.summary.outcome, requests: s.summary.requests, acknowledged: s.summary.acknowledged })),
+      segments: segs.map((s) => ({
+        ...s.manifest.segment!,
+        dir: path.resolve(s.dir),
+        startedAt: s.manifest.startedAt,
+        endedAt: s.manifest.endedAt,
+        outcome: s.summary.outcome,
+        requests: s.summary.requests,
+        acknowledged: s.summary.acknowledged,
+      })),
       samplesFrom: samples.from,
       warnings,
     },
@@ -350,4 +419,3 @@ export async function mergeResults(opts: MergeOptions): Promise<MergeOutcome> {
   out.writeJson('manifest', manifest);
   return { dir: opts.out, summary, warnings };
 }
-

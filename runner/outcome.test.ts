@@ -7,16 +7,38 @@ import { ResultsDir, type SecondRow } from '../results-dir/index.ts';
 import { resolveShape } from '../scenarios/lib/shapes.ts';
 import { runOutcome, type OutcomeInput } from './outcome.ts';
 
-const row = (second: number, requests: number, failed = 0): SecondRow => ({ second, endpoint: 'receiver', requests, failed, p50: 50, p95: 90, p99: 95, max: 99, dropped: 0, vus: 2 });
+const row = (second: number, requests: number, failed = 0): SecondRow => ({
+  second,
+  endpoint: 'receiver',
+  requests,
+  failed,
+  p50: 50,
+  p95: 90,
+  p99: 95,
+  max: 99,
+  dropped: 0,
+  vus: 2,
+});
 
 function input(over: Partial<OutcomeInput> = {}): OutcomeInput {
   const results = ResultsDir.create(fs.mkdtempSync(path.join(os.tmpdir(), 'outcome-')), 'steady');
   results.writeJson('k6Summary', { metrics: { http_reqs: { count: 30 }, dropped_iterations: { count: 2 } } });
   results.writeText('liveness', '{"formId":"a","ackedAt":1,"searchableAt":5,"lagMs":4}\n{"formId":"b","ackedAt":2}\n');
   const rows = [row(100, 10), row(101, 10), row(102, 10)];
-  return { results, scenario: 'steady', target: 'the local stack', startedAt: '2026-12-04T10:00:00Z', shape: resolveShape('steady', {}), rows,
-    durations: new Map([['receiver', Array.from({ length: 30 }, (_, i) => i + 1)]]), logged: 30, submissions: { sent: 30, accepted: 30 }, lagsMs: [4],
-    k6: { exitCode: 0, interrupted: false }, ...over };
+  return {
+    results,
+    scenario: 'steady',
+    target: 'the local stack',
+    startedAt: '2026-12-04T10:00:00Z',
+    shape: resolveShape('steady', {}),
+    rows,
+    durations: new Map([['receiver', Array.from({ length: 30 }, (_, i) => i + 1)]]),
+    logged: 30,
+    submissions: { sent: 30, accepted: 30 },
+    lagsMs: [4],
+    k6: { exitCode: 0, interrupted: false },
+    ...over,
+  };
 }
 
 describe('the run outcome', () => {

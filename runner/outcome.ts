@@ -71,22 +71,32 @@ export function runOutcome(i: OutcomeInput): RunSummary {
     message: '',
   };
   if (i.scenario === 'ramp-to-break' && i.rows.length) {
-    summary.rampToBreak = rampToBreakSummary(i.rows, firstSecond, breakSteps(i.shape), i.shape.stepS, { p95Ms: i.shape.writeP95Ms, failedRate: i.shape.failedRate });
+    summary.rampToBreak = rampToBreakSummary(i.rows, firstSecond, breakSteps(i.shape), i.shape.stepS, {
+      p95Ms: i.shape.writeP95Ms,
+      failedRate: i.shape.failedRate,
+    });
   }
   const dead = failingSince(i.rows);
   const verdict = (outcome: RunSummary['outcome'], message: string) => Object.assign(summary, { outcome, message });
   // k6 stopped the run once too many requests failed (--abort-failed), so a broken run did not go on loading the target
   const abort = abortThreshold(i.shape).threshold;
   const aborted = thresholds.some((t) => t.metric === 'http_req_failed' && t.expression === abort && !t.ok)
-    ? `; k6 stopped the run early: over ${+(i.shape.abortFailedRate * 100).toFixed(2)} % of requests had failed (--abort-failed)` : '';
+    ? `; k6 stopped the run early: over ${+(i.shape.abortFailedRate * 100).toFixed(2)} % of requests had failed (--abort-failed)`
+    : '';
   if (i.k6.interrupted) return verdict('interrupted', 'stopped by the user; partial results kept');
   if (summary.requests === 0) return verdict('failed', `k6 sent no request (exit ${i.k6.exitCode}); see ${k6Log}`);
   if (dead !== undefined) {
-    return verdict('failed', `the target stopped answering ${dead - firstSecond} s into the run (nearly every request failed from then on)${aborted}; partial results kept`);
+    return verdict(
+      'failed',
+      `the target stopped answering ${dead - firstSecond} s into the run (nearly every request failed from then on)${aborted}; partial results kept`,
+    );
   }
   if (aborted) return verdict('failed', `${aborted.slice(2)}; partial results kept`);
   if (i.scenario === 'ramp-to-break') {
-    return verdict(summary.rampToBreak?.highestSustainedRate ? 'passed' : 'thresholds-failed', `highest rate sustained: ${summary.rampToBreak?.highestSustainedRate ?? 'none'}/s`);
+    return verdict(
+      summary.rampToBreak?.highestSustainedRate ? 'passed' : 'thresholds-failed',
+      `highest rate sustained: ${summary.rampToBreak?.highestSustainedRate ?? 'none'}/s`,
+    );
   }
   if (!summary.thresholdsPassed || i.k6.exitCode === K6_EXIT.thresholdsFailed) {
     return verdict('thresholds-failed', `${thresholds.filter((t) => !t.ok).length} threshold(s) failed`);

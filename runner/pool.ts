@@ -13,8 +13,11 @@ import { ensureK6Bundle } from './corpus.ts';
 
 export function planPool(binary: string, script: string, env: RunEnv, segments = 1): number {
   const planning: RunEnv = { ...env, ownership: { segments, pool: 0 } };
-  const res = spawnSync(binary, ['inspect', '--execution-requirements', '-e', `CAPACITY_RUN=${JSON.stringify(planning)}`, script],
-    { encoding: 'utf8', timeout: 60_000, env: { ...process.env, K6_NO_USAGE_REPORT: 'true' } });
+  const res = spawnSync(binary, ['inspect', '--execution-requirements', '-e', `CAPACITY_RUN=${JSON.stringify(planning)}`, script], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, K6_NO_USAGE_REPORT: 'true' },
+  });
   let maxVUs: unknown;
   try {
     maxVUs = (JSON.parse(res.stdout) as { maxVUs?: unknown }).maxVUs;
@@ -22,10 +25,14 @@ export function planPool(binary: string, script: string, env: RunEnv, segments =
     // reported below
   }
   if (res.status !== 0 || typeof maxVUs !== 'number' || !Number.isInteger(maxVUs) || maxVUs < 1) {
-    throw new Error(`k6 inspect could not plan the VUs of ${script}: ${(res.stderr || res.stdout || String(res.error)).trim().split('\n').slice(-3).join(' ')}`);
+    throw new Error(
+      `k6 inspect could not plan the VUs of ${script}: ${(res.stderr || res.stdout || String(res.error)).trim().split('\n').slice(-3).join(' ')}`,
+    );
   }
   if (maxVUs % segments !== 0) {
-    throw new UserError(`${maxVUs} VUs do not split evenly over ${segments} load generators: use a --vus that is a multiple of ${segments}`);
+    throw new UserError(
+      `${maxVUs} VUs do not split evenly over ${segments} load generators: use a --vus that is a multiple of ${segments}`,
+    );
   }
   return maxVUs / segments;
 }
@@ -43,8 +50,14 @@ export function scenarioScript(scenario: ScenarioName, opts: { native?: boolean 
  * Who sends which worker in a run (or a k8s archive) of `scenario`: builds the generators' k6 bundle the scenario
  * imports (before k6 first reads it), plans the pool, and refuses fewer workers than VUs with one clear line.
  */
-export async function planOwnership(binary: string, scenario: ScenarioName, target: Pick<RunEnv, 'baseUrl' | 'domain' | 'shape'>,
-  users: number, segments: number, opts: { native?: boolean } = {}): Promise<{ script: string; ownership: Ownership }> {
+export async function planOwnership(
+  binary: string,
+  scenario: ScenarioName,
+  target: Pick<RunEnv, 'baseUrl' | 'domain' | 'shape'>,
+  users: number,
+  segments: number,
+  opts: { native?: boolean } = {},
+): Promise<{ script: string; ownership: Ownership }> {
   const script = scenarioScript(scenario, opts);
   await ensureK6Bundle();
   const pool = planPool(binary, script, { scenario, ...target, corpusDir: '' }, segments);

@@ -14,7 +14,10 @@ describe('per-second time series from the request log', () => {
     text.push(line(1_000_500, 7, 1, 'restore'), line(1_001_200, 50, 1, 'receiver'), '{"e":"receiver","t":1001300,"d"');
     const lines = text.map(requestOf).filter((r): r is RequestLine => !!r);
     assert.equal(lines.length, 102, 'other lines and a line cut short are skipped');
-    const { rows, durations } = await aggregateRequests(lines, [{ second: 1000, droppedTotal: 0, vus: 14 }, { second: 1001, droppedTotal: 3, vus: 12 }]);
+    const { rows, durations } = await aggregateRequests(lines, [
+      { second: 1000, droppedTotal: 0, vus: 14 },
+      { second: 1001, droppedTotal: 3, vus: 12 },
+    ]);
     const r = rows.find((x) => x.second === 1000 && x.endpoint === 'receiver')!;
     assert.equal(r.requests, 100);
     assert.equal(r.failed, 2);
@@ -28,8 +31,20 @@ describe('per-second time series from the request log', () => {
     assert.equal(durations.get('receiver')!.at(-1), 100, 'sorted');
     assert.match(timeseriesCsv(rows), /^second,endpoint,requests,failed,p50_ms/);
     // dropped iterations per second back to k6's running total; two segments' add up (to merge them)
-    assert.deepEqual(progressOfRuns([rows]).map((p) => [p.second, p.droppedTotal, p.vus]), [[1000, 0, 14], [1001, 3, 12]]);
-    assert.deepEqual(progressOfRuns([rows, rows]).map((p) => [p.second, p.droppedTotal, p.vus]), [[1000, 0, 28], [1001, 6, 24]]);
+    assert.deepEqual(
+      progressOfRuns([rows]).map((p) => [p.second, p.droppedTotal, p.vus]),
+      [
+        [1000, 0, 14],
+        [1001, 3, 12],
+      ],
+    );
+    assert.deepEqual(
+      progressOfRuns([rows, rows]).map((p) => [p.second, p.droppedTotal, p.vus]),
+      [
+        [1000, 0, 28],
+        [1001, 6, 24],
+      ],
+    );
   });
 
   it('quantiles interpolate', () => {
@@ -37,15 +52,31 @@ describe('per-second time series from the request log', () => {
     assert.equal(quantile([], 0.5), 0);
   });
 
-  const row = (second: number, requests: number, failed: number, p95: number, dropped = 0): SecondRow =>
-    ({ second, endpoint: 'receiver', requests, failed, p50: p95 / 2, p95, p99: p95, max: p95, dropped, vus: 1 });
+  const row = (second: number, requests: number, failed: number, p95: number, dropped = 0): SecondRow => ({
+    second,
+    endpoint: 'receiver',
+    requests,
+    failed,
+    p50: p95 / 2,
+    p95,
+    p99: p95,
+    max: p95,
+    dropped,
+    vus: 1,
+  });
 
   it('ramp steps: sustained until p95, failures or drops break', () => {
     const rows: SecondRow[] = [];
     for (let s = 0; s < 10; s++) rows.push(row(s, 10, 0, 100));
     for (let s = 10; s < 20; s++) rows.push(row(s, 20, 0, 2000));
     const steps = rampSteps(rows, 0, [10, 20], 10, { p95Ms: 1000, failedRate: 0.01 });
-    assert.deepEqual(steps.map((s) => [s.rate, s.sustained, s.achievedPerSec]), [[10, true, 10], [20, false, 20]]);
+    assert.deepEqual(
+      steps.map((s) => [s.rate, s.sustained, s.achievedPerSec]),
+      [
+        [10, true, 10],
+        [20, false, 20],
+      ],
+    );
   });
 
   it('finds when a target stopped answering, and not a passing blip', () => {

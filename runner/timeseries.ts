@@ -3,9 +3,6 @@
 import { quantile } from '../core/stats.ts';
 import { readRequestLog, type RequestLine, type StepResult, type ProgressPoint, type SecondRow } from '../results-dir/index.ts';
 
-
-
-
 export interface Aggregate {
   rows: SecondRow[];
   /** every request's duration per endpoint, sorted (exact percentiles for the summary) */
@@ -19,7 +16,10 @@ export interface Aggregate {
  * Per-second rows, sorted by second then endpoint, from the request log and k6's progress. A request failed when its
  * check failed (no answer, an error status, or an answer that is not what HQ says on success).
  */
-export async function aggregateRequests(lines: AsyncIterable<RequestLine> | Iterable<RequestLine>, progress: ProgressPoint[] = []): Promise<Aggregate> {
+export async function aggregateRequests(
+  lines: AsyncIterable<RequestLine> | Iterable<RequestLine>,
+  progress: ProgressPoint[] = [],
+): Promise<Aggregate> {
   const buckets = new Map<string, { requests: number; failed: number; durations: number[] }>();
   const durations = new Map<string, number[]>();
   const submissions = { sent: 0, accepted: 0 };
@@ -60,12 +60,33 @@ export async function aggregateRequests(lines: AsyncIterable<RequestLine> | Iter
     const [s, endpoint] = key.split('\t') as [string, string];
     seconds.delete(Number(s));
     const sorted = b.durations.sort((a, c) => a - c);
-    rows.push({ second: Number(s), endpoint, requests: b.requests, failed: b.failed, p50: quantile(sorted, 0.5),
-      p95: quantile(sorted, 0.95), p99: quantile(sorted, 0.99), max: sorted[sorted.length - 1] ?? 0,
-      dropped: dropped.get(Number(s)) ?? 0, vus: vus.get(Number(s)) ?? 0 });
+    rows.push({
+      second: Number(s),
+      endpoint,
+      requests: b.requests,
+      failed: b.failed,
+      p50: quantile(sorted, 0.5),
+      p95: quantile(sorted, 0.95),
+      p99: quantile(sorted, 0.99),
+      max: sorted[sorted.length - 1] ?? 0,
+      dropped: dropped.get(Number(s)) ?? 0,
+      vus: vus.get(Number(s)) ?? 0,
+    });
   }
   // seconds with no request at all still carry VUs and dropped iterations
-  for (const s of seconds) rows.push({ second: s, endpoint: 'none', requests: 0, failed: 0, p50: 0, p95: 0, p99: 0, max: 0, dropped: dropped.get(s) ?? 0, vus: vus.get(s) ?? 0 });
+  for (const s of seconds)
+    rows.push({
+      second: s,
+      endpoint: 'none',
+      requests: 0,
+      failed: 0,
+      p50: 0,
+      p95: 0,
+      p99: 0,
+      max: 0,
+      dropped: dropped.get(s) ?? 0,
+      vus: vus.get(s) ?? 0,
+    });
   rows.sort((a, b) => a.second - b.second || a.endpoint.localeCompare(b.endpoint));
   // dropped/vus are per second: report them once (on the first endpoint row of the second)
   let last = -1;
@@ -101,14 +122,22 @@ export function progressOfRuns(runs: SecondRow[][]): ProgressPoint[] {
     }
   }
   let dropped = 0;
-  return [...total.entries()].sort((a, b) => a[0] - b[0]).map(([second, p]) => ({ second, droppedTotal: (dropped += p.dropped), vus: p.vus }));
+  return [...total.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([second, p]) => ({ second, droppedTotal: (dropped += p.dropped), vus: p.vus }));
 }
 
 /**
  * ramp-to-break: per step of the arrival rate, what the target achieved. A step is sustained when its p95 and
  * failure rate are within the limits and it dropped (almost) no iterations.
  */
-export function rampSteps(rows: SecondRow[], startSecond: number, steps: number[], stepS: number, limits: { p95Ms: number; failedRate: number }): StepResult[] {
+export function rampSteps(
+  rows: SecondRow[],
+  startSecond: number,
+  steps: number[],
+  stepS: number,
+  limits: { p95Ms: number; failedRate: number },
+): StepResult[] {
   const out: StepResult[] = [];
   steps.forEach((rate, i) => {
     // skip the 2 s ramp into each step
@@ -125,15 +154,28 @@ export function rampSteps(rows: SecondRow[], startSecond: number, steps: number[
     const p95 = quantile(p95s, 0.5);
     const seconds = Math.max(1, to - from);
     const failedRate = requests ? failed / requests : 1;
-    out.push({ rate, startSecond: from, requests, achievedPerSec: requests / seconds, failedRate, p95, dropped,
-      sustained: p95 < limits.p95Ms && failedRate <= limits.failedRate && dropped <= 0.01 * rate * seconds });
+    out.push({
+      rate,
+      startSecond: from,
+      requests,
+      achievedPerSec: requests / seconds,
+      failedRate,
+      p95,
+      dropped,
+      sustained: p95 < limits.p95Ms && failedRate <= limits.failedRate && dropped <= 0.01 * rate * seconds,
+    });
   });
   return out;
 }
 
 /** ramp-to-break's account: each step, and the highest rate sustained before the first step that broke. */
-export function rampToBreakSummary(rows: SecondRow[], firstSecond: number, steps: number[], stepS: number,
-  limits: { p95Ms: number; failedRate: number }): { steps: StepResult[]; highestSustainedRate: number | null } {
+export function rampToBreakSummary(
+  rows: SecondRow[],
+  firstSecond: number,
+  steps: number[],
+  stepS: number,
+  limits: { p95Ms: number; failedRate: number },
+): { steps: StepResult[]; highestSustainedRate: number | null } {
   // stages start with the first request (k6 starts the executor at once)
   const firstRequest = rows.find((r) => r.endpoint === 'receiver')?.second ?? firstSecond;
   const results = rampSteps(rows, firstRequest, steps, stepS, limits);

@@ -13,5 +13,10 @@ if (!outFile) {
   process.stderr.write('build-k6-bundle: --out needs a file name\n');
   process.exit(2);
 }
-const { outFile: written, bytes } = await buildK6Bundle({ entry: GENERATORS_ENTRY, outFile, builtinApps: true, minify: !args.includes('--no-minify') });
+const { outFile: written, bytes } = await buildK6Bundle({
+  entry: GENERATORS_ENTRY,
+  outFile,
+  builtinApps: true,
+  minify: !args.includes('--no-minify'),
+});
 process.stdout.write(`${written} (${(bytes / 1024).toFixed(0)} KiB)\n`);

@@ -6,8 +6,23 @@ import path from 'node:path';
 import ts from 'typescript';
 
 /** Lowest first: the data flows this way. */
-export const LAYERS = ['core', 'generators', 'scenarios', 'topology', 'results-dir', 'hq', 'stack', 'collectors', 'docker', 'targets', 'runner', 'k8s',
-  'reports', 'gates', 'cli'] as const;
+export const LAYERS = [
+  'core',
+  'generators',
+  'scenarios',
+  'topology',
+  'results-dir',
+  'hq',
+  'stack',
+  'collectors',
+  'docker',
+  'targets',
+  'runner',
+  'k8s',
+  'reports',
+  'gates',
+  'cli',
+] as const;
 /** Outside the order: they may import any layer (nothing imports them). */
 const TOP = new Set(['bench', 'test', 'scripts']);
 
@@ -45,7 +60,9 @@ export function crossings(root: string, files: string[]): Crossing[] {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-  const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard', '*.ts'], { cwd: root, encoding: 'utf8' }).split('\n').filter(Boolean);
+  const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard', '*.ts'], { cwd: root, encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean);
   const found = crossings(root, files);
   for (const c of found) console.log(`${c.file} -> ${c.imports}  (${c.from} may not import ${c.to})`);
   console.log(`layers: ${found.length} imports cross folders against the order ${LAYERS.join(' < ')}`);

@@ -9,6 +9,11 @@ scripts/bootstrap.sh
 echo "[test] type-checking (tsc --noEmit)"
 npx tsc --noEmit -p .
 
+echo "[test] lint: ESLint, Prettier, the folders' import order (scripts/layers.ts)"
+npx eslint .
+npx prettier --check . --log-level warn
+node --import tsx scripts/layers.ts
+
 # every password the suite gives the service is recorded here; test/secrets.test.ts then looks for each one in the
 # logs, results and reports the suite wrote (from this moment on)
 CAPACITY_SECRETS_RECORD=$(mktemp)

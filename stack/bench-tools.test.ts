@@ -43,7 +43,10 @@ describe('the benchmarks’ tools', () => {
 
   it("reads wrk's version from Debian's and upstream's banners; undefined when there is no wrk", () => {
     // wrk -v prints its banner and exits 1
-    assert.equal(wrkVersion(script('wrk-debian', 'echo "wrk debian/4.1.0-3+b2 [epoll] Copyright (C) 2012 Will Glozer"; exit 1')), '4.1.0-3+b2');
+    assert.equal(
+      wrkVersion(script('wrk-debian', 'echo "wrk debian/4.1.0-3+b2 [epoll] Copyright (C) 2012 Will Glozer"; exit 1')),
+      '4.1.0-3+b2',
+    );
     assert.equal(wrkVersion(script('wrk-upstream', 'echo "wrk 4.2.0 [epoll] Copyright (C) 2012 Will Glozer"')), '4.2.0');
     assert.equal(wrkVersion(path.join(tmp, 'no-such-wrk')), undefined);
   });
@@ -52,7 +55,10 @@ describe('the benchmarks’ tools', () => {
     const home = path.join(tmp, 'home');
     const wanted = pinnedLocustVersion();
     const locust = () => benchTools(home).find((t) => t.name === 'locust')!;
-    assert.deepEqual({ ...locust(), command: undefined }, { name: 'locust', version: undefined, wanted, command: undefined, ok: false, state: 'missing' });
+    assert.deepEqual(
+      { ...locust(), command: undefined },
+      { name: 'locust', version: undefined, wanted, command: undefined, ok: false, state: 'missing' },
+    );
     const venv = locustVenv(home);
     assert.equal(venv, path.join(home, 'venv', 'locust'));
     const site = path.join(venv, 'lib', 'python3.11', 'site-packages');

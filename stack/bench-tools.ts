@@ -36,7 +36,10 @@ export function pinnedLocustVersion(requirements = path.join(repoRoot, 'scripts'
 export function locustVersionIn(venv: string): string | undefined {
   const lib = path.join(venv, 'lib');
   if (!fs.existsSync(path.join(venv, 'bin', 'locust')) || !fs.existsSync(lib)) return undefined;
-  for (const py of fs.readdirSync(lib).filter((d) => d.startsWith('python3')).sort()) {
+  for (const py of fs
+    .readdirSync(lib)
+    .filter((d) => d.startsWith('python3'))
+    .sort()) {
     const site = path.join(lib, py, 'site-packages');
     const dist = fs.existsSync(site) ? fs.readdirSync(site).find((d) => /^locust-[^-]+\.dist-info$/.test(d)) : undefined;
     if (dist) return dist.slice('locust-'.length, -'.dist-info'.length);
@@ -59,7 +62,11 @@ export function benchTools(home = stackPaths().home): BenchTool[] {
   return [
     { name: 'wrk', version: wrk, command: 'wrk', ok: !!wrk, state: wrk ? 'found' : 'missing' },
     {
-      name: 'locust', version: locust, wanted, command: path.join(venv, 'bin', 'locust'), ok: locust === wanted,
+      name: 'locust',
+      version: locust,
+      wanted,
+      command: path.join(venv, 'bin', 'locust'),
+      ok: locust === wanted,
       state: !locust ? 'missing' : locust === wanted ? 'found' : 'other version',
     },
   ];

@@ -9,7 +9,10 @@ describe('port overrides', () => {
     assert.deepEqual(parsePortOverrides(undefined), {});
   });
   it('rejects unknown names, bad syntax and out-of-range ports with one-line errors', () => {
-    assert.throws(() => parsePortOverrides('mysql=3306'), (e: unknown) => e instanceof UserError && /unknown port name "mysql"/.test(e.message));
+    assert.throws(
+      () => parsePortOverrides('mysql=3306'),
+      (e: unknown) => e instanceof UserError && /unknown port name "mysql"/.test(e.message),
+    );
     assert.throws(() => parsePortOverrides('postgres:5432'), /expected name=port/);
     assert.throws(() => parsePortOverrides('nginx=80'), /out of range/);
   });

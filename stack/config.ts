@@ -83,7 +83,10 @@ export function defaultConfig(): StackConfig {
 export function parsePortOverrides(spec: string | undefined): Partial<StackPorts> {
   if (!spec) return {};
   const out: Partial<StackPorts> = {};
-  for (const part of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const m = /^([A-Za-z]+)=(\d+)$/.exec(part);
     if (!m) throw new UserError(`bad port override "${part}": expected name=port, e.g. postgres=25432`);
     const name = m[1] as keyof StackPorts;

@@ -12,9 +12,18 @@ after(() => fs.rmSync(home, { recursive: true, force: true }));
 describe('doctor: the benchmarks’ tools', () => {
   it('lists wrk and Locust with version and state, and the one command that installs them', () => {
     const checks = benchChecks(home);
-    assert.deepEqual(checks.map((c) => c.name), ['wrk', 'locust']);
+    assert.deepEqual(
+      checks.map((c) => c.name),
+      ['wrk', 'locust'],
+    );
     const locust = checks[1]!;
-    assert.deepEqual(locust, { name: 'locust', version: `- (pinned ${pinnedLocustVersion()})`, ok: false, state: 'missing', fix: 'run scripts/bootstrap.sh --bench' });
+    assert.deepEqual(locust, {
+      name: 'locust',
+      version: `- (pinned ${pinnedLocustVersion()})`,
+      ok: false,
+      state: 'missing',
+      fix: 'run scripts/bootstrap.sh --bench',
+    });
     assert.equal(checks[0]!.fix, 'run scripts/bootstrap.sh --bench');
   });
 

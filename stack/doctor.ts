@@ -38,28 +38,60 @@ export function prerequisiteChecks(): Check[] {
   const npm = versionOf('npm', ['--version'], /(\d+\.\d+\.\d+)/);
   checks.push({ name: 'npm', version: npm ?? '-', ok: !!npm, state: npm ? 'found' : 'missing', fix: 'install npm' });
   const go = versionOf('go', ['version'], /go(\d+\.\d+(?:\.\d+)?)/);
-  checks.push({ name: 'go', version: go ?? '-', ok: !!go, state: go ? 'found' : 'missing', fix: 'install Go >= 1.25 (k6 is built from k6x/ with go build)' });
+  checks.push({
+    name: 'go',
+    version: go ?? '-',
+    ok: !!go,
+    state: go ? 'found' : 'missing',
+    fix: 'install Go >= 1.25 (k6 is built from k6x/ with go build)',
+  });
   const java = javaMajorVersion();
-  checks.push({ name: 'java', version: java ? String(java) : '-', ok: (java ?? 0) >= 17, state: java ? 'found' : 'missing',
-    fix: 'apt-get install openjdk-17-jre-headless (Kafka and Elasticsearch need Java 17+)' });
+  checks.push({
+    name: 'java',
+    version: java ? String(java) : '-',
+    ok: (java ?? 0) >= 17,
+    state: java ? 'found' : 'missing',
+    fix: 'apt-get install openjdk-17-jre-headless (Kafka and Elasticsearch need Java 17+)',
+  });
   const mvn = versionOf('mvn', ['-v'], /Apache Maven (\d+\.\d+\.\d+)/);
   checks.push({ name: 'maven', version: mvn ?? '-', ok: !!mvn, state: mvn ? 'found' : 'missing', fix: 'apt-get install maven' });
   const pg = fs.existsSync(`${pgBinDir}/postgres`) ? versionOf(`${pgBinDir}/postgres`, ['--version'], /(\d+\.\d+)/) : undefined;
-  checks.push({ name: `postgresql-${versions.postgres}`, version: pg ?? '-', ok: !!pg, state: pg ? 'found' : 'missing',
-    fix: 'apt-get install postgresql-15 postgresql-contrib' });
+  checks.push({
+    name: `postgresql-${versions.postgres}`,
+    version: pg ?? '-',
+    ok: !!pg,
+    state: pg ? 'found' : 'missing',
+    fix: 'apt-get install postgresql-15 postgresql-contrib',
+  });
   const ngx = fs.existsSync(nginxBinary) ? versionOf(nginxBinary, ['-v'], /nginx\/(\S+)/) : undefined;
   checks.push({ name: 'nginx', version: ngx ?? '-', ok: !!ngx, state: ngx ? 'found' : 'missing', fix: 'apt-get install nginx-light' });
   const rds = fs.existsSync(redisBinary) ? versionOf(redisBinary, ['--version'], /v=(\S+)/) : undefined;
-  checks.push({ name: 'redis-server', version: rds ?? '-', ok: !!rds, state: rds ? 'found' : 'missing', fix: 'apt-get install redis-server' });
+  checks.push({
+    name: 'redis-server',
+    version: rds ?? '-',
+    ok: !!rds,
+    state: rds ? 'found' : 'missing',
+    fix: 'apt-get install redis-server',
+  });
   const rmq = rabbitmqInstalledVersion();
   const rmqOk = !!rmq && rmq.startsWith(`${versions.rabbitmq}.`);
-  checks.push({ name: 'rabbitmq-server', version: rmq ?? '-', ok: rmqOk, state: rmq ? (rmqOk ? 'found' : `not ${versions.rabbitmq}.x`) : 'missing',
-    fix: `apt-get install rabbitmq-server (Debian bookworm's ${versions.rabbitmq})` });
+  checks.push({
+    name: 'rabbitmq-server',
+    version: rmq ?? '-',
+    ok: rmqOk,
+    state: rmq ? (rmqOk ? 'found' : `not ${versions.rabbitmq}.x`) : 'missing',
+    fix: `apt-get install rabbitmq-server (Debian bookworm's ${versions.rabbitmq})`,
+  });
   const unzip = versionOf('unzip', ['-v'], /UnZip (\S+)/);
   checks.push({ name: 'unzip', version: unzip ?? '-', ok: !!unzip, state: unzip ? 'found' : 'missing', fix: 'apt-get install unzip' });
   const cairo = dpkgInstalled('libcairo2-dev') && dpkgInstalled('libpango1.0-dev');
-  checks.push({ name: 'canvas build libs', version: '-', ok: cairo, state: cairo ? 'found' : 'missing',
-    fix: 'apt-get install libcairo2-dev libpango1.0-dev libjpeg-dev libgif-dev librsvg2-dev pkg-config (charts in reports)' });
+  checks.push({
+    name: 'canvas build libs',
+    version: '-',
+    ok: cairo,
+    state: cairo ? 'found' : 'missing',
+    fix: 'apt-get install libcairo2-dev libpango1.0-dev libjpeg-dev libgif-dev librsvg2-dev pkg-config (charts in reports)',
+  });
   return checks;
 }
 
@@ -67,7 +99,13 @@ export function prerequisiteChecks(): Check[] {
 export function benchChecks(home?: string): Check[] {
   return benchTools(home).map((t) => ({
     name: t.name,
-    version: t.version ? (t.wanted && t.version !== t.wanted ? `${t.version} (pinned ${t.wanted})` : t.version) : t.wanted ? `- (pinned ${t.wanted})` : '-',
+    version: t.version
+      ? t.wanted && t.version !== t.wanted
+        ? `${t.version} (pinned ${t.wanted})`
+        : t.version
+      : t.wanted
+        ? `- (pinned ${t.wanted})`
+        : '-',
     ok: t.ok,
     state: t.state,
     fix: `run ${BENCH_INSTALL}`,
@@ -80,9 +118,14 @@ export async function componentChecks(ctx: StackContext): Promise<Check[]> {
     let version = r.version;
     if (r.name === 'k6' && r.installed) version = k6Version(k6Binary(ctx)) ?? r.version;
     const ok = r.state === 'running' || r.state === 'installed' || r.state === 'stopped';
-    const fix = r.state === 'missing' ? 'run `capacity stack up` (installs it)'
-      : r.state === 'stopped' ? 'run `capacity stack up`'
-      : r.state === 'unhealthy' ? `see \`capacity stack logs ${r.name}\`` : undefined;
+    const fix =
+      r.state === 'missing'
+        ? 'run `capacity stack up` (installs it)'
+        : r.state === 'stopped'
+          ? 'run `capacity stack up`'
+          : r.state === 'unhealthy'
+            ? `see \`capacity stack logs ${r.name}\``
+            : undefined;
     return { name: r.name, version, ok, state: r.state, fix };
   });
 }

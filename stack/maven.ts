@@ -17,8 +17,16 @@ export async function copyDependencies(pom: string, outDir: string, m2: string):
   assertMaven();
   await run(
     'mvn',
-    ['-B', '-q', '-f', pom, `-Dmaven.repo.local=${m2}`, `${dependencyPlugin}:copy-dependencies`,
-      '-DincludeScope=runtime', `-DoutputDirectory=${outDir}`],
+    [
+      '-B',
+      '-q',
+      '-f',
+      pom,
+      `-Dmaven.repo.local=${m2}`,
+      `${dependencyPlugin}:copy-dependencies`,
+      '-DincludeScope=runtime',
+      `-DoutputDirectory=${outDir}`,
+    ],
     { what: `mvn copy-dependencies (${pom})` },
   );
 }
@@ -28,8 +36,7 @@ export async function copyArtifact(coordinates: string, outDir: string, m2: stri
   assertMaven();
   await run(
     'mvn',
-    ['-B', '-q', `-Dmaven.repo.local=${m2}`, `${dependencyPlugin}:copy`, `-Dartifact=${coordinates}`,
-      `-DoutputDirectory=${outDir}`],
+    ['-B', '-q', `-Dmaven.repo.local=${m2}`, `${dependencyPlugin}:copy`, `-Dartifact=${coordinates}`, `-DoutputDirectory=${outDir}`],
     { what: `mvn copy ${coordinates}` },
   );
 }

@@ -13,8 +13,14 @@ describe('process control', () => {
     const dir = tmp();
     const marker = `marker-${process.pid}-${Date.now()}`;
     // a shell that starts a child: stopping must take both down
-    const rec = startDetached({ name: 'sleeper', command: 'bash', args: ['-c', `sleep 30 & sleep 31; echo ${marker}`],
-      runDir: dir, logFile: path.join(dir, 'sleeper.log'), marker });
+    const rec = startDetached({
+      name: 'sleeper',
+      command: 'bash',
+      args: ['-c', `sleep 30 & sleep 31; echo ${marker}`],
+      runDir: dir,
+      logFile: path.join(dir, 'sleeper.log'),
+      marker,
+    });
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(ownedPid(dir, 'sleeper'), rec.pid);
     assert.ok(groupPids(rec.pid).length >= 2, 'shell and its sleep child are in the group');
@@ -28,8 +34,14 @@ describe('process control', () => {
   it('the "starts" line masks the password of a URL on the command line (issue 14)', async () => {
     const dir = tmp();
     const log = path.join(dir, 'web.log');
-    const rec = startDetached({ name: 'web', command: 'true', args: ['--pg-url', 'postgres://capacity:hunter2-secret@127.0.0.1:5432/db'],
-      runDir: dir, logFile: log, marker: 'true' });
+    const rec = startDetached({
+      name: 'web',
+      command: 'true',
+      args: ['--pg-url', 'postgres://capacity:hunter2-secret@127.0.0.1:5432/db'],
+      runDir: dir,
+      logFile: log,
+      marker: 'true',
+    });
     await new Promise((r) => setTimeout(r, 100));
     const text = fs.readFileSync(log, 'utf8');
     assert.match(text, /capacity starts web: true --pg-url postgres:\/\/capacity:\*\*\*@127\.0\.0\.1:5432\/db/);
@@ -40,8 +52,16 @@ describe('process control', () => {
   it('never signals a pid that no longer belongs to the process it started', async () => {
     const dir = tmp();
     // A pid file that points at this test process (alive) but with another marker: a reused pid.
-    writeFileAtomic(pidFile(dir, 'ghost'), JSON.stringify({ pid: process.pid, name: 'ghost', marker: 'not-in-my-cmdline-xyz',
-      logFile: '/dev/null', startedAt: new Date().toISOString() }));
+    writeFileAtomic(
+      pidFile(dir, 'ghost'),
+      JSON.stringify({
+        pid: process.pid,
+        name: 'ghost',
+        marker: 'not-in-my-cmdline-xyz',
+        logFile: '/dev/null',
+        startedAt: new Date().toISOString(),
+      }),
+    );
     assert.equal(ownedPid(dir, 'ghost'), undefined);
     assert.equal(await stopOwned(dir, 'ghost'), false);
     assert.equal(isAlive(process.pid), true);

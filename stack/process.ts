@@ -37,7 +37,10 @@ export function startDetached(opts: StartOptions): PidRecord {
   fs.mkdirSync(path.dirname(opts.logFile), { recursive: true });
   const fd = fs.openSync(opts.logFile, 'a');
   if (opts.uid !== undefined) fs.fchownSync(fd, opts.uid, opts.gid ?? opts.uid);
-  fs.writeSync(fd, `\n--- ${new Date().toISOString()} capacity starts ${opts.name}: ${maskUrlPasswords(`${opts.command} ${opts.args.join(' ')}`)}\n`);
+  fs.writeSync(
+    fd,
+    `\n--- ${new Date().toISOString()} capacity starts ${opts.name}: ${maskUrlPasswords(`${opts.command} ${opts.args.join(' ')}`)}\n`,
+  );
   const child = spawn(opts.command, opts.args, {
     cwd: opts.cwd,
     env: opts.env ?? process.env,
@@ -167,7 +170,10 @@ export function tailFile(file: string, lines = 20): string[] {
     const fd = fs.openSync(file, 'r');
     fs.readSync(fd, buf, 0, len, size - len);
     fs.closeSync(fd);
-    return maskUrlPasswords(buf.toString('utf8')).split('\n').filter((l) => l.length > 0).slice(-lines);
+    return maskUrlPasswords(buf.toString('utf8'))
+      .split('\n')
+      .filter((l) => l.length > 0)
+      .slice(-lines);
   } catch {
     return [];
   }

@@ -72,8 +72,10 @@ export function grantPassage(dir: string, user: ServiceUser, step: (msg: string)
     if (spawnSync('test', ['-x', ancestor], { uid: user.uid, gid: user.gid }).status === 0) continue;
     const res = spawnSync('setfacl', ['-m', `u:${user.name}:x`, ancestor], { encoding: 'utf8' });
     if (res.status !== 0) {
-      throw new UserError(`user "${user.name}" cannot enter ${ancestor} and setfacl could not let it (${(res.stderr || String(res.error)).trim()}): ` +
-        `run \`setfacl -m u:${user.name}:x ${ancestor}\`, move the checkout, or set CAPACITY_HOME to a folder it can reach`);
+      throw new UserError(
+        `user "${user.name}" cannot enter ${ancestor} and setfacl could not let it (${(res.stderr || String(res.error)).trim()}): ` +
+          `run \`setfacl -m u:${user.name}:x ${ancestor}\`, move the checkout, or set CAPACITY_HOME to a folder it can reach`,
+      );
     }
     step(`${ancestor}: the service user "${user.name}" may now pass through it (ACL u:${user.name}:x)`);
   }

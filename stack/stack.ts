@@ -28,9 +28,17 @@ const kafkaWithTopics: Component = {
 
 /** In start order; stopped in reverse. */
 export const components: Component[] = [
-  postgres, redis, rabbitmq, kafkaWithTopics, elasticsearch, nginx, k6,
+  postgres,
+  redis,
+  rabbitmq,
+  kafkaWithTopics,
+  elasticsearch,
+  nginx,
+  k6,
   ...Array.from({ length: defaultConfig().webWorkers }, (_, i) => webWorker(i)),
-  pillow('xform'), pillow('case'), pillow('ucr'),
+  pillow('xform'),
+  pillow('case'),
+  pillow('ucr'),
   ...Array.from({ length: defaultConfig().celeryWorkers }, (_, i) => celeryWorker(i)),
 ];
 
@@ -70,7 +78,9 @@ export function loadStackContext(opts: { ports?: Partial<StackPorts>; progress?:
     config = configWithPorts(saved.ports);
     for (const [name, port] of Object.entries(opts.ports ?? {})) {
       if (saved.ports[name as keyof StackPorts] !== port) {
-        throw new UserError(`the stack is already running with ${name} on port ${saved.ports[name as keyof StackPorts]}; run \`capacity stack down\` before changing ports`);
+        throw new UserError(
+          `the stack is already running with ${name} on port ${saved.ports[name as keyof StackPorts]}; run \`capacity stack down\` before changing ports`,
+        );
       }
     }
   } else {
@@ -104,9 +114,7 @@ export async function installStack(ctx: StackContext): Promise<void> {
   const missing = components.filter((c) => !c.isInstalled(ctx));
   if (missing.length === 0) return;
   ctx.progress.step(`installing: ${missing.map((c) => c.name).join(', ')}`);
-  const results = await Promise.allSettled(
-    missing.map((c) => timed(ctx.progress, `${c.name}: installed`, () => c.install(ctx))),
-  );
+  const results = await Promise.allSettled(missing.map((c) => timed(ctx.progress, `${c.name}: installed`, () => c.install(ctx))));
   const failed = results
     .map((r, i) => (r.status === 'rejected' ? `${missing[i]!.name}: ${(r.reason as Error).message}` : undefined))
     .filter(Boolean);
@@ -176,7 +184,10 @@ export async function stackUp(ctx: StackContext): Promise<UpResult> {
     // Nothing is left half-running: stop what this call started, newest first.
     for (const c of [...started].reverse()) await stopOwned(ctx.paths.run, c.name, 10_000, c.stopSignal);
     if (err instanceof ComponentStartError) {
-      throw new UserError(`${err.component.name} failed to start: ${err.message}\n--- last lines of ${err.component.logFile(ctx)}\n${err.logTail.join('\n')}`, 1);
+      throw new UserError(
+        `${err.component.name} failed to start: ${err.message}\n--- last lines of ${err.component.logFile(ctx)}\n${err.logTail.join('\n')}`,
+        1,
+      );
     }
     throw err;
   }
@@ -184,7 +195,11 @@ export async function stackUp(ctx: StackContext): Promise<UpResult> {
 }
 
 class ComponentStartError extends Error {
-  constructor(readonly component: Component, message: string, readonly logTail: string[]) {
+  constructor(
+    readonly component: Component,
+    message: string,
+    readonly logTail: string[],
+  ) {
     super(message);
   }
 }

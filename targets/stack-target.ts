@@ -36,7 +36,11 @@ export abstract class StackTarget implements Target {
   async provisionWorkers(workers: CorpusWorker[]): Promise<ProvisionedWorkers> {
     const pool = createPool(postgresUrl(this.ctx!), 2);
     try {
-      await ensureMobileWorkers(pool, this.opts.domain, workers.map((u) => ({ username: u.login, password: u.password, userId: u.userId, deviceId: u.deviceId })));
+      await ensureMobileWorkers(
+        pool,
+        this.opts.domain,
+        workers.map((u) => ({ username: u.login, password: u.password, userId: u.userId, deviceId: u.deviceId })),
+      );
       // the web user that asks for exports and calls the data API, in the run's domain
       await ensureWebUser(pool, this.opts.domain, DEMO_WEB_USER);
     } finally {

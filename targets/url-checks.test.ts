@@ -9,7 +9,10 @@ describe('targets', () => {
     for (const h of ['10.0.0.1', '192.168.1.1', 'hq.example.org', '::2', '128.0.0.1']) assert.equal(isLoopbackHost(h), false, h);
   });
   it('refuses a remote target without --allow-remote, and URLs carrying credentials', () => {
-    assert.throws(() => parseTargetUrl('https://hq.example.org', false), (e: unknown) => e instanceof UserError && /--allow-remote/.test(e.message));
+    assert.throws(
+      () => parseTargetUrl('https://hq.example.org', false),
+      (e: unknown) => e instanceof UserError && /--allow-remote/.test(e.message),
+    );
     assert.equal(parseTargetUrl('https://hq.example.org', true).origin, 'https://hq.example.org');
     assert.equal(parseTargetUrl('http://127.0.0.1:18080', false).port, '18080');
     assert.throws(() => parseTargetUrl('http://u:p@127.0.0.1', false), /must not carry credentials/);

@@ -33,7 +33,8 @@ export function parseTargetUrl(text: string, allowRemote: boolean): URL {
     throw new UserError(`--target must be "local" or a URL such as https://hq.example.org, not "${text}"`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UserError(`--target ${text}: only http and https are supported`);
-  if (url.username || url.password) throw new UserError('--target must not carry credentials: use --credentials <file> or CAPACITY_CREDENTIALS');
+  if (url.username || url.password)
+    throw new UserError('--target must not carry credentials: use --credentials <file> or CAPACITY_CREDENTIALS');
   if (!isLoopbackHost(url.hostname) && !allowRemote) {
     throw new UserError(`--target ${url.origin} is not on this machine: pass --allow-remote to load it on purpose`);
   }
@@ -52,16 +53,20 @@ export function parseCredentials(text: string, source: string): Credential[] {
       throw new UserError(`${source}: not valid JSON`);
     }
     out = (data as Record<string, unknown>[]).map((r, i) => {
-      if (typeof r?.username !== 'string' || typeof r?.password !== 'string') throw new UserError(`${source}: entry ${i + 1} needs username and password`);
+      if (typeof r?.username !== 'string' || typeof r?.password !== 'string')
+        throw new UserError(`${source}: entry ${i + 1} needs username and password`);
       return { username: r.username, password: r.password };
     });
   } else {
-    out = t.split('\n').filter((l) => l.trim() && !l.startsWith('#')).map((l, i) => {
-      const [username, ...rest] = l.split(',');
-      const password = rest.join(',');
-      if (!username?.trim() || !password) throw new UserError(`${source}:${i + 1}: expected username,password`);
-      return { username: username.trim(), password: password.trim() };
-    });
+    out = t
+      .split('\n')
+      .filter((l) => l.trim() && !l.startsWith('#'))
+      .map((l, i) => {
+        const [username, ...rest] = l.split(',');
+        const password = rest.join(',');
+        if (!username?.trim() || !password) throw new UserError(`${source}:${i + 1}: expected username,password`);
+        return { username: username.trim(), password: password.trim() };
+      });
   }
   if (out.length === 0) throw new UserError(`${source}: no credentials`);
   return out;
@@ -75,7 +80,12 @@ export interface PreflightCheck {
 
 /** The one line a failed preflight is refused with. */
 export function failedPreflight(checks: PreflightCheck[]): UserError {
-  return new UserError(`preflight failed: ${checks.filter((c) => !c.ok).map((c) => `${c.name} (${c.detail})`).join('; ')}`);
+  return new UserError(
+    `preflight failed: ${checks
+      .filter((c) => !c.ok)
+      .map((c) => `${c.name} (${c.detail})`)
+      .join('; ')}`,
+  );
 }
 
 /** Reachable, and the credentials are accepted (one restore with skip_fixtures). */

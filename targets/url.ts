@@ -21,7 +21,10 @@ export interface UrlTargetOptions extends TargetOptions {
 
 /** The credentials file's logins; one line when the file is missing or unreadable. */
 export function readCredentials(file: string | undefined): Credential[] {
-  if (!file) throw new UserError('a URL target needs mobile worker credentials: --credentials <file> (username,password per line) or CAPACITY_CREDENTIALS');
+  if (!file)
+    throw new UserError(
+      'a URL target needs mobile worker credentials: --credentials <file> (username,password per line) or CAPACITY_CREDENTIALS',
+    );
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -35,8 +38,10 @@ export function readCredentials(file: string | undefined): Credential[] {
 export function credentialsFor(file: string | undefined, users: number): Credential[] {
   const all = readCredentials(file);
   if (all.length < users) {
-    throw new UserError(`--users ${users} needs ${users} mobile workers and ${file} has ${all.length}: pass --users ${all.length}, ` +
-      `or create more with capacity workers create --count ${users}`);
+    throw new UserError(
+      `--users ${users} needs ${users} mobile workers and ${file} has ${all.length}: pass --users ${all.length}, ` +
+        `or create more with capacity workers create --count ${users}`,
+    );
   }
   return all.slice(0, users);
 }
@@ -63,8 +68,12 @@ export class UrlTarget implements Target {
   async prepare(): Promise<{ ctx: StackContext; endpoint: ResolvedTarget }> {
     // the tool's own folders only: a run against a deployment reads nothing of a local stack (its state, /proc)
     this.ctx = toolContext({ progress: { step: (m) => this.opts.log(m) } });
-    const endpoint: ResolvedTarget = { kind: 'url', baseUrl: this.url.origin + this.url.pathname.replace(/\/$/, ''), domain: this.opts.domain,
-      elasticsearchUrl: this.opts.elasticsearchUrl };
+    const endpoint: ResolvedTarget = {
+      kind: 'url',
+      baseUrl: this.url.origin + this.url.pathname.replace(/\/$/, ''),
+      domain: this.opts.domain,
+      elasticsearchUrl: this.opts.elasticsearchUrl,
+    };
     this.endpoint = endpoint;
     return { ctx: this.ctx, endpoint };
   }

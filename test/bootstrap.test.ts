@@ -40,27 +40,36 @@ before(() => {
   // a package is installed unless it is named in MISSING
   stub('dpkg-query', 'pkg=${!#}; [[ " $MISSING " == *" $pkg "* ]] && exit 1; printf "install ok installed"');
   stub('id', 'echo "${AS_UID:-0}"');
-  stub('apt-get', [
-    'echo "$*" >>"$CALLS"',
-    'for i in $(seq 1 400); do echo "Unpacking libthing$i (1.$i) ..."; done',
-    '[[ " $* " == *" install "* && -n "$FAIL_APT" ]] && { echo "E: Unable to locate package $FAIL_APT"; exit 100; }',
-    'exit 0',
-  ].join('\n'));
-  stub('npm', 'echo "npm $*" >>"$CALLS"; for i in $(seq 1 300); do echo "npm warn deprecated thing$i"; done; touch node_modules/.package-lock.json');
+  stub(
+    'apt-get',
+    [
+      'echo "$*" >>"$CALLS"',
+      'for i in $(seq 1 400); do echo "Unpacking libthing$i (1.$i) ..."; done',
+      '[[ " $* " == *" install "* && -n "$FAIL_APT" ]] && { echo "E: Unable to locate package $FAIL_APT"; exit 100; }',
+      'exit 0',
+    ].join('\n'),
+  );
+  stub(
+    'npm',
+    'echo "npm $*" >>"$CALLS"; for i in $(seq 1 300); do echo "npm warn deprecated thing$i"; done; touch node_modules/.package-lock.json',
+  );
   stub('systemctl', 'exit 0');
   stub('service', 'exit 0');
   // `python3 -m venv --clear DIR` makes a venv whose pip "installs" the pinned Locust
-  stub('python3', [
-    'venv=${!#}; mkdir -p "$venv/bin"',
-    'cat >"$venv/bin/pip" <<EOF',
-    '#!/bin/bash',
-    'echo "pip \\$*" >>"$CALLS"',
-    'for i in \\$(seq 1 200); do echo "Collecting dep\\$i"; done',
-    'ver=\\$(sed -n "s/^locust==//p" "\\${@: -1}")',
-    'mkdir -p "$venv/lib/python3.11/site-packages/locust-\\$ver.dist-info" && touch "$venv/bin/locust"',
-    'EOF',
-    'chmod +x "$venv/bin/pip"',
-  ].join('\n'));
+  stub(
+    'python3',
+    [
+      'venv=${!#}; mkdir -p "$venv/bin"',
+      'cat >"$venv/bin/pip" <<EOF',
+      '#!/bin/bash',
+      'echo "pip \\$*" >>"$CALLS"',
+      'for i in \\$(seq 1 200); do echo "Collecting dep\\$i"; done',
+      'ver=\\$(sed -n "s/^locust==//p" "\\${@: -1}")',
+      'mkdir -p "$venv/lib/python3.11/site-packages/locust-\\$ver.dist-info" && touch "$venv/bin/locust"',
+      'EOF',
+      'chmod +x "$venv/bin/pip"',
+    ].join('\n'),
+  );
 });
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -97,12 +106,15 @@ describe('scripts/bootstrap.sh', () => {
     const calls = path.join(dir, 'calls-2');
     const r = boot(['--bench'], { MISSING: 'wrk python3-venv', CALLS: calls });
     assert.equal(r.code, 0, r.lines.join('\n'));
-    assert.deepEqual(r.lines.map((l) => l.replace(/ \.\.\. done \(\d+ s\)$/, '')), [
-      '[bootstrap] updating the Debian package lists',
-      '[bootstrap] installing 2 Debian package(s): wrk python3-venv',
-      `[bootstrap] creating a Python venv for Locust (${path.join(dir, '.capacity', 'venv', 'locust')})`,
-      `[bootstrap] installing Locust ${pin} (pip)`,
-    ]);
+    assert.deepEqual(
+      r.lines.map((l) => l.replace(/ \.\.\. done \(\d+ s\)$/, '')),
+      [
+        '[bootstrap] updating the Debian package lists',
+        '[bootstrap] installing 2 Debian package(s): wrk python3-venv',
+        `[bootstrap] creating a Python venv for Locust (${path.join(dir, '.capacity', 'venv', 'locust')})`,
+        `[bootstrap] installing Locust ${pin} (pip)`,
+      ],
+    );
     const venv = path.join(dir, '.capacity', 'venv', 'locust');
     assert.ok(fs.existsSync(path.join(venv, 'lib', 'python3.11', 'site-packages', `locust-${pin}.dist-info`)));
     assert.match(fs.readFileSync(calls, 'utf8'), /pip install .*-r scripts\/bench-requirements\.txt/);
@@ -116,7 +128,10 @@ describe('scripts/bootstrap.sh', () => {
     const r = boot([], { MISSING: 'chromium', FAIL_APT: 'chromium', CALLS: calls });
     assert.equal(r.code, 1);
     assert.match(r.lines[1]!, /^\[bootstrap\] installing 1 Debian package\(s\): chromium \.\.\. FAILED \(exit 100\)$/);
-    assert.equal(r.lines[2], `bootstrap: step failed: installing 1 Debian package(s): chromium; its output is in ${log()}; the last lines:`);
+    assert.equal(
+      r.lines[2],
+      `bootstrap: step failed: installing 1 Debian package(s): chromium; its output is in ${log()}; the last lines:`,
+    );
     assert.equal(r.lines.at(-1), '  | E: Unable to locate package chromium');
     assert.ok(r.lines.length <= 3 + 15, `at most 15 lines of the log (${r.lines.length} lines)`);
     assert.doesNotMatch(fs.readFileSync(calls, 'utf8'), /npm/, 'npm did not run after the failed step');
@@ -126,7 +141,10 @@ describe('scripts/bootstrap.sh', () => {
   it('as a user other than root, names the missing packages and the command in two lines', () => {
     const r = boot([], { MISSING: 'nginx-light', AS_UID: '1000' });
     assert.equal(r.code, 2);
-    assert.deepEqual(r.lines, ['capacity: missing Debian packages: nginx-light', 'capacity: install them with: sudo apt-get install -y nginx-light']);
+    assert.deepEqual(r.lines, [
+      'capacity: missing Debian packages: nginx-light',
+      'capacity: install them with: sudo apt-get install -y nginx-light',
+    ]);
   });
 
   it('refuses an unknown option in one line', () => {

@@ -38,12 +38,18 @@ async function check(args: string[], names: string[], what: string): Promise<voi
   const where = `${what}: capacity ${args.join(' ')} -> ${r.code}: ${r.stderr.slice(0, 400)}`;
   assert.ok(ms < CASE_MS, `${where} (took ${ms} ms)`);
   global.gc?.();
-  assert.ok(process.memoryUsage().heapUsed - heapStart < HEAP_GROWTH_MAX, `${where}: heap grew by ${process.memoryUsage().heapUsed - heapStart} bytes`);
+  assert.ok(
+    process.memoryUsage().heapUsed - heapStart < HEAP_GROWTH_MAX,
+    `${where}: heap grew by ${process.memoryUsage().heapUsed - heapStart} bytes`,
+  );
   if (r.code === 0) return;
   assert.equal(r.code, 2, where);
   const lines = r.stderr.trim().split('\n');
   assert.equal(lines.length, 1, `${where}: one line`);
-  assert.ok(names.some((f) => lines[0]!.includes(f)), `${where}: names the file`);
+  assert.ok(
+    names.some((f) => lines[0]!.includes(f)),
+    `${where}: names the file`,
+  );
   assert.doesNotMatch(lines[0]!, /\n\s+at |TypeError|RangeError|is not a function|is not iterable|Cannot read prop/, where);
 }
 
@@ -93,8 +99,11 @@ function yamlContent(example: unknown): fc.Arbitrary<{ what: string; content: st
     text.map((t) => ({ what: 'random text', content: t })),
     hostileYaml.map((y) => ({ what: `hostile YAML ${JSON.stringify(y.slice(0, 40))}`, content: y })),
     jsonish.map((v) => ({ what: 'a random structure', content: YAML.stringify(v) })),
-    fc.tuple(fc.nat(), jsonish).map(([i, v]) => ({ what: `the example with a value replaced (${i})`, content: YAML.stringify(mutate(example, i, v)) })),
-    fc.tuple(fc.nat(), fc.constantFrom(null, '', -1, 0, 1e308, 'x', [], {}, true, '{a}', '1/0', 'NaN', '999999999999'))
+    fc
+      .tuple(fc.nat(), jsonish)
+      .map(([i, v]) => ({ what: `the example with a value replaced (${i})`, content: YAML.stringify(mutate(example, i, v)) })),
+    fc
+      .tuple(fc.nat(), fc.constantFrom(null, '', -1, 0, 1e308, 'x', [], {}, true, '{a}', '1/0', 'NaN', '999999999999'))
       .map(([i, v]) => ({ what: `the example with ${JSON.stringify(v)} at ${i}`, content: YAML.stringify(mutate(example, i, v)) })),
   );
 }
@@ -103,8 +112,21 @@ const readYaml = (file: string) => YAML.parse(fs.readFileSync(path.join(repoRoot
 
 /** Inventory lines: sections, hosts with variables, ranges (some huge), and garbage. */
 const inventoryLine = fc.oneof(
-  fc.constantFrom('[webworkers]', '[postgresql]', '[all:children]', '[webworkers:vars]', '[pillowtop]', '[', '[]', '[a:b:c]', '# comment', ''),
-  fc.tuple(fc.ipV4(), fc.constantFrom('', ' hostname=web1', ' a=b c="d e"', " x='", ' novalue', ' kafka_broker_id=1')).map(([h, v]) => `${h}${v}`),
+  fc.constantFrom(
+    '[webworkers]',
+    '[postgresql]',
+    '[all:children]',
+    '[webworkers:vars]',
+    '[pillowtop]',
+    '[',
+    '[]',
+    '[a:b:c]',
+    '# comment',
+    '',
+  ),
+  fc
+    .tuple(fc.ipV4(), fc.constantFrom('', ' hostname=web1', ' a=b c="d e"', " x='", ' novalue', ' kafka_broker_id=1'))
+    .map(([h, v]) => `${h}${v}`),
   fc.tuple(fc.nat({ max: 20 }), fc.oneof(fc.nat({ max: 30 }), fc.nat({ max: 2 ** 31 }))).map(([a, b]) => `10.0.0.[${a}:${b}]`),
   fc.constantFrom('h[1:999999999]', 'h[a:z][1:9999]', 'h[9:1]', 'h[1:5:0]', 'h[01:10:2]', 'h[x:yy]', 'webworkers', 'pillowtop'),
   fc.string({ unit: 'binary', maxLength: 60 }),
@@ -116,11 +138,18 @@ const inventoryText = fc.array(inventoryLine, { maxLength: 30 }).map((l) => l.jo
 describe('readers property: random input exits 2 naming the file, never crashes', { timeout: 600_000 }, () => {
   it(`inventories (inventory.ini and app-processes.yml): ${RUNS} cases`, async () => {
     const appProcesses = readYaml('topology/fixtures/env-small/app-processes.yml');
-    await fc.assert(fc.asyncProperty(fc.oneof(inventoryText, text), yamlContent(appProcesses), fc.boolean(), async (inv, app, withApp) => {
-      const file = write('inventory.ini', inv);
-      if (withApp) fs.writeFileSync(path.join(path.dirname(file), 'app-processes.yml'), app.content);
-      await check(['topology', 'show', path.dirname(file)], [path.dirname(file)], `inventory${withApp ? ` + app-processes.yml (${app.what})` : ''}`);
-    }), { numRuns: RUNS, endOnFailure: true });
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(inventoryText, text), yamlContent(appProcesses), fc.boolean(), async (inv, app, withApp) => {
+        const file = write('inventory.ini', inv);
+        if (withApp) fs.writeFileSync(path.join(path.dirname(file), 'app-processes.yml'), app.content);
+        await check(
+          ['topology', 'show', path.dirname(file)],
+          [path.dirname(file)],
+          `inventory${withApp ? ` + app-processes.yml (${app.what})` : ''}`,
+        );
+      }),
+      { numRuns: RUNS, endOnFailure: true },
+    );
   });
 
   it(`topologies (YAML, seed table, CSV, Markdown): ${RUNS} cases`, async () => {
@@ -133,23 +162,32 @@ describe('readers property: random input exits 2 naming the file, never crashes'
         return { what: `the seed table with ${len} characters at ${i} replaced`, content: table.slice(0, i) + s + table.slice(i + len) };
       }),
     );
-    await fc.assert(fc.asyncProperty(fc.oneof(
-      yamlContent(example).map((c) => ({ ...c, name: 'topology.yaml' })),
-      tableContent.map((c) => ({ ...c, name: 'seed.txt' })),
-      text.map((t) => ({ what: 'random text', content: t, name: 'topology.csv' })),
-      text.map((t) => ({ what: 'random text', content: `| a | b |\n|---|---|\n${t}`, name: 'topology.md' })),
-    ), async (c) => {
-      const file = write(c.name, c.content);
-      await check(['topology', 'show', file], [file], `${c.name}: ${c.what}`);
-    }), { numRuns: RUNS, endOnFailure: true });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          yamlContent(example).map((c) => ({ ...c, name: 'topology.yaml' })),
+          tableContent.map((c) => ({ ...c, name: 'seed.txt' })),
+          text.map((t) => ({ what: 'random text', content: t, name: 'topology.csv' })),
+          text.map((t) => ({ what: 'random text', content: `| a | b |\n|---|---|\n${t}`, name: 'topology.md' })),
+        ),
+        async (c) => {
+          const file = write(c.name, c.content);
+          await check(['topology', 'show', file], [file], `${c.name}: ${c.what}`);
+        },
+      ),
+      { numRuns: RUNS, endOnFailure: true },
+    );
   });
 
   it(`sizing configs: ${RUNS} cases`, async () => {
     const example = readYaml('reports/sizing/examples/seed-multi-vm.yml');
-    await fc.assert(fc.asyncProperty(yamlContent(example), async (c) => {
-      const file = write('sizing.yml', c.content);
-      await check(['plan', file], [file], `sizing config: ${c.what}`);
-    }), { numRuns: RUNS, endOnFailure: true });
+    await fc.assert(
+      fc.asyncProperty(yamlContent(example), async (c) => {
+        const file = write('sizing.yml', c.content);
+        await check(['plan', file], [file], `sizing config: ${c.what}`);
+      }),
+      { numRuns: RUNS, endOnFailure: true },
+    );
   });
 
   it(`baselines: ${RUNS} cases`, async () => {
@@ -157,15 +195,21 @@ describe('readers property: random input exits 2 naming the file, never crashes'
     const content = fc.oneof(
       bytes.map((b) => ({ what: 'random bytes', content: b as string | Uint8Array })),
       jsonish.map((v) => ({ what: 'a random structure', content: JSON.stringify(v) })),
-      fc.tuple(fc.nat(), jsonish).map(([i, v]) => ({ what: `the baseline with a value replaced (${i})`, content: JSON.stringify(mutate(example, i, v)) })),
-      fc.tuple(fc.nat(), fc.constantFrom(null, '', -1, 'huge', [], {}, { pct: 'x' }, [{ pattern: 1 }], 1e308))
+      fc
+        .tuple(fc.nat(), jsonish)
+        .map(([i, v]) => ({ what: `the baseline with a value replaced (${i})`, content: JSON.stringify(mutate(example, i, v)) })),
+      fc
+        .tuple(fc.nat(), fc.constantFrom(null, '', -1, 'huge', [], {}, { pct: 'x' }, [{ pattern: 1 }], 1e308))
         .map(([i, v]) => ({ what: `the baseline with ${JSON.stringify(v)} at ${i}`, content: JSON.stringify(mutate(example, i, v)) })),
     );
     const results = path.join(tmp, 'no-results-here');
-    await fc.assert(fc.asyncProperty(content, async (c) => {
-      const file = write('baseline.json', c.content);
-      // the baseline is read first; a baseline valid by chance then meets a results directory that is not one
-      await check(['gate', results, '--baseline', file], [file, results], `baseline: ${c.what}`);
-    }), { numRuns: RUNS, endOnFailure: true });
+    await fc.assert(
+      fc.asyncProperty(content, async (c) => {
+        const file = write('baseline.json', c.content);
+        // the baseline is read first; a baseline valid by chance then meets a results directory that is not one
+        await check(['gate', results, '--baseline', file], [file, results], `baseline: ${c.what}`);
+      }),
+      { numRuns: RUNS, endOnFailure: true },
+    );
   });
 });

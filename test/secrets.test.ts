@@ -39,8 +39,15 @@ function secretsUsed(): Secret[] {
  */
 function needles(s: Secret): string[] {
   const short = s.user.split('@')[0]!;
-  const out = [`${s.user}:${s.password}`, `${short}:${s.password}`, `:${s.password}@`, `password=${s.password}`, `"password":"${s.password}"`,
-    `password: ${s.password}`, `PGPASSWORD=${s.password}`];
+  const out = [
+    `${s.user}:${s.password}`,
+    `${short}:${s.password}`,
+    `:${s.password}@`,
+    `password=${s.password}`,
+    `"password":"${s.password}"`,
+    `password: ${s.password}`,
+    `PGPASSWORD=${s.password}`,
+  ];
   for (const pair of [`${s.user}:${s.password}`, `${short}:${s.password}`]) out.push(Buffer.from(pair).toString('base64'));
   if (s.password.length >= 10 || (/\d/.test(s.password) && /[a-z]/i.test(s.password) && s.password.length >= 6)) out.push(s.password);
   return out;
@@ -98,7 +105,9 @@ describe('no password the suite used is in a log, a results file or a report', (
         if (hit) found.push(`${file}: the password of ${s.user}`);
       }
     }
-    process.stderr.write(`secrets scan: ${secrets.length} passwords, ${files.length} files, ${Math.round(bytes / 1024)} KiB: ${found.length} found\n`);
+    process.stderr.write(
+      `secrets scan: ${secrets.length} passwords, ${files.length} files, ${Math.round(bytes / 1024)} KiB: ${found.length} found\n`,
+    );
     assert.ok(files.length > 0, 'the stack has logs to scan');
     assert.deepEqual(found.slice(0, 20), []);
   });

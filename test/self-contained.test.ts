@@ -19,20 +19,28 @@ function repositoryFiles(): string[] {
 }
 
 function outsideReads(text: string): string[] {
-  return text.split('\n').filter((line) => OUTSIDE.test(line)).map((line) => line.trim());
+  return text
+    .split('\n')
+    .filter((line) => OUTSIDE.test(line))
+    .map((line) => line.trim());
 }
 
 describe('the repository is self-contained', () => {
   it('the pattern finds each way of naming the folder beside the repository', () => {
-    assert.deepEqual(outsideReads([
-      "readFileSync('../shared/reference/hq-fixtures/a.xml')",
-      "path.resolve(here, '..', '..', 'shared', 'reference')",
-      'path.join(dir, "..", "shared")',
-      'cat /work/shared/reference/COMMCARE.md',
-      "// the shared corpus is never changed",
-      "sharedKafkaHandle(registry, ['..'])",
-      '# (shared/reference/seeds/000, "VM summary")',
-    ].join('\n')).length, 4);
+    assert.deepEqual(
+      outsideReads(
+        [
+          "readFileSync('../shared/reference/hq-fixtures/a.xml')",
+          "path.resolve(here, '..', '..', 'shared', 'reference')",
+          'path.join(dir, "..", "shared")',
+          'cat /work/shared/reference/COMMCARE.md',
+          '// the shared corpus is never changed',
+          "sharedKafkaHandle(registry, ['..'])",
+          '# (shared/reference/seeds/000, "VM summary")',
+        ].join('\n'),
+      ).length,
+      4,
+    );
   });
 
   it('no file reads ../shared', () => {

@@ -142,7 +142,10 @@ export function parseInventory(text: string, file: string): ParsedInventory {
     if (line === '' || line.startsWith('#') || line.startsWith(';')) return;
     if (line.startsWith('[')) {
       const m = /^\[([^\]:\s]+)(?::(vars|children))?\]\s*([#;].*)?$/.exec(line);
-      if (!m) throw new UserError(`${file}:${lineNo}: bad section header ${JSON.stringify(line)} (expected [group], [group:vars] or [group:children])`);
+      if (!m)
+        throw new UserError(
+          `${file}:${lineNo}: bad section header ${JSON.stringify(line)} (expected [group], [group:vars] or [group:children])`,
+        );
       section = { group: group(m[1]!, lineNo), kind: (m[2] as 'vars' | 'children' | undefined) ?? 'hosts' };
       return;
     }
@@ -155,7 +158,10 @@ export function parseInventory(text: string, file: string): ParsedInventory {
     const w = words(line, file, lineNo);
     if (w.length === 0) return;
     if (section.kind === 'children') {
-      if (w.length !== 1) throw new UserError(`${file}:${lineNo}: expected one group name in [${section.group.name}:children], found ${JSON.stringify(line)}`);
+      if (w.length !== 1)
+        throw new UserError(
+          `${file}:${lineNo}: expected one group name in [${section.group.name}:children], found ${JSON.stringify(line)}`,
+        );
       if (!section.group.children.includes(w[0]!)) section.group.children.push(w[0]!);
       return;
     }
@@ -174,7 +180,8 @@ export function parseInventory(text: string, file: string): ParsedInventory {
         section.group.hosts.push(host);
       }
       if (!hostVars.has(host)) {
-        if (hostOrder.length >= MAX_HOSTS_PER_PATTERN) throw new UserError(`${file}:${lineNo}: the inventory lists more than ${MAX_HOSTS_PER_PATTERN} hosts`);
+        if (hostOrder.length >= MAX_HOSTS_PER_PATTERN)
+          throw new UserError(`${file}:${lineNo}: the inventory lists more than ${MAX_HOSTS_PER_PATTERN} hosts`);
         hostVars.set(host, {});
         hostOrder.push(host);
       }
@@ -184,7 +191,8 @@ export function parseInventory(text: string, file: string): ParsedInventory {
   // Children must name groups; a child group that never appears is an error in Ansible too.
   for (const g of groups.values()) {
     for (const c of g.children) {
-      if (!groups.has(c)) throw new UserError(`${file}:${g.line}: [${g.name}:children] names "${c}", which is not a group in this inventory`);
+      if (!groups.has(c))
+        throw new UserError(`${file}:${g.line}: [${g.name}:children] names "${c}", which is not a group in this inventory`);
     }
   }
   return { groups, hostVars, hostOrder };
@@ -247,7 +255,9 @@ export function readInventory(text: string, file: string, options: InventoryOpti
     }
   }
   const singleHostGroups = new Map<string, string>();
-  for (const g of ordered) if (g.hosts.length === 1 && g.children.length === 0 && g.name !== 'ungrouped') singleHostGroups.set(g.hosts[0]!, singleHostGroups.get(g.hosts[0]!) ?? g.name);
+  for (const g of ordered)
+    if (g.hosts.length === 1 && g.children.length === 0 && g.name !== 'ungrouped')
+      singleHostGroups.set(g.hosts[0]!, singleHostGroups.get(g.hosts[0]!) ?? g.name);
 
   const usedNames = new Set<string>();
   const keyToHost = new Map<string, Host>();
@@ -271,18 +281,21 @@ export function readInventory(text: string, file: string, options: InventoryOpti
       const d = DEFAULT_SERVICE_PORTS[svc.kind];
       // `<group>_port` (e.g. postgresql_port=6543) for a service off its default port
       const given = vars[`${g}_port`];
-      if (given !== undefined && !/^\d+$/.test(given)) throw new UserError(`${file}: host "${invHost}": ${g}_port ${JSON.stringify(given)} is not a port`);
+      if (given !== undefined && !/^\d+$/.test(given))
+        throw new UserError(`${file}: host "${invHost}": ${g}_port ${JSON.stringify(given)} is not a port`);
       const port = given !== undefined ? Number(given) : (svc.port ?? d.port);
       const protocol = svc.protocol ?? d.protocol;
       host.services.push({ kind: svc.kind, name: g, endpoints: port ? [makeEndpoint(address, port, protocol)] : [] });
     }
     const nePort = vars.node_exporter_port !== undefined ? Number(vars.node_exporter_port) : options.nodeExporterPort;
     if (nePort !== undefined) {
-      if (!Number.isInteger(nePort) || nePort < 1 || nePort > 65535) throw new UserError(`${file}: host "${invHost}": node_exporter_port ${JSON.stringify(vars.node_exporter_port)} is not a port`);
+      if (!Number.isInteger(nePort) || nePort < 1 || nePort > 65535)
+        throw new UserError(`${file}: host "${invHost}": node_exporter_port ${JSON.stringify(vars.node_exporter_port)} is not a port`);
       host.nodeExporter = makeEndpoint(address, nePort, 'http', { url: `http://${address}:${nePort}/metrics` });
     }
     topology.hosts.push(host);
-    for (const key of [invHost, name, vars.hostname, singleHostGroups.get(invHost)]) if (key && !keyToHost.has(key)) keyToHost.set(key, host);
+    for (const key of [invHost, name, vars.hostname, singleHostGroups.get(invHost)])
+      if (key && !keyToHost.has(key)) keyToHost.set(key, host);
   }
 
   if (options.appProcesses) applyAppProcesses(topology, keyToHost, options.appProcesses.text, options.appProcesses.file);
@@ -314,7 +327,11 @@ export function applyAppProcesses(topology: Topology, keyToHost: Map<string, Hos
   }
   topology.source.extra = [...(topology.source.extra ?? []), file];
 
-  const section = (key: 'celery_processes' | 'pillows', kind: ServiceKind, toProcess: (name: string, opts: Record<string, unknown>, path: Array<string | number>) => ProcessInfo) => {
+  const section = (
+    key: 'celery_processes' | 'pillows',
+    kind: ServiceKind,
+    toProcess: (name: string, opts: Record<string, unknown>, path: Array<string | number>) => ProcessInfo,
+  ) => {
     const byHost = data[key];
     if (byHost === undefined || byHost === null) return;
     if (!isRecord(byHost)) throw src.error([key], `"${key}" must map hosts to processes`);
@@ -338,7 +355,8 @@ export function applyAppProcesses(topology: Topology, keyToHost: Map<string, Hos
       }
       const list = (service.processes ??= []);
       for (const [name, opts] of Object.entries(procs)) {
-        if (opts !== null && opts !== undefined && !isRecord(opts)) throw src.error([key, hostKey, name], `options for "${name}" must be a mapping`);
+        if (opts !== null && opts !== undefined && !isRecord(opts))
+          throw src.error([key, hostKey, name], `options for "${name}" must be a mapping`);
         list.push(toProcess(name, (opts ?? {}) as Record<string, unknown>, [key, hostKey, name]));
       }
     }
@@ -346,7 +364,8 @@ export function applyAppProcesses(topology: Topology, keyToHost: Map<string, Hos
   const whole = (opts: Record<string, unknown>, field: string, path: Array<string | number>): number | undefined => {
     const v = opts[field];
     if (v === undefined || v === null) return undefined;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw src.error([...path, field], `"${field}" must be a whole number, found ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
+      throw src.error([...path, field], `"${field}" must be a whole number, found ${JSON.stringify(v)}`);
     return v;
   };
   section('celery_processes', 'celery', (name, opts, path) => {

@@ -14,7 +14,6 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const examples = path.join(here, 'examples');
 const fixtures = path.join(here, 'fixtures');
 
-
 let tmp: string;
 before(() => {
   tmp = mkdtempSync(path.join(tmpdir(), 'capacity-topology-'));
@@ -40,7 +39,20 @@ describe('YAML examples', () => {
     assert.deepEqual([redis.coresPerVm, redis.ramGbPerVm, redis.storageGbPerVm, redis.vmCount], [1, 8, 0.076, 1]);
     // Every service of the seed guide is present, and every host has a node_exporter on 9100.
     const kinds = new Set(t.hosts.flatMap((h) => h.services.map((s) => s.kind)));
-    for (const k of ['postgresql', 'couchdb', 'elasticsearch', 'kafka', 'rabbitmq', 'redis', 'nginx', 'django', 'celery', 'pillowtop', 'formplayer', 'object_storage']) {
+    for (const k of [
+      'postgresql',
+      'couchdb',
+      'elasticsearch',
+      'kafka',
+      'rabbitmq',
+      'redis',
+      'nginx',
+      'django',
+      'celery',
+      'pillowtop',
+      'formplayer',
+      'object_storage',
+    ]) {
       assert.ok(kinds.has(k as never), k);
     }
     assert.equal(nodeExporters(t).length, 14);
@@ -97,7 +109,10 @@ describe('YAML examples', () => {
   });
 
   it('warns when hosts and VM counts disagree', () => {
-    const t = readYamlTopology('rows:\n  - { name: web, cores: 4, ram_gb: 8, storage_gb: 50, vms: 2 }\nhosts:\n  - { name: w1, row: web }\n', 'w.yaml');
+    const t = readYamlTopology(
+      'rows:\n  - { name: web, cores: 4, ram_gb: 8, storage_gb: 50, vms: 2 }\nhosts:\n  - { name: w1, row: web }\n',
+      'w.yaml',
+    );
     assert.deepEqual(t.warnings, ['row "web" has 2 VMs but 1 host name it']);
     assert.equal(t.hosts[0]!.address, 'w1');
   });
@@ -106,20 +121,47 @@ describe('YAML examples', () => {
 describe('bad YAML topologies give one-line errors with file and line', () => {
   const cases: Array<[string, string, RegExp]> = [
     ['missing field', 'rows:\n  - name: web\n    cores: 4\n    storage_gb: 10\n    vms: 1\n', /^bad\.yaml:2: rows\[0\]: missing "ram_gb"$/],
-    ['non-numeric figure', 'rows:\n  - { name: web, cores: four, ram_gb: 8, storage_gb: 1, vms: 1 }\n', /^bad\.yaml:2: rows\[0\]\.cores: "cores" must be a number, found "four"$/],
-    ['unknown service', 'hosts:\n  - name: a\n    services: [postgres]\n', /^bad\.yaml:3: hosts\[0\]\.services\[0\]\.kind: unknown service kind "postgres" \(known: postgresql, /],
-    ['typo in a key', 'rows:\n  - { name: web, cores: 4, ram_gbs: 8, storage_gb: 1, vms: 1 }\n', /^bad\.yaml:2: rows\[0\]\.ram_gbs: unknown field "ram_gbs"/],
-    ['row not defined', 'rows:\n  - { name: web, cores: 4, ram_gb: 8, storage_gb: 1, vms: 1 }\nhosts:\n  - { name: a, row: db }\n', /^bad\.yaml:4: hosts\[0\]\.row: row "db" is not one of the rows \(web\)$/],
+    [
+      'non-numeric figure',
+      'rows:\n  - { name: web, cores: four, ram_gb: 8, storage_gb: 1, vms: 1 }\n',
+      /^bad\.yaml:2: rows\[0\]\.cores: "cores" must be a number, found "four"$/,
+    ],
+    [
+      'unknown service',
+      'hosts:\n  - name: a\n    services: [postgres]\n',
+      /^bad\.yaml:3: hosts\[0\]\.services\[0\]\.kind: unknown service kind "postgres" \(known: postgresql, /,
+    ],
+    [
+      'typo in a key',
+      'rows:\n  - { name: web, cores: 4, ram_gbs: 8, storage_gb: 1, vms: 1 }\n',
+      /^bad\.yaml:2: rows\[0\]\.ram_gbs: unknown field "ram_gbs"/,
+    ],
+    [
+      'row not defined',
+      'rows:\n  - { name: web, cores: 4, ram_gb: 8, storage_gb: 1, vms: 1 }\nhosts:\n  - { name: a, row: db }\n',
+      /^bad\.yaml:4: hosts\[0\]\.row: row "db" is not one of the rows \(web\)$/,
+    ],
     ['empty document', '# nothing\n', /^bad\.yaml: expected a mapping with "rows" and\/or "hosts", found nothing$/],
     ['neither rows nor hosts', 'name: x\n', /^bad\.yaml:1: a topology needs "rows"/],
     ['broken YAML', 'rows: [\n  - a\n', /^bad\.yaml:\d+: not valid YAML: /],
-    ['fractional VM count', 'rows:\n  - { name: w, cores: 1, ram_gb: 1, storage_gb: 1, vms: 1.5 }\n', /^bad\.yaml:2: rows\[0\]\.vms: "vms" must be a whole number, found 1\.5$/],
-    ['bad port', 'hosts:\n  - name: a\n    services:\n      - { kind: redis, port: 70000 }\n', /^bad\.yaml:4: hosts\[0\]\.services\[0\]\.port: port 70000 is above 65535$/],
+    [
+      'fractional VM count',
+      'rows:\n  - { name: w, cores: 1, ram_gb: 1, storage_gb: 1, vms: 1.5 }\n',
+      /^bad\.yaml:2: rows\[0\]\.vms: "vms" must be a whole number, found 1\.5$/,
+    ],
+    [
+      'bad port',
+      'hosts:\n  - name: a\n    services:\n      - { kind: redis, port: 70000 }\n',
+      /^bad\.yaml:4: hosts\[0\]\.services\[0\]\.port: port 70000 is above 65535$/,
+    ],
   ];
   for (const [name, text, re] of cases) {
     it(name, () => {
       const file = write('bad.yaml', text);
-      expectUserError(() => loadTopology(file), new RegExp(re.source.replace('^bad\\.yaml', `^${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`)));
+      expectUserError(
+        () => loadTopology(file),
+        new RegExp(re.source.replace('^bad\\.yaml', `^${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`)),
+      );
     });
   }
 
@@ -165,7 +207,12 @@ describe('commcare-cloud inventory', () => {
     assert.equal(byName.get('db1-small')!.vars!.ansible_python_interpreter, '/usr/bin/python3');
     assert.equal(byName.get('es1-small')!.vars!.elasticsearch_node_name, 'es node');
     assert.equal(byName.get('web2-small')!.vars!.ufw_private_interface, 'ens5');
-    assert.equal(endpointsFor(t, 'postgresql').map((e) => e.port).join(','), '5432,6432');
+    assert.equal(
+      endpointsFor(t, 'postgresql')
+        .map((e) => e.port)
+        .join(','),
+      '5432,6432',
+    );
     assert.equal(endpointsFor(t, 'django').length, 2);
     // app-processes.yml
     const celery = byName.get('celery1-small')!.services.find((s) => s.kind === 'celery')!;
@@ -176,11 +223,14 @@ describe('commcare-cloud inventory', () => {
       { name: 'flower', count: 1 },
     ]);
     const pillows = byName.get('celery1-small')!.services.find((s) => s.kind === 'pillowtop')!;
-    assert.deepEqual(pillows.processes!.map((p) => [p.name, p.count]), [
-      ['CaseToElasticsearchPillow', 2],
-      ['XFormToElasticsearchPillow', 1],
-      ['kafka-ucr-static', 1],
-    ]);
+    assert.deepEqual(
+      pillows.processes!.map((p) => [p.name, p.count]),
+      [
+        ['CaseToElasticsearchPillow', 2],
+        ['XFormToElasticsearchPillow', 1],
+        ['kafka-ucr-static', 1],
+      ],
+    );
     assert.deepEqual(t.appSettings, { gunicornWorkersFactor: 2, gunicornWorkersStaticFactor: 1 });
     assert.equal(gunicornWorkers(4, t.appSettings), 9);
     assert.equal(gunicornWorkers(4), 4);
@@ -196,12 +246,20 @@ describe('commcare-cloud inventory', () => {
   });
 
   it('a <group>_port variable moves a service off its default port; [all:vars] reach every host', () => {
-    const t = loadTopology(write('ports/inventory.ini', '[postgresql]\n127.0.1.6 postgresql_port=63432\n[kafka]\n127.0.1.6\n[kafka:vars]\nkafka_port=63092\n' +
-      '[all:vars]\nnode_exporter_port=63100\n'));
+    const t = loadTopology(
+      write(
+        'ports/inventory.ini',
+        '[postgresql]\n127.0.1.6 postgresql_port=63432\n[kafka]\n127.0.1.6\n[kafka:vars]\nkafka_port=63092\n' +
+          '[all:vars]\nnode_exporter_port=63100\n',
+      ),
+    );
     const ports = Object.fromEntries(t.hosts[0]!.services.map((s) => [s.kind, s.endpoints[0]!.port]));
     assert.deepEqual(ports, { postgresql: 63432, kafka: 63092 });
     assert.equal(t.hosts[0]!.nodeExporter?.url, 'http://127.0.1.6:63100/metrics', '[all:vars] reach every host');
-    expectUserError(() => loadTopology(write('badport/inventory.ini', '[redis]\nh1 redis_port=six\n')), /host "h1": redis_port "six" is not a port/);
+    expectUserError(
+      () => loadTopology(write('badport/inventory.ini', '[redis]\nh1 redis_port=six\n')),
+      /host "h1": redis_port "six" is not a port/,
+    );
   });
 
   it('expands host ranges', () => {
@@ -212,7 +270,10 @@ describe('commcare-cloud inventory', () => {
 
   it('refuses a host range too large to be real, at once and in one line (issue 14: [1:999999999] crashed)', () => {
     const t = Date.now();
-    expectUserError(() => parseInventory('[web]\n10.0.0.[1:999999999]\n', 'inv.ini'), /^inv\.ini:2: host range "10\.0\.0\.\[1:999999999\]" gives more than 10000 hosts$/);
+    expectUserError(
+      () => parseInventory('[web]\n10.0.0.[1:999999999]\n', 'inv.ini'),
+      /^inv\.ini:2: host range "10\.0\.0\.\[1:999999999\]" gives more than 10000 hosts$/,
+    );
     expectUserError(() => parseInventory('[web]\nh[1:200][1:200]\n', 'inv.ini'), /^inv\.ini:2: host range .* gives more than 10000 hosts$/);
     const lines = Array.from({ length: 3 }, (_, i) => `g${i}-[1:5000]`).join('\n');
     expectUserError(() => parseInventory(`[web]\n${lines}\n`, 'inv.ini'), /^inv\.ini:4: the inventory lists more than 10000 hosts$/);
@@ -222,8 +283,14 @@ describe('commcare-cloud inventory', () => {
 
   it('errors on bad inventories', () => {
     expectUserError(() => parseInventory('[web\n1.2.3.4\n', 'inv.ini'), /^inv\.ini:1: bad section header "\[web"/);
-    expectUserError(() => parseInventory('[web]\n1.2.3.4 novalue\n', 'inv.ini'), /^inv\.ini:2: expected key=value after host "1\.2\.3\.4", found "novalue"$/);
-    expectUserError(() => parseInventory('[all:children]\nnowhere\n', 'inv.ini'), /^inv\.ini:1: \[all:children\] names "nowhere", which is not a group/);
+    expectUserError(
+      () => parseInventory('[web]\n1.2.3.4 novalue\n', 'inv.ini'),
+      /^inv\.ini:2: expected key=value after host "1\.2\.3\.4", found "novalue"$/,
+    );
+    expectUserError(
+      () => parseInventory('[all:children]\nnowhere\n', 'inv.ini'),
+      /^inv\.ini:1: \[all:children\] names "nowhere", which is not a group/,
+    );
     expectUserError(() => parseInventory('[web:vars]\njust words\n', 'inv.ini'), /^inv\.ini:2: expected key=value in \[web:vars\]/);
     expectUserError(() => parseInventory("[web]\nh1 a='x\n", 'inv.ini'), /^inv\.ini:2: unclosed ' quote$/);
     const empty = write('empty/inventory.ini', '# no hosts\n[webworkers]\n');
@@ -249,7 +316,10 @@ describe('format detection and file errors', () => {
   it('an explicit format wins over the extension', () => {
     const file = write('table.txt', 'name,cores,ram,storage,vms\nweb,4,8,50,3\n');
     const t = loadTopology(file, { format: 'csv' });
-    assert.deepEqual(t.rows.map((r) => r.vmCount), [3]);
+    assert.deepEqual(
+      t.rows.map((r) => r.vmCount),
+      [3],
+    );
   });
 
   it('a missing file, a directory without inventory, a binary file', () => {

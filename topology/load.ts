@@ -43,11 +43,17 @@ export function detectFormat(file: string, text: string): Exclude<InputFormat, '
   if (ext === '.md' || ext === '.markdown') return 'markdown';
   const table = sniffTableFormat(text);
   if (table === 'grid' || table === 'markdown') return table;
-  const firstLine = text.split(/\r?\n/).find((l) => l.trim() !== '' && !/^\s*[#;]/.test(l))?.trim() ?? '';
+  const firstLine =
+    text
+      .split(/\r?\n/)
+      .find((l) => l.trim() !== '' && !/^\s*[#;]/.test(l))
+      ?.trim() ?? '';
   if (/^\[[^\]]+\]\s*$/.test(firstLine)) return 'inventory';
   if (/^[A-Za-z_][\w-]*\s*:(\s|$)/.test(firstLine) || firstLine === '---') return 'yaml';
   if (table === 'csv') return 'csv';
-  throw new UserError(`${file}: cannot tell what kind of topology this is; pass --format (one of ${INPUT_FORMATS.filter((f) => f !== 'auto').join(', ')})`);
+  throw new UserError(
+    `${file}: cannot tell what kind of topology this is; pass --format (one of ${INPUT_FORMATS.filter((f) => f !== 'auto').join(', ')})`,
+  );
 }
 
 /**

@@ -4,7 +4,9 @@ import { totals, type Topology } from './model.ts';
 
 export function renderTopology(t: Topology): string {
   const out: string[] = [];
-  out.push(`${t.name ? `${t.name} — ` : ''}read from ${t.source.path} (${t.source.format})${t.source.extra?.length ? ` + ${t.source.extra.join(', ')}` : ''}`);
+  out.push(
+    `${t.name ? `${t.name} — ` : ''}read from ${t.source.path} (${t.source.format})${t.source.extra?.length ? ` + ${t.source.extra.join(', ')}` : ''}`,
+  );
   if (t.rows.length) {
     out.push('', formatVmTable(t.rows, 'grid', 'VM summary').trimEnd());
     const s = totals(t.rows);
@@ -23,7 +25,11 @@ export function renderTopology(t: Topology): string {
         const label = s.name !== s.kind ? `${s.kind} [${s.name}]` : s.kind;
         out.push(`    ${label}${eps ? `: ${eps}` : ''}`);
         for (const p of s.processes ?? []) {
-          const bits = [p.count !== 1 ? `x${p.count}` : '', p.concurrency !== undefined ? `concurrency ${p.concurrency}` : '', p.pooling ?? ''].filter(Boolean);
+          const bits = [
+            p.count !== 1 ? `x${p.count}` : '',
+            p.concurrency !== undefined ? `concurrency ${p.concurrency}` : '',
+            p.pooling ?? '',
+          ].filter(Boolean);
           out.push(`      - ${p.name}${bits.length ? ` (${bits.join(', ')})` : ''}`);
         }
       }

@@ -33,7 +33,6 @@ function figures(rows: VmRow[]) {
   return rows.map((r) => [r.name, r.coresPerVm, r.ramGbPerVm, r.storageGbPerVm, r.vmCount]);
 }
 
-
 describe('the seed VM summary (ASCII grid)', () => {
   const text = readFileSync(seedFixture, 'utf8');
 
@@ -124,7 +123,10 @@ describe('bad tables give one-line errors naming the file and line', () => {
   });
 
   it('a fractional VM count', () => {
-    expectUserError(() => readVmTable('name,cores,ram,storage,vms\na,1,2,3,1.5\n', 'csv', 'v.csv'), /^v\.csv:2: row "a": VMs Total is 1\.5, not a whole number$/);
+    expectUserError(
+      () => readVmTable('name,cores,ram,storage,vms\na,1,2,3,1.5\n', 'csv', 'v.csv'),
+      /^v\.csv:2: row "a": VMs Total is 1\.5, not a whole number$/,
+    );
   });
 
   it('a missing column', () => {
@@ -136,11 +138,17 @@ describe('bad tables give one-line errors naming the file and line', () => {
 
   it('no table at all', () => {
     expectUserError(() => readVmTable('just words\n', 'grid', 'words.txt'), /^words\.txt: no grid/);
-    expectUserError(() => readVmTable('| a | b |\n|---|---|\n| 1 | 2 |\n', 'markdown', 'other.md'), /^other\.md:1: no VM summary table found/);
+    expectUserError(
+      () => readVmTable('| a | b |\n|---|---|\n| 1 | 2 |\n', 'markdown', 'other.md'),
+      /^other\.md:1: no VM summary table found/,
+    );
   });
 
   it('a duplicated row', () => {
-    expectUserError(() => readVmTable('name,cores,ram,storage,vms\na,1,2,3,1\na,1,2,3,1\n', 'csv', 'd.csv'), /^d\.csv:3: VM summary row "a" appears twice \(first on line 2\)$/);
+    expectUserError(
+      () => readVmTable('name,cores,ram,storage,vms\na,1,2,3,1\na,1,2,3,1\n', 'csv', 'd.csv'),
+      /^d\.csv:3: VM summary row "a" appears twice \(first on line 2\)$/,
+    );
   });
 
   it('a header with no rows', () => {

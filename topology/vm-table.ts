@@ -29,7 +29,10 @@ const COLUMN_LABELS: Record<Exclude<Field, 'group'>, string> = {
 
 /** Which VM field a header names, by the resource model's labels and a few plain synonyms. */
 function fieldForHeader(header: string): Field | undefined {
-  const h = header.toLowerCase().replace(/[^a-z0-9()]+/g, ' ').trim();
+  const h = header
+    .toLowerCase()
+    .replace(/[^a-z0-9()]+/g, ' ')
+    .trim();
   if (/^(cores?|cpus?|vcpus?)( per vm)?$/.test(h)) return 'cores';
   if (/^(ram|memory|mem)( per vm)?( \(?gb\)?)?$/.test(h)) return 'ram';
   if (/^(data )?(storage|disk)( per vm)?( \(?gb\)?)?$/.test(h)) return 'storage';
@@ -267,7 +270,13 @@ export function formatFigure(value: number): string {
 const HEADER = ['', COLUMN_LABELS.cores, COLUMN_LABELS.ram, COLUMN_LABELS.storage, COLUMN_LABELS.vms];
 
 function cellsOf(rows: readonly VmRow[]): string[][] {
-  return rows.map((r) => [r.name, formatFigure(r.coresPerVm), formatFigure(r.ramGbPerVm), formatFigure(r.storageGbPerVm), formatFigure(r.vmCount)]);
+  return rows.map((r) => [
+    r.name,
+    formatFigure(r.coresPerVm),
+    formatFigure(r.ramGbPerVm),
+    formatFigure(r.storageGbPerVm),
+    formatFigure(r.vmCount),
+  ]);
 }
 
 /**

@@ -47,7 +47,8 @@ export function topologyFromYaml(src: YamlSource): Topology {
     topology.target = {};
     const baseUrl = target.string('base_url', true);
     if (baseUrl) {
-      if (!/^https?:\/\/[^/]+/.test(baseUrl)) throw target.err('base_url', `"base_url" must be an http(s) URL, found ${JSON.stringify(baseUrl)}`);
+      if (!/^https?:\/\/[^/]+/.test(baseUrl))
+        throw target.err('base_url', `"base_url" must be an http(s) URL, found ${JSON.stringify(baseUrl)}`);
       topology.target.baseUrl = baseUrl;
     }
     const domain = target.string('domain', true);
@@ -134,7 +135,9 @@ function readService(src: YamlSource, path: YamlPath, raw: unknown, address: str
   for (const p of ports) if (p > 65535) throw f.err('port', `port ${p} is above 65535`);
   const url = f.string('url', true);
   if (url && ports.length > 1) throw f.err('url', '"url" goes with a single "port"; use "endpoints" for several');
-  ports.forEach((p, k) => service.endpoints.push(makeEndpoint(address, p, protocol, { url, name: ports.length > 1 ? `${service.name}-${k + 1}` : undefined })));
+  ports.forEach((p, k) =>
+    service.endpoints.push(makeEndpoint(address, p, protocol, { url, name: ports.length > 1 ? `${service.name}-${k + 1}` : undefined })),
+  );
 
   f.list('endpoints').forEach((e, k) => {
     const ef = Fields.at(src, [...path, 'endpoints', k], e);
@@ -168,9 +171,11 @@ function readProtocol(f: Fields, key: string): Protocol | undefined {
  */
 function readNodeExporter(f: Fields, address: string, fallback: number | false): Endpoint | undefined {
   const v = f.obj.node_exporter;
-  if (v === undefined || v === null) return fallback ? makeEndpoint(address, fallback, 'http', { url: metricsUrl(address, fallback) }) : undefined;
+  if (v === undefined || v === null)
+    return fallback ? makeEndpoint(address, fallback, 'http', { url: metricsUrl(address, fallback) }) : undefined;
   if (v === false) return undefined;
-  if (v === true) return makeEndpoint(address, NODE_EXPORTER_DEFAULT_PORT, 'http', { url: metricsUrl(address, NODE_EXPORTER_DEFAULT_PORT) });
+  if (v === true)
+    return makeEndpoint(address, NODE_EXPORTER_DEFAULT_PORT, 'http', { url: metricsUrl(address, NODE_EXPORTER_DEFAULT_PORT) });
   if (typeof v === 'number') {
     if (!Number.isInteger(v) || v < 1 || v > 65535) throw f.err('node_exporter', `node_exporter port must be 1-65535, found ${v}`);
     return makeEndpoint(address, v, 'http', { url: metricsUrl(address, v) });

@@ -10,8 +10,14 @@ import { buildOptions, runEnv } from '../../scenarios/lib/params.ts';
 export const options = {
   ...buildOptions('steady', runEnv()),
   scenarios: {
-    max: { executor: 'per-vu-iterations', vus: Number(__ENV.BENCH_VUS ?? 16), iterations: Number(__ENV.BENCH_ITERATIONS_PER_VU ?? 1000), maxDuration: '10m', exec: 'submit',
-      tags: { endpoint: 'receiver' } }, // as the scenarios' submission scenarios carry it (scenarios/lib/shapes.ts)
+    max: {
+      executor: 'per-vu-iterations',
+      vus: Number(__ENV.BENCH_VUS ?? 16),
+      iterations: Number(__ENV.BENCH_ITERATIONS_PER_VU ?? 1000),
+      maxDuration: '10m',
+      exec: 'submit',
+      tags: { endpoint: 'receiver' },
+    }, // as the scenarios' submission scenarios carry it (scenarios/lib/shapes.ts)
   },
 };
 

@@ -30,5 +30,7 @@ export const options = {
 let i = 0;
 export default function (): void {
   const k = i++ % bodies.length;
-  http.post(__ENV.BENCH_URL!, bodies[k]!, { headers: { 'Content-Type': types[k]!, Authorization: 'Basic bWluOmltYWw=', 'X-OpenRosa-Version': '3.0' } });
+  http.post(__ENV.BENCH_URL!, bodies[k]!, {
+    headers: { 'Content-Type': types[k]!, Authorization: 'Basic bWluOmltYWw=', 'X-OpenRosa-Version': '3.0' },
+  });
 }

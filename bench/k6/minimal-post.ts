@@ -8,11 +8,20 @@ for (let i = 0; i < Number(__ENV.BENCH_BODIES); i++) bodies.push(open(`${__ENV.B
 const types = JSON.parse(open(`${__ENV.BENCH_BODY_DIR}/types.json`)) as string[];
 
 export const options = {
-  scenarios: { max: { executor: 'per-vu-iterations', vus: Number(__ENV.BENCH_VUS ?? 16), iterations: Number(__ENV.BENCH_ITERATIONS_PER_VU ?? 1000), maxDuration: '10m' } },
+  scenarios: {
+    max: {
+      executor: 'per-vu-iterations',
+      vus: Number(__ENV.BENCH_VUS ?? 16),
+      iterations: Number(__ENV.BENCH_ITERATIONS_PER_VU ?? 1000),
+      maxDuration: '10m',
+    },
+  },
 };
 
 let i = __VU;
 export default function (): void {
   const k = i++ % bodies.length;
-  http.post(__ENV.BENCH_URL!, bodies[k]!, { headers: { 'Content-Type': types[k]!, Authorization: 'Basic bWluOmltYWw=', 'X-OpenRosa-Version': '3.0' } });
+  http.post(__ENV.BENCH_URL!, bodies[k]!, {
+    headers: { 'Content-Type': types[k]!, Authorization: 'Basic bWluOmltYWw=', 'X-OpenRosa-Version': '3.0' },
+  });
 }

@@ -11,8 +11,16 @@ import { fakeResults } from '../../test/support/fake-results.ts';
 const sub = (s: number, ok: 0 | 1, ack?: string) => ({ e: 'receiver', t: 1, d: 5, s, ok, w: 0, form: 'f', ...(ack ? { ack } : {}) });
 
 describe('audit --results / --acks: refused submissions by status', () => {
-  const dir = fakeResults([sub(201, 1, 'a1'), sub(201, 1, 'a2'), sub(500, 0), sub(500, 0), sub(422, 0), sub(201, 0), sub(0, 0),
-    { e: 'restore', t: 1, d: 3, s: 500, ok: 0, w: 0 }]);
+  const dir = fakeResults([
+    sub(201, 1, 'a1'),
+    sub(201, 1, 'a2'),
+    sub(500, 0),
+    sub(500, 0),
+    sub(422, 0),
+    sub(201, 0),
+    sub(0, 0),
+    { e: 'restore', t: 1, d: 3, s: 500, ok: 0, w: 0 },
+  ]);
 
   it('a results directory: its acks, and every refusal of the receiver counted by status', async () => {
     const s = await auditSources({ results: dir });
@@ -39,7 +47,10 @@ describe('audit --results / --acks: refused submissions by status', () => {
   });
 
   it('bad input: one line, exit 2', async () => {
-    await assert.rejects(auditSources({ results: os.tmpdir() }), (e: unknown) => e instanceof UserError && /not a results directory/.test(e.message));
+    await assert.rejects(
+      auditSources({ results: os.tmpdir() }),
+      (e: unknown) => e instanceof UserError && /not a results directory/.test(e.message),
+    );
     await assert.rejects(auditSources({ results: dir, acks: 'x' }), (e: unknown) => e instanceof UserError && /not both/.test(e.message));
     assert.deepEqual(readAcks(path.join(dir, 'acks.ndjson')), ['a1', 'a2']);
   });

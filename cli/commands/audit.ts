@@ -46,12 +46,16 @@ export function readAcks(file: string): string[] {
  * What to audit from --acks / --results: the acknowledged ids, and the run's request log when there is one (a
  * results directory, or requests.ndjson beside the acks file), which knows every submission the service refused.
  */
-export async function auditSources(opts: { acks?: string; results?: string }): Promise<{ acknowledged?: string[]; refused?: RefusedSubmissions; requestLog?: string }> {
+export async function auditSources(opts: {
+  acks?: string;
+  results?: string;
+}): Promise<{ acknowledged?: string[]; refused?: RefusedSubmissions; requestLog?: string }> {
   if (opts.acks && opts.results) throw new UserError('give --acks or --results, not both');
   let acksFile = opts.acks;
   let requestLog: string | undefined;
   if (opts.results) {
-    if (!fs.existsSync(path.join(opts.results, RESULT_FILES.manifest))) throw new UserError(`${opts.results}: not a results directory (no ${RESULT_FILES.manifest})`);
+    if (!fs.existsSync(path.join(opts.results, RESULT_FILES.manifest)))
+      throw new UserError(`${opts.results}: not a results directory (no ${RESULT_FILES.manifest})`);
     acksFile = path.join(opts.results, RESULT_FILES.acks);
     requestLog = path.join(opts.results, RESULT_FILES.requestLog);
   } else if (acksFile) {
@@ -69,7 +73,7 @@ export function register(program: Command): void {
     .command('audit')
     .description('reconcile acknowledged submissions against PostgreSQL, object storage and Elasticsearch (local stack)')
     .option('--acks <file>', 'form ids acknowledged to clients (NDJSON with form_id or ack, or one per line); default: every normal form')
-    .option('--results <dir>', 'a run\'s results directory: its acknowledged forms, and the submissions it saw refused (request log)')
+    .option('--results <dir>', "a run's results directory: its acknowledged forms, and the submissions it saw refused (request log)")
     .option('--domain <name>', 'only this domain (when no acks file is given)')
     .option('--wait <duration>', 'how long to wait for the pillows to catch up', '120s')
     .option('--json', 'print the report as JSON')
@@ -79,12 +83,20 @@ export function register(program: Command): void {
       const ctx = loadStackContext();
       const status = await stackStatus(ctx);
       const down = status.filter((s) => ['postgres', 'kafka', 'elasticsearch'].includes(s.name) && s.state !== 'running');
-      if (down.length) throw new UserError(`the local stack is not running (${down.map((d) => d.name).join(', ')}): run \`capacity stack up\``);
+      if (down.length)
+        throw new UserError(`the local stack is not running (${down.map((d) => d.name).join(', ')}): run \`capacity stack up\``);
       const pool = createPool(postgresUrl(ctx), 4);
       try {
         const report = await audit({
-          pool, blobs: new BlobStore(blobRoot(ctx)), esUrl: elasticsearchUrl(ctx), kafkaBrokers: [kafkaBroker(ctx)],
-          acknowledged, refused, domain: opts.domain, waitMs, progress: (m) => process.stderr.write(`[audit] ${m}\n`),
+          pool,
+          blobs: new BlobStore(blobRoot(ctx)),
+          esUrl: elasticsearchUrl(ctx),
+          kafkaBrokers: [kafkaBroker(ctx)],
+          acknowledged,
+          refused,
+          domain: opts.domain,
+          waitMs,
+          progress: (m) => process.stderr.write(`[audit] ${m}\n`),
         });
         if (opts.json) {
           console.log(JSON.stringify(report, null, 2));
@@ -100,10 +112,17 @@ export function register(program: Command): void {
           console.log(`pillow offset lag at check        ${report.pillowLag}`);
           console.log(`documents rejected by pillows      ${report.pillowErrors}`);
           const r = report.refused;
-          if (r) console.log(`submissions refused (request log)  ${r.refused} of ${r.sent}${r.refused ? `  by status: ${formatByStatus(r.byStatus)}` : ''}`);
-          console.log(report.ok ? 'audit: nothing lost'
-            : r?.refused && onlyRefused(report) ? `audit: ${r.refused} submissions refused: the phones still hold them, they are not in HQ`
-            : 'audit: MISSING DATA');
+          if (r)
+            console.log(
+              `submissions refused (request log)  ${r.refused} of ${r.sent}${r.refused ? `  by status: ${formatByStatus(r.byStatus)}` : ''}`,
+            );
+          console.log(
+            report.ok
+              ? 'audit: nothing lost'
+              : r?.refused && onlyRefused(report)
+                ? `audit: ${r.refused} submissions refused: the phones still hold them, they are not in HQ`
+                : 'audit: MISSING DATA',
+          );
         }
         if (!report.ok) process.exitCode = 1;
       } finally {
@@ -113,10 +132,19 @@ export function register(program: Command): void {
 }
 
 export function formatByStatus(byStatus: Record<string, number>): string {
-  return Object.entries(byStatus).sort(([a], [b]) => a.localeCompare(b)).map(([s, n]) => `${s} x${n}`).join(', ');
+  return Object.entries(byStatus)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([s, n]) => `${s} x${n}`)
+    .join(', ');
 }
 
 /** Nothing acknowledged is missing: the audit failed only on the refused submissions. */
-function onlyRefused(r: { missingInPostgres: string[]; missingBlobs: string[]; missingInXforms: string[]; missingCasesInHqcases: string[]; missingInUcr: string[] }): boolean {
+function onlyRefused(r: {
+  missingInPostgres: string[];
+  missingBlobs: string[];
+  missingInXforms: string[];
+  missingCasesInHqcases: string[];
+  missingInUcr: string[];
+}): boolean {
   return [r.missingInPostgres, r.missingBlobs, r.missingInXforms, r.missingCasesInHqcases, r.missingInUcr].every((l) => l.length === 0);
 }

@@ -16,8 +16,11 @@ export function register(program: Command): void {
     .description('record the gate figures of a run, with its parameters, as a baseline')
     .argument('<results-dir>', 'a results directory written by `capacity run` (or `capacity merge`)')
     .option('--out <file>', 'where to write it (default gates/baselines/<target>-<scenario>.json)')
-    .option('--tolerance <metric=pct[:abs],...>', 'tolerances stored with the baseline (the gate\'s --tolerance still wins)',
-      (v: string, prev: string[] = []) => [...prev, v])
+    .option(
+      '--tolerance <metric=pct[:abs],...>',
+      "tolerances stored with the baseline (the gate's --tolerance still wins)",
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
     .option('--allow-failed', 'record a run that failed or was interrupted')
     .action((dir: string, f: SaveFlags) => {
       const out = f.out ?? defaultBaselineFile(dir, repoRoot);

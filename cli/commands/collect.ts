@@ -6,7 +6,9 @@ import { requirePositiveDuration } from '../../core/duration.ts';
 export function register(program: Command): void {
   program
     .command('collect')
-    .description('watch every tier (hosts, PostgreSQL, pillow lag, Kafka, Elasticsearch, RabbitMQ, Redis, nginx) without load; samples to <out>/samples.ndjson')
+    .description(
+      'watch every tier (hosts, PostgreSQL, pillow lag, Kafka, Elasticsearch, RabbitMQ, Redis, nginx) without load; samples to <out>/samples.ndjson',
+    )
     .option('--topology <file>', 'hosts and services to watch (default: the local stack)')
     .option('--duration <d>', 'how long to watch (default 60s)', (v: string) => requirePositiveDuration(v, '--duration'), 60_000)
     .option('--interval <d>', 'time between samples (default 5s)', (v: string) => requirePositiveDuration(v, '--interval'), 5_000)

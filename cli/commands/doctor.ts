@@ -12,8 +12,7 @@ export function register(program: Command): void {
       const pre = prerequisiteChecks();
       const comps = await componentChecks(loadStackContext());
       const bench = benchChecks();
-      const rows = (checks: typeof pre) =>
-        checks.map((c) => [c.ok ? 'ok' : 'FIX', c.name, c.version, c.state, c.ok ? '' : (c.fix ?? '')]);
+      const rows = (checks: typeof pre) => checks.map((c) => [c.ok ? 'ok' : 'FIX', c.name, c.version, c.state, c.ok ? '' : (c.fix ?? '')]);
       console.log('Prerequisites');
       console.log(formatTable(['', 'name', 'version', 'state', 'what to do'], rows(pre)));
       console.log('\nLocal stack');

@@ -52,11 +52,15 @@ function readConfig(file: string): PopulationOptions {
   } catch (err) {
     throw new UserError(`--config ${file}: ${(err as Error).message.split('\n')[0]}`);
   }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new UserError(`--config ${file}: expected a map of population settings`);
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
+    throw new UserError(`--config ${file}: expected a map of population settings`);
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(doc)) {
     const key = CONFIG_KEYS[k];
-    if (!key) throw new UserError(`--config ${file}: unknown setting "${k}" (known: ${Object.keys(DEFAULT_POPULATION).join(', ')}, maxOpenCases, utcOffsetMinutes, region, appVersion)`);
+    if (!key)
+      throw new UserError(
+        `--config ${file}: unknown setting "${k}" (known: ${Object.keys(DEFAULT_POPULATION).join(', ')}, maxOpenCases, utcOffsetMinutes, region, appVersion)`,
+      );
     out[key] = v;
   }
   return out as PopulationOptions;
@@ -74,9 +78,11 @@ function parseMix(v: string): PopulationOptions['mix'] {
 
 function populationFrom(flags: GenerateFlags): PopulationOptions {
   const base = flags.config ? readConfig(flags.config) : {};
-  if (flags.locale !== undefined && !isLocaleName(flags.locale)) throw new UserError(`--locale must be one of ${LOCALE_NAMES.join(', ')}, got "${flags.locale}"`);
+  if (flags.locale !== undefined && !isLocaleName(flags.locale))
+    throw new UserError(`--locale must be one of ${LOCALE_NAMES.join(', ')}, got "${flags.locale}"`);
   const formSizeKB = flags.formSize === undefined ? undefined : Number(flags.formSize);
-  if (formSizeKB !== undefined && !(formSizeKB >= 0 && formSizeKB <= 10_000)) throw new UserError(`--form-size is in KB (0-10000), got "${flags.formSize}"`);
+  if (formSizeKB !== undefined && !(formSizeKB >= 0 && formSizeKB <= 10_000))
+    throw new UserError(`--form-size is in KB (0-10000), got "${flags.formSize}"`);
   const opts: PopulationOptions = {
     ...base,
     ...(flags.users !== undefined && { users: wholeNumber('--users', 1)(flags.users) }),
@@ -148,8 +154,14 @@ export async function runGenerate(flags: GenerateFlags): Promise<void> {
   let manifest;
   try {
     manifest = await writeCorpus({
-      app: loaded.app, appSource: loaded.source, population, count, out: flags.out,
-      multipart: flags.multipart === true, attachments: flags.attachments, force: flags.force === true,
+      app: loaded.app,
+      appSource: loaded.source,
+      population,
+      count,
+      out: flags.out,
+      multipart: flags.multipart === true,
+      attachments: flags.attachments,
+      force: flags.force === true,
       onProgress: progressPrinter(flags.quiet === true),
     });
   } catch (err) {
@@ -169,7 +181,11 @@ export function register(program: Command): void {
   program
     .command('generate')
     .description('write a corpus of realistic CommCare submissions for k6 (streaming), or --validate submissions')
-    .option('--app <name|file>', 'built-in app (household, supply), an app YAML/JSON file, an XForm .xml or a folder of XForms', 'household')
+    .option(
+      '--app <name|file>',
+      'built-in app (household, supply), an app YAML/JSON file, an XForm .xml or a folder of XForms',
+      'household',
+    )
     .option('--users <n>', `mobile workers (default ${DEFAULT_POPULATION.users})`)
     .option('--count <n>', 'total submissions to write', '1000')
     .option('--seed <s>', 'seed: the same seed gives the same bytes (default 1)')

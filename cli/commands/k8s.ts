@@ -43,24 +43,48 @@ export function register(program: Command): void {
     .option('--rate <n>', 'base submissions per second (all pods together)', positive('--rate'))
     .option('--duration <d>', 'length of the main phase, e.g. 10m', seconds('--duration', { above0: true }))
     .option('--vus <n>', 'VUs of all pods together, a multiple of --parallelism (default --users, at most 100)', positive('--vus', true))
-    .option('--credentials <file>', 'real mobile workers (username,password lines or JSON), one per --users: the corpus is generated for them (one restore each learns their user ids)')
+    .option(
+      '--credentials <file>',
+      'real mobile workers (username,password lines or JSON), one per --users: the corpus is generated for them (one restore each learns their user ids)',
+    )
     .option('--volume-claim <pvc>', 'read the archive from this PersistentVolumeClaim instead of a ConfigMap (for archives over ~1 MB)')
     .option('--archive-out <file>', 'with --volume-claim: where to write archive.tar (default ./<name>-archive.tar)')
     .addOption(new Option('--arguments <args>', 'extra k6 run arguments for every pod, e.g. "--out experimental-prometheus-rw"'))
     .option('--out <file>', 'write the YAML here (default: print it)')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Apply with: kubectl apply -f <file>. Every pod runs its slice of the scenario; iterationInTest stays unique
 across pods, so no two pods send the same form. Results stay in the pods (k6 outputs, pod logs): give an
 output with --arguments to collect them; \`capacity merge\` joins results directories made by
-\`capacity run --segment\` on machines you run yourself.`)
+\`capacity run --segment\` on machines you run yourself.`,
+    )
     .action(async (scenario: string, f: ManifestFlags) => {
       if (!isScenarioName(scenario)) throw new UserError(`unknown scenario "${scenario}": one of ${SCENARIO_NAMES.join(', ')}`);
       const shape: Partial<ShapeParams> = { rate: f.rate, durationS: f.duration, vus: f.vus };
-      const out = await buildK8sManifest({ scenario, target: f.target, parallelism: f.parallelism, name: f.name, namespace: f.namespace,
-        runnerImage: f.image, domain: f.domain, app: f.app, users: f.users, seed: f.seed, shape, credentialsFile: f.credentials,
-        volumeClaim: f.volumeClaim, archiveOut: f.archiveOut, arguments: f.arguments, log: (m) => process.stderr.write(`[k8s] ${m}\n`) });
+      const out = await buildK8sManifest({
+        scenario,
+        target: f.target,
+        parallelism: f.parallelism,
+        name: f.name,
+        namespace: f.namespace,
+        runnerImage: f.image,
+        domain: f.domain,
+        app: f.app,
+        users: f.users,
+        seed: f.seed,
+        shape,
+        credentialsFile: f.credentials,
+        volumeClaim: f.volumeClaim,
+        archiveOut: f.archiveOut,
+        arguments: f.arguments,
+        log: (m) => process.stderr.write(`[k8s] ${m}\n`),
+      });
       for (const w of out.warnings) process.stderr.write(`[k8s] note: ${w}\n`);
-      if (out.archiveFile) process.stderr.write(`[k8s] archive (${(out.archiveBytes / 1e6).toFixed(1)} MB): ${out.archiveFile}; copy it to ${f.volumeClaim} as archive.tar\n`);
+      if (out.archiveFile)
+        process.stderr.write(
+          `[k8s] archive (${(out.archiveBytes / 1e6).toFixed(1)} MB): ${out.archiveFile}; copy it to ${f.volumeClaim} as archive.tar\n`,
+        );
       if (f.out) {
         fs.writeFileSync(f.out, out.yaml);
         process.stderr.write(`[k8s] TestRun: ${f.out} (archive ${(out.archiveBytes / 1e6).toFixed(2)} MB, ${f.parallelism} runners)\n`);

@@ -48,40 +48,58 @@ export function register(program: Command): void {
     .option('--json', 'print the full result as JSON')
     .option('--date <YYYY-MM>', 'summarise at this month instead of the summary_dates (repeatable)', collect)
     .option('--format <style>', `table style: ${STYLES.join(', ')}`, 'seed')
-    .option('--set <path=value>', 'override a figure, e.g. services.pg_main.storage.data_models.forms_total.unit_size=1100 (repeatable)', collect)
+    .option(
+      '--set <path=value>',
+      'override a figure, e.g. services.pg_main.storage.data_models.forms_total.unit_size=1100 (repeatable)',
+      collect,
+    )
     .option('--overrides <file>', 'YAML/JSON overrides (path: value), e.g. per-unit costs from a calibration run')
-    .option('--calibration <profile.json>', 'per-unit costs from a calibration profile (capacity calibrate): unit sizes and users per web VM')
-    .option('--vars <name>', 'which combination of the config\'s "sets" to use, by its name ("7lakh-2000fpu") or one entry\'s (default: every combination)')
-    .action((file: string, opts: { json?: boolean; date?: string[]; format: string; set?: string[]; overrides?: string; calibration?: string; vars?: string }) => {
-      if (!STYLES.includes(opts.format as PrintStyle)) throw new UserError(`--format must be one of ${STYLES.join(', ')}, not "${opts.format}"`);
-      for (const d of opts.date ?? []) if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(d)) throw new UserError(`--date must be YYYY-MM, not "${d}"`);
-      const profile = opts.calibration ? readProfile(opts.calibration) : undefined;
-      const overrides: SizingOverride[] = opts.overrides ? readOverridesFile(opts.overrides) : [];
-      for (const s of opts.set ?? []) {
-        const m = /^([^=\s]+)\s*=\s*(.+)$/.exec(s);
-        if (!m) throw new UserError(`--set expects path=value, not "${s}"`);
-        overrides.push({ path: m[1]!, value: m[2]!.trim(), source: '--set' });
-      }
-      const config = readSizingConfig(file, { set: opts.vars });
-      for (const w of config.warnings) process.stderr.write(`warning: ${w}\n`);
-      // Like run_model.py, every combination of the sets unless --vars picks one.
-      const configs = opts.vars || config.set_names.length <= 1 ? [config] : config.set_names.map((name) => readSizingConfig(file, { set: name }));
-      const results = configs.map((c) => {
-        if (!profile) return computeVmSummary(c, overrides, { dates: opts.date });
-        // The profile's costs first, so --overrides and --set still have the last word.
-        const cal = profileCalibration(profile, opts.calibration!);
-        const measured = calibrationOverrides(c, cal, defaultTarget(c, cal, {}).target);
-        if (c === configs[0]) for (const w of measured.skipped) process.stderr.write(`note: ${w}\n`);
-        return computeVmSummary(c, [...measured.overrides, ...overrides], { dates: opts.date });
-      });
-      if (opts.json) {
-        process.stdout.write(JSON.stringify(results.length === 1 ? results[0] : results, null, 2) + '\n');
-        return;
-      }
-      for (const r of results) {
-        if (results.length > 1) process.stdout.write(`=== set ${r.set}\n\n`);
-        process.stdout.write(formatPlan(r, opts.format as PrintStyle));
-      }
-      if (results.length > 1 && config.sets_summary_date && !opts.date) process.stdout.write(formatSetsComparison(results, config.sets_summary_date));
-    });
+    .option(
+      '--calibration <profile.json>',
+      'per-unit costs from a calibration profile (capacity calibrate): unit sizes and users per web VM',
+    )
+    .option(
+      '--vars <name>',
+      'which combination of the config\'s "sets" to use, by its name ("7lakh-2000fpu") or one entry\'s (default: every combination)',
+    )
+    .action(
+      (
+        file: string,
+        opts: { json?: boolean; date?: string[]; format: string; set?: string[]; overrides?: string; calibration?: string; vars?: string },
+      ) => {
+        if (!STYLES.includes(opts.format as PrintStyle))
+          throw new UserError(`--format must be one of ${STYLES.join(', ')}, not "${opts.format}"`);
+        for (const d of opts.date ?? []) if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(d)) throw new UserError(`--date must be YYYY-MM, not "${d}"`);
+        const profile = opts.calibration ? readProfile(opts.calibration) : undefined;
+        const overrides: SizingOverride[] = opts.overrides ? readOverridesFile(opts.overrides) : [];
+        for (const s of opts.set ?? []) {
+          const m = /^([^=\s]+)\s*=\s*(.+)$/.exec(s);
+          if (!m) throw new UserError(`--set expects path=value, not "${s}"`);
+          overrides.push({ path: m[1]!, value: m[2]!.trim(), source: '--set' });
+        }
+        const config = readSizingConfig(file, { set: opts.vars });
+        for (const w of config.warnings) process.stderr.write(`warning: ${w}\n`);
+        // Like run_model.py, every combination of the sets unless --vars picks one.
+        const configs =
+          opts.vars || config.set_names.length <= 1 ? [config] : config.set_names.map((name) => readSizingConfig(file, { set: name }));
+        const results = configs.map((c) => {
+          if (!profile) return computeVmSummary(c, overrides, { dates: opts.date });
+          // The profile's costs first, so --overrides and --set still have the last word.
+          const cal = profileCalibration(profile, opts.calibration!);
+          const measured = calibrationOverrides(c, cal, defaultTarget(c, cal, {}).target);
+          if (c === configs[0]) for (const w of measured.skipped) process.stderr.write(`note: ${w}\n`);
+          return computeVmSummary(c, [...measured.overrides, ...overrides], { dates: opts.date });
+        });
+        if (opts.json) {
+          process.stdout.write(JSON.stringify(results.length === 1 ? results[0] : results, null, 2) + '\n');
+          return;
+        }
+        for (const r of results) {
+          if (results.length > 1) process.stdout.write(`=== set ${r.set}\n\n`);
+          process.stdout.write(formatPlan(r, opts.format as PrintStyle));
+        }
+        if (results.length > 1 && config.sets_summary_date && !opts.date)
+          process.stdout.write(formatSetsComparison(results, config.sets_summary_date));
+      },
+    );
 }

@@ -29,24 +29,35 @@ interface Opts {
 export function register(program: Command): void {
   program
     .command('report')
-    .description('calibrate per-unit costs from a run, project them to a target population, judge every VM summary row; HTML, Markdown, JSON and PDF')
+    .description(
+      'calibrate per-unit costs from a run, project them to a target population, judge every VM summary row; HTML, Markdown, JSON and PDF',
+    )
     .argument('<results-dir>', 'the results directory of a run (capacity run)')
     .option('--topology <file>', 'VM summary / YAML topology / inventory to judge (default: the one the run was given, if any)')
     .option('--sizing <config>', 'commcare_resource_model config to project with (default reports/sizing/examples/seed-multi-vm.yml)')
-    .option('--target-users <n>', 'mobile workers to size for (default: the sizing config\'s users)', positive('--target-users', true))
-    .option('--forms-per-user <n>', 'forms per user per month (default: the sizing config\'s)', positive('--forms-per-user'))
-    .option('--case-load <n>', 'open cases per user, what a full restore carries (default: measured cases per restore, else 100)', positive('--case-load'))
+    .option('--target-users <n>', "mobile workers to size for (default: the sizing config's users)", positive('--target-users', true))
+    .option('--forms-per-user <n>', "forms per user per month (default: the sizing config's)", positive('--forms-per-user'))
+    .option(
+      '--case-load <n>',
+      'open cases per user, what a full restore carries (default: measured cases per restore, else 100)',
+      positive('--case-load'),
+    )
     .option('--restores-per-user <n>', 'restores per user per day (default 1)', positive('--restores-per-user'))
-    .option('--months <n>', 'months of growth (default: the sizing config\'s range)', positive('--months', true))
-    .option('--peak-share <x>', 'share of a day\'s forms in the peak 15 minutes (default 0.035)', share('--peak-share', { above0: true }))
+    .option('--months <n>', "months of growth (default: the sizing config's range)", positive('--months', true))
+    .option('--peak-share <x>', "share of a day's forms in the peak 15 minutes (default 0.035)", share('--peak-share', { above0: true }))
     .option('--cpu-target <x>', 'CPU utilisation a VM may reach at peak (default 0.7)', share('--cpu-target', { above0: true }))
-    .option('--start <YYYY-MM>', 'first month of the projection (default: the run\'s month)', month)
-    .option('--calibration <profile.json>', 'per-unit costs from a calibration profile (capacity calibrate) instead of this run\'s')
+    .option('--start <YYYY-MM>', "first month of the projection (default: the run's month)", month)
+    .option('--calibration <profile.json>', "per-unit costs from a calibration profile (capacity calibrate) instead of this run's")
     .option('--out <dir>', 'where to write the report (default <results-dir>/report)')
     .option('--formats <list>', `comma-separated: ${FORMATS.join(',')}`, FORMATS.join(','))
     .action(async (dir: string, opts: Opts) => {
-      const formats = opts.formats.split(',').map((f) => f.trim()).filter(Boolean);
-      for (const f of formats) if (!(FORMATS as readonly string[]).includes(f)) throw new UserError(`--formats: unknown format "${f}" (one of ${FORMATS.join(', ')})`);
+      const formats = opts.formats
+        .split(',')
+        .map((f) => f.trim())
+        .filter(Boolean);
+      for (const f of formats)
+        if (!(FORMATS as readonly string[]).includes(f))
+          throw new UserError(`--formats: unknown format "${f}" (one of ${FORMATS.join(', ')})`);
       if (!formats.length) throw new UserError('--formats: give at least one format');
       const target: Partial<Target> = {};
       if (opts.targetUsers !== undefined) target.users = opts.targetUsers;
@@ -57,12 +68,23 @@ export function register(program: Command): void {
       if (opts.peakShare !== undefined) target.peakShare = opts.peakShare;
       if (opts.cpuTarget !== undefined) target.cpuTarget = opts.cpuTarget;
       if (opts.start !== undefined) target.start = opts.start;
-      const result = await buildReport({ resultsDir: dir, topologyFile: opts.topology, sizingConfig: opts.sizing, target, calibrationFile: opts.calibration, outDir: opts.out, formats: formats as Format[] });
+      const result = await buildReport({
+        resultsDir: dir,
+        topologyFile: opts.topology,
+        sizingConfig: opts.sizing,
+        target,
+        calibrationFile: opts.calibration,
+        outDir: opts.out,
+        formats: formats as Format[],
+      });
       const m = result.model;
       const lines: string[] = [];
       for (const v of m.verdicts) {
         const head = `  ${v.row.name.padEnd(14)} ${v.label.padEnd(12)} ${verdictWord(v)}`;
-        const rest = v.headroom === undefined ? '' : `  headroom ${Math.round(v.headroom * 100)} %${v.firstToRunOut ? `, first to run out: ${v.firstToRunOut}` : ''}`;
+        const rest =
+          v.headroom === undefined
+            ? ''
+            : `  headroom ${Math.round(v.headroom * 100)} %${v.firstToRunOut ? `, first to run out: ${v.firstToRunOut}` : ''}`;
         const both = v.disagreement ? `  [${sideBySide(v)}]` : '';
         lines.push(`${head}${rest}${both}${v.signals.length ? `; signals: ${v.signals.map((s) => s.name).join(', ')}` : ''}`);
       }
@@ -70,7 +92,10 @@ export function register(program: Command): void {
       const p = m.projection;
       process.stdout.write(
         `${m.title}: ${p ? `${p.target.users} users, ${p.target.formsPerUserPerMonth} forms/user/month, ${p.target.months} months (${p.start} to ${p.horizon})` : ''}\n${lines.join('\n')}\n` +
-          Object.entries(result.files).map(([f, file]) => `  ${f.padEnd(4)} ${file}`).join('\n') + '\n',
+          Object.entries(result.files)
+            .map(([f, file]) => `  ${f.padEnd(4)} ${file}`)
+            .join('\n') +
+          '\n',
       );
     });
 }

@@ -25,7 +25,9 @@ async function printStatus(): Promise<boolean> {
     const w = demoWorkers(1)[0]!;
     const front = nginxUrl(ctx);
     console.log(`\nfront door: ${front}   domain: ${DEMO_DOMAIN}   mobile worker: ${w.username} / ${w.password}`);
-    console.log(`post a form: curl -u ${w.username}:${w.password} -H 'X-OpenRosa-Version: 3.0' --data-binary @form.xml ${front}/a/${DEMO_DOMAIN}/receiver/`);
+    console.log(
+      `post a form: curl -u ${w.username}:${w.password} -H 'X-OpenRosa-Version: 3.0' --data-binary @form.xml ${front}/a/${DEMO_DOMAIN}/receiver/`,
+    );
     console.log(`restore:     curl -u ${w.username}:${w.password} '${front}/a/${DEMO_DOMAIN}/phone/restore/?version=2.0'`);
   }
   return rows.every((r) => r.state === 'running' || r.state === 'installed');
@@ -44,9 +46,7 @@ export function register(program: Command): void {
       const t0 = Date.now();
       const res = await stackUp(ctx);
       stderrProgress.step(
-        res.started.length
-          ? `up in ${((Date.now() - t0) / 1000).toFixed(1)} s (started ${res.started.join(', ')})`
-          : 'already running',
+        res.started.length ? `up in ${((Date.now() - t0) / 1000).toFixed(1)} s (started ${res.started.join(', ')})` : 'already running',
       );
       await printStatus();
     });
@@ -69,7 +69,13 @@ export function register(program: Command): void {
   stack
     .command('logs')
     .description('show the last lines of a component log (all components when none is named)')
-    .argument('[component]', `one of ${components.filter((c) => c.start).map((c) => c.name).join(', ')}`)
+    .argument(
+      '[component]',
+      `one of ${components
+        .filter((c) => c.start)
+        .map((c) => c.name)
+        .join(', ')}`,
+    )
     .option('-n, --lines <n>', 'lines to show', '40')
     .option('-f, --follow', 'keep printing new lines (Ctrl-C to stop)')
     .action(async (name: string | undefined, opts: { lines: string; follow?: boolean }) => {
@@ -106,7 +112,10 @@ export function register(program: Command): void {
       try {
         key = await newApiKeyFor(pool, opts.domain, user);
       } catch (err) {
-        throw new UserError(`cannot create an API key in the local stack's PostgreSQL (${(err as Error).message}): is the stack up? (capacity stack up)`, 1);
+        throw new UserError(
+          `cannot create an API key in the local stack's PostgreSQL (${(err as Error).message}): is the stack up? (capacity stack up)`,
+          1,
+        );
       } finally {
         await pool.end();
       }

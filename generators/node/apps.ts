@@ -36,9 +36,14 @@ export function loadApp(spec: string, opts: XFormImportOptions = {}): LoadedApp 
     throw new AppError(`app "${spec}" is neither a built-in app (${BUILTIN_APPS.join(', ')}) nor an existing file or folder`);
   }
   if (statSync(spec).isDirectory()) {
-    const xmls = readdirSync(spec).filter((f) => /\.xml$/i.test(f)).sort();
+    const xmls = readdirSync(spec)
+      .filter((f) => /\.xml$/i.test(f))
+      .sort();
     if (xmls.length === 0) throw new AppError(`${spec}: folder has no .xml XForm definitions`);
-    const r = appFromXForms(xmls.map((f) => ({ xml: readFileSync(path.join(spec, f), 'utf8'), source: path.join(spec, f) })), opts);
+    const r = appFromXForms(
+      xmls.map((f) => ({ xml: readFileSync(path.join(spec, f), 'utf8'), source: path.join(spec, f) })),
+      opts,
+    );
     return { app: r.app, source: spec, warnings: r.warnings, doc: r.doc };
   }
   const text = readFileSync(spec, 'utf8');

@@ -30,7 +30,11 @@ function hashDir(dir: string): string {
 }
 
 function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'cli', 'main.ts'), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'cli', 'main.ts'), ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -41,13 +45,31 @@ describe('corpus writer', () => {
     const a = await writeCorpus({ ...opts, out: path.join(tmp, 'a') });
     await writeCorpus({ ...opts, out: path.join(tmp, 'b') });
     assert.equal(hashDir(path.join(tmp, 'a')), hashDir(path.join(tmp, 'b')));
-    assert.deepEqual(a.files.map((f) => [f.file, f.forms]), [['forms/w0000.ndjson', 101], ['forms/w0001.ndjson', 100], ['forms/w0002.ndjson', 100]]);
+    assert.deepEqual(
+      a.files.map((f) => [f.file, f.forms]),
+      [
+        ['forms/w0000.ndjson', 101],
+        ['forms/w0001.ndjson', 100],
+        ['forms/w0002.ndjson', 100],
+      ],
+    );
     assert.equal(a.counts.original + a.counts.duplicate + a.counts.edit, 301);
-    const users = JSON.parse(readFileSync(path.join(tmp, 'a', 'users.json'), 'utf8')) as { login: string; password: string; userId: string; file: string }[];
+    const users = JSON.parse(readFileSync(path.join(tmp, 'a', 'users.json'), 'utf8')) as {
+      login: string;
+      password: string;
+      userId: string;
+      file: string;
+    }[];
     assert.equal(users[1]!.login, 'mw0001@capacity-test.commcarehq.org');
-    const lines = readFileSync(path.join(tmp, 'a', users[1]!.file), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = readFileSync(path.join(tmp, 'a', users[1]!.file), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     assert.equal(lines.length, 100);
-    assert.deepEqual(lines.map((l) => l.seq), Array.from({ length: 100 }, (_, i) => i));
+    assert.deepEqual(
+      lines.map((l) => l.seq),
+      Array.from({ length: 100 }, (_, i) => i),
+    );
     const first = readSubmission(lines[0]!.xml as string);
     assert.equal(first.meta?.userID, users[1]!.userId);
     assert.equal(first.meta?.instanceID, lines[0]!.instanceID);
@@ -57,12 +79,22 @@ describe('corpus writer', () => {
     const report = await validatePath(path.join(tmp, 'a'));
     assert.deepEqual(report.issues, []);
     assert.equal(report.submissions, 301);
-    await assert.rejects(writeCorpus({ ...opts, out: path.join(tmp, 'a') }), /is not empty \(it holds a corpus: pass --force to replace it\)/);
+    await assert.rejects(
+      writeCorpus({ ...opts, out: path.join(tmp, 'a') }),
+      /is not empty \(it holds a corpus: pass --force to replace it\)/,
+    );
   });
 
   it('multipart corpus: bodies validate, attachments included', async () => {
     const out = path.join(tmp, 'mp');
-    const m = await writeCorpus({ app: builtin('supply'), appSource: 'supply', population: { users: 2, seed: 2 }, count: 60, out, multipart: true });
+    const m = await writeCorpus({
+      app: builtin('supply'),
+      appSource: 'supply',
+      population: { users: 2, seed: 2 },
+      count: 60,
+      out,
+      multipart: true,
+    });
     assert.equal(m.multipart, true);
     const rec = JSON.parse(readFileSync(path.join(out, 'forms/w0000.ndjson'), 'utf8').split('\n')[0]!) as Record<string, string>;
     assert.match(rec.contentType!, /^multipart\/form-data; boundary=/);
@@ -73,7 +105,13 @@ describe('corpus writer', () => {
 
   it('validation names the file, the line and the problem', async () => {
     const out = path.join(tmp, 'broken');
-    await writeCorpus({ app: builtin('household'), appSource: 'household', population: { users: 1, seed: 1, caseLoad: 3 }, count: 40, out });
+    await writeCorpus({
+      app: builtin('household'),
+      appSource: 'household',
+      population: { users: 1, seed: 1, caseLoad: 3 },
+      count: 40,
+      out,
+    });
     const file = path.join(out, 'forms/w0000.ndjson');
     const lines = readFileSync(file, 'utf8').trim().split('\n');
     const r3 = JSON.parse(lines[2]!) as Record<string, string>;
@@ -88,13 +126,31 @@ describe('corpus writer', () => {
     const report = await validatePath(out);
     const text = report.issues.map((i) => `${i.file}:${i.line}: ${i.message}`).join('\n');
     assert.match(text, /w0000\.ndjson:1: case [0-9a-f-]+ is updated \(update.*\) before it is created/);
-    assert.match(text, /w0000\.ndjson:4: not well-formed XML at line 1, column \d+: Unclosed tag .data./, "line 3 moved down by one");
+    assert.match(text, /w0000\.ndjson:4: not well-formed XML at line 1, column \d+: Unclosed tag .data./, 'line 3 moved down by one');
     assert.ok(report.errors >= 2);
   });
 
   it('capacity generate / --validate work end to end and reject a broken file with a clear message', () => {
     const out = path.join(tmp, 'cli');
-    const gen = cli('generate', '--app', 'supply', '--users', '2', '--count', '50', '--seed', '9', '--out', out, '--locale', 'en_IN', '--edits', '5%', '--form-size', '3');
+    const gen = cli(
+      'generate',
+      '--app',
+      'supply',
+      '--users',
+      '2',
+      '--count',
+      '50',
+      '--seed',
+      '9',
+      '--out',
+      out,
+      '--locale',
+      'en_IN',
+      '--edits',
+      '5%',
+      '--form-size',
+      '3',
+    );
     assert.equal(gen.code, 0, gen.stderr);
     assert.match(gen.stdout, /wrote 50 submissions .* for 2 workers/);
     assert.match(gen.stderr, /generate: 50\/50 forms \(100\.0%\)/);
@@ -103,10 +159,18 @@ describe('corpus writer', () => {
     assert.match(ok.stdout, /checked 50 submissions in 2 files: 0 errors, 0 warnings: valid/);
 
     const bad = path.join(tmp, 'bad.xml');
-    writeFileSync(bad, '<data xmlns="http://x"><n0:case xmlns:n0="http://commcarehq.org/case/transaction/v2" case_id="c1"><n0:create><n0:case_name>x</n0:case_name></n0:create></n0:case></data>');
+    writeFileSync(
+      bad,
+      '<data xmlns="http://x"><n0:case xmlns:n0="http://commcarehq.org/case/transaction/v2" case_id="c1"><n0:create><n0:case_name>x</n0:case_name></n0:create></n0:case></data>',
+    );
     const r = cli('generate', '--validate', bad);
     assert.equal(r.code, 1);
-    assert.match(r.stdout, new RegExp(`${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: error: case block #1 \\(case_id c1\\) at /data/case: create has no case_type`));
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: error: case block #1 \\(case_id c1\\) at /data/case: create has no case_type`,
+      ),
+    );
     assert.match(r.stderr, /capacity: checked 1 submissions in 1 files: 1 errors/);
 
     appendFileSync(path.join(out, 'forms/w0001.ndjson'), '{"xml": 42}\n');

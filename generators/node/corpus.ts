@@ -105,7 +105,16 @@ export async function writeCorpus(opts: CorpusOptions): Promise<CorpusManifest> 
     const n = base + (i < extra ? 1 : 0);
     const user = pop.user(i);
     const file = workerFileName(i, users);
-    usersOut.push({ index: i, username: user.username, login: user.login, password: user.password, userId: user.userId, deviceId: user.deviceId, file, forms: n });
+    usersOut.push({
+      index: i,
+      username: user.username,
+      login: user.login,
+      password: user.password,
+      userId: user.userId,
+      deviceId: user.deviceId,
+      file,
+      forms: n,
+    });
     files.push({ worker: i, file, forms: n });
     const fd = openSync(path.join(opts.out, file), 'w');
     try {
@@ -117,8 +126,14 @@ export async function writeCorpus(opts: CorpusOptions): Promise<CorpusManifest> 
         const sub = tl.next();
         const xmlLen = Buffer.byteLength(sub.xml);
         const rec: Record<string, unknown> = {
-          seq: sub.seq, worker: sub.worker, form: sub.formId, kind: sub.kind, phase: sub.phase,
-          instanceID: sub.instanceID, timeEnd: sub.timeEnd, bytes: xmlLen,
+          seq: sub.seq,
+          worker: sub.worker,
+          form: sub.formId,
+          kind: sub.kind,
+          phase: sub.phase,
+          instanceID: sub.instanceID,
+          timeEnd: sub.timeEnd,
+          bytes: xmlLen,
         };
         if (opts.multipart) {
           const mp = submissionMultipart(sub, { attachments: opts.attachments });
@@ -169,7 +184,8 @@ export async function writeCorpus(opts: CorpusOptions): Promise<CorpusManifest> 
     users,
     usersFile: 'users.json',
     files,
-    layout: 'forms/wNNNN.ndjson: one submission per line in worker timeline order; fields seq, worker, form, kind, phase, instanceID, timeEnd, bytes, and xml (raw) or contentType + body64 (multipart)',
+    layout:
+      'forms/wNNNN.ndjson: one submission per line in worker timeline order; fields seq, worker, form, kind, phase, instanceID, timeEnd, bytes, and xml (raw) or contentType + body64 (multipart)',
   };
   writeFileSync(path.join(opts.out, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
   opts.onProgress?.({ done, total: opts.count, bytes: fileBytes, elapsedMs: Date.now() - t0, worker: users - 1 });

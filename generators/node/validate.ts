@@ -68,7 +68,8 @@ class Lifecycle {
   check(sub: Submission, kind: string, instanceID: string | undefined, at: number): string[] {
     const problems: string[] = [];
     if (kind === 'duplicate') {
-      if (instanceID && !this.instances.has(instanceID)) problems.push(`duplicate of instanceID ${instanceID}, which was not submitted before`);
+      if (instanceID && !this.instances.has(instanceID))
+        problems.push(`duplicate of instanceID ${instanceID}, which was not submitted before`);
       return problems;
     }
     if (kind === 'edit') {
@@ -77,7 +78,8 @@ class Lifecycle {
       return problems;
     }
     if (instanceID) {
-      if (this.instances.has(instanceID)) problems.push(`instanceID ${instanceID} was already used at line ${this.instances.get(instanceID)} (kind "original")`);
+      if (this.instances.has(instanceID))
+        problems.push(`instanceID ${instanceID} was already used at line ${this.instances.get(instanceID)} (kind "original")`);
       this.instances.set(instanceID, at);
     }
     // HQ applies a form's case blocks together: a block may index or update a case created by a later
@@ -154,10 +156,16 @@ async function validateNdjson(col: Collector, file: string, shown: string, lifec
     if (!sub) continue;
     const id = typeof rec.instanceID === 'string' ? rec.instanceID : undefined;
     if (id !== undefined && sub.meta?.instanceID !== id) {
-      col.add({ file: shown, line, severity: 'error', message: `record instanceID ${id} does not match the form's meta instanceID ${sub.meta?.instanceID ?? '(none)'}` });
+      col.add({
+        file: shown,
+        line,
+        severity: 'error',
+        message: `record instanceID ${id} does not match the form's meta instanceID ${sub.meta?.instanceID ?? '(none)'}`,
+      });
     }
     const kind = typeof rec.kind === 'string' ? rec.kind : 'original';
-    if (!['original', 'duplicate', 'edit'].includes(kind)) col.add({ file: shown, line, severity: 'error', message: `unknown kind "${kind}"` });
+    if (!['original', 'duplicate', 'edit'].includes(kind))
+      col.add({ file: shown, line, severity: 'error', message: `unknown kind "${kind}"` });
     if (lc) for (const p of lc.check(sub, kind, sub.meta?.instanceID, line)) col.add({ file: shown, line, severity: 'error', message: p });
   }
   return records;
@@ -191,7 +199,11 @@ export async function validatePath(target: string, opts: ValidateOptions = {}): 
     try {
       manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as CorpusManifest;
       if (manifest.format !== CORPUS_FORMAT) {
-        col.add({ file: manifestPath, severity: 'error', message: `unknown corpus format "${String(manifest.format)}" (expected ${CORPUS_FORMAT})` });
+        col.add({
+          file: manifestPath,
+          severity: 'error',
+          message: `unknown corpus format "${String(manifest.format)}" (expected ${CORPUS_FORMAT})`,
+        });
         manifest = undefined;
       }
     } catch (err) {
@@ -207,7 +219,8 @@ export async function validatePath(target: string, opts: ValidateOptions = {}): 
       expected.set(path.resolve(p), f.forms);
       if (!existsSync(p)) col.add({ file: p, severity: 'error', message: 'listed in manifest.json but missing' });
     }
-    if (!existsSync(path.join(target, manifest.usersFile ?? 'users.json'))) col.add({ file: path.join(target, 'users.json'), severity: 'error', message: 'missing (listed in manifest.json)' });
+    if (!existsSync(path.join(target, manifest.usersFile ?? 'users.json')))
+      col.add({ file: path.join(target, 'users.json'), severity: 'error', message: 'missing (listed in manifest.json)' });
   }
   for (const f of files) {
     const rel = path.relative(process.cwd(), f);
@@ -215,7 +228,8 @@ export async function validatePath(target: string, opts: ValidateOptions = {}): 
     if (/\.ndjson$/i.test(f)) {
       const want = expected.get(path.resolve(f));
       const n = await validateNdjson(col, f, shown, opts.lifecycle ?? want !== undefined);
-      if (want !== undefined && n !== want) col.add({ file: shown, severity: 'error', message: `holds ${n} submissions, manifest.json says ${want}` });
+      if (want !== undefined && n !== want)
+        col.add({ file: shown, severity: 'error', message: `holds ${n} submissions, manifest.json says ${want}` });
     } else {
       col.report.files++;
       checkSubmission(col, shown, undefined, readFileSync(f));

@@ -165,7 +165,14 @@ const SERVICE_KEYS = [
   'aggregation_key',
   'min_storage_per_node',
 ];
-const STORAGE_KEYS = ['group', 'redundancy_factor', 'static_baseline', 'data_models', 'override_storage_buffer', 'override_estimation_buffer'];
+const STORAGE_KEYS = [
+  'group',
+  'redundancy_factor',
+  'static_baseline',
+  'data_models',
+  'override_storage_buffer',
+  'override_estimation_buffer',
+];
 const PROCESS_KEYS = [
   'cores_per_node',
   'ram_per_node',
@@ -180,7 +187,8 @@ const PROCESS_KEYS = [
 export function parseSizingConfig(text: string, file: string, options: ReadOptions = {}): SizingConfig {
   // PyYAML keeps the last of two equal keys, so the resource model does; so do we, with a warning.
   const src = new YamlSource(text, file, { duplicateKeys: 'last' });
-  if (!isRecord(src.data)) throw src.error([], `expected a sizing config (a mapping with "usage" and "services"), found ${describe(src.data)}`);
+  if (!isRecord(src.data))
+    throw src.error([], `expected a sizing config (a mapping with "usage" and "services"), found ${describe(src.data)}`);
   const top = new Fields(src, [], src.data);
   top.only(GLOBAL_KEYS);
   const lines: Record<string, number> = {};
@@ -191,7 +199,11 @@ export function parseSizingConfig(text: string, file: string, options: ReadOptio
 
   const sets = readSets(src, top, options.set);
   const vars = sets.vars;
-  const num = (f: Fields, key: string, opts: { min?: number; integer?: boolean; optional?: boolean; fallback?: number } = {}): number | undefined => {
+  const num = (
+    f: Fields,
+    key: string,
+    opts: { min?: number; integer?: boolean; optional?: boolean; fallback?: number } = {},
+  ): number | undefined => {
     const v = f.obj[key];
     if (typeof v === 'string' && /\{\w*\}/.test(v)) return resolveTemplate(src, [...f.path, key], v, vars);
     const n = f.number(key, { min: opts.min, integer: opts.integer, optional: true });
@@ -211,16 +223,19 @@ export function parseSizingConfig(text: string, file: string, options: ReadOptio
   };
 
   const unit = (top.string('storage_display_unit', true) ?? 'GB').toUpperCase();
-  if (!(DISPLAY_UNITS as string[]).includes(unit)) throw top.err('storage_display_unit', `storage_display_unit must be one of ${DISPLAY_UNITS.join(', ')}, found "${unit}"`);
+  if (!(DISPLAY_UNITS as string[]).includes(unit))
+    throw top.err('storage_display_unit', `storage_display_unit must be one of ${DISPLAY_UNITS.join(', ')}, found "${unit}"`);
 
   const summaryDates = top.list('summary_dates').map((d, i) => {
     const s = typeof d === 'string' ? d.trim() : String(d);
     const m = /^(\d{4})-(\d{1,2})$/.exec(s);
-    if (!m || Number(m[2]) < 1 || Number(m[2]) > 12) throw src.error(['summary_dates', i], `summary date must be YYYY-MM, found ${describe(d)}`);
+    if (!m || Number(m[2]) < 1 || Number(m[2]) > 12)
+      throw src.error(['summary_dates', i], `summary date must be YYYY-MM, found ${describe(d)}`);
     return `${m[1]}-${m[2]!.padStart(2, '0')}`;
   });
   const setsDate = top.string('sets_summary_date', true);
-  if (setsDate !== undefined && !/^\d{4}-(0[1-9]|1[0-2])$/.test(setsDate)) throw top.err('sets_summary_date', `sets_summary_date must be YYYY-MM, found "${setsDate}"`);
+  if (setsDate !== undefined && !/^\d{4}-(0[1-9]|1[0-2])$/.test(setsDate))
+    throw top.err('sets_summary_date', `sets_summary_date must be YYYY-MM, found "${setsDate}"`);
 
   const config: SizingConfig = {
     file,
@@ -250,7 +265,8 @@ export function parseSizingConfig(text: string, file: string, options: ReadOptio
     mark(`usage.${name}`, path);
     const f = Fields.at(src, path, raw);
     const model = f.string('model');
-    if (!(USAGE_MODELS as readonly string[]).includes(model)) throw f.err('model', `unknown model "${model}" (known: ${USAGE_MODELS.join(', ')})`);
+    if (!(USAGE_MODELS as readonly string[]).includes(model))
+      throw f.err('model', `unknown model "${model}" (known: ${USAGE_MODELS.join(', ')})`);
     const startWith = () => num(f, 'start_with', { fallback: 0 })!;
     const field = () => f.string('dependant_field');
     let def: UsageDef;
@@ -269,7 +285,8 @@ export function parseSizingConfig(text: string, file: string, options: ReadOptio
       case 'product': {
         f.only(['model', 'dependant_fields', 'start_with']);
         const fields = f.list('dependant_fields', false).map((x, i) => {
-          if (typeof x !== 'string' || !x.trim()) throw src.error([...path, 'dependant_fields', i], `field name must be a string, found ${describe(x)}`);
+          if (typeof x !== 'string' || !x.trim())
+            throw src.error([...path, 'dependant_fields', i], `field name must be a string, found ${describe(x)}`);
           return x.trim();
         });
         if (fields.length === 0) throw f.err('dependant_fields', 'dependant_fields is empty');
@@ -282,11 +299,24 @@ export function parseSizingConfig(text: string, file: string, options: ReadOptio
         break;
       case 'cumulative_limited_lifespan':
         f.only(['model', 'dependant_field', 'lifespan', 'start_with']);
-        def = { name, model: 'cumulative_limited_lifespan', dependant_field: field(), lifespan: num(f, 'lifespan', { min: 1, integer: true })!, start_with: startWith() };
+        def = {
+          name,
+          model: 'cumulative_limited_lifespan',
+          dependant_field: field(),
+          lifespan: num(f, 'lifespan', { min: 1, integer: true })!,
+          start_with: startWith(),
+        };
         break;
       case 'baseline_with_growth':
         f.only(['model', 'dependant_field', 'baseline', 'monthly_growth', 'start_with']);
-        def = { name, model: 'baseline_with_growth', dependant_field: field(), baseline: num(f, 'baseline')!, monthly_growth: num(f, 'monthly_growth')!, start_with: startWith() };
+        def = {
+          name,
+          model: 'baseline_with_growth',
+          dependant_field: field(),
+          baseline: num(f, 'baseline')!,
+          monthly_growth: num(f, 'monthly_growth')!,
+          start_with: startWith(),
+        };
         break;
     }
     config.usage.push(def);
@@ -390,7 +420,11 @@ export function parseSizingConfig(text: string, file: string, options: ReadOptio
     }
     const ramPerNode = (process.ram_per_node ?? 0) - process.ram_static_baseline;
     if (process.ram_model.length && ramPerNode === 0) {
-      throw configError(config, `${key}.process`, 'ram_model needs ram_per_node other than ram_static_baseline (the resource model divides by their difference)');
+      throw configError(
+        config,
+        `${key}.process`,
+        'ram_model needs ram_per_node other than ram_static_baseline (the resource model divides by their difference)',
+      );
     }
     if (process.ram_model.length && ramPerNode < 0) {
       // The resource model computes it all the same (ComputeModel.data_frame): the "extra" VMs come out negative.
@@ -400,7 +434,9 @@ export function parseSizingConfig(text: string, file: string, options: ReadOptio
     }
     if (service.min_storage_per_node && service.storage_scales_with_nodes) {
       // The resource model's check (ServiceDef.validate) never runs, and its storage_scales_with_nodes branch ignores it.
-      config.warnings.push(`${config.file}:${src.lineOf([...path, 'min_storage_per_node']) ?? '?'}: ${key}.min_storage_per_node has no effect with storage_scales_with_nodes`);
+      config.warnings.push(
+        `${config.file}:${src.lineOf([...path, 'min_storage_per_node']) ?? '?'}: ${key}.min_storage_per_node has no effect with storage_scales_with_nodes`,
+      );
     }
     const usesUsage = process.sub_processes.some((s) => s.capacity) || service.usage_capacity_per_node !== undefined;
     if (usesUsage && !fieldNames.has(service.usage_field)) {
@@ -469,7 +505,8 @@ function readRanges(src: YamlSource, f: Fields, vars: Record<string, number>): D
 function readMonth(src: YamlSource, path: YamlPath, v: unknown): string {
   const s = v instanceof Date ? v.toISOString().slice(0, 10) : typeof v === 'number' ? String(v) : typeof v === 'string' ? v.trim() : '';
   const m = /^(\d{4})-?(\d{2})(?:-?(\d{2}))?$/.exec(s);
-  if (!m || Number(m[2]) < 1 || Number(m[2]) > 12) throw src.error(path, `expected a date such as '20170601' or '2017-06', found ${describe(v)}`);
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 12)
+    throw src.error(path, `expected a date such as '20170601' or '2017-06', found ${describe(v)}`);
   const day = m[3] ? Number(m[3]) : 1;
   // A run of months starts at the first month beginning on or after the date (pandas' month-start rule).
   if (day > 1) {
@@ -509,21 +546,27 @@ function readSets(src: YamlSource, top: Fields, wanted: string | undefined): Set
     return { vars: {}, names: [] };
   }
   const groups = Object.entries(sets.obj).map(([group, entries]) => {
-    if (!Array.isArray(entries) || entries.length === 0) throw sets.err(group, `sets.${group} must be a non-empty list of named variable sets`);
+    if (!Array.isArray(entries) || entries.length === 0)
+      throw sets.err(group, `sets.${group} must be a non-empty list of named variable sets`);
     return entries.map((e, i) => {
       const f = Fields.at(src, ['sets', group, i], e);
       return { f, name: f.string('name', true) };
     });
   });
   // Cartesian product, the last group varying fastest (itertools.product).
-  let combos: Array<typeof groups[number]> = [[]];
+  let combos: Array<(typeof groups)[number]> = [[]];
   for (const g of groups) combos = combos.flatMap((c) => g.map((e) => [...c, e]));
-  const nameOf = (c: typeof groups[number]) => c.map((e) => e.name).filter(Boolean).join('-');
+  const nameOf = (c: (typeof groups)[number]) =>
+    c
+      .map((e) => e.name)
+      .filter(Boolean)
+      .join('-');
   const names = combos.map(nameOf);
   let index = 0;
   if (wanted !== undefined) {
     index = names.indexOf(wanted);
-    if (index < 0) index = combos.findIndex((c) => c.some((e) => e.name === wanted) && c.every((e, g) => e.name === wanted || e === groups[g]![0]));
+    if (index < 0)
+      index = combos.findIndex((c) => c.some((e) => e.name === wanted) && c.every((e, g) => e.name === wanted || e === groups[g]![0]));
     if (index < 0) throw new UserError(`${src.file}: --vars ${wanted}: no set has that name (sets: ${names.join(', ')})`);
   }
   const vars: Record<string, number> = {};

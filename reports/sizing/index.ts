@@ -6,7 +6,14 @@ import { runModel, summarizeMonth, type MonthSummary } from './model.ts';
 import { applyOverrides, type AppliedOverride, type SizingOverrides } from './overrides.ts';
 
 export { readSizingConfig, parseSizingConfig, type SizingConfig } from './config.ts';
-export { applyOverrides, capacityFromCpuCost, PERIOD_SECONDS, type SizingOverride, type SizingOverrides, type AppliedOverride } from './overrides.ts';
+export {
+  applyOverrides,
+  capacityFromCpuCost,
+  PERIOD_SECONDS,
+  type SizingOverride,
+  type SizingOverrides,
+  type AppliedOverride,
+} from './overrides.ts';
 export type { MonthSummary, ServiceSummary } from './model.ts';
 
 export interface SizingResult {
@@ -35,7 +42,11 @@ export interface SummaryOptions {
 export function computeVmSummary(config: SizingConfig, overrides?: SizingOverrides, options: SummaryOptions = {}): SizingResult {
   const { config: effective, applied } = applyOverrides(config, overrides);
   const run = runModel(effective);
-  const dates = options.dates?.length ? options.dates : effective.summary_dates.length ? effective.summary_dates : [run.usage.months[run.usage.months.length - 1]!];
+  const dates = options.dates?.length
+    ? options.dates
+    : effective.summary_dates.length
+      ? effective.summary_dates
+      : [run.usage.months[run.usage.months.length - 1]!];
   for (const d of dates) if (!/^\d{4}-\d{2}$/.test(d)) throw new UserError(`date must be YYYY-MM, not "${d}"`);
   const result: SizingResult = {
     file: effective.file,
@@ -58,7 +69,8 @@ export function formatSetsComparison(results: readonly SizingResult[], month: st
   const out = [`Sets compared at ${month}:`];
   for (const r of results) {
     const s = r.summaries.find((x) => x.month === month);
-    if (!s) throw new UserError(`${r.file}: sets_summary_date ${month} is not a summary date (${r.summaries.map((x) => x.month).join(', ')})`);
+    if (!s)
+      throw new UserError(`${r.file}: sets_summary_date ${month} is not a summary date (${r.summaries.map((x) => x.month).join(', ')})`);
     const t = s.totals;
     out.push(
       `  ${r.set ?? '(default)'}: ${s.users === undefined ? '' : `${formatFigure(s.users)} users, `}${t.vms} VMs, ${formatFigure(t.cores)} cores, ${formatFigure(t.ramGb)} GB RAM, ${formatFigure(t.storageTotal)} ${r.storageUnit} data storage`,
@@ -84,13 +96,18 @@ export function formatPlan(result: SizingResult, style: PrintStyle = 'seed'): st
         .join(', ')}`,
     );
     if (s.storageOnly.length) {
-      out.push(`Storage without VMs (${result.storageUnit}): ${s.storageOnly.map((x) => `${x.name} ${formatFigure(x.storageTotal)}`).join(', ')}`);
+      out.push(
+        `Storage without VMs (${result.storageUnit}): ${s.storageOnly.map((x) => `${x.name} ${formatFigure(x.storageTotal)}`).join(', ')}`,
+      );
     }
     out.push('');
   }
   if (result.applied.length) {
     out.push('Overrides:');
-    for (const a of result.applied) out.push(`  ${a.path}: ${a.from === undefined ? '(none)' : formatFigure(a.from)} -> ${formatFigure(a.to)}${a.source ? `  [${a.source}]` : ''}`);
+    for (const a of result.applied)
+      out.push(
+        `  ${a.path}: ${a.from === undefined ? '(none)' : formatFigure(a.from)} -> ${formatFigure(a.to)}${a.source ? `  [${a.source}]` : ''}`,
+      );
     out.push('');
   }
   if (result.ignored.length) out.push(`Not modelled (ignored): ${result.ignored.join(', ')}`, '');

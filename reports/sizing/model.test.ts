@@ -16,7 +16,6 @@ import { expectUserError } from '../../test/support/user-error.ts';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const seedTopologyFixture = path.resolve(here, '..', '..', 'topology', 'fixtures', 'seed-000-multi-vm.txt');
 
-
 // A small config of our own: 3 usage fields, 4 services (capacity-based, sub-processes, static with
 // min_nodes, storage only). The expected table is worked out by hand below.
 const SMALL = `
@@ -155,8 +154,18 @@ describe('a commcare_resource_model style config, computed by hand', () => {
   it('summarises at other dates on request; earlier months are smaller', () => {
     const r = computeVmSummary(config, undefined, { dates: ['2024-01', '2024-03'] });
     // 2024-01: pg_main ceil(1000/1500) = 1 + ceil(0.2) = 1 -> 2 VMs; django 4 processes -> 1 VM + 1 -> 2.
-    assert.deepEqual(r.summaries[0]!.vmRows.map((x) => [x.name, x.vmCount]), [['django', 2], ['kafka', 3], ['pg_main', 2]]);
-    expectUserError(() => computeVmSummary(config, undefined, { dates: ['2025-01'] }), /^small\.yml: summary date 2025-01 is not a modelled month \(usage covers 2024-01 to 2024-03\)$/);
+    assert.deepEqual(
+      r.summaries[0]!.vmRows.map((x) => [x.name, x.vmCount]),
+      [
+        ['django', 2],
+        ['kafka', 3],
+        ['pg_main', 2],
+      ],
+    );
+    expectUserError(
+      () => computeVmSummary(config, undefined, { dates: ['2025-01'] }),
+      /^small\.yml: summary date 2025-01 is not a modelled month \(usage covers 2024-01 to 2024-03\)$/,
+    );
   });
 });
 
@@ -172,7 +181,7 @@ describe('the example config reproduces the seed VM summary', () => {
   });
 });
 
-describe('usage models (the resource model\'s own test cases)', () => {
+describe("usage models (the resource model's own test cases)", () => {
   const base = `
 estimation_buffer: 0
 storage_buffer: 0
@@ -214,7 +223,10 @@ usage:
 
   it('sets variables fill templates, with arithmetic', () => {
     const config = parseSizingConfig(
-      base.replace("users: { model: date_range_value, ranges: [['20170101', '20170201', 100], ['20170301', '20170401', 200]] }", "users: { model: date_range_value, ranges: [['20170101', '{users}']] }") +
+      base.replace(
+        "users: { model: date_range_value, ranges: [['20170101', '20170201', 100], ['20170301', '20170401', 200]] }",
+        "users: { model: date_range_value, ranges: [['20170101', '{users}']] }",
+      ) +
         "  forms: { model: derived_factor, dependant_field: users, factor: '{forms_per_user}' }\n" +
         'sets:\n  vars:\n    - { name: small, users: 10, forms_per_user: users*2+1 }\n    - { name: big, users: 1000, forms_per_user: (users - 500) / 10 }\n',
       's.yml',
@@ -222,7 +234,10 @@ usage:
     );
     assert.deepEqual(config.vars, { users: 1000, forms_per_user: 50 });
     assert.deepEqual(computeUsage(config).fields.get('forms'), [50_000]);
-    expectUserError(() => parseSizingConfig(base + 'sets:\n  vars:\n    - { name: a, x: y*2 }\n', 's.yml'), /^s\.yml:\d+: sets\.vars\[0\]\.x: cannot evaluate "y\*2": "y" is not defined before it$/);
+    expectUserError(
+      () => parseSizingConfig(base + 'sets:\n  vars:\n    - { name: a, x: y*2 }\n', 's.yml'),
+      /^s\.yml:\d+: sets\.vars\[0\]\.x: cannot evaluate "y\*2": "y" is not defined before it$/,
+    );
   });
 });
 
@@ -259,7 +274,10 @@ describe('what the resource model accepts and we used to refuse', () => {
     assert.equal(first.sets_summary_date, '2024-02');
     assert.deepEqual(parseSizingConfig(text, 's.yml', { set: '2k-9f' }).vars, { users: 2000, fpu: 9 });
     assert.deepEqual(parseSizingConfig(text, 's.yml', { set: '9f' }).vars, { users: 1000, fpu: 9 });
-    expectUserError(() => parseSizingConfig(text, 's.yml', { set: '3k' }), /--vars 3k: no set has that name \(sets: 1k-5f, 1k-9f, 2k-5f, 2k-9f\)$/);
+    expectUserError(
+      () => parseSizingConfig(text, 's.yml', { set: '3k' }),
+      /--vars 3k: no set has that name \(sets: 1k-5f, 1k-9f, 2k-5f, 2k-9f\)$/,
+    );
   });
 });
 
@@ -288,15 +306,27 @@ describe('overrides (how calibration feeds measured per-unit costs in)', () => {
   });
 
   it('a plain map works, and a new per-unit cost can be added', () => {
-    const { config: c, applied } = applyOverrides(config, { 'services.kafka.storage.data_models.forms_total.unit_size': 100, 'usage.forms_monthly.factor': 60 });
-    assert.deepEqual(c.services.find((s) => s.name === 'kafka')!.storage.data_models.map((m) => m.referenced_field), ['forms_monthly', 'forms_total']);
+    const { config: c, applied } = applyOverrides(config, {
+      'services.kafka.storage.data_models.forms_total.unit_size': 100,
+      'usage.forms_monthly.factor': 60,
+    });
+    assert.deepEqual(
+      c.services.find((s) => s.name === 'kafka')!.storage.data_models.map((m) => m.referenced_field),
+      ['forms_monthly', 'forms_total'],
+    );
     assert.equal(applied[0]!.from, undefined);
     assert.equal(computeUsage(c).fields.get('forms_monthly')![2], 120_000);
   });
 
   it('bad overrides are one-line errors', () => {
-    expectUserError(() => applyOverrides(config, { 'services.nope.min_nodes': 1 }), /^override services\.nope\.min_nodes: no service "nope"/);
-    expectUserError(() => applyOverrides(config, { 'services.pg_main.min_nodes': 'x' }), /^override services\.pg_main\.min_nodes: value "x" is not a number$/);
+    expectUserError(
+      () => applyOverrides(config, { 'services.nope.min_nodes': 1 }),
+      /^override services\.nope\.min_nodes: no service "nope"/,
+    );
+    expectUserError(
+      () => applyOverrides(config, { 'services.pg_main.min_nodes': 'x' }),
+      /^override services\.pg_main\.min_nodes: value "x" is not a number$/,
+    );
     expectUserError(() => applyOverrides(config, { 'usage.users.factor': 2 }), /has no "factor"/);
     expectUserError(() => applyOverrides(config, { 'whatever.path': 2 }), /not a path this model knows/);
   });
@@ -338,14 +368,54 @@ describe('units and rounding', () => {
 
 describe('bad sizing configs give one-line errors with file and line', () => {
   const cases: Array<[string, string, string, RegExp]> = [
-    ['unknown usage model', "usage:\n  users: { model: date_range_value, ranges: [['20240101', 1]] }\n  f: { model: exponential, dependant_field: users }\n", '', /^c\.yml:\d+: usage\.f\.model: unknown model "exponential" \(known: date_range_value, /],
-    ['non-numeric factor', "usage:\n  users: { model: date_range_value, ranges: [['20240101', 1]] }\n  f: { model: derived_factor, dependant_field: users, factor: lots }\n", '', /^c\.yml:14: usage\.f\.factor: "factor" must be a number, found "lots"$/],
-    ['unknown dependency', "usage:\n  users: { model: date_range_value, ranges: [['20240101', 1]] }\n  f: { model: cumulative, dependant_field: forms }\n", '', /^c\.yml:14: usage\.f: depends on "forms", which is not a usage field$/],
-    ['bad date', "usage:\n  users: { model: date_range_value, ranges: [['2024-13-01', 1]] }\n", '', /^c\.yml:13: usage\.users\.ranges\[0\]\[0\]: expected a date such as '20170601' or '2017-06', found "2024-13-01"$/],
-    ['unknown referenced field', "usage:\n  users: { model: date_range_value, ranges: [['20240101', 1]] }\n", "  y:\n    storage:\n      data_models:\n        - { referenced_field: forms, unit_size: 10 }\n", /^c\.yml:\d+: services\.y\.storage\.data_models\[0\]\.referenced_field: "forms" is not a usage field$/],
-    ['bad size', "usage:\n  users: { model: date_range_value, ranges: [['20240101', 1]] }\n", '  y:\n    storage: { static_baseline: 10 gigs }\n', /^c\.yml:\d+: services\.y\.storage\.static_baseline: "static_baseline" must be a size/],
-    ['compute without cores', "usage:\n  users: { model: date_range_value, ranges: [['20240101', 1]] }\n", '  y: { usage_capacity_per_node: 10 }\n', /^c\.yml:\d+: services\.y: needs process\.cores_per_node and process\.ram_per_node/],
-    ['cycle', "usage:\n  users: { model: date_range_value, ranges: [['20240101', 1]] }\n  a: { model: derived_factor, dependant_field: b, factor: 1 }\n  b: { model: derived_factor, dependant_field: a, factor: 1 }\n", '', /cannot be computed: its fields depend on each other \(a, b\)$/],
+    [
+      'unknown usage model',
+      "usage:\n  users: { model: date_range_value, ranges: [['20240101', 1]] }\n  f: { model: exponential, dependant_field: users }\n",
+      '',
+      /^c\.yml:\d+: usage\.f\.model: unknown model "exponential" \(known: date_range_value, /,
+    ],
+    [
+      'non-numeric factor',
+      "usage:\n  users: { model: date_range_value, ranges: [['20240101', 1]] }\n  f: { model: derived_factor, dependant_field: users, factor: lots }\n",
+      '',
+      /^c\.yml:14: usage\.f\.factor: "factor" must be a number, found "lots"$/,
+    ],
+    [
+      'unknown dependency',
+      "usage:\n  users: { model: date_range_value, ranges: [['20240101', 1]] }\n  f: { model: cumulative, dependant_field: forms }\n",
+      '',
+      /^c\.yml:14: usage\.f: depends on "forms", which is not a usage field$/,
+    ],
+    [
+      'bad date',
+      "usage:\n  users: { model: date_range_value, ranges: [['2024-13-01', 1]] }\n",
+      '',
+      /^c\.yml:13: usage\.users\.ranges\[0\]\[0\]: expected a date such as '20170601' or '2017-06', found "2024-13-01"$/,
+    ],
+    [
+      'unknown referenced field',
+      "usage:\n  users: { model: date_range_value, ranges: [['20240101', 1]] }\n",
+      '  y:\n    storage:\n      data_models:\n        - { referenced_field: forms, unit_size: 10 }\n',
+      /^c\.yml:\d+: services\.y\.storage\.data_models\[0\]\.referenced_field: "forms" is not a usage field$/,
+    ],
+    [
+      'bad size',
+      "usage:\n  users: { model: date_range_value, ranges: [['20240101', 1]] }\n",
+      '  y:\n    storage: { static_baseline: 10 gigs }\n',
+      /^c\.yml:\d+: services\.y\.storage\.static_baseline: "static_baseline" must be a size/,
+    ],
+    [
+      'compute without cores',
+      "usage:\n  users: { model: date_range_value, ranges: [['20240101', 1]] }\n",
+      '  y: { usage_capacity_per_node: 10 }\n',
+      /^c\.yml:\d+: services\.y: needs process\.cores_per_node and process\.ram_per_node/,
+    ],
+    [
+      'cycle',
+      "usage:\n  users: { model: date_range_value, ranges: [['20240101', 1]] }\n  a: { model: derived_factor, dependant_field: b, factor: 1 }\n  b: { model: derived_factor, dependant_field: a, factor: 1 }\n",
+      '',
+      /cannot be computed: its fields depend on each other \(a, b\)$/,
+    ],
   ];
   const head = 'estimation_buffer: 0.2\nstorage_buffer: 0.25\nvm_os_storage_gb: 40\nvm_os_storage_group: os\n';
   for (const [name, usage, services, re] of cases) {
@@ -359,7 +429,10 @@ describe('bad sizing configs give one-line errors with file and line', () => {
   }
 
   it('missing globals, missing file, not a mapping', () => {
-    expectUserError(() => parseSizingConfig('storage_buffer: 0.2\nvm_os_storage_gb: 1\nvm_os_storage_group: a\nusage: {}\nservices: {}\n', 'g.yml'), /^g\.yml(:1)?: missing "estimation_buffer"$/);
+    expectUserError(
+      () => parseSizingConfig('storage_buffer: 0.2\nvm_os_storage_gb: 1\nvm_os_storage_group: a\nusage: {}\nservices: {}\n', 'g.yml'),
+      /^g\.yml(:1)?: missing "estimation_buffer"$/,
+    );
     expectUserError(() => readSizingConfig(path.join(here, 'nope.yml')), /nope\.yml: no such file$/);
     expectUserError(() => parseSizingConfig('- a\n', 'l.yml'), /^l\.yml:1: expected a sizing config/);
   });

@@ -186,7 +186,12 @@ function shown(x: number): number {
  * storage branches look at the whole series (whether min_nodes raised the VM count in any month, whether the
  * service has compute in any month), so every month is computed together.
  */
-export function summarizeService(config: SizingConfig, service: ServiceDef, data: ServiceData, usage?: readonly number[]): ServiceSummary[] {
+export function summarizeService(
+  config: SizingConfig,
+  service: ServiceDef,
+  data: ServiceData,
+  usage?: readonly number[],
+): ServiceSummary[] {
   const n = data.storageBytes.length;
   const idx = [...Array(n).keys()];
   const S = data.storageBytes;
@@ -289,12 +294,11 @@ export function summarizeMonth(config: SizingConfig, run: SizingRun, month: stri
     const ms = run.usage.months;
     throw new UserError(`${config.file}: summary date ${month} is not a modelled month (usage covers ${ms[0]} to ${ms[ms.length - 1]})`);
   }
-  const services = run.rows
-    .map((rows) => rows[i]!)
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const services = run.rows.map((rows) => rows[i]!).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 
   const storageByGroup: Record<string, number> = {};
-  for (const s of services) if (s.storageGroup) storageByGroup[s.storageGroup] = clean((storageByGroup[s.storageGroup] ?? 0) + s.storageTotal);
+  for (const s of services)
+    if (s.storageGroup) storageByGroup[s.storageGroup] = clean((storageByGroup[s.storageGroup] ?? 0) + s.storageTotal);
   const osBytes = services.reduce((sum, s) => sum + s.vmsTotal * config.vm_os_storage_gb * BYTES_PER_UNIT.GB, 0);
   const g = config.vm_os_storage_group;
   storageByGroup[g] = clean((storageByGroup[g] ?? 0) + ceil(osBytes / BYTES_PER_UNIT[config.storage_display_unit]));
@@ -302,13 +306,23 @@ export function summarizeMonth(config: SizingConfig, run: SizingRun, month: stri
   const vmRows: VmRow[] = services
     .filter((s) => s.vmsTotal > 0)
     .map((s) => {
-      const r: VmRow = { name: s.name, coresPerVm: s.coresPerVm, ramGbPerVm: s.ramGbPerVm, storageGbPerVm: s.storageGbPerVm, vmCount: s.vmsTotal };
+      const r: VmRow = {
+        name: s.name,
+        coresPerVm: s.coresPerVm,
+        ramGbPerVm: s.ramGbPerVm,
+        storageGbPerVm: s.storageGbPerVm,
+        vmCount: s.vmsTotal,
+      };
       if (s.storageGroup) r.storageGroup = s.storageGroup;
       return r;
     });
   const storageOnly = services
     .filter((s) => s.vmsTotal === 0 && s.storageTotal > 0)
-    .map((s) => (s.storageGroup ? { name: s.name, storageTotal: s.storageTotal, storageGroup: s.storageGroup } : { name: s.name, storageTotal: s.storageTotal }));
+    .map((s) =>
+      s.storageGroup
+        ? { name: s.name, storageTotal: s.storageTotal, storageGroup: s.storageGroup }
+        : { name: s.name, storageTotal: s.storageTotal },
+    );
   const sum = (f: (s: ServiceSummary) => number) => clean(services.reduce((acc, s) => acc + f(s), 0));
   const summary: MonthSummary = {
     month,

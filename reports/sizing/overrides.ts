@@ -44,7 +44,14 @@ const GLOBAL = ['estimation_buffer', 'storage_buffer', 'estimation_growth_factor
 const USAGE_PARAMS = ['factor', 'start_with', 'baseline', 'monthly_growth', 'lifespan', 'value'] as const;
 const SERVICE_PARAMS = ['usage_capacity_per_node', 'static_number', 'min_nodes', 'max_storage_per_node'] as const;
 const STORAGE_PARAMS = ['redundancy_factor', 'static_baseline', 'override_storage_buffer', 'override_estimation_buffer'] as const;
-const PROCESS_PARAMS = ['cores_per_node', 'ram_per_node', 'cores_per_sub_process', 'ram_per_sub_process', 'ram_static_baseline', 'ram_redundancy_factor'] as const;
+const PROCESS_PARAMS = [
+  'cores_per_node',
+  'ram_per_node',
+  'cores_per_sub_process',
+  'ram_per_sub_process',
+  'ram_static_baseline',
+  'ram_redundancy_factor',
+] as const;
 const SIZE_PARAMS = new Set(['static_baseline', 'max_storage_per_node', 'unit_size']);
 
 /**
@@ -60,10 +67,16 @@ export function applyOverrides(config: SizingConfig, overrides?: SizingOverrides
     const bad: (why: string) => never = (why) => {
       throw new UserError(`override ${o.path}: ${why}`);
     };
-    const value = SIZE_PARAMS.has(leaf) ? parseSize(o.value) : typeof o.value === 'number' ? o.value : Number(String(o.value).trim() || NaN);
-    if (value === undefined || !Number.isFinite(value)) bad(`value ${JSON.stringify(o.value)} is not a number${SIZE_PARAMS.has(leaf) ? ' or size' : ''}`);
+    const value = SIZE_PARAMS.has(leaf)
+      ? parseSize(o.value)
+      : typeof o.value === 'number'
+        ? o.value
+        : Number(String(o.value).trim() || NaN);
+    if (value === undefined || !Number.isFinite(value))
+      bad(`value ${JSON.stringify(o.value)} is not a number${SIZE_PARAMS.has(leaf) ? ' or size' : ''}`);
     const to = value as number;
-    const record = (from: number | undefined) => applied.push(o.source ? { path: o.path, from, to, source: o.source } : { path: o.path, from, to });
+    const record = (from: number | undefined) =>
+      applied.push(o.source ? { path: o.path, from, to, source: o.source } : { path: o.path, from, to });
     const set = <T extends object>(obj: T, key: string, allowed: readonly string[]) => {
       if (!allowed.includes(key)) bad(`"${key}" cannot be overridden here (one of ${allowed.join(', ')})`);
       const rec = obj as Record<string, unknown>;
@@ -77,7 +90,8 @@ export function applyOverrides(config: SizingConfig, overrides?: SizingOverrides
       continue;
     }
     if (head === 'usage' && name && rest.length === 1) {
-      const u = out.usage.find((x) => x.name === name) ?? bad(`no usage field "${name}" (fields: ${out.usage.map((x) => x.name).join(', ')})`);
+      const u =
+        out.usage.find((x) => x.name === name) ?? bad(`no usage field "${name}" (fields: ${out.usage.map((x) => x.name).join(', ')})`);
       const param = rest[0]!;
       if (param === 'value') {
         if (u.model !== 'date_range_value') bad(`"value" applies to date_range_value fields; "${name}" is ${u.model}`);
@@ -85,13 +99,15 @@ export function applyOverrides(config: SizingConfig, overrides?: SizingOverrides
         for (const r of u.ranges) r.value = to;
         continue;
       }
-      if (!(param in u)) bad(`usage field "${name}" (${u.model}) has no "${param}" (one of ${USAGE_PARAMS.filter((p) => p in u).join(', ') || 'nothing'})`);
+      if (!(param in u))
+        bad(`usage field "${name}" (${u.model}) has no "${param}" (one of ${USAGE_PARAMS.filter((p) => p in u).join(', ') || 'nothing'})`);
       if (param === 'lifespan' && (!Number.isInteger(to) || to < 1)) bad('lifespan must be a whole number of months, at least 1');
       set(u, param, USAGE_PARAMS);
       continue;
     }
     if (head === 'services' && name) {
-      const s = out.services.find((x) => x.name === name) ?? bad(`no service "${name}" (services: ${out.services.map((x) => x.name).join(', ')})`);
+      const s =
+        out.services.find((x) => x.name === name) ?? bad(`no service "${name}" (services: ${out.services.map((x) => x.name).join(', ')})`);
       if (rest.length === 1) {
         set(s, rest[0]!, SERVICE_PARAMS);
         continue;
@@ -145,7 +161,12 @@ export function applyOverrides(config: SizingConfig, overrides?: SizingOverrides
  * usage field's period / CPU seconds per unit. E.g. 0.35 CPU s per request, 1 core per gunicorn worker, 70 %
  * target, usage counted per second -> 2 requests/s per worker. Gives a `capacity` or `usage_capacity_per_node`.
  */
-export function capacityFromCpuCost(opts: { cpuSecondsPerUnit: number; cores: number; periodSeconds: number; targetUtilisation?: number }): number {
+export function capacityFromCpuCost(opts: {
+  cpuSecondsPerUnit: number;
+  cores: number;
+  periodSeconds: number;
+  targetUtilisation?: number;
+}): number {
   const util = opts.targetUtilisation ?? 0.7;
   if (!(opts.cpuSecondsPerUnit > 0)) throw new Error('cpuSecondsPerUnit must be above 0');
   return (opts.cores * util * opts.periodSeconds) / opts.cpuSecondsPerUnit;

@@ -26,7 +26,15 @@ interface ParityCase {
 }
 
 const COLUMNS = ['cores/VM', 'RAM/VM', 'data GB/VM', 'VMs', 'data total', 'storage group', 'OS disks GB'] as const;
-const cellsOf = (s: ServiceSummary): Cell[] => [s.coresPerVm, s.ramGbPerVm, s.storageGbPerVm, s.vmsTotal, s.storageTotal, s.storageGroup ?? null, s.osStorageTotalGb];
+const cellsOf = (s: ServiceSummary): Cell[] => [
+  s.coresPerVm,
+  s.ramGbPerVm,
+  s.storageGbPerVm,
+  s.vmsTotal,
+  s.storageTotal,
+  s.storageGroup ?? null,
+  s.osStorageTotalGb,
+];
 
 /** The tool leaves NaN, None and 0 blank in its VM summary; they are one value here. */
 function same(want: Cell, got: Cell): boolean {
@@ -36,7 +44,9 @@ function same(want: Cell, got: Cell): boolean {
   return want === got;
 }
 
-const files = readdirSync(dir).filter((f) => f.endsWith('.yml')).sort();
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.yml'))
+  .sort();
 let total = 0;
 let matching = 0;
 
@@ -76,7 +86,9 @@ describe('parity with commcare_resource_model', () => {
   }
 
   it('counts the cells', (t) => {
-    t.diagnostic(`parity: ${matching}/${total} cells (${((100 * matching) / Math.max(total, 1)).toFixed(1)} %) over ${files.length} configs`);
+    t.diagnostic(
+      `parity: ${matching}/${total} cells (${((100 * matching) / Math.max(total, 1)).toFixed(1)} %) over ${files.length} configs`,
+    );
     assert.ok(total > 500, `only ${total} cells compared`);
     assert.equal(matching, total);
   });

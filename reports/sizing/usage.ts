@@ -88,7 +88,9 @@ export function computeUsage(config: SizingConfig): UsageFrame {
         // DerivedSum applies Python's sum (a missing value makes the sum missing); DerivedProduct Series.product,
         // which skips missing values (1 when all are missing).
         const values = months.map((_, i) =>
-          u.model === 'derived_sum' ? inputs.reduce((acc, f) => acc + f[i]!, 0) : inputs.reduce((acc, f) => (Number.isNaN(f[i]!) ? acc : acc * f[i]!), 1),
+          u.model === 'derived_sum'
+            ? inputs.reduce((acc, f) => acc + f[i]!, 0)
+            : inputs.reduce((acc, f) => (Number.isNaN(f[i]!) ? acc : acc * f[i]!), 1),
         );
         if (u.start_with && values.length) values[0]! += u.start_with;
         fields.set(u.name, values);
@@ -112,7 +114,10 @@ export function computeUsage(config: SizingConfig): UsageFrame {
         const grown = cumulative(monthly, u.start_with);
         fields.set(`${u.name}_baseline`, baseline);
         fields.set(`${u.name}_monthly`, monthly);
-        fields.set(u.name, baseline.map((b, i) => b + grown[i]!));
+        fields.set(
+          u.name,
+          baseline.map((b, i) => b + grown[i]!),
+        );
         return;
       }
     }

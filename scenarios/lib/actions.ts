@@ -28,7 +28,9 @@ interface CorpusUser extends Omit<MobileWorker, 'home'> {
 
 // `k6 inspect` plans the VU pool before the corpus exists (ownership pool 0): it opens nothing.
 const planning = !env.ownership?.pool;
-const users = planning ? ([] as CorpusUser[]) : new SharedArray('users', () => JSON.parse(open(env.usersFile ?? `${env.corpusDir}/users.json`)) as CorpusUser[]);
+const users = planning
+  ? ([] as CorpusUser[])
+  : new SharedArray('users', () => JSON.parse(open(env.usersFile ?? `${env.corpusDir}/users.json`)) as CorpusUser[]);
 const ownership: Ownership = { users: users.length, segments: env.ownership?.segments ?? 1, pool: env.ownership?.pool ?? 0 };
 const formNames = planning ? [] : (JSON.parse(open(`${env.corpusDir}/bodies/layout.json`)) as PackLayout).forms;
 
@@ -105,7 +107,10 @@ if (!planning) {
 
 let own: OwnedWorker[] | undefined;
 function myWorkers(): OwnedWorker[] {
-  own ??= ownedBySegment.get(env.ownership?.segment ?? segmentIndex(exec.test.options.executionSegment as unknown as string | undefined, ownership.segments)) ?? [];
+  own ??=
+    ownedBySegment.get(
+      env.ownership?.segment ?? segmentIndex(exec.test.options.executionSegment as unknown as string | undefined, ownership.segments),
+    ) ?? [];
   return own;
 }
 
@@ -295,7 +300,11 @@ function restoreOnce(w: number, kind: 'first' | 'incremental'): boolean {
     'restore: restore_id': () => parsed.kind === 'success' && !!parsed.restoreId,
   });
   const now = Date.now();
-  logLine(`{"e":"restore","t":${now},"d":${res.timings.duration},"s":${res.status},"ok":${ok ? 1 : 0},"w":${w},"kind":"${sent}"}`, now, false);
+  logLine(
+    `{"e":"restore","t":${now},"d":${res.timings.duration},"s":${res.status},"ok":${ok ? 1 : 0},"w":${w},"kind":"${sent}"}`,
+    now,
+    false,
+  );
   return ok;
 }
 
@@ -411,7 +420,11 @@ export function exportBrowser(): void {
     return;
   }
   // the file is read and dropped (a browser saves it): its bytes cost the web worker, not k6's memory
-  const file = get(`${target.baseUrl}${downloadUrl}`, { headers: { Authorization: webBasic }, tags: { endpoint: 'export_download' }, responseType: 'none' });
+  const file = get(`${target.baseUrl}${downloadUrl}`, {
+    headers: { Authorization: webBasic },
+    tags: { endpoint: 'export_download' },
+    responseType: 'none',
+  });
   const okFile = check(file, { 'export download: 200': (r) => r.status === 200 });
   exportLine('export_download', file, okFile, `,"kind":"${kind}"`);
   if (okFile) exportCompletion.add(Date.now() - started);
@@ -426,7 +439,11 @@ export function apiPage(): void {
   const list = apiPages++ % 2 === 0 ? 'form' : 'case';
   const path = `/a/${target.domain}/api/v0.5/${list}/`;
   const at = apiNext.get(list) ?? `?order_by=indexed_on&limit=${shape.apiLimit}`;
-  const res = get(`${target.baseUrl}${path}${at}`, { headers: { Authorization: apiAuth }, tags: { endpoint: `api_${list}` }, responseType: 'text' });
+  const res = get(`${target.baseUrl}${path}${at}`, {
+    headers: { Authorization: apiAuth },
+    tags: { endpoint: `api_${list}` },
+    responseType: 'text',
+  });
   let page: { meta?: { next?: string | null }; objects?: unknown[] } = {};
   try {
     page = JSON.parse(String(res.body)) as typeof page;

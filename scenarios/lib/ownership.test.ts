@@ -4,7 +4,13 @@ import { corpusForms, formsPerWorker, ownedWorkers, ownershipProblem, segmentInd
 
 describe('worker ownership', () => {
   it('every worker has exactly one owner VU in exactly one segment', () => {
-    for (const [users, segments, pool] of [[10, 1, 10], [100, 1, 30], [10, 2, 5], [101, 3, 7], [48, 2, 8]] as const) {
+    for (const [users, segments, pool] of [
+      [10, 1, 10],
+      [100, 1, 30],
+      [10, 2, 5],
+      [101, 3, 7],
+      [48, 2, 8],
+    ] as const) {
       const o = { users, segments, pool };
       const owners = new Map<number, string>();
       for (let s = 0; s < segments; s++) {
@@ -21,7 +27,7 @@ describe('worker ownership', () => {
     }
   });
 
-  it('segments split workers by w mod N, and VUs spread a segment\'s workers evenly', () => {
+  it("segments split workers by w mod N, and VUs spread a segment's workers evenly", () => {
     assert.deepEqual(segmentWorkers({ users: 7, segments: 2, pool: 1 }, 1), [1, 3, 5]);
     const counts = Array.from({ length: 30 }, (_, v) => ownedWorkers({ users: 100, segments: 1, pool: 30 }, 0, v + 1).length);
     assert.equal(Math.max(...counts) - Math.min(...counts), 1);
@@ -29,7 +35,10 @@ describe('worker ownership', () => {
 
   it('refuses more VUs than workers per generator, with the fix in the message', () => {
     assert.equal(ownershipProblem({ users: 10, segments: 1, pool: 10 }), undefined);
-    assert.match(ownershipProblem({ users: 10, segments: 2, pool: 6 }) ?? '', /6 VUs per load generator but only 5 mobile workers each.*--users/);
+    assert.match(
+      ownershipProblem({ users: 10, segments: 2, pool: 6 }) ?? '',
+      /6 VUs per load generator but only 5 mobile workers each.*--users/,
+    );
   });
 
   it('sizes the corpus for the VU that owns the fewest workers', () => {

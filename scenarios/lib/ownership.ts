@@ -27,8 +27,10 @@ export function ownedWorkers(o: Ownership, s: number, vu: number): number[] {
 export function ownershipProblem(o: Ownership): string | undefined {
   const fewest = Math.floor(o.users / o.segments);
   if (o.pool > fewest) {
-    return `${o.pool} VUs per load generator but only ${fewest} mobile workers each: a worker sends one form at a time, ` +
-      'as a phone does, so give at least as many --users as --vus (times --segment N)';
+    return (
+      `${o.pool} VUs per load generator but only ${fewest} mobile workers each: a worker sends one form at a time, ` +
+      'as a phone does, so give at least as many --users as --vus (times --segment N)'
+    );
   }
   return undefined;
 }

@@ -106,13 +106,14 @@ export const SCENARIO_DEFAULTS: Record<ScenarioName, Partial<ShapeParams>> = {
 };
 
 export const SCENARIO_DESCRIPTIONS: Record<ScenarioName, string> = {
-  'submit-burst': 'quiet baseline, then a burst at several times the baseline (a district\'s morning upload), then recovery',
+  'submit-burst': "quiet baseline, then a burst at several times the baseline (a district's morning upload), then recovery",
   steady: 'constant arrival rate of submissions',
   'restore-storm': 'a short prefill of submissions, then every worker syncs inside a window (a first restore and an incremental one)',
-  'mixed-day': 'submissions, restores and case search together in a day\'s proportions',
+  'mixed-day': "submissions, restores and case search together in a day's proportions",
   soak: 'hours at a modest rate of submissions and restores',
   'ramp-to-break': 'steps the submission rate up until a threshold breaks; reports the highest rate sustained',
-  'export-storm': 'web users ask for case and form exports and poll them as browsers do, while API clients page the form and case lists and submissions go on',
+  'export-storm':
+    'web users ask for case and form exports and poll them as browsers do, while API clients page the form and case lists and submissions go on',
 };
 
 export function resolveShape(name: ScenarioName, overrides: Partial<ShapeParams>): ShapeParams {
@@ -140,7 +141,11 @@ export function corpusSubmissions(name: ScenarioName, p: ShapeParams): number {
 /** The export and API scenarios a shape runs beside its own (open model too: slow exports show as dropped iterations). */
 function exportScenarios(p: ShapeParams, durationS: number): Record<string, K6Scenario> {
   const out: Record<string, K6Scenario> = {};
-  if (p.exportUsers > 0) out.exports = { ...arrival(p.exportUsers / p.exportIntervalS, durationS, Math.round(p.exportUsers), 'exportBrowser'), gracefulStop: `${Math.round(p.exportTimeoutS)}s` };
+  if (p.exportUsers > 0)
+    out.exports = {
+      ...arrival(p.exportUsers / p.exportIntervalS, durationS, Math.round(p.exportUsers), 'exportBrowser'),
+      gracefulStop: `${Math.round(p.exportTimeoutS)}s`,
+    };
   if (p.apiClients > 0 && p.apiRate > 0) out.api = arrival(p.apiRate, durationS, Math.round(p.apiClients), 'apiPage');
   return out;
 }
@@ -308,7 +313,9 @@ export function k6Thresholds(name: ScenarioName, p: ShapeParams): Record<string,
   if (p.exportUsers > 0) t.export_completion = [`p(95)<${p.exportP95Ms}`];
   for (const e of endpoints) {
     const limit = endpointLimit(e, p);
-    t[`http_req_duration{endpoint:${e}}`] = [abort ? { threshold: `p(95)<${limit}`, abortOnFail: true, delayAbortEval: '10s' } : `p(95)<${limit}`];
+    t[`http_req_duration{endpoint:${e}}`] = [
+      abort ? { threshold: `p(95)<${limit}`, abortOnFail: true, delayAbortEval: '10s' } : `p(95)<${limit}`,
+    ];
   }
   return t;
 }
@@ -334,7 +341,10 @@ export function peakRate(name: ScenarioName, p: ShapeParams): number {
   let peak = 0;
   for (const s of Object.values(spans)) {
     const together = Object.entries(spans).filter(([, o]) => o.startS < s.endS && s.startS < o.endS);
-    peak = Math.max(peak, together.reduce((sum, [k]) => sum + highest(scenarios[k]!), 0));
+    peak = Math.max(
+      peak,
+      together.reduce((sum, [k]) => sum + highest(scenarios[k]!), 0),
+    );
   }
   return peak / 100;
 }

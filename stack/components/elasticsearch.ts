@@ -55,7 +55,9 @@ export const elasticsearch: Component = {
   async install(ctx) {
     const major = javaMajorVersion();
     if (major === undefined || major < 17) {
-      throw new UserError(`Elasticsearch ${versions.elasticsearch} needs Java 17 or newer (found ${major ?? 'none'}): apt-get install openjdk-17-jre-headless`);
+      throw new UserError(
+        `Elasticsearch ${versions.elasticsearch} needs Java 17 or newer (found ${major ?? 'none'}): apt-get install openjdk-17-jre-headless`,
+      );
     }
     if (this.isInstalled(ctx)) return;
     const zip = path.join(ctx.paths.downloads, `elasticsearch-${versions.elasticsearch}.zip`);

@@ -5,7 +5,16 @@ import path from 'node:path';
 import type { Component, StackContext } from '../component.ts';
 import { webWorkerPorts } from '../config.ts';
 import { Redis } from 'ioredis';
-import { celeryWorkerKey, createPool, DEMO_DOMAIN, DEMO_WEB_USER, demoWorkers, ensureMobileWorkers, ensureWebUser, HQ_ENTRY } from '../../hq/index.ts';
+import {
+  celeryWorkerKey,
+  createPool,
+  DEMO_DOMAIN,
+  DEMO_WEB_USER,
+  demoWorkers,
+  ensureMobileWorkers,
+  ensureWebUser,
+  HQ_ENTRY,
+} from '../../hq/index.ts';
 import { ownedPid, startDetached } from '../process.ts';
 import { repoRoot } from '../../core/paths.ts';
 import { elasticsearchUrl } from './elasticsearch.ts';
@@ -44,8 +53,20 @@ export function webWorker(index: number): Component {
       startDetached({
         name,
         command: process.execPath,
-        args: ['--import', tsxLoader, script, '--port', String(port(ctx)), ...commonArgs(ctx), '--delay-ms', delayMs(),
-          '--redis', redisUrl(ctx), '--amqp', rabbitmqUrl(ctx)],
+        args: [
+          '--import',
+          tsxLoader,
+          script,
+          '--port',
+          String(port(ctx)),
+          ...commonArgs(ctx),
+          '--delay-ms',
+          delayMs(),
+          '--redis',
+          redisUrl(ctx),
+          '--amqp',
+          rabbitmqUrl(ctx),
+        ],
         runDir: ctx.paths.run,
         logFile: this.logFile(ctx),
         marker: `--port ${port(ctx)}`,
@@ -76,8 +97,12 @@ export function webWorker(index: number): Component {
 }
 
 /** A process of the service with no port of its own (pillows, celery workers): `node <entry> <args>` in phase 2. */
-function serviceProcess(name: string, entry: string, args: (ctx: StackContext) => string[], marker: string): Pick<Component,
-  'name' | 'version' | 'phase' | 'ports' | 'isInstalled' | 'install' | 'start' | 'logFile'> {
+function serviceProcess(
+  name: string,
+  entry: string,
+  args: (ctx: StackContext) => string[],
+  marker: string,
+): Pick<Component, 'name' | 'version' | 'phase' | 'ports' | 'isInstalled' | 'install' | 'start' | 'logFile'> {
   return {
     name,
     version: 'hq-compatible',
@@ -105,8 +130,12 @@ export function pillow(kind: 'xform' | 'case' | 'ucr'): Component {
   const name = `pillow-${kind}`;
   const checkpointId = `${kind}-pillow`;
   return {
-    ...serviceProcess(name, HQ_ENTRY.pillow, (ctx) => ['--pillow', kind, ...commonArgs(ctx), '--partitions', String(ctx.config.kafkaPartitions)],
-      `--pillow ${kind}`),
+    ...serviceProcess(
+      name,
+      HQ_ENTRY.pillow,
+      (ctx) => ['--pillow', kind, ...commonArgs(ctx), '--partitions', String(ctx.config.kafkaPartitions)],
+      `--pillow ${kind}`,
+    ),
     // Healthy once it has joined the feed: a checkpoint row for every partition it reads.
     async healthy(ctx) {
       const pool = createPool(postgresUrl(ctx), 1);
@@ -131,12 +160,34 @@ export function pillow(kind: 'xform' | 'case' | 'ucr'): Component {
 export function celeryWorker(index: number): Component {
   const name = `celery-${index + 1}`;
   return {
-    ...serviceProcess(name, HQ_ENTRY.exportWorker, (ctx) => ['--name', name, '--concurrency', String(ctx.config.celeryConcurrency),
-      '--amqp', rabbitmqUrl(ctx), '--redis', redisUrl(ctx), '--pg-url', postgresUrl(ctx), '--blobs', blobRoot(ctx)], `--name ${name} `),
+    ...serviceProcess(
+      name,
+      HQ_ENTRY.exportWorker,
+      (ctx) => [
+        '--name',
+        name,
+        '--concurrency',
+        String(ctx.config.celeryConcurrency),
+        '--amqp',
+        rabbitmqUrl(ctx),
+        '--redis',
+        redisUrl(ctx),
+        '--pg-url',
+        postgresUrl(ctx),
+        '--blobs',
+        blobRoot(ctx),
+      ],
+      `--name ${name} `,
+    ),
     // Healthy once consuming: the worker keeps a key with a short expiry in Redis while it is, naming its pid (so a
     // key left by the process it replaces does not count).
     async healthy(ctx) {
-      const client = new Redis(redisUrl(ctx), { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 1000, retryStrategy: () => null });
+      const client = new Redis(redisUrl(ctx), {
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        connectTimeout: 1000,
+        retryStrategy: () => null,
+      });
       client.on('error', () => undefined);
       try {
         await client.connect();

@@ -23,7 +23,11 @@ export function k6xDigest(dir = k6xDir): string {
   const files = (fs.readdirSync(dir, { recursive: true }) as string[])
     .filter((f) => (f.endsWith('.go') && !f.endsWith('_test.go')) || f === 'go.mod' || f === 'go.sum')
     .sort();
-  for (const f of files) h.update(f).update('\0').update(fs.readFileSync(path.join(dir, f))).update('\0');
+  for (const f of files)
+    h.update(f)
+      .update('\0')
+      .update(fs.readFileSync(path.join(dir, f)))
+      .update('\0');
   return h.digest('hex').slice(0, 12);
 }
 
@@ -38,7 +42,10 @@ export function k6Binary(ctx: Pick<StackContext, 'paths'>): string {
 export function k6Build(binary: string): { version?: string; jsExtensions: string[] } {
   const res = spawnSync(binary, ['version'], { encoding: 'utf8' });
   if (res.status !== 0) return { jsExtensions: [] };
-  return { version: /k6 (v[\d.]+)/.exec(res.stdout)?.[1], jsExtensions: [...res.stdout.matchAll(/(k6\/x\/[\w./-]+) \[js\]/g)].map((m) => m[1]!) };
+  return {
+    version: /k6 (v[\d.]+)/.exec(res.stdout)?.[1],
+    jsExtensions: [...res.stdout.matchAll(/(k6\/x\/[\w./-]+) \[js\]/g)].map((m) => m[1]!),
+  };
 }
 
 export function k6Version(binary: string): string | undefined {
@@ -72,12 +79,14 @@ export const k6: Component = {
       clearInterval(beat);
     }
     const built = k6Version(path.join(tmp, 'k6'));
-    if (built !== versions.k6) throw new Error(`k6x/ built k6 ${built ?? '(does not run)'}, expected ${versions.k6}: k6x/go.mod and stack/config.ts disagree`);
+    if (built !== versions.k6)
+      throw new Error(`k6x/ built k6 ${built ?? '(does not run)'}, expected ${versions.k6}: k6x/go.mod and stack/config.ts disagree`);
     fs.rmSync(out, { recursive: true, force: true });
     fs.renameSync(tmp, out);
     // earlier builds (another k6 release or extension source) are not used again
     for (const d of fs.readdirSync(ctx.paths.bin)) {
-      if (/^k6-v[\d.]+(-capacity-\w+)?$/.test(d) && path.join(ctx.paths.bin, d) !== out) fs.rmSync(path.join(ctx.paths.bin, d), { recursive: true, force: true });
+      if (/^k6-v[\d.]+(-capacity-\w+)?$/.test(d) && path.join(ctx.paths.bin, d) !== out)
+        fs.rmSync(path.join(ctx.paths.bin, d), { recursive: true, force: true });
     }
   },
   endpoint: (ctx) => k6Binary(ctx),

@@ -44,17 +44,19 @@ function serverProperties(ctx: StackContext): string {
 }
 
 function log4jProperties(ctx: StackContext): string {
-  return [
-    'log4j.rootLogger=INFO, stdout',
-    'log4j.appender.stdout=org.apache.log4j.ConsoleAppender',
-    'log4j.appender.stdout.layout=org.apache.log4j.PatternLayout',
-    'log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n',
-    'log4j.logger.kafka=INFO',
-    'log4j.logger.org.apache.kafka=INFO',
-    'log4j.logger.state.change.logger=WARN',
-    'log4j.logger.kafka.request.logger=WARN',
-    '',
-  ].join('\n') + `# generated for ${ctx.paths.home}\n`;
+  return (
+    [
+      'log4j.rootLogger=INFO, stdout',
+      'log4j.appender.stdout=org.apache.log4j.ConsoleAppender',
+      'log4j.appender.stdout.layout=org.apache.log4j.PatternLayout',
+      'log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n',
+      'log4j.logger.kafka=INFO',
+      'log4j.logger.org.apache.kafka=INFO',
+      'log4j.logger.state.change.logger=WARN',
+      'log4j.logger.kafka.request.logger=WARN',
+      '',
+    ].join('\n') + `# generated for ${ctx.paths.home}\n`
+  );
 }
 
 function writeConfig(ctx: StackContext): { props: string; log4j: string } {
@@ -83,8 +85,7 @@ export const kafka: Component = {
   version: versions.kafka,
   ports: (ctx) => [ctx.config.ports.kafka, ctx.config.ports.kafkaController],
   isInstalled: (ctx) =>
-    fs.existsSync(path.join(libs(ctx), `kafka_2.13-${versions.kafka}.jar`)) &&
-    fs.existsSync(path.join(dataDir(ctx), 'meta.properties')),
+    fs.existsSync(path.join(libs(ctx), `kafka_2.13-${versions.kafka}.jar`)) && fs.existsSync(path.join(dataDir(ctx), 'meta.properties')),
   async install(ctx) {
     const jar = path.join(libs(ctx), `kafka_2.13-${versions.kafka}.jar`);
     if (!fs.existsSync(jar)) {
@@ -101,7 +102,10 @@ export const kafka: Component = {
       const { props } = writeConfig(ctx);
       const cp = `${libs(ctx)}/*`;
       const clusterId = (await run(java(), ['-cp', cp, 'kafka.tools.StorageTool', 'random-uuid'], { what: 'kafka random-uuid' }))
-        .trim().split('\n').pop()!.trim();
+        .trim()
+        .split('\n')
+        .pop()!
+        .trim();
       fs.rmSync(dataDir(ctx), { recursive: true, force: true });
       await run(java(), ['-cp', cp, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props], {
         what: 'kafka storage format',
@@ -114,17 +118,32 @@ export const kafka: Component = {
     startDetached({
       name: 'kafka',
       command: java(),
-      args: [`-Xms${heap}`, `-Xmx${heap}`, '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-Djava.awt.headless=true',
-        `-Dlog4j.configuration=file:${log4j}`, `-Dkafka.logs.dir=${ctx.paths.logs}`, '-cp', `${libs(ctx)}/*`,
-        'kafka.Kafka', props],
+      args: [
+        `-Xms${heap}`,
+        `-Xmx${heap}`,
+        '-XX:+UseG1GC',
+        '-XX:MaxGCPauseMillis=20',
+        '-Djava.awt.headless=true',
+        `-Dlog4j.configuration=file:${log4j}`,
+        `-Dkafka.logs.dir=${ctx.paths.logs}`,
+        '-cp',
+        `${libs(ctx)}/*`,
+        'kafka.Kafka',
+        props,
+      ],
       runDir: ctx.paths.run,
       logFile: this.logFile(ctx),
       marker: props,
     });
   },
   async healthy(ctx) {
-    const client = new Kafka({ clientId: 'capacity-health', brokers: [kafkaBroker(ctx)], logLevel: logLevel.NOTHING,
-      connectionTimeout: 1000, retry: { retries: 0 } });
+    const client = new Kafka({
+      clientId: 'capacity-health',
+      brokers: [kafkaBroker(ctx)],
+      logLevel: logLevel.NOTHING,
+      connectionTimeout: 1000,
+      retry: { retries: 0 },
+    });
     const admin = client.admin();
     try {
       await admin.connect();

@@ -17,7 +17,9 @@ export function nginxUrl(ctx: Pick<StackContext, 'config'>): string {
 
 export function nginxConf(ctx: StackContext): string {
   const { host, ports } = ctx.config;
-  const servers = webWorkerPorts(ctx.config).map((p) => `    server ${host}:${p} max_fails=0;`).join('\n');
+  const servers = webWorkerPorts(ctx.config)
+    .map((p) => `    server ${host}:${p} max_fails=0;`)
+    .join('\n');
   const p = prefix(ctx);
   // As root, nginx's workers would run as nobody, who may not reach .capacity (a checkout in a 0700 folder):
   // they run as the stack's service user, which can (stack/service-user.ts)

@@ -57,7 +57,8 @@ export function rabbitmqConfig(ctx: Pick<StackContext, 'config'>): string {
 function check(): void {
   const v = rabbitmqInstalledVersion();
   if (!v || !fs.existsSync(rabbitmqServer)) throw new UserError('rabbitmq-server is not installed: apt-get install rabbitmq-server');
-  if (!v.startsWith(`${versions.rabbitmq}.`)) throw new UserError(`rabbitmq-server ${v} is installed; capacity is pinned to ${versions.rabbitmq}.x (Debian bookworm's)`);
+  if (!v.startsWith(`${versions.rabbitmq}.`))
+    throw new UserError(`rabbitmq-server ${v} is installed; capacity is pinned to ${versions.rabbitmq}.x (Debian bookworm's)`);
 }
 
 export const rabbitmq: Component = {

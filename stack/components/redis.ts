@@ -26,8 +26,24 @@ export const redis: Component = {
     startDetached({
       name: 'redis',
       command: redisBinary,
-      args: ['--port', String(ctx.config.ports.redis), '--bind', ctx.config.host, '--dir', dir, '--save', '',
-        '--appendonly', 'no', '--daemonize', 'no', '--maxmemory', '256mb', '--maxmemory-policy', 'allkeys-lru'],
+      args: [
+        '--port',
+        String(ctx.config.ports.redis),
+        '--bind',
+        ctx.config.host,
+        '--dir',
+        dir,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--daemonize',
+        'no',
+        '--maxmemory',
+        '256mb',
+        '--maxmemory-policy',
+        'allkeys-lru',
+      ],
       runDir: ctx.paths.run,
       logFile: this.logFile(ctx),
       marker: `${ctx.config.host}:${ctx.config.ports.redis}`,
@@ -35,8 +51,12 @@ export const redis: Component = {
     });
   },
   async healthy(ctx) {
-    const client = new Redis(redisUrl(ctx), { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 1000,
-      retryStrategy: () => null });
+    const client = new Redis(redisUrl(ctx), {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      connectTimeout: 1000,
+      retryStrategy: () => null,
+    });
     client.on('error', () => undefined);
     try {
       await client.connect();

@@ -28,7 +28,16 @@ async function bulk(ctx: StackContext, index: string, from: number, n: number): 
   const lines: string[] = [];
   for (let i = from; i < from + n; i++) {
     lines.push(JSON.stringify({ index: { _index: index, _id: `doc-${i}` } }));
-    lines.push(JSON.stringify({ case_type: 'household', n: i, properties: [{ key: 'a', value: 'x' }, { key: 'b', value: 'y' }] }));
+    lines.push(
+      JSON.stringify({
+        case_type: 'household',
+        n: i,
+        properties: [
+          { key: 'a', value: 'x' },
+          { key: 'b', value: 'y' },
+        ],
+      }),
+    );
   }
   const r = await es(ctx, 'POST', '_bulk?refresh=true', lines.join('\n') + '\n', true);
   assert.equal(r.errors, false);
@@ -55,7 +64,10 @@ describe('collectors: Elasticsearch', { timeout: 120_000 }, () => {
     try {
       const n0 = new Date();
       const s0 = await c.sample(n0);
-      assert.deepEqual(s0.filter((x) => x.gap), []);
+      assert.deepEqual(
+        s0.filter((x) => x.gap),
+        [],
+      );
       await bulk(ctx, index, 0, 300);
       for (let i = 0; i < 20; i++) await es(ctx, 'POST', `${index}/_search`, { query: { term: { n: i } } });
       const n1 = new Date();
@@ -64,7 +76,9 @@ describe('collectors: Elasticsearch', { timeout: 120_000 }, () => {
       const count = (await es(ctx, 'GET', `${index}/_count`)).count as number;
       assert.equal(count, 300);
       assert.equal(find(s1, 'index_docs', { index })[0]?.value, count, 'index_docs is what _count says');
-      const cat = await httpGetJson<Array<{ 'docs.count': string }>>(`${elasticsearchUrl(ctx)}/_cat/indices/${index}?format=json&h=docs.count`);
+      const cat = await httpGetJson<Array<{ 'docs.count': string }>>(
+        `${elasticsearchUrl(ctx)}/_cat/indices/${index}?format=json&h=docs.count`,
+      );
       assert.equal(Number(cat[0]!['docs.count']), 900, "Lucene's count includes the nested documents (so it is not used)");
       // node counters: at least our 300 documents and 20 searches (others may be indexing at the same time)
       const indexed = find(s1, 'indexing_per_s')[0]!.value * dt;

@@ -36,7 +36,7 @@ function kafkaTool(cp: string, cls: string, args: string[]): string {
   return r.stdout;
 }
 
-describe('collectors: Kafka and pillow lag against Kafka\'s own tools', { timeout: 120_000 }, () => {
+describe("collectors: Kafka and pillow lag against Kafka's own tools", { timeout: 120_000 }, () => {
   let ctx: StackContext;
   let admin: Admin;
   let db: pg.Client;
@@ -57,7 +57,11 @@ describe('collectors: Kafka and pillow lag against Kafka\'s own tools', { timeou
     const producer = kafka.producer();
     await producer.connect();
     for (let p = 0; p < produced.length; p++) {
-      const messages = Array.from({ length: produced[p]! }, (_, i) => ({ key: `doc-${p}-${i}`, value: JSON.stringify({ i }), partition: p }));
+      const messages = Array.from({ length: produced[p]! }, (_, i) => ({
+        key: `doc-${p}-${i}`,
+        value: JSON.stringify({ i }),
+        partition: p,
+      }));
       await producer.send({ topic, messages });
     }
     await producer.disconnect();
@@ -95,7 +99,11 @@ describe('collectors: Kafka and pillow lag against Kafka\'s own tools', { timeou
         .map((l) => l.split(':'))
         .map(([, p, o]) => [Number(p), Number(o)]),
     );
-    assert.deepEqual([...ends.entries()].sort(), produced.map((n, p) => [p, n]), 'GetOffsetShell sees what was produced');
+    assert.deepEqual(
+      [...ends.entries()].sort(),
+      produced.map((n, p) => [p, n]),
+      'GetOffsetShell sees what was produced',
+    );
 
     const c = pillowCollector({ postgresUrl: postgresUrl(ctx), kafkaBrokers: [kafkaBroker(ctx)], host: 'localhost', pillows: [pillow] });
     try {
@@ -109,7 +117,10 @@ describe('collectors: Kafka and pillow lag against Kafka\'s own tools', { timeou
       // time lag: partition 0 from its last checkpointed change (42 s ago), partition 2 from last_modified (3 s
       // ago: no doc time recorded), partition 1 is caught up
       const t0 = find(s, 'time_lag_s', { pillow, partition: '0' })!;
-      const age = await db.query(`select extract(epoch from now() - doc_modification_time)::float8 as s from pillowtop_kafkacheckpoint where checkpoint_id = $1 and partition = 0`, [pillow]);
+      const age = await db.query(
+        `select extract(epoch from now() - doc_modification_time)::float8 as s from pillowtop_kafkacheckpoint where checkpoint_id = $1 and partition = 0`,
+        [pillow],
+      );
       assert.ok(t0.value >= 42 && Math.abs(t0.value - age.rows[0].s) < 2, `time lag ${t0.value}, change made ${age.rows[0].s} s ago`);
       assert.equal(t0.labels.from, 'doc_modification_time');
       assert.equal(find(s, 'time_lag_s', { pillow, partition: '1' })?.value, 0);
@@ -118,7 +129,10 @@ describe('collectors: Kafka and pillow lag against Kafka\'s own tools', { timeou
       assert.ok(ckAge >= 3 && ckAge < age.rows[0].s - 42 + 5, `checkpoint age ${ckAge}`);
 
       // the pillow catches up on partition 0 and more arrives on partition 1: the next tick sees both
-      await db.query(`update pillowtop_kafkacheckpoint set "offset" = 25, last_modified = now() where checkpoint_id = $1 and partition = 0`, [pillow]);
+      await db.query(
+        `update pillowtop_kafkacheckpoint set "offset" = 25, last_modified = now() where checkpoint_id = $1 and partition = 0`,
+        [pillow],
+      );
       const kafka = new Kafka({ clientId: 'capacity-it', brokers: [kafkaBroker(ctx)], logLevel: logLevel.NOTHING });
       const producer = kafka.producer();
       await producer.connect();
@@ -161,8 +175,22 @@ describe('collectors: Kafka and pillow lag against Kafka\'s own tools', { timeou
   });
 
   it('consumer-group lag equals what kafka-consumer-groups (ConsumerGroupCommand) reports', async () => {
-    await admin.setOffsets({ groupId: group, topic, partitions: [{ partition: 0, offset: '5' }, { partition: 1, offset: '40' }, { partition: 2, offset: '1' }] });
-    const out = kafkaTool(cp, 'org.apache.kafka.tools.consumer.group.ConsumerGroupCommand', ['--bootstrap-server', kafkaBroker(ctx), '--describe', '--group', group]);
+    await admin.setOffsets({
+      groupId: group,
+      topic,
+      partitions: [
+        { partition: 0, offset: '5' },
+        { partition: 1, offset: '40' },
+        { partition: 2, offset: '1' },
+      ],
+    });
+    const out = kafkaTool(cp, 'org.apache.kafka.tools.consumer.group.ConsumerGroupCommand', [
+      '--bootstrap-server',
+      kafkaBroker(ctx),
+      '--describe',
+      '--group',
+      group,
+    ]);
     // GROUP TOPIC PARTITION CURRENT-OFFSET LOG-END-OFFSET LAG CONSUMER-ID HOST CLIENT-ID
     const toolLag = new Map<number, number>();
     let toolEnd = 0;
@@ -180,7 +208,10 @@ describe('collectors: Kafka and pillow lag against Kafka\'s own tools', { timeou
       for (const [p, lag] of toolLag) {
         assert.equal(find(s, 'consumer_group_lag', { group, topic, partition: String(p) })?.value, lag, `partition ${p}`);
       }
-      assert.equal(find(s, 'consumer_group_lag_total', { group, topic })?.value, [...toolLag.values()].reduce((a, b) => a + b, 0));
+      assert.equal(
+        find(s, 'consumer_group_lag_total', { group, topic })?.value,
+        [...toolLag.values()].reduce((a, b) => a + b, 0),
+      );
       assert.equal(find(s, 'topic_end_offset', { topic })?.value, toolEnd);
     } finally {
       await c.close?.();

@@ -16,7 +16,12 @@ import type { StackContext } from '../../stack/component.ts';
 import { ensureStackUp } from './stack-fixture.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const readSamples = (f: string): Sample[] => fs.readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Sample);
+const readSamples = (f: string): Sample[] =>
+  fs
+    .readFileSync(f, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Sample);
 const tmpDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'collectors-it-'));
 
 /** A port nothing listens on: bound, then released. */
@@ -53,16 +58,47 @@ describe('collectors: the local stack and its failures', { timeout: 180_000 }, (
     await sleep(3300);
     await run.stop();
     const all = readSamples(out);
-    assert.deepEqual(all.filter((s) => s.gap), [], 'no gaps');
-    for (const source of ['host', 'postgres', 'pillows', 'kafka', 'elasticsearch', 'redis', 'rabbitmq', 'nginx', 'process', 'local_store']) {
-      assert.ok(all.some((s) => s.source === source), `${source} wrote samples`);
+    assert.deepEqual(
+      all.filter((s) => s.gap),
+      [],
+      'no gaps',
+    );
+    for (const source of [
+      'host',
+      'postgres',
+      'pillows',
+      'kafka',
+      'elasticsearch',
+      'redis',
+      'rabbitmq',
+      'nginx',
+      'process',
+      'local_store',
+    ]) {
+      assert.ok(
+        all.some((s) => s.source === source),
+        `${source} wrote samples`,
+      );
     }
     // CPU per celery worker process, and the export totals
-    assert.ok(all.some((s) => s.source === 'process' && s.metric === 'cpu_seconds' && s.labels.service === 'celery' && s.labels.process === 'celery-1'));
+    assert.ok(
+      all.some(
+        (s) => s.source === 'process' && s.metric === 'cpu_seconds' && s.labels.service === 'celery' && s.labels.process === 'celery-1',
+      ),
+    );
     assert.ok(all.some((s) => s.source === 'local_store' && s.metric === 'exported_rows'));
     // rates appear from the second tick on
-    for (const [source, metric] of [['host', 'cpu_busy_pct'], ['postgres', 'tps'], ['elasticsearch', 'indexing_per_s'], ['redis', 'commands_per_s'], ['nginx', 'requests_per_s']]) {
-      assert.ok(all.some((s) => s.source === source && s.metric === metric), `${source} ${metric}`);
+    for (const [source, metric] of [
+      ['host', 'cpu_busy_pct'],
+      ['postgres', 'tps'],
+      ['elasticsearch', 'indexing_per_s'],
+      ['redis', 'commands_per_s'],
+      ['nginx', 'requests_per_s'],
+    ]) {
+      assert.ok(
+        all.some((s) => s.source === source && s.metric === metric),
+        `${source} ${metric}`,
+      );
     }
     assert.equal(new Set(all.filter((s) => s.source === 'sampler').map((s) => s.ts)).size, run.stats.ticks);
     assert.ok(run.stats.ticks >= 4);
@@ -72,7 +108,13 @@ describe('collectors: the local stack and its failures', { timeout: 180_000 }, (
     const [pgPort, kafkaPort, esPort, redisPort, nginxPort, nePort, rabbitPort] = await Promise.all(Array.from({ length: 7 }, closedPort));
     const targets: CollectorTargets = {
       postgres: [{ url: `postgres://capacity:capacity@127.0.0.1:${pgPort}/commcarehq`, host: 'db-down' }],
-      pillows: [{ postgresUrl: `postgres://capacity:capacity@127.0.0.1:${pgPort}/commcarehq`, kafkaBrokers: [`127.0.0.1:${kafkaPort}`], host: 'db-down' }],
+      pillows: [
+        {
+          postgresUrl: `postgres://capacity:capacity@127.0.0.1:${pgPort}/commcarehq`,
+          kafkaBrokers: [`127.0.0.1:${kafkaPort}`],
+          host: 'db-down',
+        },
+      ],
       kafka: [{ brokers: [`127.0.0.1:${kafkaPort}`], host: 'kafka-down' }],
       elasticsearch: [{ url: `http://127.0.0.1:${esPort}`, host: 'es-down' }],
       redis: [{ url: `redis://127.0.0.1:${redisPort}`, host: 'redis-down' }],
@@ -96,7 +138,10 @@ describe('collectors: the local stack and its failures', { timeout: 180_000 }, (
       }
     }
     const local = all.filter((s) => s.host === 'localhost' && s.source === 'host');
-    assert.ok(local.some((s) => s.metric === 'cpu_busy_pct'), 'the working source carried on');
+    assert.ok(
+      local.some((s) => s.metric === 'cpu_busy_pct'),
+      'the working source carried on',
+    );
     assert.ok(!local.some((s) => s.gap));
   });
 
@@ -105,7 +150,9 @@ describe('collectors: the local stack and its failures', { timeout: 180_000 }, (
     if (!fs.existsSync(redisServer)) return t.skip('redis-server is not installed');
     const port = await closedPort();
     const startRedis = async (): Promise<ChildProcess> => {
-      const p = spawn(redisServer, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+      const p = spawn(redisServer, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+        stdio: 'ignore',
+      });
       await waitForPort(port);
       return p;
     };
@@ -137,7 +184,10 @@ describe('collectors: the local stack and its failures', { timeout: 180_000 }, (
     assert.ok(before.length > 0 && before.every((s) => !s.gap), 'read while up');
     assert.ok(during.length > 0 && during.every((s) => s.gap), `only gaps while down: ${JSON.stringify(during.filter((s) => !s.gap))}`);
     assert.ok(!during.some((s) => s.metric === 'connected_clients'), 'no zeros while down');
-    assert.ok(afterUp.some((s) => s.metric === 'connected_clients' && s.value >= 1), 'read again once back');
+    assert.ok(
+      afterUp.some((s) => s.metric === 'connected_clients' && s.value >= 1),
+      'read again once back',
+    );
   });
 
   it('node_exporter and /proc agree on this machine', async (t) => {
@@ -170,12 +220,19 @@ describe('collectors: the local stack and its failures', { timeout: 180_000 }, (
     const samples = readSamples(res.outFile);
     assert.equal(res.outFile, path.join(dir, 'samples.ndjson'));
     assert.ok(samples.length > 100);
-    assert.match(lines[0]!, /^watching postgres 1, pillows 1, kafka 1, elasticsearch 1, redis 1, rabbitmq 1, nginx 1, hosts 1, processes 1, localStores 1 every 1 s for 2\.5 s/);
-    assert.ok(lines.some((l) => /\| pg \d+ tps/.test(l)), lines.join('\n'));
+    assert.match(
+      lines[0]!,
+      /^watching postgres 1, pillows 1, kafka 1, elasticsearch 1, redis 1, rabbitmq 1, nginx 1, hosts 1, processes 1, localStores 1 every 1 s for 2\.5 s/,
+    );
+    assert.ok(
+      lines.some((l) => /\| pg \d+ tps/.test(l)),
+      lines.join('\n'),
+    );
     assert.match(lines[lines.length - 1]!, /^\d+ ticks, \d+ samples, 0 gaps ->/);
 
     // the command itself, in a process of its own
-    const cli = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], { encoding: 'utf8', timeout: 60_000 });
+    const cli = (args: string[]) =>
+      spawnSync(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], { encoding: 'utf8', timeout: 60_000 });
     const dir2 = tmpDir();
     const ok = cli(['collect', '--duration', '1500ms', '--interval', '500ms', '--out', dir2]);
     assert.equal(ok.status, 0, ok.stderr);

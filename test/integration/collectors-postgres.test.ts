@@ -22,14 +22,20 @@ function runPgbench(ctx: StackContext, db: string, args: string[]): Promise<{ ou
   const { user, password } = ctx.config.postgres;
   return new Promise((resolve, reject) => {
     const start = Date.now();
-    const p = spawn(path.join(pgBinDir, 'pgbench'), ['-h', ctx.config.host, '-p', String(ctx.config.ports.postgres), '-U', user, ...args, db], {
-      env: { ...process.env, PGPASSWORD: password },
-    });
+    const p = spawn(
+      path.join(pgBinDir, 'pgbench'),
+      ['-h', ctx.config.host, '-p', String(ctx.config.ports.postgres), '-U', user, ...args, db],
+      {
+        env: { ...process.env, PGPASSWORD: password },
+      },
+    );
     let out = '';
     p.stdout.on('data', (d) => (out += d));
     p.stderr.on('data', (d) => (out += d));
     p.on('error', reject);
-    p.on('close', (code) => (code === 0 ? resolve({ out, start, end: Date.now() }) : reject(new Error(`pgbench exited ${code}: ${out.slice(-500)}`))));
+    p.on('close', (code) =>
+      code === 0 ? resolve({ out, start, end: Date.now() }) : reject(new Error(`pgbench exited ${code}: ${out.slice(-500)}`)),
+    );
   });
 }
 
@@ -76,7 +82,9 @@ describe('collectors: PostgreSQL', { timeout: 180_000 }, () => {
     // 1. over the whole run: the transactions the collector counted (rate x interval, for every interval that
     //    overlaps the run) over pgbench's own run time, against pgbench's tps
     const runSeconds = processed / tps;
-    const counted = ours.filter((o) => o.end > bench.start && o.end - intervalMs < bench.end + 2000).reduce((a, o) => a + (o.tps * intervalMs) / 1000, 0);
+    const counted = ours
+      .filter((o) => o.end > bench.start && o.end - intervalMs < bench.end + 2000)
+      .reduce((a, o) => a + (o.tps * intervalMs) / 1000, 0);
     const whole = counted / runSeconds;
     // 2. second by second: the collector's intervals wholly inside the run against pgbench's own per-second
     //    progress figures for the same stretch (seconds 2 to T-1 of the run)
@@ -107,14 +115,34 @@ describe('collectors: PostgreSQL', { timeout: 180_000 }, () => {
       await work.end();
       await sleep(500);
       const s = await c.sample(new Date());
-      assert.deepEqual(s.filter((x) => x.gap), [], 'no part of the reading failed');
-      for (const m of ['tps', 'rows_inserted_per_s', 'cache_hit_ratio', 'connections', 'waiting_locks', 'longest_xact_s', 'max_connections', 'database_bytes', 'table_bytes', 'statement_calls_per_s']) {
+      assert.deepEqual(
+        s.filter((x) => x.gap),
+        [],
+        'no part of the reading failed',
+      );
+      for (const m of [
+        'tps',
+        'rows_inserted_per_s',
+        'cache_hit_ratio',
+        'connections',
+        'waiting_locks',
+        'longest_xact_s',
+        'max_connections',
+        'database_bytes',
+        'table_bytes',
+        'statement_calls_per_s',
+      ]) {
         assert.ok(find(s, m).length > 0, `${m} readable with pg_monitor`);
       }
       const hit = find(s, 'cache_hit_ratio', { database: scratch })[0]!.value;
       assert.ok(hit > 0.5 && hit <= 1, `cache hit ratio ${hit}`);
       const st = find(s, 'statement_mean_ms').find((x) => x.labels.query?.includes('pgbench_accounts where aid % $1 = $2'));
-      assert.ok(st, `the test's statement is among the top: ${find(s, 'statement_mean_ms').map((x) => x.labels.query).join(' | ')}`);
+      assert.ok(
+        st,
+        `the test's statement is among the top: ${find(s, 'statement_mean_ms')
+          .map((x) => x.labels.query)
+          .join(' | ')}`,
+      );
       assert.equal(st.labels.database, scratch);
       assert.ok(!find(s, 'statement_calls_per_s').some((x) => x.labels.query?.includes('insufficient privilege')));
       assert.ok(find(s, 'connections', { state: 'idle' })[0]!.value >= 1, 'the idle connection is counted');

@@ -35,11 +35,16 @@ describe('collectors: RabbitMQ against the real broker', { timeout: 120_000 }, (
     try {
       for (let i = 0; i < 30; i++) ch.sendToQueue(queue, Buffer.from(`m${i}`));
       // the management plugin's figures trail by its statistics interval (2 s in the stack's config)
-      const depth = await waitFor('queue depth 30', async () => {
-        const xs = await collector.sample(new Date());
-        const v = find(xs, 'queue_messages', queue)?.value;
-        return v === 30 ? xs : undefined;
-      }, 30_000, 500);
+      const depth = await waitFor(
+        'queue depth 30',
+        async () => {
+          const xs = await collector.sample(new Date());
+          const v = find(xs, 'queue_messages', queue)?.value;
+          return v === 30 ? xs : undefined;
+        },
+        30_000,
+        500,
+      );
       assert.equal(find(depth, 'queue_messages_ready', queue)?.value, 30);
       assert.ok((find(depth, 'messages')?.value ?? 0) >= 30);
       assert.ok((find(depth, 'connections')?.value ?? 0) >= 1);
@@ -48,10 +53,15 @@ describe('collectors: RabbitMQ against the real broker', { timeout: 120_000 }, (
       const one = await ch.get(queue);
       assert.ok(one);
       ch.ack(one);
-      await waitFor('the deliver counter read twice', async () => {
-        const xs = await collector.sample(new Date());
-        return find(xs, 'queue_deliver_per_s', queue) !== undefined ? true : undefined;
-      }, 30_000, 500);
+      await waitFor(
+        'the deliver counter read twice',
+        async () => {
+          const xs = await collector.sample(new Date());
+          return find(xs, 'queue_deliver_per_s', queue) !== undefined ? true : undefined;
+        },
+        30_000,
+        500,
+      );
       let got = 1;
       await ch.consume(queue, (m) => {
         if (m) {
@@ -60,10 +70,17 @@ describe('collectors: RabbitMQ against the real broker', { timeout: 120_000 }, (
         }
       });
       await waitFor('all consumed', async () => (got === 30 ? true : undefined), 10_000, 50);
-      const drained = await waitFor('queue drained with rates', async () => {
-        const xs = await collector.sample(new Date());
-        return find(xs, 'queue_messages', queue)?.value === 0 && (find(xs, 'queue_deliver_per_s', queue)?.value ?? 0) > 0 ? xs : undefined;
-      }, 30_000, 1000);
+      const drained = await waitFor(
+        'queue drained with rates',
+        async () => {
+          const xs = await collector.sample(new Date());
+          return find(xs, 'queue_messages', queue)?.value === 0 && (find(xs, 'queue_deliver_per_s', queue)?.value ?? 0) > 0
+            ? xs
+            : undefined;
+        },
+        30_000,
+        1000,
+      );
       assert.equal(find(drained, 'queue_consumers', queue)?.value, 1);
       assert.ok((find(drained, 'deliver_per_s')?.value ?? 0) > 0);
       assert.ok(find(drained, 'publish_per_s') !== undefined);

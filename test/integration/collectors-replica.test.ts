@@ -46,7 +46,22 @@ describe('collectors: PostgreSQL replication lag against a real replica', { time
     chownTree(dir, ctx.user);
     const base = spawnSync(
       path.join(pgBinDir, 'pg_basebackup'),
-      ['-h', ctx.config.host, '-p', String(ctx.config.ports.postgres), '-U', user, '-D', path.join(dir, 'data'), '-R', '-X', 'stream', '-c', 'fast', '--no-sync'],
+      [
+        '-h',
+        ctx.config.host,
+        '-p',
+        String(ctx.config.ports.postgres),
+        '-U',
+        user,
+        '-D',
+        path.join(dir, 'data'),
+        '-R',
+        '-X',
+        'stream',
+        '-c',
+        'fast',
+        '--no-sync',
+      ],
       { env: { ...process.env, PGPASSWORD: password }, encoding: 'utf8', timeout: 120_000, cwd: '/', ...asServiceUser(ctx.user) },
     );
     assert.equal(base.status, 0, `pg_basebackup: ${base.stderr}`);
@@ -55,14 +70,33 @@ describe('collectors: PostgreSQL replication lag against a real replica', { time
     const settings = await (async () => {
       const c = new pg.Client({ connectionString: postgresUrl(ctx, 'postgres') });
       await c.connect();
-      const r = await c.query(`select name, setting from pg_settings where name in ('max_connections', 'max_worker_processes', 'max_wal_senders', 'max_prepared_transactions', 'max_locks_per_transaction')`);
+      const r = await c.query(
+        `select name, setting from pg_settings where name in ('max_connections', 'max_worker_processes', 'max_wal_senders', 'max_prepared_transactions', 'max_locks_per_transaction')`,
+      );
       await c.end();
       return r.rows.flatMap((x: { name: string; setting: string }) => ['-c', `${x.name}=${x.setting}`]);
     })();
     replica = spawn(
       path.join(pgBinDir, 'postgres'),
-      ['-D', path.join(dir, 'data'), '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', `cluster_name=${name}`,
-        '-c', 'hot_standby=on', '-c', 'shared_preload_libraries=', '-c', 'shared_buffers=16MB', ...settings],
+      [
+        '-D',
+        path.join(dir, 'data'),
+        '-p',
+        String(port),
+        '-k',
+        dir,
+        '-c',
+        'listen_addresses=127.0.0.1',
+        '-c',
+        `cluster_name=${name}`,
+        '-c',
+        'hot_standby=on',
+        '-c',
+        'shared_preload_libraries=',
+        '-c',
+        'shared_buffers=16MB',
+        ...settings,
+      ],
       { stdio: ['ignore', 'ignore', 'pipe'], cwd: '/', ...asServiceUser(ctx.user) },
     );
     let log = '';
@@ -86,7 +120,10 @@ describe('collectors: PostgreSQL replication lag against a real replica', { time
     // (a loaded machine can take a while: wait up to a minute, then say why)
     for (let i = 0; ; i++) {
       // streaming, and the standby has reported a replay position (NULL until its first feedback)
-      const r = await primary.query(`select state, replay_lsn is not null as replayed from pg_stat_replication where application_name = $1`, [name]);
+      const r = await primary.query(
+        `select state, replay_lsn is not null as replayed from pg_stat_replication where application_name = $1`,
+        [name],
+      );
       if (r.rows[0]?.state === 'streaming' && r.rows[0]?.replayed) break;
       if (i > 300) throw new Error(`the replica is not streaming after 60 s (state ${r.rows[0]?.state ?? 'absent'}): ${log.slice(-1000)}`);
       await sleep(200);
@@ -104,7 +141,10 @@ describe('collectors: PostgreSQL replication lag against a real replica', { time
   });
 
   it('paused replay shows the WAL written since as lag on both sides; resumed, it drains to zero', async () => {
-    const onPrimary = postgresCollector({ url: postgresUrl(ctx, 'postgres'), host: 'pg-primary' }, { statementsEveryMs: 1e9, sizesEveryMs: 1e9 });
+    const onPrimary = postgresCollector(
+      { url: postgresUrl(ctx, 'postgres'), host: 'pg-primary' },
+      { statementsEveryMs: 1e9, sizesEveryMs: 1e9 },
+    );
     const onReplica = postgresCollector({ url: replicaUrl, host: 'pg-replica' }, { statementsEveryMs: 1e9, sizesEveryMs: 1e9 });
     const standby = new pg.Client({ connectionString: replicaUrl });
     await standby.connect();
@@ -114,7 +154,10 @@ describe('collectors: PostgreSQL replication lag against a real replica', { time
       const r0 = await onReplica.sample(new Date());
       assert.equal(find(r0, 'in_recovery')?.value, 1);
       // (this replica does not load pg_stat_statements: that part alone is a gap, with the reason)
-      assert.deepEqual(r0.filter((s) => s.gap && s.labels.part !== 'statements'), []);
+      assert.deepEqual(
+        r0.filter((s) => s.gap && s.labels.part !== 'statements'),
+        [],
+      );
       assert.match(r0.find((s) => s.gap)?.error ?? '', /pg_stat_statements/);
 
       // replica_lag_s is timed from the last replayed commit: make sure there is one
@@ -133,7 +176,8 @@ describe('collectors: PostgreSQL replication lag against a real replica', { time
       const written = Number((await primary.query(`select pg_wal_lsn_diff(pg_current_wal_lsn(), $1)::float8 as d`, [lsn0])).rows[0].d);
       assert.ok(written > 2e6, `WAL written ${written}`);
       await sleep(1500); // streamed to the replica (received, not replayed)
-      const sincePaused = async () => Number((await primary.query(`select pg_wal_lsn_diff(pg_current_wal_lsn(), $1)::float8 as d`, [paused])).rows[0].d);
+      const sincePaused = async () =>
+        Number((await primary.query(`select pg_wal_lsn_diff(pg_current_wal_lsn(), $1)::float8 as d`, [paused])).rows[0].d);
       const lo = await sincePaused();
       const p1 = await onPrimary.sample(new Date());
       const r1 = await onReplica.sample(new Date());
@@ -142,7 +186,10 @@ describe('collectors: PostgreSQL replication lag against a real replica', { time
       assert.ok(lagBytes >= written, `primary: replay lag ${lagBytes} B < WAL this test wrote ${written} B`);
       assert.ok(lagBytes >= lo && lagBytes <= hi, `primary: replay lag ${lagBytes} B, WAL since replay paused ${lo}-${hi} B`);
       const backlog = find(r1, 'replica_replay_backlog_bytes')!.value;
-      assert.ok(backlog >= written && backlog <= hi, `replica: received but not replayed ${backlog} B, this test wrote ${written} B, primary ahead by ${hi} B`);
+      assert.ok(
+        backlog >= written && backlog <= hi,
+        `replica: received but not replayed ${backlog} B, this test wrote ${written} B, primary ahead by ${hi} B`,
+      );
       assert.ok(find(r1, 'replica_lag_s')!.value > 0);
 
       await standby.query('select pg_wal_replay_resume()');

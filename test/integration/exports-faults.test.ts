@@ -42,19 +42,29 @@ describe('exports through faults', { timeout: 900_000 }, () => {
 
   const runningExport = async () => {
     const id = await requestExport(base, domain, auth, 'case');
-    const s = await waitFor('the export to be running', async () => {
-      const p = await pollExport(base, domain, auth, id);
-      return p.state === 'running' && p.progress.current > 0 ? p : undefined;
-    }, 60_000, 50);
+    const s = await waitFor(
+      'the export to be running',
+      async () => {
+        const p = await pollExport(base, domain, auth, id);
+        return p.state === 'running' && p.progress.current > 0 ? p : undefined;
+      },
+      60_000,
+      50,
+    );
     return { id, s };
   };
 
   const finish = async (id: string): Promise<PollStatus> =>
-    waitFor(`export ${id} done`, async () => {
-      const p = await pollExport(base, domain, auth, id);
-      assert.equal(p.progress.error, false, p.progress.error_message);
-      return p.is_ready ? p : undefined;
-    }, 300_000, 1000);
+    waitFor(
+      `export ${id} done`,
+      async () => {
+        const p = await pollExport(base, domain, auth, id);
+        assert.equal(p.progress.error, false, p.progress.error_message);
+        return p.is_ready ? p : undefined;
+      },
+      300_000,
+      1000,
+    );
 
   const rowsOf = async (p: PollStatus) => {
     const res = await fetch(`${base}${p.download_url}`, { headers: { Authorization: auth } });
@@ -65,15 +75,20 @@ describe('exports through faults', { timeout: 900_000 }, () => {
   };
 
   const queueSettled = () =>
-    waitFor('the export queue to be empty', async () => {
-      const u = new URL(rabbitmqManagementUrl(ctx));
-      const res = await fetch(`http://${u.host}/api/queues/%2F/${EXPORT_QUEUE}`, {
-        headers: { Authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` },
-      });
-      if (!res.ok) return undefined;
-      const q = (await res.json()) as { messages?: number; messages_unacknowledged?: number };
-      return q.messages === 0 && q.messages_unacknowledged === 0 ? q : undefined;
-    }, 60_000, 1000);
+    waitFor(
+      'the export queue to be empty',
+      async () => {
+        const u = new URL(rabbitmqManagementUrl(ctx));
+        const res = await fetch(`http://${u.host}/api/queues/%2F/${EXPORT_QUEUE}`, {
+          headers: { Authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` },
+        });
+        if (!res.ok) return undefined;
+        const q = (await res.json()) as { messages?: number; messages_unacknowledged?: number };
+        return q.messages === 0 && q.messages_unacknowledged === 0 ? q : undefined;
+      },
+      60_000,
+      1000,
+    );
 
   it('RabbitMQ restarted mid-export: the export completes with every row, nothing stuck', async () => {
     const { id, s } = await runningExport();
@@ -94,7 +109,9 @@ describe('exports through faults', { timeout: 900_000 }, () => {
     try {
       const t0 = Date.now();
       const res = await fetch(`${base}/a/${domain}/data/export/custom/prepare_custom_export/`, {
-        method: 'POST', headers: { Authorization: auth, 'Content-Type': 'application/json' }, body: '{"model_type":"case"}',
+        method: 'POST',
+        headers: { Authorization: auth, 'Content-Type': 'application/json' },
+        body: '{"model_type":"case"}',
       });
       assert.equal(res.status, 503);
       assert.equal(await res.text(), '{"error":"the export could not be queued; try again"}');

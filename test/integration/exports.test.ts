@@ -51,7 +51,15 @@ describe('exports and the data API', { timeout: 900_000 }, () => {
     await ensureMobileWorkers(pool, domain, accountsOf(pop));
     const auth = user.apiKey;
     // submissions for ~40 s while an API client pages the form list with limit 50
-    const posting = postGenerated({ baseUrl: base, domain, population: pop, count: 600, concurrency: 4, maxDurationMs: 40_000, ratePerSec: 15 });
+    const posting = postGenerated({
+      baseUrl: base,
+      domain,
+      population: pop,
+      count: 600,
+      concurrency: 4,
+      maxDurationMs: 40_000,
+      ratePerSec: 15,
+    });
     const seen = new Map<string, number>();
     let next: string | undefined = `/a/${domain}/api/v0.5/form/?order_by=indexed_on&limit=50`;
     let pagesWhilePosting = 0;
@@ -70,25 +78,35 @@ describe('exports and the data API', { timeout: 900_000 }, () => {
     assert.equal(posted.givenUp.length, 0);
     const inPg = await count('select count(*)::int as n from form_processor_xforminstancesql where domain = $1 and state = 1');
     // after the pillows caught up and the settle window passed, the same cursor picks up the rest
-    await waitFor('every form served', async () => {
-      for (;;) {
-        const r = await apiPages(base, next!, auth, 1);
-        for (const o of r.objects) seen.set(o.id, (seen.get(o.id) ?? 0) + 1);
-        next = r.next ?? next;
-        if (r.objects.length === 0) break;
-      }
-      return seen.size >= inPg ? true : undefined;
-    }, 120_000);
+    await waitFor(
+      'every form served',
+      async () => {
+        for (;;) {
+          const r = await apiPages(base, next!, auth, 1);
+          for (const o of r.objects) seen.set(o.id, (seen.get(o.id) ?? 0) + 1);
+          next = r.next ?? next;
+          if (r.objects.length === 0) break;
+        }
+        return seen.size >= inPg ? true : undefined;
+      },
+      120_000,
+    );
     const twice = [...seen].filter(([, n]) => n > 1);
     assert.deepEqual(twice, [], 'no form served twice');
     assert.equal(seen.size, inPg);
     for (const a of posted.acks) assert.ok(seen.has(a.formId), `form ${a.formId} served`);
     assert.ok(pagesWhilePosting > 3, `paged while posting (${pagesWhilePosting} pages)`);
-    t.diagnostic(`${seen.size} forms (${posted.acks.length} acknowledged in ${Math.round(posted.elapsedMs / 1000)} s), each served once; ${pagesWhilePosting} pages while posting`);
+    t.diagnostic(
+      `${seen.size} forms (${posted.acks.length} acknowledged in ${Math.round(posted.elapsedMs / 1000)} s), each served once; ${pagesWhilePosting} pages while posting`,
+    );
 
     // limit/offset paging and meta as HQ gives them
-    const first = await fetch(`${base}/a/${domain}/api/v0.5/form/?limit=7`, { headers: { Authorization: basic } }).then((r) => r.json()) as
-      { meta: { limit: number; next: string | null; offset: number; previous: string | null; total_count: number }; objects: { id: string; form: object; received_on: string; metadata: { userID: string } }[] };
+    const first = (await fetch(`${base}/a/${domain}/api/v0.5/form/?limit=7`, { headers: { Authorization: basic } }).then((r) =>
+      r.json(),
+    )) as {
+      meta: { limit: number; next: string | null; offset: number; previous: string | null; total_count: number };
+      objects: { id: string; form: object; received_on: string; metadata: { userID: string } }[];
+    };
     assert.equal(first.meta.total_count, inPg);
     assert.equal(first.meta.limit, 7);
     assert.equal(first.objects.length, 7);
@@ -99,18 +117,25 @@ describe('exports and the data API', { timeout: 900_000 }, () => {
     const casesInPg = await count('select count(*)::int as n from form_processor_commcarecasesql where domain = $1 and not deleted');
     assert.ok(casesInPg > 100, `the forms opened cases (${casesInPg})`);
     const cases = new Map<string, number>();
-    await waitFor('every case served', async () => {
-      cases.clear();
-      let at: string | undefined = `/a/${domain}/api/v0.5/case/?order_by=indexed_on&limit=1000`;
-      while (at) {
-        const r = await apiPages(base, at, auth, 1);
-        for (const o of r.objects) cases.set(o.id, (cases.get(o.id) ?? 0) + 1);
-        at = r.objects.length ? r.next ?? undefined : undefined;
-      }
-      return cases.size >= casesInPg ? true : undefined;
-    }, 120_000);
+    await waitFor(
+      'every case served',
+      async () => {
+        cases.clear();
+        let at: string | undefined = `/a/${domain}/api/v0.5/case/?order_by=indexed_on&limit=1000`;
+        while (at) {
+          const r = await apiPages(base, at, auth, 1);
+          for (const o of r.objects) cases.set(o.id, (cases.get(o.id) ?? 0) + 1);
+          at = r.objects.length ? (r.next ?? undefined) : undefined;
+        }
+        return cases.size >= casesInPg ? true : undefined;
+      },
+      120_000,
+    );
     assert.equal(cases.size, casesInPg);
-    assert.deepEqual([...cases].filter(([, n]) => n > 1), []);
+    assert.deepEqual(
+      [...cases].filter(([, n]) => n > 1),
+      [],
+    );
 
     // exports: as many rows as PostgreSQL holds (header row aside)
     for (const kind of ['case', 'form'] as const) {

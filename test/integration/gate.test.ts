@@ -18,8 +18,19 @@ const WEB = ['web-1', 'web-2', 'web-3'];
 const DELAY_MS = 300;
 
 function steady(): RunOptions {
-  return { scenario: 'steady', target: 'local', domain: 'it-gate', app: 'household', users: 10, shape: { rate: 5, durationS: 12 },
-    resultsRoot: path.join(tmp, 'results'), collectIntervalMs: 1000, livenessEvery: 3, log: () => undefined, echo: () => undefined };
+  return {
+    scenario: 'steady',
+    target: 'local',
+    domain: 'it-gate',
+    app: 'household',
+    users: 10,
+    shape: { rate: 5, durationS: 12 },
+    resultsRoot: path.join(tmp, 'results'),
+    collectIntervalMs: 1000,
+    livenessEvery: 3,
+    log: () => undefined,
+    echo: () => undefined,
+  };
 }
 
 /** Restarts only the web workers, with the given extra delay per request (read when they start). */
@@ -54,8 +65,14 @@ describe('capacity gate on real runs', { timeout: 240_000 }, () => {
     const g = runGate({ resultsDir: baselineDir, baselineFile, junitFile: junit });
     assert.equal(g.exitCode, 0, g.text);
     assert.ok(g.result.checks.some((c) => c.id === 'latency.receiver.p95'));
-    assert.ok(g.result.checks.some((c) => c.id.startsWith('pillow.')), 'pillow lag from the samples');
-    assert.ok(g.result.checks.some((c) => c.id === 'liveness.p50_ms'), 'liveness from the followed forms');
+    assert.ok(
+      g.result.checks.some((c) => c.id.startsWith('pillow.')),
+      'pillow lag from the samples',
+    );
+    assert.ok(
+      g.result.checks.some((c) => c.id === 'liveness.p50_ms'),
+      'liveness from the followed forms',
+    );
     assert.doesNotMatch(fs.readFileSync(junit, 'utf8'), /<failure/);
   });
 
@@ -70,15 +87,24 @@ describe('capacity gate on real runs', { timeout: 240_000 }, () => {
     }
     const junit = path.join(tmp, 'slow.xml');
     // through the CLI, as CI calls it
-    const cli = spawnSync(path.join(repoRoot, 'capacity'), ['gate', slowDir, '--baseline', baselineFile, '--junit', junit], { encoding: 'utf8', timeout: 60_000 });
+    const cli = spawnSync(path.join(repoRoot, 'capacity'), ['gate', slowDir, '--baseline', baselineFile, '--junit', junit], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     process.stderr.write(`[gate] ${cli.stdout.split('\n').join('\n[gate] ')}\n`);
     assert.equal(cli.status, 1, cli.stdout + cli.stderr);
     assert.match(cli.stdout, /^REGRESSED latency\.receiver\.p50 regressed: baseline [\d.]+ ms, measured [\d.]+ ms, change \+\d+\.\d %/m);
     assert.match(cli.stdout, /^REGRESSED latency\.receiver\.p95 regressed/m);
     const xml = fs.readFileSync(junit, 'utf8');
-    const failure = /<testcase classname="capacity\.gate\.latency" name="latency\.receiver\.p50" time="0">\s*<failure message="latency\.receiver\.p50: baseline ([\d.]+) ms, measured ([\d.]+) ms, change \+([\d.]+) %" type="regression">/.exec(xml);
+    const failure =
+      /<testcase classname="capacity\.gate\.latency" name="latency\.receiver\.p50" time="0">\s*<failure message="latency\.receiver\.p50: baseline ([\d.]+) ms, measured ([\d.]+) ms, change \+([\d.]+) %" type="regression">/.exec(
+        xml,
+      );
     assert.ok(failure, `JUnit names latency.receiver.p50 with baseline, measured and change:\n${xml}`);
-    assert.ok(Number(failure[2]) - Number(failure[1]) >= DELAY_MS * 0.9, `the p50 moved by about the delay (${failure[1]} -> ${failure[2]} ms)`);
+    assert.ok(
+      Number(failure[2]) - Number(failure[1]) >= DELAY_MS * 0.9,
+      `the p50 moved by about the delay (${failure[1]} -> ${failure[2]} ms)`,
+    );
     assert.doesNotMatch(xml, /name="error_rate" time="0">\s*<failure/, 'slower is not failing');
     // and the slower run, gated against itself, passes: the failure is the delay, not the run
     saveBaseline({ resultsDir: slowDir!, out: path.join(tmp, 'slow-baseline.json') });

@@ -24,18 +24,27 @@ const CASE_NS = 'http://commcarehq.org/case/transaction/v2';
 
 /** A form creating one case owned by `owner`, with `note` as a case property (XML text as given). */
 export function formXml(opts: { instanceId?: string; caseId?: string; owner: string; note?: string; prolog?: string }): string {
-  return `${opts.prolog ?? '<?xml version="1.0"?>'}<data xmlns="http://example.org/it-bad-input"><meta xmlns="http://openrosa.org/jr/xforms">` +
+  return (
+    `${opts.prolog ?? '<?xml version="1.0"?>'}<data xmlns="http://example.org/it-bad-input"><meta xmlns="http://openrosa.org/jr/xforms">` +
     `<instanceID>${opts.instanceId ?? randomUUID()}</instanceID><userID>${opts.owner}</userID></meta>` +
     `<case xmlns="${CASE_NS}" case_id="${opts.caseId ?? randomUUID()}" user_id="${opts.owner}"><create><case_type>t</case_type>` +
-    `<case_name>n</case_name><owner_id>${opts.owner}</owner_id></create><update><note>${opts.note ?? 'x'}</note></update></case></data>`;
+    `<case_name>n</case_name><owner_id>${opts.owner}</owner_id></create><update><note>${opts.note ?? 'x'}</note></update></case></data>`
+  );
 }
 
-export function multipart(parts: { name: string; filename?: string; type: string; data: string | Buffer }[]): { body: Buffer; contentType: string } {
+export function multipart(parts: { name: string; filename?: string; type: string; data: string | Buffer }[]): {
+  body: Buffer;
+  contentType: string;
+} {
   const b = `----it${randomUUID()}`;
   const chunks: Buffer[] = [];
   for (const p of parts) {
     const fn = p.filename === undefined ? '' : `; filename="${p.filename}"`;
-    chunks.push(Buffer.from(`--${b}\r\nContent-Disposition: form-data; name="${p.name}"${fn}\r\nContent-Type: ${p.type}\r\n\r\n`), Buffer.from(p.data), Buffer.from('\r\n'));
+    chunks.push(
+      Buffer.from(`--${b}\r\nContent-Disposition: form-data; name="${p.name}"${fn}\r\nContent-Type: ${p.type}\r\n\r\n`),
+      Buffer.from(p.data),
+      Buffer.from('\r\n'),
+    );
   }
   chunks.push(Buffer.from(`--${b}--\r\n`));
   return { body: Buffer.concat(chunks), contentType: `multipart/form-data; boundary=${b}` };
@@ -48,7 +57,11 @@ describe('the service answers bad client input as HQ does, never with a 500', { 
   const domain = `it-bad-${randomUUID().slice(0, 8)}`;
   const w1: MobileWorkerAccount = { username: 'w1', userId: randomUUID().replaceAll('-', ''), password: `pw-${randomUUID()}` };
   const w2: MobileWorkerAccount = { username: 'w2', userId: randomUUID().replaceAll('-', ''), password: `pw-${randomUUID()}` };
-  const loadTester: MobileWorkerAccount = { username: 'load.tester', userId: randomUUID().replaceAll('-', ''), password: `pw-${randomUUID()}` };
+  const loadTester: MobileWorkerAccount = {
+    username: 'load.tester',
+    userId: randomUUID().replaceAll('-', ''),
+    password: `pw-${randomUUID()}`,
+  };
 
   before(async () => {
     ctx = await ensureStackUp();
@@ -62,10 +75,18 @@ describe('the service answers bad client input as HQ does, never with a 500', { 
   });
 
   const post = (body: string | Buffer, headers: Record<string, string> = {}) =>
-    fetch(`${base}/a/${domain}/receiver/`, { method: 'POST', headers: { Authorization: auth(w1.username, w1.password), 'X-OpenRosa-Version': '3.0', ...headers }, body });
+    fetch(`${base}/a/${domain}/receiver/`, {
+      method: 'POST',
+      headers: { Authorization: auth(w1.username, w1.password), 'X-OpenRosa-Version': '3.0', ...headers },
+      body,
+    });
   const restore = (query: string, user = w1) =>
-    fetch(`${base}/a/${domain}/phone/restore/?version=2.0&device_id=it&${query}`, { headers: { Authorization: auth(user.username, user.password) } });
-  const stored = async (formId: string) => (await pool.query('select blob_key from form_processor_xforminstancesql where form_id = $1', [formId])).rows[0] as { blob_key: string } | undefined;
+    fetch(`${base}/a/${domain}/phone/restore/?version=2.0&device_id=it&${query}`, {
+      headers: { Authorization: auth(user.username, user.password) },
+    });
+  const stored = async (formId: string) =>
+    (await pool.query('select blob_key from form_processor_xforminstancesql where form_id = $1', [formId])).rows[0] as
+      { blob_key: string } | undefined;
 
   it('an instanceID with "/" or "..": 201 and stored under that id (the blob key is made safe)', async () => {
     for (const id of [`a/b/${randomUUID()}`, `../../${randomUUID()}`, `${randomUUID()}/..`, `x`.repeat(200) + randomUUID()]) {
@@ -105,7 +126,9 @@ describe('the service answers bad client input as HQ does, never with a 500', { 
     ]);
     const res = await post(mp.body, { 'Content-Type': mp.contentType });
     assert.equal(res.status, 201, await res.text());
-    const row = (await pool.query('select blob_key, attachment_count from form_processor_xforminstancesql where form_id = $1', [instanceId])).rows[0];
+    const row = (
+      await pool.query('select blob_key, attachment_count from form_processor_xforminstancesql where form_id = $1', [instanceId])
+    ).rows[0];
     assert.equal(Number(row?.attachment_count), 1, 'the attachment was not dropped');
     const file = path.join(blobRoot(ctx), String(row.blob_key).replace(/form\.xml$/, 'photo'));
     assert.deepEqual(fs.readFileSync(file), jpeg);
@@ -115,7 +138,9 @@ describe('the service answers bad client input as HQ does, never with a 500', { 
     const res = await restore('since=ab%00cd');
     assert.equal(res.status, 412);
     assert.match(await res.text(), /ota_restore_error/);
-    const dev = await fetch(`${base}/a/${domain}/phone/restore/?version=2.0&device_id=a%00b`, { headers: { Authorization: auth(w1.username, w1.password) } });
+    const dev = await fetch(`${base}/a/${domain}/phone/restore/?version=2.0&device_id=a%00b`, {
+      headers: { Authorization: auth(w1.username, w1.password) },
+    });
     assert.equal(dev.status, 400);
   });
 
@@ -141,7 +166,12 @@ describe('the service answers bad client input as HQ does, never with a 500', { 
 
   it('DTD internal entities: the form is refused (422), nothing expanded reaches a restore', async () => {
     const caseId = randomUUID();
-    const xml = formXml({ caseId, owner: w1.userId, note: '&hi;', prolog: '<?xml version="1.0"?><!DOCTYPE data [<!ENTITY hi "EXPANDED-ENTITY">]>' });
+    const xml = formXml({
+      caseId,
+      owner: w1.userId,
+      note: '&hi;',
+      prolog: '<?xml version="1.0"?><!DOCTYPE data [<!ENTITY hi "EXPANDED-ENTITY">]>',
+    });
     const res = await post(xml);
     assert.equal(res.status, 422);
     assert.match(await res.text(), /DOCTYPE is not accepted/);
@@ -174,11 +204,27 @@ describe('the service answers bad client input as HQ does, never with a 500', { 
     for (const body of [formXml({ owner: w1.userId }), formXml({ owner: w1.userId }), formXml({ owner: w1.userId, note: '&undefined;' })]) {
       const res = await post(body);
       const ok = res.status === 201 && (await res.text()).includes('submit_success');
-      lines.push({ e: 'receiver', t: Date.now(), d: 1, s: res.status, ok: ok ? 1 : 0, w: 0, form: 'f', ...(ok ? { ack: res.headers.get('x-commcarehq-formid') } : {}) });
+      lines.push({
+        e: 'receiver',
+        t: Date.now(),
+        d: 1,
+        s: res.status,
+        ok: ok ? 1 : 0,
+        w: 0,
+        form: 'f',
+        ...(ok ? { ack: res.headers.get('x-commcarehq-formid') } : {}),
+      });
     }
     const { acknowledged, refused } = await auditSources({ results: fakeResults(lines) });
-    const report = await audit({ pool, blobs: new BlobStore(blobRoot(ctx)), esUrl: elasticsearchUrl(ctx), kafkaBrokers: [kafkaBroker(ctx)],
-      acknowledged, refused, waitMs: 60_000 });
+    const report = await audit({
+      pool,
+      blobs: new BlobStore(blobRoot(ctx)),
+      esUrl: elasticsearchUrl(ctx),
+      kafkaBrokers: [kafkaBroker(ctx)],
+      acknowledged,
+      refused,
+      waitMs: 60_000,
+    });
     assert.equal(report.acknowledged, 2);
     assert.deepEqual(report.missingInPostgres, []);
     assert.deepEqual(report.refused, { sent: 3, refused: 1, byStatus: { '422': 1 } });
@@ -186,7 +232,10 @@ describe('the service answers bad client input as HQ does, never with a 500', { 
   });
 
   it('the web log holds no stack trace from any of it', () => {
-    const logs = fs.readdirSync(ctx.paths.logs).filter((f) => f.startsWith('web')).map((f) => fs.readFileSync(path.join(ctx.paths.logs, f), 'utf8'));
+    const logs = fs
+      .readdirSync(ctx.paths.logs)
+      .filter((f) => f.startsWith('web'))
+      .map((f) => fs.readFileSync(path.join(ctx.paths.logs, f), 'utf8'));
     for (const log of logs) assert.ok(!log.includes(domain), `a failure of ${domain} was logged`);
   });
 });

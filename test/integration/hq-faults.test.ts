@@ -37,8 +37,16 @@ describe('HQ-compatible service under faults', { timeout: 900_000 }, () => {
     const domain = `fault-${randomUUID().slice(0, 8)}`;
     const pop = populationFor(domain, 6, Math.floor(Math.random() * 1e9));
     await ensureMobileWorkers(pool, domain, accountsOf(pop));
-    const load = postGenerated({ baseUrl: nginxUrl(ctx), domain, population: pop, count: 240, concurrency: 6,
-      maxDurationMs: 90_000, ratePerSec: 15, attempts: 200 });
+    const load = postGenerated({
+      baseUrl: nginxUrl(ctx),
+      domain,
+      population: pop,
+      count: 240,
+      concurrency: 6,
+      maxDurationMs: 90_000,
+      ratePerSec: 15,
+      attempts: 200,
+    });
     await sleep(3000);
     await fault();
     const result = await load;
@@ -50,12 +58,23 @@ describe('HQ-compatible service under faults', { timeout: 900_000 }, () => {
   async function assertNothingLost(result: PostResult): Promise<void> {
     assert.equal(result.givenUp.length, 0, `forms never acknowledged: ${JSON.stringify(result.givenUp.slice(0, 3))}`);
     assert.ok(result.acks.length >= 200, `only ${result.acks.length} acknowledged`);
-    const report = await audit({ pool, blobs: new BlobStore(blobRoot(ctx)), esUrl: elasticsearchUrl(ctx),
-      kafkaBrokers: [kafkaBroker(ctx)], acknowledged: result.acks.map((a) => a.formId), waitMs: 180_000 });
+    const report = await audit({
+      pool,
+      blobs: new BlobStore(blobRoot(ctx)),
+      esUrl: elasticsearchUrl(ctx),
+      kafkaBrokers: [kafkaBroker(ctx)],
+      acknowledged: result.acks.map((a) => a.formId),
+      waitMs: 180_000,
+    });
     assert.equal(report.pillowLag, 0, 'pillows caught up');
     assert.deepEqual(
-      { pg: report.missingInPostgres, blobs: report.missingBlobs, xforms: report.missingInXforms,
-        hqcases: report.missingCasesInHqcases, ucr: report.missingInUcr },
+      {
+        pg: report.missingInPostgres,
+        blobs: report.missingBlobs,
+        xforms: report.missingInXforms,
+        hqcases: report.missingCasesInHqcases,
+        ucr: report.missingInUcr,
+      },
       { pg: [], blobs: [], xforms: [], hqcases: [], ucr: [] },
     );
   }

@@ -56,7 +56,10 @@ describe('HQ-compatible service', { timeout: 600_000 }, () => {
     await ensureMobileWorkers(pool, domain, fixtureUsers);
     // The fixtures carry fixed form and case ids: forget them from earlier runs on this stack so this run
     // sees them as new (form and case ids are global, as in HQ).
-    const xmls = fs.readdirSync(fixtureDir).filter((f) => f.endsWith('.xml')).map((f) => fs.readFileSync(path.join(fixtureDir, f), 'utf8'));
+    const xmls = fs
+      .readdirSync(fixtureDir)
+      .filter((f) => f.endsWith('.xml'))
+      .map((f) => fs.readFileSync(path.join(fixtureDir, f), 'utf8'));
     const caseIds = xmls.flatMap((x) => [...x.matchAll(/case_id="([^"]+)"/g)].map((m) => m[1]!));
     const formIds = xmls.map(formIdOf).filter((id): id is string => id !== undefined);
     await pool.query('delete from form_processor_casetransaction where case_id = any($1) or form_id = any($2)', [caseIds, formIds]);
@@ -77,7 +80,10 @@ describe('HQ-compatible service', { timeout: 600_000 }, () => {
     });
 
   it('accepts every submission fixture with 201 submit_success and the form id, and stores its cases and ledgers', async () => {
-    const files = fs.readdirSync(fixtureDir).filter((f) => f.endsWith('.xml')).sort();
+    const files = fs
+      .readdirSync(fixtureDir)
+      .filter((f) => f.endsWith('.xml'))
+      .sort();
     assert.equal(files.length, 5);
     const ids: Record<string, string> = {};
     for (const f of files) {
@@ -93,19 +99,37 @@ describe('HQ-compatible service', { timeout: 600_000 }, () => {
       const formId = formIdOf(fs.readFileSync(path.join(fixtureDir, f), 'utf8'));
       if (formId) assert.equal(ids[f], formId, f);
     }
-    const cases = await pool.query('select case_id, type, name, closed, case_json from form_processor_commcarecasesql where domain = $1 order by case_id', [domain]);
+    const cases = await pool.query(
+      'select case_id, type, name, closed, case_json from form_processor_commcarecasesql where domain = $1 order by case_id',
+      [domain],
+    );
     const byId = new Map(cases.rows.map((r) => [r.case_id, r]));
     // old-meta-ledger: the requisition closed by its second block, the supply point open with two stock balances
     assert.equal(byId.get('0e64c271-9297-476b-86c1-4895689e1e67')?.closed, true);
     assert.equal(byId.get('1191bcfb-ba98-4ad8-bcf1-b333d359f456')?.type, 'supply-point');
     const ledger = await pool.query(
       "select entry_id, balance from form_processor_ledgervalue where domain = $1 and section_id = 'stock' and case_id = $2 order by entry_id",
-      [domain, '1191bcfb-ba98-4ad8-bcf1-b333d359f456']);
-    assert.deepEqual(ledger.rows.map((r) => [r.entry_id, Number(r.balance)]), [['ors-sachet', 135], ['zinc-20mg', 0]]);
+      [domain, '1191bcfb-ba98-4ad8-bcf1-b333d359f456'],
+    );
+    assert.deepEqual(
+      ledger.rows.map((r) => [r.entry_id, Number(r.balance)]),
+      [
+        ['ors-sachet', 135],
+        ['zinc-20mg', 0],
+      ],
+    );
     // index-no-meta: both indices are stored
-    const idx = await pool.query('select identifier, referenced_id from form_processor_commcarecaseindexsql where domain = $1 order by identifier', [domain]);
-    assert.deepEqual(idx.rows.map((r) => [r.identifier, r.referenced_id]),
-      [['facility', 'capacity-clinic-0003'], ['household', 'capacity-household-0007']]);
+    const idx = await pool.query(
+      'select identifier, referenced_id from form_processor_commcarecaseindexsql where domain = $1 order by identifier',
+      [domain],
+    );
+    assert.deepEqual(
+      idx.rows.map((r) => [r.identifier, r.referenced_id]),
+      [
+        ['facility', 'capacity-clinic-0003'],
+        ['household', 'capacity-household-0007'],
+      ],
+    );
     // bom-utf8: the case name survives the BOM and the UTF-8 decoding
     assert.equal(byId.get('5931e5b8-cd12-4d89-9e82-e75c3850dc54')?.name, 'Zoë Ngũgĩ');
     assert.equal(byId.get('5931e5b8-cd12-4d89-9e82-e75c3850dc54')?.case_json?.market, 'Łódź Bałuty');
@@ -125,19 +149,26 @@ describe('HQ-compatible service', { timeout: 600_000 }, () => {
 
   it("serves the fixture cases in their owners' restores", async () => {
     const owner = fixtureUsers[1]!; // owner of the household case in prefixed-meta.xml
-    const res = await fetch(`${base}/a/${domain}/phone/restore/?version=2.0&device_id=it`, { headers: { Authorization: auth(owner.username, owner.password) } });
+    const res = await fetch(`${base}/a/${domain}/phone/restore/?version=2.0&device_id=it`, {
+      headers: { Authorization: auth(owner.username, owner.password) },
+    });
     const body = await res.text();
     assert.equal(res.status, 200);
     const parsed = readRestoreResponse(res.status, body);
     assert.equal(parsed.nature, 'ota_restore_success');
     assert.ok(parsed.restoreId);
-    const owned = await pool.query('select case_id from form_processor_commcarecasesql where domain = $1 and owner_id = $2 and not closed', [domain, owner.userId]);
+    const owned = await pool.query(
+      'select case_id from form_processor_commcarecasesql where domain = $1 and owner_id = $2 and not closed',
+      [domain, owner.userId],
+    );
     assert.ok(owned.rows.length >= 1);
     assert.deepEqual([...(parsed.caseIds ?? [])].sort(), owned.rows.map((r) => r.case_id).sort());
   });
 
-  it("answers as HQ does: 401, 400, 413, 422 with v3, 201 submit_error without, duplicates and edits", async () => {
-    const xml = fs.readFileSync(path.join(fixtureDir, 'meta-after-case.xml'), 'utf8').replace(/<instanceID>[^<]*</, `<instanceID>${randomUUID()}<`);
+  it('answers as HQ does: 401, 400, 413, 422 with v3, 201 submit_error without, duplicates and edits', async () => {
+    const xml = fs
+      .readFileSync(path.join(fixtureDir, 'meta-after-case.xml'), 'utf8')
+      .replace(/<instanceID>[^<]*</, `<instanceID>${randomUUID()}<`);
     assert.equal((await post(xml, {}, { ...poster, password: 'wrong' })).status, 401);
     assert.equal((await post('')).status, 400);
     assert.equal((await post(Buffer.alloc(10 * 1024 * 1024 + 10, 32))).status, 413);
@@ -149,7 +180,8 @@ describe('HQ-compatible service', { timeout: 600_000 }, () => {
     assert.match(await old.text(), /nature="submit_error"/);
 
     const instanceId = randomUUID();
-    const form = (v: string) => `<data xmlns="http://openrosa.org/formdesigner/it"><q>${v}</q><meta xmlns="http://openrosa.org/jr/xforms"><instanceID>${instanceId}</instanceID><userID>${poster.userId}</userID></meta></data>`;
+    const form = (v: string) =>
+      `<data xmlns="http://openrosa.org/formdesigner/it"><q>${v}</q><meta xmlns="http://openrosa.org/jr/xforms"><instanceID>${instanceId}</instanceID><userID>${poster.userId}</userID></meta></data>`;
     const first = await post(form('a'));
     assert.equal(first.status, 201);
     assert.equal(first.headers.get('x-commcarehq-formid'), instanceId);
@@ -159,8 +191,14 @@ describe('HQ-compatible service', { timeout: 600_000 }, () => {
     const edit = await post(form('b'));
     assert.equal(edit.status, 201);
     assert.equal(edit.headers.get('x-commcarehq-formid'), instanceId);
-    const states = await pool.query('select state, orig_id from form_processor_xforminstancesql where form_id = $1 or orig_id = $1 order by state', [instanceId]);
-    assert.deepEqual(states.rows.map((r) => r.state), [1, 4, 32]); // normal, duplicate, deprecated
+    const states = await pool.query(
+      'select state, orig_id from form_processor_xforminstancesql where form_id = $1 or orig_id = $1 order by state',
+      [instanceId],
+    );
+    assert.deepEqual(
+      states.rows.map((r) => r.state),
+      [1, 4, 32],
+    ); // normal, duplicate, deprecated
   });
 
   it('a form whose blob is gone is recorded as a pillow error and does not hold up the forms behind it', async () => {
@@ -171,11 +209,15 @@ describe('HQ-compatible service', { timeout: 600_000 }, () => {
        values ($1, $2, 'http://openrosa.org/formdesigner/ghost', now(), 'x', 1, $3)`,
       [ghost, domain, `${domain}/missing/${ghost}.form.xml`],
     );
-    await pool.query(`insert into hq_change_outbox (topic, doc_id, payload) values ('form-sql', $1, $2)`,
-      [ghost, { document_id: ghost, document_type: 'XFormInstance', domain }]);
+    await pool.query(`insert into hq_change_outbox (topic, doc_id, payload) values ('form-sql', $1, $2)`, [
+      ghost,
+      { document_id: ghost, document_type: 'XFormInstance', domain },
+    ]);
     await pool.query(`notify hq_outbox`).catch(() => undefined);
     const after = randomUUID();
-    const res = await post(`<data xmlns="http://openrosa.org/formdesigner/it"><meta xmlns="http://openrosa.org/jr/xforms"><instanceID>${after}</instanceID></meta></data>`);
+    const res = await post(
+      `<data xmlns="http://openrosa.org/formdesigner/it"><meta xmlns="http://openrosa.org/jr/xforms"><instanceID>${after}</instanceID></meta></data>`,
+    );
     assert.equal(res.status, 201);
     await waitFor('the form after the ghost in xforms', async () => {
       const r = await es.mget({ index: 'xforms', ids: [after], _source: false, realtime: true });
@@ -208,19 +250,33 @@ describe('HQ-compatible service', { timeout: 600_000 }, () => {
     const users = pop.users();
     for (const [w, expected] of open) {
       const u = users[w]!;
-      const res = await fetch(`${base}/a/${domain}/phone/restore/?version=2.0&device_id=${u.deviceId}`, { headers: { Authorization: auth(u.login, u.password) } });
+      const res = await fetch(`${base}/a/${domain}/phone/restore/?version=2.0&device_id=${u.deviceId}`, {
+        headers: { Authorization: auth(u.login, u.password) },
+      });
       const parsed = readRestoreResponse(res.status, await res.text());
       assert.deepEqual([...(parsed.caseIds ?? [])].sort(), [...expected].sort(), `worker ${w} restore`);
       // nothing changed since: an incremental restore carries no cases; an unknown token is 412
-      const inc = await fetch(`${base}/a/${domain}/phone/restore/?version=2.0&since=${parsed.restoreId}`, { headers: { Authorization: auth(u.login, u.password) } });
+      const inc = await fetch(`${base}/a/${domain}/phone/restore/?version=2.0&since=${parsed.restoreId}`, {
+        headers: { Authorization: auth(u.login, u.password) },
+      });
       assert.equal(readRestoreResponse(inc.status, await inc.text()).caseCount, 0);
-      const stale = await fetch(`${base}/a/${domain}/phone/restore/?version=2.0&since=deadbeef`, { headers: { Authorization: auth(u.login, u.password) } });
+      const stale = await fetch(`${base}/a/${domain}/phone/restore/?version=2.0&since=deadbeef`, {
+        headers: { Authorization: auth(u.login, u.password) },
+      });
       assert.equal(stale.status, 412);
     }
-    const report = await audit({ pool, blobs: new BlobStore(blobRoot(ctx)), esUrl: elasticsearchUrl(ctx), kafkaBrokers: [kafkaBroker(ctx)],
-      acknowledged: run.acks.map((a) => a.formId), waitMs: 120_000 });
+    const report = await audit({
+      pool,
+      blobs: new BlobStore(blobRoot(ctx)),
+      esUrl: elasticsearchUrl(ctx),
+      kafkaBrokers: [kafkaBroker(ctx)],
+      acknowledged: run.acks.map((a) => a.formId),
+      waitMs: 120_000,
+    });
     assert.equal(report.acknowledged, 120);
-    assert.deepEqual([report.missingInPostgres, report.missingBlobs, report.missingInXforms, report.missingCasesInHqcases, report.missingInUcr],
-      [[], [], [], [], []]);
+    assert.deepEqual(
+      [report.missingInPostgres, report.missingBlobs, report.missingInXforms, report.missingCasesInHqcases, report.missingInUcr],
+      [[], [], [], [], []],
+    );
   });
 });

@@ -55,7 +55,7 @@ export function handleSummary() {
 `;
 
 describe('k6 bundle', () => {
-  it('capacity\'s k6 build is installed (the stack installs it)', () => assert.ok(k6bin, 'no k6 build: run `capacity stack up`'));
+  it("capacity's k6 build is installed (the stack installs it)", () => assert.ok(k6bin, 'no k6 build: run `capacity stack up`'));
 
   it('builds into one ES module without Node APIs', async () => {
     const { outFile, bytes } = await bundleOf(path.join(tmp, 'generators.k6.js'));
@@ -71,7 +71,11 @@ describe('k6 bundle', () => {
     const script = path.join(tmp, 'gen-test.js');
     const out = path.join(tmp, 'k6-result.json');
     writeFileSync(script, SCRIPT(bundle, out));
-    const r = spawnSync(k6bin!, ['run', '--quiet', '--no-usage-report', '--address', '', '--iterations', '20', script], { encoding: 'utf8', timeout: 180_000, cwd: tmp });
+    const r = spawnSync(k6bin!, ['run', '--quiet', '--no-usage-report', '--address', '', '--iterations', '20', script], {
+      encoding: 'utf8',
+      timeout: 180_000,
+      cwd: tmp,
+    });
     assert.equal(r.status, 0, `k6 exited ${r.status}\n${r.stdout}\n${r.stderr}`);
     const k6Result = JSON.parse(readFileSync(out, 'utf8')) as Record<string, { fp: string; cases: number }>;
     for (const app of ['household', 'supply']) {
@@ -87,9 +91,18 @@ describe('k6 bundle', () => {
     await bundleOf(bundle);
     for (const multipart of [false, true]) {
       const dir = path.join(tmp, `corpus-${multipart}`);
-      await writeCorpus({ app: builtin('household'), appSource: 'household', population: { users: 3, seed: 3 }, count: 30, out: dir, multipart });
+      await writeCorpus({
+        app: builtin('household'),
+        appSource: 'household',
+        population: { users: 3, seed: 3 },
+        count: 30,
+        out: dir,
+        multipart,
+      });
       const script = path.join(tmp, `corpus-${multipart}.js`);
-      writeFileSync(script, `
+      writeFileSync(
+        script,
+        `
 import { SharedArray } from 'k6/data';
 import * as gen from '${bundle}';
 export const options = { vus: 3, iterations: 30, thresholds: { checks: ['rate==1'] } };
@@ -112,8 +125,13 @@ export default function () {
     'ten forms per worker': () => forms.length === 10,
   });
 }
-`);
-      const r = spawnSync(k6bin!, ['run', '--quiet', '--no-usage-report', '--address', '', script], { encoding: 'utf8', timeout: 180_000, cwd: tmp });
+`,
+      );
+      const r = spawnSync(k6bin!, ['run', '--quiet', '--no-usage-report', '--address', '', script], {
+        encoding: 'utf8',
+        timeout: 180_000,
+        cwd: tmp,
+      });
       assert.equal(r.status, 0, `k6 (multipart=${multipart}) exited ${r.status}\n${r.stdout}\n${r.stderr}`);
     }
   });

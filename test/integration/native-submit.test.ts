@@ -36,23 +36,65 @@ interface Ran {
 }
 
 function run(binary: string, script: string, baseUrl: string, corpusDir: string, name: string): Ran {
-  const env: RunEnv = { scenario: 'steady', baseUrl, domain: 'it-native', corpusDir, shape: {}, followEvery: 4, ownership: { segments: 1, pool: VUS } };
+  const env: RunEnv = {
+    scenario: 'steady',
+    baseUrl,
+    domain: 'it-native',
+    corpusDir,
+    shape: {},
+    followEvery: 4,
+    ownership: { segments: 1, pool: VUS },
+  };
   const out = path.join(tmp, name);
-  const res = spawnSync(binary, ['run', '--quiet', '--summary-mode=disabled', '--out', `json=${out}.json`, '--console-output', `${out}.ndjson`,
-    '--log-format', 'raw', path.join(repoRoot, 'test', 'integration', 'k6', script)],
-  { encoding: 'utf8', env: { ...process.env, K6_NO_USAGE_REPORT: 'true', CAPACITY_RUN: JSON.stringify(env), TEST_VUS: String(VUS), TEST_PER_VU: String(PER_VU) },
-    timeout: 120_000 });
-  const lines = fs.readFileSync(`${out}.ndjson`, 'utf8').split('\n').filter(Boolean).map((l) => {
-    const r = JSON.parse(l) as Record<string, unknown>;
-    assert.equal(typeof r.t, 'number');
-    assert.equal(typeof r.d, 'number');
-    delete r.t;
-    delete r.d;
-    return JSON.stringify(r);
-  }).sort();
-  const points = fs.readFileSync(`${out}.json`, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as
-    { type: string; metric: string; data: { value: number; tags: Record<string, string> } }).filter((p) => p.type === 'Point');
-  const samples = points.filter((p) => p.metric === 'http_reqs').map((p) => JSON.stringify(Object.entries(p.data.tags).sort())).sort();
+  const res = spawnSync(
+    binary,
+    [
+      'run',
+      '--quiet',
+      '--summary-mode=disabled',
+      '--out',
+      `json=${out}.json`,
+      '--console-output',
+      `${out}.ndjson`,
+      '--log-format',
+      'raw',
+      path.join(repoRoot, 'test', 'integration', 'k6', script),
+    ],
+    {
+      encoding: 'utf8',
+      env: {
+        ...process.env,
+        K6_NO_USAGE_REPORT: 'true',
+        CAPACITY_RUN: JSON.stringify(env),
+        TEST_VUS: String(VUS),
+        TEST_PER_VU: String(PER_VU),
+      },
+      timeout: 120_000,
+    },
+  );
+  const lines = fs
+    .readFileSync(`${out}.ndjson`, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const r = JSON.parse(l) as Record<string, unknown>;
+      assert.equal(typeof r.t, 'number');
+      assert.equal(typeof r.d, 'number');
+      delete r.t;
+      delete r.d;
+      return JSON.stringify(r);
+    })
+    .sort();
+  const points = fs
+    .readFileSync(`${out}.json`, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { type: string; metric: string; data: { value: number; tags: Record<string, string> } })
+    .filter((p) => p.type === 'Point');
+  const samples = points
+    .filter((p) => p.metric === 'http_reqs')
+    .map((p) => JSON.stringify(Object.entries(p.data.tags).sort()))
+    .sort();
   const rejected = points.filter((p) => p.metric === 'submit_rejected').reduce((s, p) => s + p.data.value, 0);
   return { code: res.status, stderr: res.stderr ?? '', lines, samples, rejected };
 }
@@ -65,7 +107,13 @@ describe("capacity's k6 build (k6/x/capacity) submits as the scenarios' JavaScri
   before(async () => {
     ctx = await ensureStackUp();
     assert.ok(k6Build(k6Binary(ctx)).jsExtensions.includes(NATIVE_MODULE), `${k6Binary(ctx)} has ${NATIVE_MODULE}`);
-    corpusDir = (await prepareCorpus(ctx.paths.home, { app: 'household', users: USERS, count: USERS * PER_WORKER, seed: 97531, domain: 'it-native' }, () => undefined)).dir;
+    corpusDir = (
+      await prepareCorpus(
+        ctx.paths.home,
+        { app: 'household', users: USERS, count: USERS * PER_WORKER, seed: 97531, domain: 'it-native' },
+        () => undefined,
+      )
+    ).dir;
     await ensureK6Bundle();
     stock = await stockK6(ctx);
   });
@@ -94,13 +142,25 @@ describe("capacity's k6 build (k6/x/capacity) submits as the scenarios' JavaScri
       const first = JSON.parse(js.lines[0]!) as Record<string, unknown>;
       assert.ok('w' in first && 'form' in first, 'a line names the worker and the form');
       if (t.ok) {
-        assert.ok(js.lines.every((l) => l.includes('"ok":1') && l.includes('"ack":"sink"')), js.lines[0]);
-        assert.equal(js.lines.filter((l) => l.includes('"f":1')).length, VUS * Math.ceil(PER_VU / 4), 'every 4th accepted form of a VU is followed');
+        assert.ok(
+          js.lines.every((l) => l.includes('"ok":1') && l.includes('"ack":"sink"')),
+          js.lines[0],
+        );
+        assert.equal(
+          js.lines.filter((l) => l.includes('"f":1')).length,
+          VUS * Math.ceil(PER_VU / 4),
+          'every 4th accepted form of a VU is followed',
+        );
         assert.equal(native.rejected, 0);
         assert.equal(js.rejected, 0);
-        assert.ok(native.samples.every((s) => s.includes('["form",') && s.includes('["endpoint","receiver"]') && s.includes('["status","201"]')));
+        assert.ok(
+          native.samples.every((s) => s.includes('["form",') && s.includes('["endpoint","receiver"]') && s.includes('["status","201"]')),
+        );
       } else {
-        assert.ok(js.lines.every((l) => l.includes('"ok":0') && !l.includes('"ack"')), js.lines[0]);
+        assert.ok(
+          js.lines.every((l) => l.includes('"ok":0') && !l.includes('"ack"')),
+          js.lines[0],
+        );
         assert.equal(native.rejected, USERS * PER_WORKER);
         assert.equal(js.rejected, USERS * PER_WORKER);
       }

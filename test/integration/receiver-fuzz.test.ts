@@ -31,17 +31,31 @@ interface Shape {
 const shape: fc.Arbitrary<Shape> = fc.record({
   v3: fc.boolean(),
   multipart: fc.boolean(),
-  attachments: fc.array(fc.oneof(fc.constantFrom('', 'photo..jpg', '../../x', '.hidden', 'form.xml', 'a/b\\c', '\u0000', 'x'.repeat(500)),
-    fc.string({ unit: 'grapheme', maxLength: 20 })), { maxLength: 3 }),
+  attachments: fc.array(
+    fc.oneof(
+      fc.constantFrom('', 'photo..jpg', '../../x', '.hidden', 'form.xml', 'a/b\\c', '\u0000', 'x'.repeat(500)),
+      fc.string({ unit: 'grapheme', maxLength: 20 }),
+    ),
+    { maxLength: 3 },
+  ),
 });
 
 function multipartBody(xml: string | Uint8Array, names: string[]): { body: Buffer; contentType: string } {
   const b = `----fuzz${randomUUID()}`;
-  const part = (name: string, filename: string, type: string, data: Buffer) => Buffer.concat([
-    Buffer.from(`--${b}\r\nContent-Disposition: form-data; name="${name}"; filename="${filename.replace(/["\r\n]/g, '_')}"\r\nContent-Type: ${type}\r\n\r\n`), data, Buffer.from('\r\n')]);
+  const part = (name: string, filename: string, type: string, data: Buffer) =>
+    Buffer.concat([
+      Buffer.from(
+        `--${b}\r\nContent-Disposition: form-data; name="${name}"; filename="${filename.replace(/["\r\n]/g, '_')}"\r\nContent-Type: ${type}\r\n\r\n`,
+      ),
+      data,
+      Buffer.from('\r\n'),
+    ]);
   return {
-    body: Buffer.concat([part('xml_submission_file', 'form.xml', 'text/xml', Buffer.from(xml)),
-      ...names.map((n, i) => part(`att${i}`, n, 'image/jpeg', Buffer.from([0xff, 0xd8, i]))), Buffer.from(`--${b}--\r\n`)]),
+    body: Buffer.concat([
+      part('xml_submission_file', 'form.xml', 'text/xml', Buffer.from(xml)),
+      ...names.map((n, i) => part(`att${i}`, n, 'image/jpeg', Buffer.from([0xff, 0xd8, i]))),
+      Buffer.from(`--${b}--\r\n`),
+    ]),
     contentType: `multipart/form-data; boundary=${b}`,
   };
 }
@@ -65,7 +79,9 @@ describe('receiver fuzz on the real local stack', { timeout: 600_000 }, () => {
   });
 
   async function post(h: HostileBody, s: Shape): Promise<{ status: number; body: string }> {
-    const headers: Record<string, string> = { Authorization: `Basic ${Buffer.from(`${worker.username}:${worker.password}`).toString('base64')}` };
+    const headers: Record<string, string> = {
+      Authorization: `Basic ${Buffer.from(`${worker.username}:${worker.password}`).toString('base64')}`,
+    };
     if (s.v3) headers['X-OpenRosa-Version'] = '3.0';
     let body: Uint8Array | string = h.body;
     if (s.multipart) {
@@ -91,7 +107,9 @@ describe('receiver fuzz on the real local stack', { timeout: 600_000 }, () => {
         statuses[key] = (statuses[key] ?? 0) + 1;
         const where = `${h.what} (${s.v3 ? 'v3' : 'no v3'}, ${s.multipart ? `multipart ${JSON.stringify(s.attachments)}` : 'raw'}): ${status} ${body.slice(0, 300)}`;
         const empty = (typeof h.body === 'string' ? h.body.length : h.body.byteLength) === 0;
-        const allowed = s.v3 ? ['201 submit_success', '422 processing_failure', '400 submit_error'] : ['201 submit_success', '201 submit_error', '400 submit_error'];
+        const allowed = s.v3
+          ? ['201 submit_success', '422 processing_failure', '400 submit_error']
+          : ['201 submit_success', '201 submit_error', '400 submit_error'];
         if (!allowed.includes(key)) process.stderr.write(`receiver fuzz: not an answer HQ gives: ${where}\n`);
         assert.ok(allowed.includes(key), where);
         // a control character in a part header makes the multipart body itself malformed: 400, as Django answers
@@ -109,15 +127,32 @@ describe('receiver fuzz on the real local stack', { timeout: 600_000 }, () => {
   it('nothing expanded was stored, and the service is still healthy', async () => {
     const hits = await pool.query(
       `select count(*)::int as n from form_processor_commcarecasesql where domain = $1 and (case_json::text like $2 or coalesce(name, '') like $2)`,
-      [domain, `%${EXPANDED}%`]);
+      [domain, `%${EXPANDED}%`],
+    );
     assert.equal(hits.rows[0].n, 0);
     // a plain form still goes through every web worker (nginx spreads them)
     for (let i = 0; i < 6; i++) {
-      const ok = await post({ what: 'plain', expect: 'accept', body: formText({ instanceId: randomUUID(), caseId: randomUUID(), owner: worker.userId,
-        note: 'after the fuzz', dateModified: '2024-01-01', quantity: '1' }) }, { v3: true, multipart: false, attachments: [] });
+      const ok = await post(
+        {
+          what: 'plain',
+          expect: 'accept',
+          body: formText({
+            instanceId: randomUUID(),
+            caseId: randomUUID(),
+            owner: worker.userId,
+            note: 'after the fuzz',
+            dateModified: '2024-01-01',
+            quantity: '1',
+          }),
+        },
+        { v3: true, multipart: false, attachments: [] },
+      );
       assert.equal(ok.status, 201, ok.body);
     }
-    const logs = fs.readdirSync(ctx.paths.logs).filter((f) => f.startsWith('web')).map((f) => fs.readFileSync(path.join(ctx.paths.logs, f), 'utf8'));
+    const logs = fs
+      .readdirSync(ctx.paths.logs)
+      .filter((f) => f.startsWith('web'))
+      .map((f) => fs.readFileSync(path.join(ctx.paths.logs, f), 'utf8'));
     for (const log of logs) assert.ok(!log.includes(`/a/${domain}/`), `the web log has a failure of ${domain}`);
   });
 });

@@ -47,9 +47,17 @@ describe('capacity report on a real local run', { timeout: 240_000 }, () => {
   before(async () => {
     await ensureStackUp();
     const out = await runScenario({
-      scenario: 'mixed-day', target: 'local', domain: 'it-report', app: 'household', users: 10,
+      scenario: 'mixed-day',
+      target: 'local',
+      domain: 'it-report',
+      app: 'household',
+      users: 10,
       shape: { rate: 6, durationS: 35, restoreRatio: 0.3, searchRatio: 0.1 },
-      resultsRoot: path.join(tmp, 'results'), collectIntervalMs: 1000, livenessEvery: 5, log: () => undefined, echo: () => undefined,
+      resultsRoot: path.join(tmp, 'results'),
+      collectIntervalMs: 1000,
+      livenessEvery: 5,
+      log: () => undefined,
+      echo: () => undefined,
     });
     dir = out.dir;
     report = await buildReport({ resultsDir: dir, topologyFile: localTopology, target: { users: 2000 }, outDir: path.join(tmp, 'report') });
@@ -58,8 +66,18 @@ describe('capacity report on a real local run', { timeout: 240_000 }, () => {
   it('calibrates per-unit costs from the run', () => {
     const c = report.model.calibration;
     assert.ok(c.counts.formsWritten! > 0);
-    for (const key of ['web_cpu_per_form', 'pillow_cpu_per_change', 'pg_cpu_per_form', 'es_cpu_per_form', 'pg_bytes_per_form', 'pg_bytes_per_case',
-      'pg_bytes_per_transaction', 'es_bytes_per_form_doc', 'kafka_bytes_per_change', 'cases_per_restore'] as const) {
+    for (const key of [
+      'web_cpu_per_form',
+      'pillow_cpu_per_change',
+      'pg_cpu_per_form',
+      'es_cpu_per_form',
+      'pg_bytes_per_form',
+      'pg_bytes_per_case',
+      'pg_bytes_per_transaction',
+      'es_bytes_per_form_doc',
+      'kafka_bytes_per_change',
+      'cases_per_restore',
+    ] as const) {
       const v = cost(c, key);
       assert.ok(v !== undefined && v > 0, `${key}: ${c.costs.find((x) => x.key === key)?.basis}`);
     }
@@ -68,7 +86,8 @@ describe('capacity report on a real local run', { timeout: 240_000 }, () => {
     assert.ok(cost(c, 'pg_bytes_per_form_row')! > 100 && cost(c, 'pg_bytes_per_form_row')! < 100_000);
     assert.ok(cost(c, 'kafka_bytes_per_change')! > 50 && cost(c, 'kafka_bytes_per_change')! < 100_000);
     const kinds = c.services.map((s) => s.kind).sort();
-    for (const k of ['django', 'elasticsearch', 'kafka', 'pillowtop', 'postgresql', 'celery', 'rabbitmq', 'redis']) assert.ok(kinds.includes(k), `${k} CPU measured`);
+    for (const k of ['django', 'elasticsearch', 'kafka', 'pillowtop', 'postgresql', 'celery', 'rabbitmq', 'redis'])
+      assert.ok(kinds.includes(k), `${k} CPU measured`);
     // the day's exports (its default share): the celery, RabbitMQ and Redis rows' costs, measured
     // (the day's first export goes at its start, before any case: its rows may be none, so no cost per row is asked for)
     for (const key of ['celery_cpu_per_export', 'rabbitmq_messages_per_export', 'redis_ops_per_export']) {
@@ -98,8 +117,20 @@ describe('capacity report on a real local run', { timeout: 240_000 }, () => {
     const images = checkImages(html);
     const tables = checkTables(html);
     assert.ok(images >= 8, `charts: ${images}`);
-    for (const id of ['throughput', 'latency-receiver', 'errors', 'pillow-lag', 'postgres', 'elasticsearch', 'utilisation', 'storage-growth']) {
-      assert.ok(report.model.charts.some((c) => c.id === id), `chart ${id}`);
+    for (const id of [
+      'throughput',
+      'latency-receiver',
+      'errors',
+      'pillow-lag',
+      'postgres',
+      'elasticsearch',
+      'utilisation',
+      'storage-growth',
+    ]) {
+      assert.ok(
+        report.model.charts.some((c) => c.id === id),
+        `chart ${id}`,
+      );
     }
     const dom = await dumpDom(report.files.html!);
     const body = /<body([^>]*)>/.exec(dom)![1]!;
@@ -123,8 +154,14 @@ describe('capacity report on a real local run', { timeout: 240_000 }, () => {
   it('a results dir without samples: the report says so instead of failing', async () => {
     const bare = path.join(tmp, 'bare');
     fs.mkdirSync(bare);
-    for (const f of fs.readdirSync(dir)) if (f !== 'samples.ndjson' && fs.statSync(path.join(dir, f)).isFile()) fs.copyFileSync(path.join(dir, f), path.join(bare, f));
-    const r = await buildReport({ resultsDir: bare, topologyFile: localTopology, outDir: path.join(bare, 'report'), formats: ['html', 'json'] });
+    for (const f of fs.readdirSync(dir))
+      if (f !== 'samples.ndjson' && fs.statSync(path.join(dir, f)).isFile()) fs.copyFileSync(path.join(dir, f), path.join(bare, f));
+    const r = await buildReport({
+      resultsDir: bare,
+      topologyFile: localTopology,
+      outDir: path.join(bare, 'report'),
+      formats: ['html', 'json'],
+    });
     assert.ok(r.model.sources.some((s) => s.name === 'samples.ndjson' && s.status === 'missing'));
     assert.match(r.model.calibration.notes.join(' '), /no collector samples/);
     assert.equal(cost(r.model.calibration, 'web_cpu_per_form'), undefined);
@@ -136,7 +173,13 @@ describe('capacity report on a real local run', { timeout: 240_000 }, () => {
   });
 
   it('a directory that is not a run is a one-line error', async () => {
-    await assert.rejects(buildReport({ resultsDir: path.join(tmp, 'nope') }), (e: unknown) => e instanceof UserError && /no such results directory/.test(e.message));
-    await assert.rejects(buildReport({ resultsDir: tmp }), (e: unknown) => e instanceof UserError && /not a results directory/.test(e.message));
+    await assert.rejects(
+      buildReport({ resultsDir: path.join(tmp, 'nope') }),
+      (e: unknown) => e instanceof UserError && /no such results directory/.test(e.message),
+    );
+    await assert.rejects(
+      buildReport({ resultsDir: tmp }),
+      (e: unknown) => e instanceof UserError && /not a results directory/.test(e.message),
+    );
   });
 });

@@ -23,22 +23,50 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function waitForAcks(root: string, n: number, timeoutMs = 120_000): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const dirs = fs.readdirSync(root).filter((d) => fs.statSync(path.join(root, d)).isDirectory()).sort();
+    const dirs = fs
+      .readdirSync(root)
+      .filter((d) => fs.statSync(path.join(root, d)).isDirectory())
+      .sort();
     const newest = dirs[dirs.length - 1];
     const acks = newest ? path.join(root, newest, 'acks.ndjson') : '';
-    if (acks && fs.existsSync(acks) && fs.readFileSync(acks, 'utf8').split('\n').filter(Boolean).length >= n) return path.join(root, newest!);
+    if (acks && fs.existsSync(acks) && fs.readFileSync(acks, 'utf8').split('\n').filter(Boolean).length >= n)
+      return path.join(root, newest!);
     await sleep(200);
   }
   throw new Error(`no ${n} acknowledged forms within ${timeoutMs} ms`);
 }
 
 function options(scenario: ScenarioName, shape: Partial<ShapeParams>, extra: Partial<RunOptions> = {}): RunOptions {
-  return { scenario, target: 'local', domain: 'it-run', app: 'household', users: 10, shape, resultsRoot, collectIntervalMs: 1000,
-    livenessEvery: 3, log: () => undefined, echo: () => undefined, ...extra };
+  return {
+    scenario,
+    target: 'local',
+    domain: 'it-run',
+    app: 'household',
+    users: 10,
+    shape,
+    resultsRoot,
+    collectIntervalMs: 1000,
+    livenessEvery: 3,
+    log: () => undefined,
+    echo: () => undefined,
+    ...extra,
+  };
 }
 
 function assertResults(dir: string, summary: RunSummary): void {
-  for (const f of ['manifest.json', 'k6-summary.json', 'requests.ndjson', 'k6-progress.ndjson', 'timeseries.csv', 'acks.ndjson', 'liveness.ndjson', 'samples.ndjson', 'summary.json', 'summary.txt', 'k6.log']) {
+  for (const f of [
+    'manifest.json',
+    'k6-summary.json',
+    'requests.ndjson',
+    'k6-progress.ndjson',
+    'timeseries.csv',
+    'acks.ndjson',
+    'liveness.ndjson',
+    'samples.ndjson',
+    'summary.json',
+    'summary.txt',
+    'k6.log',
+  ]) {
     assert.ok(fs.existsSync(path.join(dir, f)), `${f} in ${dir}`);
   }
   const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
@@ -55,7 +83,11 @@ function assertResults(dir: string, summary: RunSummary): void {
   const samples = fs.readFileSync(path.join(dir, 'samples.ndjson'), 'utf8').trim().split('\n');
   assert.ok(samples.length > 10, 'collector samples written during the run');
   // no secret in anything written
-  const everything = fs.readdirSync(dir).filter((f) => !f.endsWith('.gz')).map((f) => fs.readFileSync(path.join(dir, f), 'utf8')).join('\n');
+  const everything = fs
+    .readdirSync(dir)
+    .filter((f) => !f.endsWith('.gz'))
+    .map((f) => fs.readFileSync(path.join(dir, f), 'utf8'))
+    .join('\n');
   assert.doesNotMatch(everything, /"password"/);
 }
 
@@ -70,11 +102,17 @@ describe('capacity run', { timeout: 900_000 }, () => {
     ['submit-burst', { rate: 2, baselineS: 4, burstS: 5, recoveryS: 3, burstFactor: 3 }, ['receiver']],
     ['restore-storm', { rate: 4, prefillS: 5, windowS: 5 }, ['receiver', 'restore']],
     // exports take their default share of the day: the first export and API page go at the start
-    ['mixed-day', { rate: 4, durationS: 10, restoreRatio: 0.5, searchRatio: 0.5 },
-      ['receiver', 'restore', 'search', 'export', 'export_poll', 'export_download', 'api_form', 'api_case']],
+    [
+      'mixed-day',
+      { rate: 4, durationS: 10, restoreRatio: 0.5, searchRatio: 0.5 },
+      ['receiver', 'restore', 'search', 'export', 'export_poll', 'export_download', 'api_form', 'api_case'],
+    ],
     ['soak', { rate: 3, durationS: 10 }, ['receiver', 'restore', 'export', 'export_poll', 'export_download']],
-    ['export-storm', { rate: 3, durationS: 10, exportUsers: 2, exportIntervalS: 10, apiClients: 1, apiRate: 1 },
-      ['receiver', 'export', 'export_poll', 'export_download', 'api_form', 'api_case']],
+    [
+      'export-storm',
+      { rate: 3, durationS: 10, exportUsers: 2, exportIntervalS: 10, apiClients: 1, apiRate: 1 },
+      ['receiver', 'export', 'export_poll', 'export_download', 'api_form', 'api_case'],
+    ],
     ['ramp-to-break', { stepRate: 4, stepS: 5, maxRate: 8 }, ['receiver']],
   ];
   for (const [scenario, shape, endpoints] of cases) {
@@ -88,7 +126,10 @@ describe('capacity run', { timeout: 900_000 }, () => {
       assert.ok(out.summary.liveness.searchable > 0, 'some acknowledged forms were followed until searchable');
       assertResults(out.dir, out.summary);
       if (scenario === 'ramp-to-break') {
-        assert.deepEqual(out.summary.rampToBreak?.steps.map((s) => s.rate), [4, 8]);
+        assert.deepEqual(
+          out.summary.rampToBreak?.steps.map((s) => s.rate),
+          [4, 8],
+        );
         assert.equal(out.summary.rampToBreak?.highestSustainedRate, 8);
       }
     });
@@ -103,7 +144,10 @@ describe('capacity run', { timeout: 900_000 }, () => {
       const out = await running;
       assert.equal(out.exitCode, 1);
       assert.equal(out.summary.outcome, 'failed');
-      assert.match(out.summary.message, /target stopped answering .*k6 stopped the run early: over 20 % of requests had failed \(--abort-failed\)/);
+      assert.match(
+        out.summary.message,
+        /target stopped answering .*k6 stopped the run early: over 20 % of requests had failed \(--abort-failed\)/,
+      );
       assert.ok(out.summary.durationS < 19, `stopped before the planned 20 s: ${out.summary.durationS} s`);
       assert.ok(out.summary.acknowledged > 0, 'what was measured before is kept');
       assert.ok(fs.existsSync(path.join(out.dir, 'timeseries.csv')));
@@ -125,8 +169,11 @@ describe('capacity run', { timeout: 900_000 }, () => {
 
   it('Ctrl-C stops k6 cleanly and keeps what was measured (exit 130)', async () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'capacity-int-'));
-    const child = spawn(path.join(repoRoot, 'capacity'), ['run', 'steady', '--rate', '3', '--duration', '60s', '--users', '10',
-      '--domain', 'it-run', '--results', root, '--interval', '1s'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      path.join(repoRoot, 'capacity'),
+      ['run', 'steady', '--rate', '3', '--duration', '60s', '--users', '10', '--domain', 'it-run', '--results', root, '--interval', '1s'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let err = '';
     let out = '';
     child.stderr.on('data', (d) => (err += d));

@@ -44,8 +44,28 @@ describe('capacity k8s manifest', { timeout: 240_000 }, () => {
   let pvcDocs: Record<string, any>[];
 
   function manifest(extra: string[], out: string): Record<string, any>[] {
-    const res = spawnSync(path.join(repoRoot, 'capacity'), ['k8s', 'manifest', 'steady', '--parallelism', '2', '--target', nginxUrl(ctx), '--domain', DOMAIN,
-      '--seed', String(seed), '--namespace', 'load', '--out', out, ...extra], { encoding: 'utf8', timeout: 120_000 });
+    const res = spawnSync(
+      path.join(repoRoot, 'capacity'),
+      [
+        'k8s',
+        'manifest',
+        'steady',
+        '--parallelism',
+        '2',
+        '--target',
+        nginxUrl(ctx),
+        '--domain',
+        DOMAIN,
+        '--seed',
+        String(seed),
+        '--namespace',
+        'load',
+        '--out',
+        out,
+        ...extra,
+      ],
+      { encoding: 'utf8', timeout: 120_000 },
+    );
     assert.equal(res.status, 0, res.stderr);
     return YAML.parseAllDocuments(fs.readFileSync(out, 'utf8')).map((d) => {
       assert.deepEqual(d.errors, []);
@@ -58,7 +78,10 @@ describe('capacity k8s manifest', { timeout: 240_000 }, () => {
     // Small enough for a ConfigMap whatever the seed: the archive carries every corpus body, and a form with a
     // photo can be 500 KB, so the small case sends the supply app with its one photo question taken out.
     const supply = fs.readFileSync(path.join(repoRoot, 'generators', 'apps', 'supply.yaml'), 'utf8');
-    const noMedia = supply.split('\n').filter((l) => !/type: (image|audio|video)\b/.test(l)).join('\n');
+    const noMedia = supply
+      .split('\n')
+      .filter((l) => !/type: (image|audio|video)\b/.test(l))
+      .join('\n');
     assert.notEqual(noMedia, supply, 'the supply app still has a photo question to take out');
     const app = path.join(tmp, 'supply-no-media.yaml');
     fs.writeFileSync(app, noMedia);
@@ -79,12 +102,38 @@ describe('capacity k8s manifest', { timeout: 240_000 }, () => {
   });
 
   it('a bigger scenario is refused in a ConfigMap and goes on a volume claim, archive written beside', () => {
-    const big = spawnSync(path.join(repoRoot, 'capacity'), ['k8s', 'manifest', 'steady', '--parallelism', '2', '--target', nginxUrl(ctx), '--domain', DOMAIN,
-      '--seed', String(seed), '--users', '5', '--vus', '4', '--rate', '4', '--duration', '8s'], { encoding: 'utf8', timeout: 120_000 });
+    const big = spawnSync(
+      path.join(repoRoot, 'capacity'),
+      [
+        'k8s',
+        'manifest',
+        'steady',
+        '--parallelism',
+        '2',
+        '--target',
+        nginxUrl(ctx),
+        '--domain',
+        DOMAIN,
+        '--seed',
+        String(seed),
+        '--users',
+        '5',
+        '--vus',
+        '4',
+        '--rate',
+        '4',
+        '--duration',
+        '8s',
+      ],
+      { encoding: 'utf8', timeout: 120_000 },
+    );
     assert.equal(big.status, 2);
     assert.match(big.stderr, /over what a ConfigMap can hold .*--volume-claim/);
     const archiveOut = path.join(tmp, 'big-archive.tar');
-    pvcDocs = manifest(['--users', '5', '--vus', '4', '--rate', '4', '--duration', '8s', '--volume-claim', 'capacity-scripts', '--archive-out', archiveOut], path.join(tmp, 'big.yaml'));
+    pvcDocs = manifest(
+      ['--users', '5', '--vus', '4', '--rate', '4', '--duration', '8s', '--volume-claim', 'capacity-scripts', '--archive-out', archiveOut],
+      path.join(tmp, 'big.yaml'),
+    );
     assert.equal(pvcDocs.length, 1);
     assert.deepEqual(pvcDocs[0]!.spec.script, { volumeClaim: { name: 'capacity-scripts', file: 'archive.tar' } });
     assert.ok(fs.statSync(archiveOut).size > 1_000_000);
@@ -100,13 +149,18 @@ describe('capacity k8s manifest', { timeout: 240_000 }, () => {
     const users = JSON.parse(listing.stdout) as { login: string; password: string; userId: string; deviceId: string }[];
     const pool = createPool(postgresUrl(ctx), 2);
     try {
-      await ensureMobileWorkers(pool, DOMAIN, users.map((u) => ({ username: u.login, password: u.password, userId: u.userId, deviceId: u.deviceId })));
+      await ensureMobileWorkers(
+        pool,
+        DOMAIN,
+        users.map((u) => ({ username: u.login, password: u.password, userId: u.userId, deviceId: u.deviceId })),
+      );
     } finally {
       await pool.end();
     }
     // the pods' image is stock k6: the archive must not need capacity's k6 build
     const stock = await stockK6(ctx);
-    const run = (i: number) => k6(stock, ['run', '--quiet', ...k6SegmentArgs({ index: i, count: 2 }), '--summary-export', path.join(tmp, `s${i}.json`), archive]);
+    const run = (i: number) =>
+      k6(stock, ['run', '--quiet', ...k6SegmentArgs({ index: i, count: 2 }), '--summary-export', path.join(tmp, `s${i}.json`), archive]);
     const planned = 1 * 6;
     const [a, b] = await Promise.all([run(1), run(2)]);
     assert.equal(a.code, 0, a.out.slice(-2000));

@@ -142,8 +142,11 @@ export default function (): void {
 `,
     );
     const summary = path.join(dir, 'summary.json');
-    const res = spawnSync(k6Binary(ctx), ['run', '--quiet', '--no-usage-report', '-e', `TARGET=${nginxUrl(ctx)}`,
-      '--summary-export', summary, script], { encoding: 'utf8', timeout: 120_000 });
+    const res = spawnSync(
+      k6Binary(ctx),
+      ['run', '--quiet', '--no-usage-report', '-e', `TARGET=${nginxUrl(ctx)}`, '--summary-export', summary, script],
+      { encoding: 'utf8', timeout: 120_000 },
+    );
     assert.equal(res.status, 0, res.stderr + res.stdout);
     const data = JSON.parse(fs.readFileSync(summary, 'utf8'));
     assert.equal(data.metrics.http_reqs.count, 20);

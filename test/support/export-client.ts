@@ -32,23 +32,36 @@ export async function requestExport(base: string, domain: string, auth: string, 
 }
 
 export async function pollExport(base: string, domain: string, auth: string, id: string): Promise<PollStatus> {
-  const res = await fetch(`${base}/a/${domain}/data/export/custom/poll_custom_export_download/?download_id=${id}`, { headers: { Authorization: auth } });
+  const res = await fetch(`${base}/a/${domain}/data/export/custom/poll_custom_export_download/?download_id=${id}`, {
+    headers: { Authorization: auth },
+  });
   const body = await res.text();
   if (res.status !== 200) throw new Error(`poll ${id}: ${res.status} ${body}`);
   return JSON.parse(body) as PollStatus;
 }
 
 /** Requests an export, polls it until ready (every pollMs, as the export page does) and downloads it. */
-export async function exportAndDownload(base: string, domain: string, auth: string, kind: 'case' | 'form', opts: { pollMs?: number; timeoutMs?: number } = {}) {
+export async function exportAndDownload(
+  base: string,
+  domain: string,
+  auth: string,
+  kind: 'case' | 'form',
+  opts: { pollMs?: number; timeoutMs?: number } = {},
+) {
   const t0 = Date.now();
   const id = await requestExport(base, domain, auth, kind);
   let polls = 0;
-  const status = await waitFor(`${kind} export ${id}`, async () => {
-    polls++;
-    const s = await pollExport(base, domain, auth, id);
-    if (s.progress.error) throw new Error(`export ${id} failed: ${s.progress.error_message}`);
-    return s.is_ready ? s : undefined;
-  }, opts.timeoutMs ?? 300_000, opts.pollMs ?? 1000);
+  const status = await waitFor(
+    `${kind} export ${id}`,
+    async () => {
+      polls++;
+      const s = await pollExport(base, domain, auth, id);
+      if (s.progress.error) throw new Error(`export ${id} failed: ${s.progress.error_message}`);
+      return s.is_ready ? s : undefined;
+    },
+    opts.timeoutMs ?? 300_000,
+    opts.pollMs ?? 1000,
+  );
   const res = await fetch(`${base}${status.download_url}`, { headers: { Authorization: auth } });
   if (res.status !== 200) throw new Error(`download ${id}: ${res.status}`);
   const file = Buffer.from(await res.arrayBuffer());

@@ -37,14 +37,16 @@ export interface FormParts {
 
 /** A form with one case and one ledger balance; values are escaped, `inner` and `prolog` are raw. */
 export function formText(p: FormParts): string {
-  return `${p.prolog ?? '<?xml version="1.0" encoding="UTF-8"?>'}<data xmlns="http://example.org/fuzz" xmlns:jrm="http://dev.commcarehq.org/jr/xforms">` +
+  return (
+    `${p.prolog ?? '<?xml version="1.0" encoding="UTF-8"?>'}<data xmlns="http://example.org/fuzz" xmlns:jrm="http://dev.commcarehq.org/jr/xforms">` +
     `<meta xmlns="http://openrosa.org/jr/xforms"><instanceID>${escText(p.instanceId)}</instanceID><userID>${escText(p.owner)}</userID>` +
     `<timeStart>${escText(p.dateModified)}</timeStart><timeEnd>${escText(p.dateModified)}</timeEnd></meta>` +
     `<n0:case xmlns:n0="${CASE_NS}" case_id="${escAttr(p.caseId)}" date_modified="${escAttr(p.dateModified)}" user_id="${escAttr(p.owner)}">` +
     `<n0:create><n0:case_type>fuzz</n0:case_type><n0:case_name>${escText(p.note)}</n0:case_name><n0:owner_id>${escText(p.owner)}</n0:owner_id></n0:create>` +
     `<n0:update><n0:note>${escText(p.note)}</n0:note><n0:date_opened>${escText(p.dateModified)}</n0:date_opened></n0:update></n0:case>` +
     `<balance xmlns="http://commcarehq.org/ledger/v1" entity-id="${escAttr(p.caseId)}" date="2024-01-01" section-id="stock">` +
-    `<entry id="p1" quantity="${escAttr(p.quantity)}"/></balance>${p.inner ?? ''}</data>`;
+    `<entry id="p1" quantity="${escAttr(p.quantity)}"/></balance>${p.inner ?? ''}</data>`
+  );
 }
 
 const uuid = fc.uuid();
@@ -56,21 +58,67 @@ const anyText = fc.oneof(
   fc.constantFrom('', ' ', '..', '../../etc/passwd', '/', 'a/b', 'x'.repeat(300), 'x'.repeat(5000), '\u0000', 'null', 'NaN'),
 );
 const safeText = fc.string({ unit: 'grapheme-ascii', maxLength: 30 }).map((s) => s.replace(/[\u0000-\u001f]/g, ''));
-const dates = fc.constantFrom('2024-01-01T10:00:00.000Z', '2024-02-30', '0000-01-01', '9999-12-31T23:59:59Z', '2024-13-01', '2024-01-01T25:61:00',
-  '2024-01-01T00:00:00+99:00', 'yesterday', '', '-2024-01-01', '2024-01-01T00:00:00.1234567890123Z', '1970-01-01');
-const quantities = fc.constantFrom('1', '0', '-5', '1.5', '1e400', 'NaN', 'Infinity', '', 'x', '0x10', '1e20', '-0', '99999999999999999999999');
+const dates = fc.constantFrom(
+  '2024-01-01T10:00:00.000Z',
+  '2024-02-30',
+  '0000-01-01',
+  '9999-12-31T23:59:59Z',
+  '2024-13-01',
+  '2024-01-01T25:61:00',
+  '2024-01-01T00:00:00+99:00',
+  'yesterday',
+  '',
+  '-2024-01-01',
+  '2024-01-01T00:00:00.1234567890123Z',
+  '1970-01-01',
+);
+const quantities = fc.constantFrom(
+  '1',
+  '0',
+  '-5',
+  '1.5',
+  '1e400',
+  'NaN',
+  'Infinity',
+  '',
+  'x',
+  '0x10',
+  '1e20',
+  '-0',
+  '99999999999999999999999',
+);
 
 /** A well-formed form with hostile values (ids, dates, quantities): HQ takes it or refuses it as unprocessable. */
 export const hostileValues: fc.Arbitrary<HostileBody> = fc
-  .record({ instanceId: fc.oneof(uuid, anyText), caseId: fc.oneof(uuid, anyText), owner: fc.oneof(uuid, anyText), note: anyText, dateModified: dates, quantity: quantities })
+  .record({
+    instanceId: fc.oneof(uuid, anyText),
+    caseId: fc.oneof(uuid, anyText),
+    owner: fc.oneof(uuid, anyText),
+    note: anyText,
+    dateModified: dates,
+    quantity: quantities,
+  })
   .map((p) => ({ what: `values ${JSON.stringify(p).slice(0, 200)}`, body: formText(p), expect: 'either' as Expect }));
 
-const base = fc.record({ instanceId: uuid, caseId: uuid, owner: fc.constant('fuzz-owner'), note: safeText, dateModified: fc.constant('2024-01-01T10:00:00.000Z'), quantity: fc.constant('3') });
+const base = fc.record({
+  instanceId: uuid,
+  caseId: uuid,
+  owner: fc.constant('fuzz-owner'),
+  note: safeText,
+  dateModified: fc.constant('2024-01-01T10:00:00.000Z'),
+  quantity: fc.constant('3'),
+});
 
 /** Markup that is never well-formed, or a DOCTYPE (refused): HQ refuses every one. */
 const refusedSnippets: [string, Partial<FormParts>][] = [
   ['internal entity', { prolog: `<?xml version="1.0"?><!DOCTYPE data [<!ENTITY e "${EXPANDED}">]>`, inner: '<x>&e;</x>' }],
-  ['billion laughs', { prolog: `<!DOCTYPE data [<!ENTITY a "${EXPANDED}"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;"><!ENTITY f "&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;">]>`, inner: '<x>&f;&f;&f;&f;</x>' }],
+  [
+    'billion laughs',
+    {
+      prolog: `<!DOCTYPE data [<!ENTITY a "${EXPANDED}"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;"><!ENTITY f "&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;">]>`,
+      inner: '<x>&f;&f;&f;&f;</x>',
+    },
+  ],
   ['external entity', { prolog: '<!DOCTYPE data [<!ENTITY x SYSTEM "file:///etc/passwd">]>', inner: '<x>&x;</x>' }],
   ['parameter entity', { prolog: '<!DOCTYPE data [<!ENTITY % p SYSTEM "http://127.0.0.1:1/x.dtd"> %p;]>' }],
   ['attribute entity', { prolog: `<!DOCTYPE data [<!ENTITY e "${EXPANDED}">]>`, inner: '<x a="&e;"/>' }],
@@ -128,8 +176,16 @@ export const damaged: fc.Arbitrary<HostileBody> = fc
 /** Bytes that are not XML at all, or not UTF-8. */
 export const garbage: fc.Arbitrary<HostileBody> = fc.oneof(
   fc.uint8Array({ minLength: 1, maxLength: 300 }).map((b) => ({ what: `${b.length} random bytes`, body: b, expect: 'either' as Expect })),
-  base.map((p) => ({ what: 'UTF-16', body: new Uint8Array(Buffer.from(`\ufeff${formText({ ...p, prolog: '<?xml version="1.0" encoding="UTF-16"?>' })}`, 'utf16le')), expect: 'either' as Expect })),
-  base.map((p) => ({ what: 'latin1 bytes (not UTF-8)', body: new Uint8Array(Buffer.from(formText({ ...p, note: 'caf\u00e9 \u00ff' }), 'latin1')), expect: 'refuse' as Expect })),
+  base.map((p) => ({
+    what: 'UTF-16',
+    body: new Uint8Array(Buffer.from(`\ufeff${formText({ ...p, prolog: '<?xml version="1.0" encoding="UTF-16"?>' })}`, 'utf16le')),
+    expect: 'either' as Expect,
+  })),
+  base.map((p) => ({
+    what: 'latin1 bytes (not UTF-8)',
+    body: new Uint8Array(Buffer.from(formText({ ...p, note: 'caf\u00e9 \u00ff' }), 'latin1')),
+    expect: 'refuse' as Expect,
+  })),
   fc.constantFrom<HostileBody>(
     { what: 'no root', body: '<?xml version="1.0"?>', expect: 'refuse' },
     { what: 'no xmlns', body: '<data><x/></data>', expect: 'refuse' },

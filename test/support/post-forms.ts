@@ -40,7 +40,13 @@ export interface PostResult {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export function populationFor(domain: string, users: number, seed: number, app = 'household', extra: Record<string, unknown> = {}): K6Population {
+export function populationFor(
+  domain: string,
+  users: number,
+  seed: number,
+  app = 'household',
+  extra: Record<string, unknown> = {},
+): K6Population {
   return createPopulation({ app: loadApp(app).app, domain, users, seed, ...extra });
 }
 
@@ -86,12 +92,23 @@ export async function postGenerated(opts: PostOptions): Promise<PostResult> {
         }
         const t0 = performance.now();
         try {
-          const res = await fetch(req.url, { method: 'POST', headers: req.headers, body: req.body as string | Uint8Array, signal: AbortSignal.timeout(30_000) });
+          const res = await fetch(req.url, {
+            method: 'POST',
+            headers: req.headers,
+            body: req.body as string | Uint8Array,
+            signal: AbortSignal.timeout(30_000),
+          });
           const text = await res.text();
           last = res.status;
           if (res.status === 201 && text.includes('submit_success')) {
-            acks.push({ formId: res.headers.get('x-commcarehq-formid') ?? '', instanceId: sub.instanceID, worker: index, kind: sub.kind,
-              latencyMs: performance.now() - t0, ackedAt: Date.now() });
+            acks.push({
+              formId: res.headers.get('x-commcarehq-formid') ?? '',
+              instanceId: sub.instanceID,
+              worker: index,
+              kind: sub.kind,
+              latencyMs: performance.now() - t0,
+              ackedAt: Date.now(),
+            });
             acked = true;
           }
         } catch (err) {

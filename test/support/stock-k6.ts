@@ -15,7 +15,10 @@ export async function stockK6(ctx: Pick<StackContext, 'paths'>): Promise<string>
     fs.rmSync(tmp, { recursive: true, force: true });
     fs.mkdirSync(tmp, { recursive: true });
     await run('go', ['build', '-mod=readonly', '-trimpath', '-o', path.join(tmp, 'k6'), 'go.k6.io/k6'], {
-      what: `go build of stock k6 ${versions.k6}`, env: { ...process.env, CGO_ENABLED: '0' }, cwd: k6xDir, timeoutMs: 30 * 60_000,
+      what: `go build of stock k6 ${versions.k6}`,
+      env: { ...process.env, CGO_ENABLED: '0' },
+      cwd: k6xDir,
+      timeoutMs: 30 * 60_000,
     });
     fs.rmSync(path.dirname(binary), { recursive: true, force: true });
     fs.renameSync(tmp, path.dirname(binary));
