@@ -649,6 +649,8 @@ export function verdicts(
         const byMonth = storagePerVm(result, dataServices, share, row.vmCount);
         const end = byMonth[byMonth.length - 1]!;
         if (basis === 'measured' && Math.abs(end.gbPerVm - modelledEnd.gbPerVm) < 1e-9) continue;
+        // the growth is drawn whether or not the disk is judged by it (the measured route, when there is one, last)
+        storageByMonth = byMonth;
         const fromUsage = end.gbPerVm - baseline;
         if (fromUsage < BASELINE_ONLY_SHARE * end.gbPerVm) {
           notes.push(
@@ -673,7 +675,6 @@ export function verdicts(
         });
         const f = fullAt(byMonth, capacity);
         if (f) storageFull[basis] = f;
-        storageByMonth = byMonth; // the measured route, when there is one, comes last
       }
     }
     if (!kinds.length) notes.push('no service on this row is known (name it as a service, or give hosts in a YAML topology)');
