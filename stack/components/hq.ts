@@ -4,7 +4,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Component, StackContext } from '../component.ts';
 import { webWorkerPorts } from '../config.ts';
-import { Redis } from 'ioredis';
 import {
   celeryWorkerKey,
   createPool,
@@ -21,7 +20,7 @@ import { elasticsearchUrl } from './elasticsearch.ts';
 import { kafkaBroker } from './kafka.ts';
 import { postgresUrl } from './postgres.ts';
 import { rabbitmqUrl } from './rabbitmq.ts';
-import { redisUrl } from './redis.ts';
+import { probeRedis, redisUrl } from './redis.ts';
 
 export const HQ_TOPICS = ['form-sql', 'case-sql'];
 const tsxLoader = path.join(repoRoot, 'node_modules', 'tsx', 'dist', 'loader.mjs');
@@ -181,24 +180,11 @@ export function celeryWorker(index: number): Component {
     ),
     // Healthy once consuming: the worker keeps a key with a short expiry in Redis while it is, naming its pid (so a
     // key left by the process it replaces does not count).
-    async healthy(ctx) {
-      const client = new Redis(redisUrl(ctx), {
-        lazyConnect: true,
-        maxRetriesPerRequest: 0,
-        connectTimeout: 1000,
-        retryStrategy: () => null,
-      });
-      client.on('error', () => undefined);
-      try {
-        await client.connect();
+    healthy: (ctx) =>
+      probeRedis(ctx, async (client) => {
         const alive = JSON.parse((await client.get(celeryWorkerKey(name))) ?? '{}') as { pid?: number };
         return alive.pid !== undefined && alive.pid === ownedPid(ctx.paths.run, name);
-      } catch {
-        return false;
-      } finally {
-        client.disconnect();
-      }
-    },
+      }),
     endpoint: (ctx) => `queue on ${rabbitmqUrl(ctx)}`,
   };
 }

@@ -6,6 +6,20 @@ import { UserError } from '../../core/errors.ts';
 import type { Component, StackContext } from '../component.ts';
 import { startDetached } from '../process.ts';
 
+/** One short-lived connection for a health check: false when Redis does not answer or `check` throws. */
+export async function probeRedis(ctx: Pick<StackContext, 'config'>, check: (client: Redis) => Promise<boolean>): Promise<boolean> {
+  const client = new Redis(redisUrl(ctx), { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 1000, retryStrategy: () => null });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    return await check(client);
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
+  }
+}
+
 export const redisBinary = '/usr/bin/redis-server';
 
 export function redisUrl(ctx: Pick<StackContext, 'config'>): string {
@@ -50,23 +64,7 @@ export const redis: Component = {
       cwd: dir,
     });
   },
-  async healthy(ctx) {
-    const client = new Redis(redisUrl(ctx), {
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      connectTimeout: 1000,
-      retryStrategy: () => null,
-    });
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-      return (await client.ping()) === 'PONG';
-    } catch {
-      return false;
-    } finally {
-      client.disconnect();
-    }
-  },
+  healthy: (ctx) => probeRedis(ctx, async (client) => (await client.ping()) === 'PONG'),
   endpoint: (ctx) => redisUrl(ctx),
   logFile: (ctx) => path.join(ctx.paths.logs, 'redis.log'),
 };
