@@ -1,6 +1,7 @@
 // The HQ-compatible service's one public face for the rest of capacity: its database and users, its Kafka
 // topics and pillows, its blob store, exports and the audit. The processes themselves start from web.ts, pillow.ts
 // and export-worker.ts.
+import { fileURLToPath } from 'node:url';
 export { audit, totalPillowLag, type AuditInput, type AuditReport, type RefusedSubmissions } from './audit.ts';
 export { BlobStore } from './blobs.ts';
 export { createPool, waitForDatabase } from './db.ts';
@@ -14,7 +15,7 @@ export { workerKey as celeryWorkerKey } from './export-worker.ts';
 
 /** The service's entry points, for whoever starts its processes. */
 export const HQ_ENTRY = {
-  web: new URL('./web.ts', import.meta.url).pathname,
-  pillow: new URL('./pillow.ts', import.meta.url).pathname,
-  exportWorker: new URL('./export-worker.ts', import.meta.url).pathname,
+  web: fileURLToPath(new URL('./web.ts', import.meta.url)),
+  pillow: fileURLToPath(new URL('./pillow.ts', import.meta.url)),
+  exportWorker: fileURLToPath(new URL('./export-worker.ts', import.meta.url)),
 } as const;

@@ -8,23 +8,14 @@ import { describe, it } from 'node:test';
 import type { Topology } from '../topology/model.ts';
 import { calibrate, cost, nnls2, tableKind, type Calibration } from './calibrate.ts';
 import { cpuDemands, kindOfName, project, targetLoad, verdicts, type Target } from './project.ts';
-import { increase, integrate, loadResults } from '../results-dir/index.ts';
+import { increase, integrate, loadResults, type Sample } from '../results-dir/index.ts';
 import { signalsByRow } from './signals.ts';
 import { parseSizingConfig } from './sizing/index.ts';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 const TICKS = [0, 10, 20, 30].map((s) => T0 + s * 1000);
 
-type Line = {
-  ts: string;
-  source: string;
-  host: string;
-  metric: string;
-  value: number;
-  labels: Record<string, string>;
-  gap?: true;
-  error?: string;
-};
+type Line = Sample;
 
 function counter(
   source: string,

@@ -4,7 +4,7 @@
 // not show. Big files are streamed line by line.
 import type { RunManifest } from './manifest.ts';
 import type { LivenessRecord } from './records.ts';
-import { RESULT_FILES, ResultsDir, type ResultFile } from './directory.ts';
+import { checkFormat, RESULT_FILES, ResultsDir, type ResultFile } from './directory.ts';
 import { SampleStore } from './sample-store.ts';
 import type { K6SummaryExport, RunSummary } from './summary.ts';
 import { parseTimeseriesCsv, type SecondRow } from './timeseries.ts';
@@ -23,16 +23,15 @@ export interface LoadedResults {
   warnings: string[];
 }
 
-/** A JSON file of the directory, or a note in `missing` / `warnings` (never an error, except the manifest's format). */
-function readJsonFile<T>(r: ResultsDir, file: ResultFile, read: () => T | undefined, missing: string[], warnings: string[]): T | undefined {
+/** A JSON file of the directory, or a note in `missing` / `warnings`: never an error. */
+function readJsonFile<T>(r: ResultsDir, file: ResultFile, missing: string[], warnings: string[]): T | undefined {
   if (!r.has(file)) {
     missing.push(RESULT_FILES[file]);
     return undefined;
   }
   try {
-    return read();
-  } catch (err) {
-    if (file === 'manifest' && !/not valid JSON/.test((err as Error).message)) throw err;
+    return r.readJson<T>(file);
+  } catch {
     warnings.push(`${RESULT_FILES[file]} is not valid JSON; left out`);
     return undefined;
   }
@@ -43,9 +42,10 @@ export async function loadResults(dir: string): Promise<LoadedResults> {
   const r = ResultsDir.open(dir);
   const missing: string[] = [];
   const warnings: string[] = [];
-  const manifest = readJsonFile(r, 'manifest', () => r.manifest(), missing, warnings);
-  const summary = readJsonFile(r, 'summary', () => r.summary(), missing, warnings);
-  const k6 = readJsonFile(r, 'k6Summary', () => r.k6Summary(), missing, warnings);
+  const manifest = readJsonFile<RunManifest>(r, 'manifest', missing, warnings);
+  if (manifest) checkFormat(manifest, r.path('manifest'));
+  const summary = readJsonFile<RunSummary>(r, 'summary', missing, warnings);
+  const k6 = readJsonFile<K6SummaryExport>(r, 'k6Summary', missing, warnings);
 
   const csv = r.readText('timeseries');
   const timeseries =

@@ -330,10 +330,7 @@ export async function mergeResults(opts: MergeOptions): Promise<MergeOutcome> {
   out.writeText(
     'k6Log',
     segs
-      .map((s) => {
-        const f = s.results.path('k6Log');
-        return `===== segment ${s.manifest.segment!.index}/${s.manifest.segment!.count}: ${s.dir}\n${fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : ''}`;
-      })
+      .map((s) => `===== segment ${s.manifest.segment!.index}/${s.manifest.segment!.count}: ${s.dir}\n${s.results.readText('k6Log') ?? ''}`)
       .join('\n'),
   );
 

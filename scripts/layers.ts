@@ -3,7 +3,9 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+import { repoRoot } from '../core/paths.ts';
 
 /** Lowest first: the data flows this way. */
 export const LAYERS = [
@@ -58,8 +60,8 @@ export function crossings(root: string, files: string[]): Crossing[] {
   return out;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  const root = repoRoot;
   const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard', '*.ts'], { cwd: root, encoding: 'utf8' })
     .split('\n')
     .filter(Boolean);

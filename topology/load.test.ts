@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expandHostPattern, gunicornWorkers, parseInventory } from './inventory.ts';
 import { loadTopology, detectFormat } from './load.ts';
-import { endpointsFor, nodeExporters, serviceKindForName, totals } from './model.ts';
+import { endpointsFor, nodeExporters, SERVICE_KINDS, serviceKindForName, totals } from './model.ts';
 import { readYamlTopology } from './yaml-topology.ts';
 import { expectUserError } from '../test/support/user-error.ts';
 
@@ -39,20 +39,7 @@ describe('YAML examples', () => {
     assert.deepEqual([redis.coresPerVm, redis.ramGbPerVm, redis.storageGbPerVm, redis.vmCount], [1, 8, 0.076, 1]);
     // Every service of the seed guide is present, and every host has a node_exporter on 9100.
     const kinds = new Set(t.hosts.flatMap((h) => h.services.map((s) => s.kind)));
-    for (const k of [
-      'postgresql',
-      'couchdb',
-      'elasticsearch',
-      'kafka',
-      'rabbitmq',
-      'redis',
-      'nginx',
-      'django',
-      'celery',
-      'pillowtop',
-      'formplayer',
-      'object_storage',
-    ]) {
+    for (const k of SERVICE_KINDS) {
       assert.ok(kinds.has(k as never), k);
     }
     assert.equal(nodeExporters(t).length, 14);
