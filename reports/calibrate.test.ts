@@ -331,6 +331,9 @@ describe('projection and verdicts', () => {
     months: 2,
     peakShare: 0.035,
     cpuTarget: 0.7,
+    webUsers: 4500,
+    exportsPerWebUserPerDay: 2,
+    rowsPerExport: 2000,
   };
 
   it('target load: 2.7M forms a month -> 90,000 a day -> 3.5 forms/s in the peak 15 minutes', () => {
@@ -458,6 +461,48 @@ services:
       assert.equal(v.get(name)!.verdict, 'not measured', name);
       assert.match(v.get(name)!.notes.join('\n'), note);
     }
+  });
+
+  it('celery, rabbitmq and redis rows: judged from the export costs, flipping with the export load', () => {
+    const c = cal({
+      celery_cpu_per_exported_row: 0.001,
+      celery_cpu_per_export: 5,
+      rabbitmq_cpu_per_export: 2,
+      redis_cpu_per_form: 0.05,
+      redis_cpu_per_export: 1.5,
+    });
+    for (const x of c.costs) x.source = 'URL target';
+    const small = (n: string) => ({ name: n, coresPerVm: 2, ramGbPerVm: 8, storageGbPerVm: 0, vmCount: 1 });
+    const three = [small('celery'), small('rabbitmq'), small('redis')];
+    const judge = (t: Target) => new Map(verdicts(three, project(config, c, t), c, undefined, new Map()).map((x) => [x.row.name, x]));
+    // 4,500 web users x 2 a day x 3.5 % in 15 minutes = 0.35 exports/s, 700 rows/s. Celery: 700 x 0.001 = 0.7 of
+    // 1.4 usable cores (per row, not also per export); RabbitMQ 0.35 x 2 = 0.7; Redis 3.5 x 0.05 + 0.35 x 1.5 = 0.7.
+    const d = new Map(cpuDemands(c, target).map((x) => [x.kind, x]));
+    close(d.get('celery')!.peakCores, 0.7, 'celery cores');
+    close(d.get('rabbitmq')!.peakCores, 0.7, 'rabbitmq cores');
+    close(d.get('redis')!.peakCores, 0.7, 'redis cores');
+    assert.match(d.get('rabbitmq')!.basis, /upper bound/);
+    for (const [name, v] of judge(target)) assert.deepEqual([name, v.label, v.verdict], [name, 'measured', 'enough']);
+    // 50 exports a day of 100,000 rows: every row runs short.
+    const heavy = judge({ ...target, exportsPerWebUserPerDay: 50, rowsPerExport: 100_000 });
+    for (const [name, v] of heavy) assert.deepEqual([name, v.verdict, v.firstToRunOut], [name, 'short', 'cpu']);
+    // no export measured: celery and rabbitmq are not measured and say how to measure them
+    const formsOnly = cal({ redis_cpu_per_form: 0.05 });
+    const none = new Map(verdicts(three, project(config, formsOnly, target), formsOnly, undefined, new Map()).map((x) => [x.row.name, x]));
+    for (const name of ['celery', 'rabbitmq']) {
+      assert.equal(none.get(name)!.verdict, 'not measured', name);
+      assert.match(none.get(name)!.notes.join('\n'), /run export-storm, or mixed-day/);
+    }
+    assert.match(cpuDemands(formsOnly, target).find((x) => x.kind === 'redis')!.basis, /exports not measured/);
+  });
+
+  it('the export load defaults: 1 web user per 20 mobile workers, 2 exports a day, their share of the cases', () => {
+    const { webUsers: _w, exportsPerWebUserPerDay: _e, rowsPerExport: _r, ...rest } = target;
+    const p = project(config, undefined, rest);
+    assert.deepEqual([p.target.webUsers, p.target.exportsPerWebUserPerDay, p.target.rowsPerExport], [4500, 2, 2000]);
+    assert.match(p.targetSources.webUsers!, /tool's assumption/);
+    const given = project(config, undefined, { ...rest, webUsers: 10 });
+    assert.deepEqual([given.target.rowsPerExport, given.targetSources.webUsers], [900_000, 'given']);
   });
 
   it("at the config's own population the modelled figures are the table itself: not a verdict", () => {

@@ -9,7 +9,7 @@
 // `undefined` with the reason; nothing is invented.
 import type { Topology } from '../topology/model.ts';
 import { increase, integrate, sumByTime, type LoadedResults, type SampleStore, type Series } from '../results-dir/index.ts';
-import { exportCosts } from './export-costs.ts';
+import { EXPORT_COST_KEYS, exportCosts } from './export-costs.ts';
 
 /**
  * Where a per-unit cost was measured: this project's local stack (HQ-compatible stand-ins for Django and the
@@ -96,6 +96,8 @@ export const COST_KEYS = [
   'kafka_bytes_per_change',
   'kafka_changes_per_form',
   'request_bytes_per_form',
+  // Exports' costs (export-costs.ts): carried by profiles like the rest.
+  ...EXPORT_COST_KEYS,
 ] as const;
 export type CostKey = (typeof COST_KEYS)[number];
 

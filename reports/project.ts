@@ -34,6 +34,10 @@ export interface Target {
   peakShare: number;
   /** CPU utilisation a row may reach at peak. */
   cpuTarget: number;
+  /** HQ web users who request exports (the celery, rabbitmq and redis rows' export load). */
+  webUsers: number;
+  exportsPerWebUserPerDay: number;
+  rowsPerExport: number;
 }
 
 export interface TargetSources {
@@ -64,7 +68,6 @@ const CPU_PER_FORM: Record<string, Parameters<typeof cost>[1]> = {
   postgresql: 'pg_cpu_per_form',
   elasticsearch: 'es_cpu_per_form',
   kafka: 'kafka_cpu_per_form',
-  redis: 'redis_cpu_per_form',
 };
 
 export interface Demand {
@@ -83,6 +86,9 @@ export interface Load {
   peakRestoredCasesPerS: number;
   /** Peak over mean: peakShare x 86400 / 900. */
   peakFactor: number;
+  /** Exports at the peak, concentrated like forms (peakShare of a day's in 15 minutes). */
+  peakExportsPerS: number;
+  peakExportedRowsPerS: number;
 }
 
 export function targetLoad(t: Target): Load {
@@ -90,12 +96,15 @@ export function targetLoad(t: Target): Load {
   const perDay = formsPerMonth / 30;
   const peakFormsPerS = (perDay * t.peakShare) / 900;
   const peakRestoresPerS = (t.users * t.restoresPerUserPerDay * t.peakShare) / 900;
+  const peakExportsPerS = (t.webUsers * t.exportsPerWebUserPerDay * t.peakShare) / 900;
   return {
     formsPerMonth,
     peakFormsPerS,
     peakRestoresPerS,
     peakRestoredCasesPerS: peakRestoresPerS * t.caseLoad,
     peakFactor: (t.peakShare * 86_400) / 900,
+    peakExportsPerS,
+    peakExportedRowsPerS: peakExportsPerS * t.rowsPerExport,
   };
 }
 
@@ -129,6 +138,44 @@ export function cpuDemands(cal: Calibration, t: Target): Demand[] {
         standIn: standIn(key),
       });
   }
+  // Export load (stand-in costs from export-storm / mixed-day). Celery: CPU per exported row x rows/s (per export
+  // when rows were not counted; the per-export figure already holds its rows' cost, so never both).
+  const celRow = cost(cal, 'celery_cpu_per_exported_row');
+  const celExp = cost(cal, 'celery_cpu_per_export');
+  if (celRow !== undefined)
+    out.push({
+      kind: 'celery',
+      peakCores: celRow * load.peakExportedRowsPerS,
+      basis: `${f(load.peakExportedRowsPerS)} exported rows/s x ${f(celRow)} CPU s (exports' work only)`,
+      standIn: standIn('celery_cpu_per_exported_row'),
+    });
+  else if (celExp !== undefined)
+    out.push({
+      kind: 'celery',
+      peakCores: celExp * load.peakExportsPerS,
+      basis: `${f(load.peakExportsPerS)} exports/s x ${f(celExp)} CPU s (exports' work only)`,
+      standIn: standIn('celery_cpu_per_export'),
+    });
+  const rabbit = cost(cal, 'rabbitmq_cpu_per_export');
+  if (rabbit !== undefined)
+    out.push({
+      kind: 'rabbitmq',
+      peakCores: rabbit * load.peakExportsPerS,
+      // The broker's whole CPU over the run divided by the exports: its idle cost is in it, so this is an upper bound.
+      basis: `${f(load.peakExportsPerS)} exports/s x ${f(rabbit)} CPU s (upper bound: includes the broker's idle CPU)`,
+      standIn: standIn('rabbitmq_cpu_per_export'),
+    });
+  const redisForm = cost(cal, 'redis_cpu_per_form');
+  const redisExp = cost(cal, 'redis_cpu_per_export');
+  if (redisForm !== undefined || redisExp !== undefined)
+    out.push({
+      kind: 'redis',
+      peakCores: (redisForm ?? 0) * load.peakFormsPerS + (redisExp ?? 0) * load.peakExportsPerS,
+      basis:
+        `${f(load.peakFormsPerS)} forms/s x ${redisForm !== undefined ? f(redisForm) : '?'} CPU s` +
+        (redisExp !== undefined ? ` + ${f(load.peakExportsPerS)} exports/s x ${f(redisExp)} CPU s` : ' (exports not measured)'),
+      standIn: standIn('redis_cpu_per_form', 'redis_cpu_per_export'),
+    });
   const ng = cost(cal, 'nginx_cpu_per_request');
   if (ng !== undefined) {
     const rps = load.peakFormsPerS + load.peakRestoresPerS;
@@ -214,7 +261,17 @@ export function defaultTarget(
     months: pick('months', 12, 'default', months, 'sizing config date range'),
     peakShare: pick('peakShare', 0.035, 'commcare_resource_model (peak 15 minutes ~3.5 % of a day)'),
     cpuTarget: pick('cpuTarget', 0.7, 'default'),
+    webUsers: 0,
+    exportsPerWebUserPerDay: pick('exportsPerWebUserPerDay', 2, "the tool's assumption (2 exports per web user a day)"),
+    rowsPerExport: 0,
   };
+  target.webUsers = pick('webUsers', Math.max(1, Math.ceil(target.users / 20)), "the tool's assumption (1 web user per 20 mobile workers)");
+  // Each web user exports the cases of its share of the mobile workers.
+  target.rowsPerExport = pick(
+    'rowsPerExport',
+    Math.max(1, Math.round((target.users * target.caseLoad) / target.webUsers)),
+    "the tool's assumption (target users x case load / web users)",
+  );
   return { target, sources };
 }
 
@@ -473,6 +530,8 @@ export function rowKinds(row: VmRow, topology?: Topology): string[] {
 const BASELINE_ONLY_SHARE = 0.05;
 
 /** Services whose CPU is HQ's Python code: a stand-in's CPU per unit says little about them. */
+/** Rows loaded by exports: without a measured export they stay "not measured". */
+const EXPORT_KINDS = ['celery', 'rabbitmq', 'redis'];
 const DJANGO_SIDE = ['django', 'celery', 'pillowtop'];
 
 /** How a demand from the local stack is marked: the stand-in for HQ's own code, else the local stack's service. */
@@ -713,7 +772,11 @@ export function verdicts(
       out.headroom = standInOnly.headroom;
       out.firstToRunOut = standInOnly.firstToRunOut;
       out.advisory = true;
-    } else notes.push('nothing in this run loads it and the sizing config only fixes its size: not measured');
+    } else if (kinds.some((k) => EXPORT_KINDS.includes(k)))
+      notes.push(
+        "no export's cost was measured in this run, so nothing loads it: not measured (run export-storm, or mixed-day, to measure it)",
+      );
+    else notes.push('nothing in this run loads it and the sizing config only fixes its size: not measured');
     const otherMeasured = measured ?? standInOnly;
     if (otherMeasured && modelled && otherMeasured.verdict !== modelled.verdict) {
       out.disagreement = { measured: measured ? measured : { ...standInOnly!, advisory: true }, modelled };

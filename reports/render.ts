@@ -74,6 +74,15 @@ function sections(m: ReportModel): Section[] {
     verdictText.push(
       `Target: ${num(p.target.users)} users, ${num(p.target.formsPerUserPerMonth)} forms per user per month, case load ${num(p.target.caseLoad)}, ${num(p.target.restoresPerUserPerDay)} restores per user per day, ${p.target.months} months of growth (${p.start} to ${p.horizon}, from ${p.targetSources.start ?? 'the run'}). ` +
         `Peak: ${num(p.load.peakFormsPerS)} forms/s and ${num(p.load.peakRestoresPerS)} restores/s (the peak 15 minutes carry ${num(p.target.peakShare * 100)} % of a day). CPU is judged at ${pct(p.target.cpuTarget)} of the cores.`,
+      `Export load: ${num(p.target.webUsers)} web users x ${num(p.target.exportsPerWebUserPerDay)} exports a day x ${num(p.target.rowsPerExport)} rows (${[
+        ['webUsers', 'web users'],
+        ['exportsPerWebUserPerDay', 'exports'],
+        ['rowsPerExport', 'rows'],
+      ]
+        .map(([k, what]) => `${what}: ${p.targetSources[k!] ?? 'given'}`)
+        .join(
+          '; ',
+        )}); peak ${num(p.load.peakExportsPerS * 3600)} exports an hour, ${num(p.load.peakExportedRowsPerS)} rows/s. The celery, rabbitmq and redis rows' costs per export are the stand-in's, not HQ's.`,
     );
   }
   out.push({

@@ -14,6 +14,9 @@ interface Opts {
   topology?: string;
   sizing?: string;
   targetUsers?: number;
+  webUsers?: number;
+  exportsPerWebUser?: number;
+  rowsPerExport?: number;
   formsPerUser?: number;
   caseLoad?: number;
   restoresPerUser?: number;
@@ -46,6 +49,13 @@ export function register(program: Command): void {
     .option('--months <n>', "months of growth (default: the sizing config's range)", positive('--months', true))
     .option('--peak-share <x>', "share of a day's forms in the peak 15 minutes (default 0.035)", share('--peak-share', { above0: true }))
     .option('--cpu-target <x>', 'CPU utilisation a VM may reach at peak (default 0.7)', share('--cpu-target', { above0: true }))
+    .option('--web-users <n>', 'HQ web users who request exports (default: 1 per 20 mobile workers)', positive('--web-users', true))
+    .option('--exports-per-web-user <n>', 'exports per web user per day (default 2)', positive('--exports-per-web-user'))
+    .option(
+      '--rows-per-export <n>',
+      'rows in an export (default: target users x case load / web users)',
+      positive('--rows-per-export', true),
+    )
     .option('--start <YYYY-MM>', "first month of the projection (default: the run's month)", month)
     .option('--calibration <profile.json>', "per-unit costs from a calibration profile (capacity calibrate) instead of this run's")
     .option('--out <dir>', 'where to write the report (default <results-dir>/report)')
@@ -68,6 +78,9 @@ export function register(program: Command): void {
       if (opts.peakShare !== undefined) target.peakShare = opts.peakShare;
       if (opts.cpuTarget !== undefined) target.cpuTarget = opts.cpuTarget;
       if (opts.start !== undefined) target.start = opts.start;
+      if (opts.webUsers !== undefined) target.webUsers = opts.webUsers;
+      if (opts.exportsPerWebUser !== undefined) target.exportsPerWebUserPerDay = opts.exportsPerWebUser;
+      if (opts.rowsPerExport !== undefined) target.rowsPerExport = opts.rowsPerExport;
       const result = await buildReport({
         resultsDir: dir,
         topologyFile: opts.topology,
