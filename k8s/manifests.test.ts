@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import YAML from 'yaml';
-import { ARCHIVE_FILE, testRunManifest } from './manifests.ts';
+import { UserError } from '../core/errors.ts';
+import { ARCHIVE_FILE, testRunManifest, webUserFor } from './manifests.ts';
 
 describe('k6-operator TestRun manifest', () => {
   it('a ConfigMap with the archive, then a TestRun with what the operator expects', () => {
@@ -55,5 +56,29 @@ describe('k6-operator TestRun manifest', () => {
       () => testRunManifest({ name: 'ok', namespace: 'default', parallelism: 0, runnerImage: 'k6', archive: { volumeClaim: 'x' } }),
       /parallelism/,
     );
+  });
+
+  it('the web user of exports and API pages: from the environment, or refused naming what to set', () => {
+    const storm = { exportUsers: 10, apiClients: 4, apiRate: 2 };
+    assert.equal(webUserFor('submit-burst', { exportUsers: 0, apiClients: 0, apiRate: 0 }, {}), undefined);
+    assert.equal(webUserFor('export-storm', { exportUsers: 0, apiClients: 0, apiRate: 2 }, {}), undefined);
+    assert.throws(
+      () => webUserFor('export-storm', storm, {}),
+      (e: Error) =>
+        e instanceof UserError &&
+        e.message ===
+          'export-storm requests exports and data API pages as an HQ web user: set CAPACITY_WEB_USER, CAPACITY_WEB_PASSWORD, CAPACITY_API_KEY, or pass --export-users 0 --api-clients 0',
+    );
+    // only what the load needs is asked for, and the secrets never show in the message
+    assert.throws(
+      () =>
+        webUserFor('soak', { exportUsers: 1, apiClients: 0, apiRate: 0 }, { CAPACITY_WEB_USER: 'w@x.org', CAPACITY_API_KEY: 'k-secret' }),
+      (e: Error) => /set CAPACITY_WEB_PASSWORD, or pass/.test(e.message) && !/k-secret/.test(e.message),
+    );
+    assert.deepEqual(webUserFor('mixed-day', storm, { CAPACITY_WEB_USER: 'w@x.org', CAPACITY_WEB_PASSWORD: 'p', CAPACITY_API_KEY: 'k' }), {
+      username: 'w@x.org',
+      password: 'p',
+      apiKey: 'k',
+    });
   });
 });

@@ -114,10 +114,37 @@ export interface K8sManifest {
   warnings: string[];
 }
 
+/**
+ * The web user an archive's exports and data API pages run as: from CAPACITY_WEB_USER with CAPACITY_WEB_PASSWORD
+ * (exports) and CAPACITY_API_KEY (API pages). No demo user here: a real HQ has none, so a missing one is refused.
+ */
+export function webUserFor(
+  scenario: string,
+  shape: Pick<ShapeParams, 'exportUsers' | 'apiClients' | 'apiRate'>,
+  env: Record<string, string | undefined>,
+): RunEnv['webUser'] {
+  const exports = shape.exportUsers > 0;
+  const api = shape.apiClients > 0 && shape.apiRate > 0;
+  if (!exports && !api) return undefined;
+  const missing = [
+    ...(env.CAPACITY_WEB_USER ? [] : ['CAPACITY_WEB_USER']),
+    ...(exports && !env.CAPACITY_WEB_PASSWORD ? ['CAPACITY_WEB_PASSWORD'] : []),
+    ...(api && !env.CAPACITY_API_KEY ? ['CAPACITY_API_KEY'] : []),
+  ];
+  if (missing.length)
+    throw new UserError(
+      `${scenario} requests ${[exports ? 'exports' : '', api ? 'data API pages' : ''].filter(Boolean).join(' and ')} as an HQ web user: ` +
+        `set ${missing.join(', ')}, or pass --export-users 0 --api-clients 0`,
+    );
+  return { username: env.CAPACITY_WEB_USER!, password: env.CAPACITY_WEB_PASSWORD ?? '', apiKey: env.CAPACITY_API_KEY ?? '' };
+}
+
 /** Prepares the corpus, archives the scenario with it and writes the ConfigMap and TestRun. */
 export async function buildK8sManifest(opts: K8sManifestOptions): Promise<K8sManifest> {
   const url = parseTargetUrl(opts.target, true);
   const shape = resolveShape(opts.scenario, { ...opts.shape, users: opts.users });
+  // before any work: a missing web user is refused at once
+  const webUser = webUserFor(opts.scenario, shape, process.env);
   // real workers: one per generated worker, and the corpus generated for them (their user ids, from one restore each)
   const creds = opts.credentialsFile ? credentialsFor(opts.credentialsFile, opts.users) : undefined;
   const baseUrl = url.origin + url.pathname.replace(/\/$/, '');
@@ -159,6 +186,7 @@ export async function buildK8sManifest(opts: K8sManifestOptions): Promise<K8sMan
     }
     fs.writeFileSync(path.join(corpusDir, 'users.json'), JSON.stringify(users));
     warnings.push("the archive holds the mobile workers' passwords (users.json): treat the ConfigMap or volume like a Secret");
+    if (webUser) warnings.push(`the archive holds the web user's password or API key (${webUser.username}): the same care applies`);
     const env: RunEnv = {
       scenario: opts.scenario,
       baseUrl,
@@ -166,6 +194,7 @@ export async function buildK8sManifest(opts: K8sManifestOptions): Promise<K8sMan
       corpusDir,
       shape: { ...shape },
       ownership: { segments: ownership.segments, pool: ownership.pool },
+      webUser,
     };
     const archive = path.join(stage, ARCHIVE_FILE);
     opts.log(`k6 archive of ${opts.scenario} with ${corpus.manifest.count} corpus forms`);

@@ -3,7 +3,7 @@ import { Option, type Command } from 'commander';
 import { buildK8sManifest } from '../../k8s/manifests.ts';
 import { isScenarioName, SCENARIO_NAMES, type ShapeParams } from '../../scenarios/lib/shapes.ts';
 import { UserError } from '../../core/errors.ts';
-import { positive, seconds } from '../options.ts';
+import { positive, seconds, wholeNumber } from '../options.ts';
 
 interface ManifestFlags {
   target: string;
@@ -18,6 +18,8 @@ interface ManifestFlags {
   rate?: number;
   duration?: number;
   vus?: number;
+  exportUsers?: number;
+  apiClients?: number;
   credentials?: string;
   volumeClaim?: string;
   archiveOut?: string;
@@ -47,6 +49,16 @@ export function register(program: Command): void {
       '--credentials <file>',
       'real mobile workers (username,password lines or JSON), one per --users: the corpus is generated for them (one restore each learns their user ids)',
     )
+    .option(
+      '--export-users <n>',
+      "web users requesting exports (default: the scenario's; over 0 needs CAPACITY_WEB_USER and CAPACITY_WEB_PASSWORD)",
+      wholeNumber('--export-users', 0),
+    )
+    .option(
+      '--api-clients <n>',
+      "data API clients (default: the scenario's; over 0 needs CAPACITY_WEB_USER and CAPACITY_API_KEY)",
+      wholeNumber('--api-clients', 0),
+    )
     .option('--volume-claim <pvc>', 'read the archive from this PersistentVolumeClaim instead of a ConfigMap (for archives over ~1 MB)')
     .option('--archive-out <file>', 'with --volume-claim: where to write archive.tar (default ./<name>-archive.tar)')
     .addOption(new Option('--arguments <args>', 'extra k6 run arguments for every pod, e.g. "--out experimental-prometheus-rw"'))
@@ -62,6 +74,8 @@ output with --arguments to collect them; \`capacity merge\` joins results direct
     .action(async (scenario: string, f: ManifestFlags) => {
       if (!isScenarioName(scenario)) throw new UserError(`unknown scenario "${scenario}": one of ${SCENARIO_NAMES.join(', ')}`);
       const shape: Partial<ShapeParams> = { rate: f.rate, durationS: f.duration, vus: f.vus };
+      if (f.exportUsers !== undefined) shape.exportUsers = f.exportUsers;
+      if (f.apiClients !== undefined) shape.apiClients = f.apiClients;
       const out = await buildK8sManifest({
         scenario,
         target: f.target,
