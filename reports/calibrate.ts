@@ -691,6 +691,7 @@ export function calibrate(results: LoadedResults, topology?: Topology): Calibrat
       : 'no k6 data_sent or no submissions',
   );
 
-  costs.push(...exportCosts(results));
+  // the exports' costs carry the run's source like the rest (a local run's are the stand-in's)
+  costs.push(...exportCosts(results).map((c) => (source ? { ...c, source } : c)));
   return calibration;
 }

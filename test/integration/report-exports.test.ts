@@ -28,7 +28,7 @@ describe('report: export rows from a real export-storm', { timeout: 300_000 }, (
       domain: 'it-report-exports',
       app: 'household',
       users: 10,
-      shape: { rate: 4, durationS: 20, vus: 10, exportUsers: 3, exportIntervalS: 5, apiClients: 1, apiRate: 1 },
+      shape: { rate: 4, durationS: 20, vus: 6, exportUsers: 3, exportIntervalS: 5, apiClients: 1, apiRate: 1 },
       resultsRoot: path.join(tmp, 'results'),
       collectIntervalMs: 1000,
       livenessEvery: 5,
