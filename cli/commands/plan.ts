@@ -5,6 +5,7 @@ import { UserError } from '../../core/errors.ts';
 import { computeVmSummary, formatPlan, formatSetsComparison, readSizingConfig, type SizingOverride } from '../../reports/sizing/index.ts';
 import type { PrintStyle } from '../../topology/vm-table.ts';
 import { calibrationOverrides, defaultTarget } from '../../reports/project.ts';
+import { positive } from '../options.ts';
 import { profileCalibration, readProfile } from '../../reports/profile.ts';
 
 const STYLES: PrintStyle[] = ['seed', 'grid', 'markdown', 'csv'];
@@ -59,13 +60,39 @@ export function register(program: Command): void {
       'per-unit costs from a calibration profile (capacity calibrate): unit sizes and users per web VM',
     )
     .option(
+      '--web-users <n>',
+      'with --calibration: HQ web users who request exports (default 1 per 20 mobile workers)',
+      positive('--web-users', true),
+    )
+    .option(
+      '--exports-per-web-user <n>',
+      'with --calibration: exports per web user per day (default 2)',
+      positive('--exports-per-web-user'),
+    )
+    .option(
+      '--rows-per-export <n>',
+      'with --calibration: rows in an export (default users x case load / web users)',
+      positive('--rows-per-export', true),
+    )
+    .option(
       '--vars <name>',
       'which combination of the config\'s "sets" to use, by its name ("7lakh-2000fpu") or one entry\'s (default: every combination)',
     )
     .action(
       (
         file: string,
-        opts: { json?: boolean; date?: string[]; format: string; set?: string[]; overrides?: string; calibration?: string; vars?: string },
+        opts: {
+          json?: boolean;
+          date?: string[];
+          format: string;
+          set?: string[];
+          overrides?: string;
+          calibration?: string;
+          vars?: string;
+          webUsers?: number;
+          exportsPerWebUser?: number;
+          rowsPerExport?: number;
+        },
       ) => {
         if (!STYLES.includes(opts.format as PrintStyle))
           throw new UserError(`--format must be one of ${STYLES.join(', ')}, not "${opts.format}"`);
@@ -86,7 +113,15 @@ export function register(program: Command): void {
           if (!profile) return computeVmSummary(c, overrides, { dates: opts.date });
           // The profile's costs first, so --overrides and --set still have the last word.
           const cal = profileCalibration(profile, opts.calibration!);
-          const measured = calibrationOverrides(c, cal, defaultTarget(c, cal, {}).target);
+          const measured = calibrationOverrides(
+            c,
+            cal,
+            defaultTarget(c, cal, {
+              ...(opts.webUsers !== undefined && { webUsers: opts.webUsers }),
+              ...(opts.exportsPerWebUser !== undefined && { exportsPerWebUserPerDay: opts.exportsPerWebUser }),
+              ...(opts.rowsPerExport !== undefined && { rowsPerExport: opts.rowsPerExport }),
+            }).target,
+          );
           if (c === configs[0]) for (const w of measured.skipped) process.stderr.write(`note: ${w}\n`);
           return computeVmSummary(c, [...measured.overrides, ...overrides], { dates: opts.date });
         });
