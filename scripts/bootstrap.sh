@@ -73,6 +73,16 @@ if ((${#missing[@]})); then
   done
 fi
 
+# The container stack (docker/) needs an engine: as root, start dockerd when no socket answers. Not fatal: only
+# --containers and --target containers need it, and they say so when it is missing.
+if [[ $(id -u) == 0 ]] && command -v dockerd >/dev/null 2>&1 && ! docker info >/dev/null 2>&1; then
+  mkdir -p "$home/logs"
+  nohup dockerd >>"$home/logs/dockerd.log" 2>&1 &
+  for _ in $(seq 1 30); do docker info >/dev/null 2>&1 && break; sleep 1; done
+  docker info >/dev/null 2>&1 && echo "capacity: started the Docker engine (dockerd; log .capacity/logs/dockerd.log)" >&2 ||
+    echo "capacity: could not start dockerd (see $home/logs/dockerd.log); the stack in containers will not be available" >&2
+fi
+
 # node_modules: install when absent or older than the lockfile.
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
   step "installing npm packages (npm ci)" npm ci --no-fund --no-audit
