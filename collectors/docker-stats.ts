@@ -214,12 +214,15 @@ export function dockerStatsCollector(target: DockerHostTarget, opts: { timeoutMs
     host: target.host,
     async sample(now: Date): Promise<Sample[]> {
       const stats = await dockerGet<DockerStats>(socket, `/containers/${name}/stats?stream=false`, opts.timeoutMs);
+      // a stopped container answers zeros read at year 1: never figures, and its limits are read again on restart
+      const stopped = !(Date.parse(stats.read) > 0);
+      if (stopped) inspect = undefined;
       if (!inspect || !inspect.State?.Running) {
         const fresh = await dockerGet<DockerInspect>(socket, `/containers/${name}/json`, opts.timeoutMs);
         if (inspect && fresh.Id !== inspect.Id) rates.clear();
         inspect = fresh;
       }
-      if (!inspect.State?.Running) throw new Error(`container ${target.container} is not running`);
+      if (stopped || !inspect.State?.Running) throw new Error(`container ${target.container} is not running`);
       return dockerSamples(now, target.host, target.container, stats, containerLimits(inspect, stats), rates);
     },
   };

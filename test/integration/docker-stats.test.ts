@@ -116,6 +116,17 @@ describe('docker-stats collector on a real container', { skip }, () => {
     assert.ok(busy.flat().every((s) => s.labels.via === 'docker' && s.host === 'pillow1'));
   });
 
+  it('a stopped container is an error, not zeros; after a restart it reads again', async () => {
+    const c = dockerStatsCollector({ host: 'pillow1', container: BUSY });
+    await c.sample(new Date());
+    docker('stop', '-t', '0', BUSY);
+    await assert.rejects(c.sample(new Date()), /is not running/);
+    docker('start', BUSY);
+    await sleep(1500);
+    const again = await c.sample(new Date());
+    assert.equal(again.find((s) => s.metric === 'cpu_limit_cores')?.value, 0.5);
+  });
+
   it('a container that is not there is an error (the sampler makes it a gap)', async () => {
     const c = dockerStatsCollector({ host: 'x', container: `capacity-test-absent-${process.pid}` });
     await assert.rejects(c.sample(new Date()), /404|No such container/);
