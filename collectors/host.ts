@@ -376,6 +376,8 @@ export interface HostTarget {
   host: string;
   /** node_exporter metrics URL (http://vm:9100/metrics); absent: read this machine's /proc. */
   nodeExporterUrl?: string;
+  /** A container that plays the VM: read from the Docker engine's stats (docker-stats.ts) instead. */
+  container?: string;
   /** For tests: another /proc root. */
   procRoot?: string;
 }

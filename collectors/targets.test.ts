@@ -49,6 +49,23 @@ describe('collector targets', () => {
     assert.equal(names.size, buildCollectors(t).length, 'collector names are unique');
   });
 
+  it('a host played by a container is read from the Docker engine, not node_exporter or /proc', () => {
+    const topo = loadTopology(example('seed-multi-vm.yaml'));
+    topo.hosts = topo.hosts.map((h, i) => ({
+      ...h,
+      address: `127.0.1.${i + 2}`,
+      nodeExporter: undefined,
+      container: `rehearsal-${h.name}`,
+    }));
+    const t = targetsFromTopology(topo);
+    assert.equal(t.hosts!.length, 14);
+    assert.deepEqual(t.hosts![0], { host: 'celery1', container: 'rehearsal-celery1' });
+    assert.equal(t.processes, undefined, 'loopback containers are not the local stack');
+    const hostCollectors = buildCollectors({ hosts: t.hosts }).map((c) => c.name);
+    assert.equal(hostCollectors.length, 14);
+    assert.ok(hostCollectors.includes('host@pg1'));
+  });
+
   it('the local topology file: loopback host without node_exporter is read from /proc', () => {
     const t = targetsFromTopology(loadTopology(example('local.yaml')));
     assert.deepEqual(t.hosts, [{ host: 'localhost' }]);

@@ -11,6 +11,7 @@ import { postgresUrl } from '../stack/components/postgres.ts';
 import { rabbitmqManagementUrl } from '../stack/components/rabbitmq.ts';
 import { redisUrl } from '../stack/components/redis.ts';
 import type { Endpoint, Host, ServiceInstance, Topology } from '../topology/model.ts';
+import { dockerStatsCollector } from './docker-stats.ts';
 import { elasticsearchCollector, type ElasticsearchOptions, type ElasticsearchTarget } from './elasticsearch.ts';
 import { hostCollector, type HostTarget } from './host.ts';
 import { joinUrl } from './http.ts';
@@ -170,7 +171,9 @@ export function targetsFromTopology(t: Topology, cred: TopologyCredentials = {})
   }
   let procTaken = false;
   for (const h of t.hosts) {
-    if (h.nodeExporter) {
+    if (h.container) {
+      out.hosts!.push({ host: h.name, container: h.container });
+    } else if (h.nodeExporter) {
       let url = h.nodeExporter.url ?? `http://${h.nodeExporter.host}:${h.nodeExporter.port}/metrics`;
       const u = new URL(url);
       if (u.pathname === '/' || u.pathname === '') {
@@ -205,7 +208,9 @@ export function buildCollectors(targets: CollectorTargets, opts: BuildOptions = 
   const timeoutMs = opts.timeoutMs ?? 5000;
   const kafkaHandles = new Map<string, KafkaAdminHandle>();
   return [
-    ...(targets.hosts ?? []).map((t) => hostCollector(t, { timeoutMs })),
+    ...(targets.hosts ?? []).map((t) =>
+      t.container ? dockerStatsCollector({ host: t.host, container: t.container }, { timeoutMs }) : hostCollector(t, { timeoutMs }),
+    ),
     ...(targets.postgres ?? []).map((t) => postgresCollector(t, { timeoutMs, ...opts.postgres })),
     ...(targets.pillows ?? []).map((t) =>
       pillowCollector(t, { timeoutMs, handle: sharedKafkaHandle(kafkaHandles, t.kafkaBrokers, timeoutMs) }),

@@ -269,6 +269,96 @@ function sections(m: ReportModel): Section[] {
     ],
   });
 
+  // 4b. A rehearsal: per-VM load measured on each VM's own container
+  const rh = m.rehearsal;
+  if (rh) {
+    const limitPct = (x: number | undefined) => (x === undefined ? '-' : `${num(x)} %`);
+    out.push({
+      title: 'Rehearsal: load measured on each VM (its container) against its limit',
+      text: [
+        `The VMs were containers whose CPU and memory limits are their rows' cores and RAM at the rehearsal's scale; each row is judged by what its own containers used. A VM saturates in a ramp step when its mean CPU is >= 90 % of its limit, or its memory >= 95 %.`,
+        rh.rateReached
+          ? `Rate reached: the ${num(rh.rateReached.rate)}/s step (${num(rh.rateReached.achievedPerSec)}/s achieved${rh.rateReached.sustained ? '' : ', not sustained'}).`
+          : 'No ramp steps in this run: utilisation is over the whole run.',
+        `Verdict: ${rh.summary}.`,
+      ],
+      tables: [
+        {
+          table: {
+            head: [
+              'VM row',
+              'hosts',
+              'state',
+              'CPU % of limit mean / max',
+              'CPU at rate',
+              'memory % of limit max',
+              'memory at rate',
+              'saturated at',
+            ],
+            rows: rh.rows.map((r) => [
+              r.row,
+              r.hosts.join(', ') || '-',
+              r.state,
+              r.cpuPctMean === undefined ? '-' : `${num(r.cpuPctMean)} / ${num(r.cpuPctMax)} %`,
+              limitPct(r.cpuPctAtRate),
+              limitPct(r.memPctMax),
+              limitPct(r.memPctAtRate),
+              r.saturatedAt
+                ? `${num(r.saturatedAt.rate)}/s step: ${r.saturatedAt.resource} ${num(r.saturatedAt.value)} % (${r.saturatedAt.host})`
+                : '-',
+            ]),
+          },
+          empty: 'No VM row.',
+        },
+        {
+          table: {
+            head: [
+              'host',
+              'container',
+              'CPU limit (cores)',
+              'memory limit',
+              'readings',
+              'CPU % mean / max',
+              'throttled % mean',
+              'memory % mean / max',
+            ],
+            rows: rh.hosts.map((h) => [
+              h.host,
+              h.container,
+              num(h.cpuLimitCores),
+              bytes(h.memLimitBytes),
+              h.readings,
+              `${num(h.cpuPctMean)} / ${num(h.cpuPctMax)} %`,
+              limitPct(h.throttledPctMean),
+              `${num(h.memPctMean)} / ${num(h.memPctMax)} %`,
+            ]),
+            numeric: [2, 4],
+          },
+          caption: 'Per container',
+          empty: 'No container was read.',
+        },
+        ...(rh.steps.length
+          ? [
+              {
+                table: {
+                  head: ['step', 'achieved/s', 'sustained', ...rh.hosts.map((h) => `${h.host} CPU %`)],
+                  rows: rh.steps.map((st) => [
+                    `${num(st.rate)}/s`,
+                    num(st.achievedPerSec),
+                    st.sustained ? 'yes' : 'no',
+                    ...rh.hosts.map((h) => num(st.cpuPct[h.host])),
+                  ]),
+                  numeric: [1],
+                },
+                caption: 'Mean CPU % of limit per ramp step',
+                empty: 'No ramp steps.',
+              },
+            ]
+          : []),
+      ],
+    });
+  }
+
   // 5. VMs
   out.push({
     title: "VMs under the run's load (OpenCRVS scaling signals)",

@@ -14,6 +14,7 @@ import { monthOf, project, verdicts, type Projection, type RowVerdict, type Targ
 import { readProfile, withProfile } from './profile.ts';
 import { renderHtml, renderMarkdown } from './render.ts';
 import { loadResults, sumByTime, type LoadedResults, type Series } from '../results-dir/index.ts';
+import { rehearsalVerdicts, type RehearsalReport } from './rehearsal.ts';
 import { signalsByRow, type HostStats } from './signals.ts';
 import { readSizingConfig } from './sizing/index.ts';
 
@@ -80,6 +81,8 @@ export interface ReportModel {
     storageUnit: string;
   };
   verdicts: RowVerdict[];
+  /** A run whose VMs were containers (docker/rehearsal.ts): each row judged by its own containers' load against their limits. */
+  rehearsal?: RehearsalReport;
   hosts: HostStats[];
   charts: Array<{ id: string; title: string; file: string; width: number; height: number }>;
   chartsNotDrawn: Array<{ title: string; reason: string }>;
@@ -430,6 +433,13 @@ export async function buildReport(opts: ReportOptions): Promise<ReportResult> {
   const rows = topoInfo?.rows ?? [];
   const { hosts, byRow } = signalsByRow(results.samples, rows, topology);
   const rowVerdicts = verdicts(rows, proj, calibration, topology, byRow);
+  const ramp = results.summary?.rampToBreak;
+  const rehearsal = rehearsalVerdicts(
+    results.samples,
+    rows,
+    topology,
+    ramp ? { steps: ramp.steps, stepS: results.manifest?.parameters?.shape?.stepS } : undefined,
+  );
   if (!rows.length)
     notes.push(
       "no topology (give --topology, or run with --topology): no verdicts per VM row; the sizing model's VM summary for the target is shown instead",
@@ -505,6 +515,7 @@ export async function buildReport(opts: ReportOptions): Promise<ReportResult> {
   };
   if (!model.run.scenario && results.manifest?.scenario) model.run.scenario = results.manifest.scenario;
   if (topoInfo) model.topology = topoInfo;
+  if (rehearsal) model.rehearsal = rehearsal;
 
   const outDir = path.resolve(opts.outDir ?? path.join(results.dir, 'report'));
   fs.mkdirSync(outDir, { recursive: true });

@@ -95,6 +95,22 @@ describe('YAML examples', () => {
     );
   });
 
+  it('a host played by a container names it, and gets no node_exporter by default', () => {
+    const t = readYamlTopology(
+      [
+        'defaults: { node_exporter_port: 9100 }',
+        'hosts:',
+        '  - { name: pg1, address: 127.0.1.3, container: rehearsal-pg1, services: [postgresql] }',
+        '  - { name: vm1, address: 192.0.2.30 }',
+      ].join('\n'),
+      't.yaml',
+    );
+    assert.equal(t.hosts[0]!.container, 'rehearsal-pg1');
+    assert.equal(t.hosts[0]!.nodeExporter, undefined);
+    assert.equal(t.hosts[1]!.container, undefined);
+    assert.equal(t.hosts[1]!.nodeExporter?.port, 9100);
+  });
+
   it('warns when hosts and VM counts disagree', () => {
     const t = readYamlTopology(
       'rows:\n  - { name: web, cores: 4, ram_gb: 8, storage_gb: 50, vms: 2 }\nhosts:\n  - { name: w1, row: web }\n',

@@ -97,6 +97,8 @@ export interface Host {
   services: ServiceInstance[];
   /** Where a Prometheus node_exporter answers on this host, if one runs. */
   nodeExporter?: Endpoint;
+  /** A container that plays this VM (a rehearsal): its figures come from the Docker engine's stats, not node_exporter. */
+  container?: string;
   /** Other host variables from the source (inventory host vars), as strings. */
   vars?: Record<string, string>;
 }

@@ -16,7 +16,7 @@ import { Fields, YamlSource, describe, isRecord, type YamlPath } from '../core/y
 
 const TOP_KEYS = ['name', 'description', 'target', 'defaults', 'rows', 'hosts'];
 const ROW_KEYS = ['name', 'cores', 'ram_gb', 'storage_gb', 'vms', 'storage_group', 'description'];
-const HOST_KEYS = ['name', 'address', 'row', 'groups', 'services', 'node_exporter', 'description'];
+const HOST_KEYS = ['name', 'address', 'row', 'groups', 'services', 'node_exporter', 'container', 'description'];
 const SERVICE_KEYS = ['kind', 'name', 'port', 'ports', 'protocol', 'url', 'endpoints'];
 const ENDPOINT_KEYS = ['host', 'port', 'protocol', 'url', 'name'];
 const PROTOCOLS: Protocol[] = ['http', 'https', 'postgresql', 'kafka', 'redis', 'amqp', 'tcp'];
@@ -98,7 +98,10 @@ export function topologyFromYaml(src: YamlSource): Topology {
       return g.trim();
     });
     host.services = f.list('services').map((s, k) => readService(src, ['hosts', i, 'services', k], s, address));
-    const ne = readNodeExporter(f, address, nodeExporterDefault);
+    const container = f.string('container', true);
+    if (container) host.container = container;
+    // a container's figures come from the engine: no node_exporter default for it
+    const ne = readNodeExporter(f, address, container ? false : nodeExporterDefault);
     if (ne) host.nodeExporter = ne;
     topology.hosts.push(host);
   });

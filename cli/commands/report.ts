@@ -102,6 +102,14 @@ export function register(program: Command): void {
         lines.push(`${head}${rest}${both}${v.signals.length ? `; signals: ${v.signals.map((s) => s.name).join(', ')}` : ''}`);
       }
       if (!m.verdicts.length) lines.push('  no topology: no verdicts per VM row (give --topology)');
+      if (m.rehearsal) {
+        lines.push(`  rehearsal: ${m.rehearsal.summary}`);
+        for (const r of m.rehearsal.rows) {
+          const cpu = r.cpuPctMean === undefined ? '' : `  CPU ${Math.round(r.cpuPctMean)} / ${Math.round(r.cpuPctMax ?? 0)} % of limit`;
+          const mem = r.memPctMax === undefined ? '' : `, memory max ${Math.round(r.memPctMax)} %`;
+          lines.push(`    ${r.row.padEnd(14)} ${r.state.padEnd(15)}${cpu}${mem}`);
+        }
+      }
       const p = m.projection;
       process.stdout.write(
         `${m.title}: ${p ? `${p.target.users} users, ${p.target.formsPerUserPerMonth} forms/user/month, ${p.target.months} months (${p.start} to ${p.horizon})` : ''}\n${lines.join('\n')}\n` +
