@@ -79,6 +79,11 @@ type senderSpec struct {
 	} `js:"templates"`
 	TemplateOf []int    `js:"templateOf"`
 	Prefixes   []string `js:"prefixes"`
+	// body k: bytes offsets[k] to offsets[k]+lengths[k] of the pack file packs[packOf[k]]
+	Packs   []string `js:"packs"`
+	PackOf  []int    `js:"packOf"`
+	Offsets []int    `js:"offsets"`
+	Lengths []int    `js:"lengths"`
 }
 
 type sender struct {
@@ -108,16 +113,25 @@ func (i *instance) newSender(call sobek.FunctionCall) sobek.Value {
 	}
 	s := &sender{log: i, url: u, followEvery: spec.FollowEvery, templateOf: spec.TemplateOf, prefixes: spec.Prefixes,
 		accepted: rt.ToValue(1), rejected: rt.ToValue(0)}
-	// the bodies' bytes as they are in the VU's ArrayBuffers: no copy
-	bodies := arg.ToObject(rt).Get("bodies").ToObject(rt)
-	n := int(bodies.Get("length").ToInteger())
-	s.bodies = make([][]byte, n)
-	for k := range n {
-		ab, ok := bodies.Get(strconv.Itoa(k)).Export().(sobek.ArrayBuffer)
-		if !ok {
-			common.Throw(rt, fmt.Errorf("capacity.sender: body %d is not an ArrayBuffer", k))
+	// the bodies: slices of the packs, mapped once per process (packs.go), so no VU holds a copy
+	n := len(spec.PackOf)
+	if len(spec.Offsets) != n || len(spec.Lengths) != n {
+		common.Throw(rt, fmt.Errorf("capacity.sender: %d pack indexes, %d offsets, %d lengths", n, len(spec.Offsets), len(spec.Lengths)))
+	}
+	mapped := make([][]byte, len(spec.Packs))
+	for p, path := range spec.Packs {
+		if mapped[p], err = pack(path); err != nil {
+			common.Throw(rt, fmt.Errorf("capacity.sender: %w", err))
 		}
-		s.bodies[k] = ab.Bytes()
+	}
+	s.bodies = make([][]byte, n)
+	for k, p := range spec.PackOf {
+		if p < 0 || p >= len(mapped) {
+			common.Throw(rt, fmt.Errorf("capacity.sender: body %d is in no pack (%d)", k, p))
+		}
+		if s.bodies[k], err = body(mapped[p], spec.Offsets[k], spec.Lengths[k]); err != nil {
+			common.Throw(rt, fmt.Errorf("capacity.sender: body %d of %s: %w", k, spec.Packs[p], err))
+		}
 	}
 	for _, t := range spec.Templates {
 		h := make(http.Header, len(t.Headers))

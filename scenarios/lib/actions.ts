@@ -51,28 +51,39 @@ function basic(u: CorpusUser): string {
 }
 
 /**
- * A worker this VU sends for: its bodies in memory, one buffer each, in timeline order, and beside each body its
- * form's name and the request parameters it is posted with (built once: objects shared by every body of a form).
+ * A worker this VU sends for: its bodies in timeline order, and beside each body its form's name and the request
+ * parameters it is posted with (built once: objects shared by every body of a form). On stock k6 the bodies are in
+ * the VU's memory, one buffer each; capacity's build (k6/x/capacity) maps the worker's pack once per k6 process
+ * and is given where each body is in it, so no VU holds a copy (k6's memory is then about one corpus).
  */
 interface OwnedWorker {
   w: number;
-  bodies: ArrayBuffer[];
+  /** the JavaScript path's bodies; none on capacity's build */
+  bodies: ArrayBuffer[] | undefined;
+  pack: string;
+  offsets: number[];
+  lengths: number[];
   forms: string[];
   params: Params[];
 }
 
+const packFile = (w: number) => `${env.corpusDir}/bodies/w${w}.bin`;
+
 function loadWorker(w: number): OwnedWorker {
-  const pack = open(`${env.corpusDir}/bodies/w${w}.bin`, 'b');
+  // native.capacity: set before this module runs (scenarios/lib/native.ts is imported first)
+  const pack = native.capacity ? undefined : open(packFile(w), 'b');
   const index = JSON.parse(open(`${env.corpusDir}/bodies/w${w}.json`)) as WorkerPackIndex;
   const auth = basic(users[w] as CorpusUser);
   const shared = new Map<string, Params>();
   // sliced once here: a request then posts a buffer as it is, with no copy
-  const bodies: ArrayBuffer[] = [];
+  const bodies: ArrayBuffer[] | undefined = pack ? [] : undefined;
+  const offsets: number[] = [];
   const forms: string[] = [];
   const params: Params[] = [];
   let at = 0;
   index.lengths.forEach((len, j) => {
-    bodies.push(pack.slice(at, at + len));
+    bodies?.push(pack!.slice(at, at + len));
+    offsets.push(at);
     at += len;
     const form = formNames[index.forms[j]!]!;
     const type = index.types[j]!;
@@ -84,11 +95,12 @@ function loadWorker(w: number): OwnedWorker {
     forms.push(form);
     params.push(p);
   });
-  return { w, bodies, forms, params };
+  return { w, bodies, pack: packFile(w), offsets, lengths: index.lengths, forms, params };
 }
 
 // k6 lets a VU open only files that the first init pass (__VU 0) opened: that pass opens every pack this
-// generator may send. A VU then loads the workers it owns in each segment it may turn out to be (the runner names
+// generator may send (on capacity's build, only their indexes: k6/x/capacity reads the packs itself, and a file k6
+// opened stays in its memory for the whole run). A VU then loads the workers it owns in each segment it may turn out to be (the runner names
 // the segment; a k6-operator pod learns it at run time).
 const ownedBySegment = new Map<number, OwnedWorker[]>();
 if (!planning) {
@@ -96,7 +108,7 @@ if (!planning) {
   for (const s of segments) {
     if (__VU === 0) {
       for (const w of segmentWorkers(ownership, s)) {
-        open(`${env.corpusDir}/bodies/w${w}.bin`, 'b');
+        if (!native.capacity) open(packFile(w), 'b');
         open(`${env.corpusDir}/bodies/w${w}.json`);
       }
     } else {
@@ -200,7 +212,9 @@ let acked = 0;
 // This VU's submissions in the order it sends them, built at its first: its workers in turn, each worker's forms in
 // timeline order. Flat arrays, so a request costs one index (k6 runs this code in an interpreter, where every
 // division, lookup and call shows in the harness's own cost).
-let sendBodies: ArrayBuffer[] | undefined;
+/** how many submissions this VU has; -1 until its send order is built */
+let sendCount = -1;
+let sendBodies: ArrayBuffer[] = [];
 let sendParams: Params[] = [];
 /** `"w":<worker>,"form":"<name>"` of each submission, for its request line */
 let sendWorkerForm: string[] = [];
@@ -208,16 +222,22 @@ let sendWorkerForm: string[] = [];
 let sender: Sender | undefined;
 
 /** Builds the send order (and the native sender), then sets them all at once: a failure leaves nothing half-set. */
-function sendOrder(): ArrayBuffer[] {
+function sendOrder(): number {
   const mine = own ?? myWorkers();
   const bodies: ArrayBuffer[] = [];
   const params: Params[] = [];
   const workerForm: string[] = [];
-  const longest = Math.max(0, ...mine.map((o) => o.bodies.length));
+  const packOf: number[] = [];
+  const offsets: number[] = [];
+  const lengths: number[] = [];
+  const longest = Math.max(0, ...mine.map((o) => o.offsets.length));
   for (let j = 0; j < longest; j++) {
-    for (const o of mine) {
-      if (j >= o.bodies.length) continue;
-      bodies.push(o.bodies[j]!);
+    for (const [p, o] of mine.entries()) {
+      if (j >= o.offsets.length) continue;
+      if (o.bodies) bodies.push(o.bodies[j]!);
+      packOf.push(p);
+      offsets.push(o.offsets[j]!);
+      lengths.push(o.lengths[j]!);
       params.push(o.params[j]!);
       workerForm.push(`"w":${o.w},"form":"${o.forms[j]!}"`);
     }
@@ -229,7 +249,10 @@ function sendOrder(): ArrayBuffer[] {
     sender = native.capacity.sender({
       url: receiverUrl,
       followEvery,
-      bodies,
+      packs: mine.map((o) => o.pack),
+      packOf,
+      offsets,
+      lengths,
       templates: templates.map((p) => ({ headers: p.headers as Record<string, string>, tags: p.tags as Record<string, string> })),
       templateOf: params.map((p) => index.get(p)!),
       prefixes: workerForm,
@@ -238,7 +261,8 @@ function sendOrder(): ArrayBuffer[] {
   sendParams = params;
   sendWorkerForm = workerForm;
   sendBodies = bodies;
-  return bodies;
+  sendCount = params.length;
+  return sendCount;
 }
 
 /**
@@ -247,8 +271,7 @@ function sendOrder(): ArrayBuffer[] {
  */
 export function submit(): void {
   const k = submitted++;
-  const sending = (sendBodies ?? sendOrder())[k];
-  if (sending === undefined) {
+  if (k >= (sendCount < 0 ? sendOrder() : sendCount)) {
     corpusExhausted.add(1);
     return;
   }
@@ -259,7 +282,7 @@ export function submit(): void {
     return;
   }
   // response bodies are kept as text (the options' default): the check reads them
-  const res = post(receiverUrl, sending, sendParams[k]);
+  const res = post(receiverUrl, sendBodies[k]!, sendParams[k]);
   // The check that reads the body (k6's check() costs a tagged sample per call, a fifth of a bare post): a 201 whose
   // message is submit_success (HQ's 201 submit_error is a failure). Its outcome goes into the request line.
   const status = res.status;

@@ -1,11 +1,19 @@
 // k6/x/capacity, the extension in capacity's k6 build (k6x/submit/submit.go).
 declare module 'k6/x/capacity' {
-  /** What a VU submits: its bodies in send order, and for each the request template and request-line prefix. */
+  /**
+   * What a VU submits: its bodies in send order (where each is in the corpus's body packs, which the extension maps
+   * into memory once per process), and for each the request template and request-line prefix.
+   */
   export interface SenderSpec {
     url: string;
     /** every followEvery-th accepted submission of the VU gets "f":1 in its line (the liveness sample); 0: none */
     followEvery: number;
-    bodies: ArrayBuffer[];
+    /** absolute paths of the pack files (bodies/w<i>.bin) */
+    packs: string[];
+    /** body k: bytes offsets[k] to offsets[k] + lengths[k] of packs[packOf[k]] */
+    packOf: number[];
+    offsets: number[];
+    lengths: number[];
     /** headers and tags shared by the bodies of one form and content type */
     templates: { headers: Record<string, string>; tags: Record<string, string> }[];
     templateOf: number[];
