@@ -204,9 +204,13 @@ function hashFiles(files: string[]): string {
   return h.digest('hex');
 }
 
+/** What a run writes into the source trees (k6's bundle): not an input of the service, so never a reason to rebuild. */
+const GENERATED = [path.join('scenarios', 'lib', 'generated')];
+
 /** Every file under the given entries, sorted, with its content hashed (sources are small; node_modules is not hashed). */
 function hashTree(root: string, entries: string[], h: crypto.Hash): void {
   const walk = (rel: string): void => {
+    if (GENERATED.includes(rel)) return;
     const abs = path.join(root, rel);
     const st = fs.lstatSync(abs);
     if (st.isDirectory()) {
