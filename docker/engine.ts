@@ -57,7 +57,7 @@ export async function requireEngine(client: Docker = docker()): Promise<string> 
     return v.Version;
   } catch (err) {
     const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    throw new UserError(`${NO_ENGINE} (${reason})`);
+    throw new UserError(`${NO_ENGINE} (${reason})`, 1); // a missing prerequisite, not bad input
   }
 }
 
