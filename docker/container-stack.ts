@@ -11,7 +11,7 @@ import { stackPaths, type StackPaths } from '../core/paths.ts';
 import { ensureTopics } from '../hq/index.ts';
 import type { StackContext } from '../stack/component.ts';
 import { elasticsearchUrl } from '../stack/components/elasticsearch.ts';
-import { HQ_TOPICS, webWorker } from '../stack/components/hq.ts';
+import { celeryWorker, HQ_TOPICS, pillow, webWorker } from '../stack/components/hq.ts';
 import { kafkaBroker } from '../stack/components/kafka.ts';
 import { nginxUrl } from '../stack/components/nginx.ts';
 import { postgres, postgresUrl } from '../stack/components/postgres.ts';
@@ -28,6 +28,7 @@ import {
   NGINX_CONF_IN_CONTAINER,
   stackSpecs,
   type ComponentSpec,
+  type PillowKind,
 } from './container-specs.ts';
 import {
   containerLogTail,
@@ -318,8 +319,12 @@ function endpointOf(s: ComponentSpec, ctx: StackContext): string {
   if (s.component === 'elasticsearch') return elasticsearchUrl(ctx);
   if (s.component === 'kafka') return kafkaBroker(ctx);
   if (s.component === 'nginx') return nginxUrl(ctx);
-  const p = s.publish[0];
-  return p ? `${ctx.config.host}:${ctx.config.ports[p.port] + (p.offset ?? 0)}` : `(no port) ${s.component}`;
+  const pillowKind = /^pillow-(xform|case|ucr)$/.exec(s.component)?.[1];
+  if (pillowKind) return pillow(pillowKind as PillowKind).endpoint(ctx);
+  const celery = /^celery-(\d+)$/.exec(s.component)?.[1];
+  if (celery) return celeryWorker(Number(celery) - 1).endpoint(ctx);
+  const p = s.publish[0]!;
+  return `${ctx.config.host}:${ctx.config.ports[p.port] + (p.offset ?? 0)}`;
 }
 
 /** What the collectors watch for the containerised stack: every service through its published port; this machine's /proc. */
