@@ -42,3 +42,8 @@ test('the blob store and nginx config are bind mounts from the stack folder unde
   assert.deepEqual(engine('nginx').binds, { '/tmp/capx/containers/it/nginx.conf': '/etc/capacity/nginx.conf:ro' });
   assert.deepEqual(engine('postgres').binds, {});
 });
+
+test("the service's containers run as the user running capacity (the blob store's files are theirs); the rest as their images say", () => {
+  assert.equal(engine('web-1').user, `${process.getuid!()}:${process.getgid!()}`);
+  assert.equal(engine('postgres').user, undefined);
+});

@@ -80,6 +80,8 @@ export function engineSpec(
     network: networkName(o.stack),
     alias: spec.component,
     binds,
+    // the blob store's files belong to whoever runs capacity, so the audit and `down` can read and remove them
+    user: spec.blobs ? `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}` : undefined,
   };
 }
 
