@@ -18,7 +18,7 @@ import { postgres, postgresUrl } from '../stack/components/postgres.ts';
 import { quietProgress } from '../stack/stack.ts';
 import { portHolder, portIsFree } from '../stack/ports.ts';
 import { currentUser } from '../stack/service-user.ts';
-import { localTargets, type CollectorTargets } from '../collectors/targets.ts';
+import { LOCAL_HOST, localTargets, type CollectorTargets } from '../collectors/targets.ts';
 import { maskUrlPasswords } from '../core/redact.ts';
 import { containerPorts, containerStackConfig, containerStackName, type ContainerPorts } from './container-ports.ts';
 import {
@@ -329,8 +329,12 @@ function endpointOf(s: ComponentSpec, ctx: StackContext): string {
   return `${ctx.config.host}:${ctx.config.ports[p.port] + (p.offset ?? 0)}`;
 }
 
-/** What the collectors watch for the containerised stack: every service through its published port; this machine's /proc. */
-export function containerCollectorTargets(ctx: StackContext): CollectorTargets {
+/**
+ * What the collectors watch for the containerised stack: every service through its published port, this machine's
+ * /proc, and CPU and memory per component from the engine (what the local stack's pid files give).
+ */
+export function containerCollectorTargets(ctx: StackContext, stack = containerStackName()): CollectorTargets {
   const { processes: _p, localStores: _l, ...rest } = localTargets({ config: ctx.config, paths: ctx.paths });
-  return rest;
+  const containers = Object.fromEntries(stackSpecs(ctx.config).map((s) => [s.component, containerName(stack, s.component)]));
+  return { ...rest, containerProcesses: [{ host: LOCAL_HOST, containers }] };
 }

@@ -19,7 +19,7 @@ export class ContainersTarget extends StackTarget {
   }
 
   collectorTargets() {
-    return this.stack && containerCollectorTargets(this.stack.ctx);
+    return this.stack && containerCollectorTargets(this.stack.ctx, this.stack.stack);
   }
 
   async stop(): Promise<void> {
