@@ -38,8 +38,9 @@ async function printStatus(): Promise<boolean> {
  * `stack up|down|status --containers`: the same stack as containers on the Docker engine (docker/container-stack.ts).
  * Returns false when the options ask for the local stack.
  */
-async function containersAction(action: 'up' | 'down' | 'status', opts: { containers?: boolean }): Promise<boolean> {
+async function containersAction(action: 'up' | 'down' | 'status', opts: { containers?: boolean; ports?: string }): Promise<boolean> {
   if (!opts.containers) return false;
+  if (opts.ports) throw new UserError('--ports moves the local stack; the containers publish on CAPACITY_CONTAINERS_<NAME>_PORT');
   if (action === 'up') {
     const t0 = Date.now();
     const up = await containerStackUp({ log: (m) => stderrProgress.step(m) });
