@@ -9,7 +9,7 @@ import { postgresUrl } from '../../stack/components/postgres.ts';
 import { writeFileAtomic } from '../../core/fs.ts';
 import { formatBytes, formatTable } from '../table.ts';
 import { UserError } from '../../core/errors.ts';
-import { containerStackDown, containerStackStatus, containerStackUp } from '../../docker/container-stack.ts';
+import { containerStackDown, containerStackLogs, containerStackStatus, containerStackUp } from '../../docker/container-stack.ts';
 
 async function printStatus(): Promise<boolean> {
   const ctx = loadStackContext();
@@ -130,10 +130,17 @@ export function register(program: Command): void {
     )
     .option('-n, --lines <n>', 'lines to show', '40')
     .option('-f, --follow', 'keep printing new lines (Ctrl-C to stop)')
-    .action(async (name: string | undefined, opts: { lines: string; follow?: boolean }) => {
-      const ctx = loadStackContext();
+    .option('--containers', "the containerised stack's containers (their output, from the engine)")
+    .action(async (name: string | undefined, opts: { lines: string; follow?: boolean; containers?: boolean }) => {
       const n = Number(opts.lines);
       if (!Number.isInteger(n) || n < 1) throw new UserError(`--lines must be a positive whole number, not "${opts.lines}"`);
+      if (opts.containers) {
+        if (opts.follow) throw new UserError('--follow with --containers: use `docker logs -f <stack>-<component>`');
+        for (const l of await containerStackLogs({ component: name, lines: n }))
+          console.log(`==> ${l.component} (${l.container}) <==\n${l.text || '(no output yet)'}`);
+        return;
+      }
+      const ctx = loadStackContext();
       const chosen = name ? [componentByName(name)] : components.filter((c) => c.start);
       if (opts.follow) {
         const files = chosen.map((c) => c.logFile(ctx));
