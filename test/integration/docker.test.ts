@@ -39,7 +39,8 @@ const env: NodeJS.ProcessEnv = { ...process.env, CAPACITY_CONTAINERS_STACK: STAC
 for (const n of PUBLISHED) env[portVariable(n)] = String(PORTS[n]);
 
 const hasEngine = await engineAvailable();
-const noEngine = !hasEngine && 'no Docker engine answers (DOCKER_HOST or /var/run/docker.sock): scripts/bootstrap.sh starts one as root';
+const noEngine =
+  !hasEngine && 'no Docker engine answers (DOCKER_HOST or /var/run/docker.sock): scripts/bootstrap.sh --engine starts one as root';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const secs = (t0: number) => ((Date.now() - t0) / 1000).toFixed(1);
 
@@ -87,7 +88,7 @@ describe('the stack in containers', { timeout: 1_500_000 }, () => {
       assert.equal(res.status, 1, res.stdout + res.stderr);
       const lines = res.stderr.trim().split('\n');
       assert.equal(lines.length, 1, `exactly one line on stderr: ${res.stderr}`);
-      assert.match(lines[0]!, /^capacity: no Docker engine answers .*apt-get install docker\.io.*dockerd &/);
+      assert.match(lines[0]!, /^capacity: no Docker engine answers .*apt-get install docker\.io.*dockerd &.*bootstrap\.sh --engine/);
       assert.equal(res.stdout, '');
     }
     assert.deepEqual(fs.readdirSync(results), [], 'no results directory');
