@@ -11,7 +11,6 @@
 // first request (k6 init: the harness loads each VU's workers' bodies). Figures are medians of --repeat runs.
 // Run: node --import tsx bench/harness.ts [--requests 24000] [--users 48] [--vus 16] [--seconds 10 (wrk)] [--repeat 3]
 // (installs wrk and Locust first, through `scripts/bootstrap.sh --bench`, when they are missing)
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,6 +23,7 @@ import { k6Binary } from '../stack/components/k6.ts';
 import { nginxUrl } from '../stack/components/nginx.ts';
 import { repoRoot } from '../core/paths.ts';
 import { loadStackContext, stackUp, stderrProgress } from '../stack/stack.ts';
+import { measure, median, type Measured } from './measure.ts';
 import { ensureBenchTools } from './prerequisites.ts';
 
 const { values } = parseArgs({
@@ -44,68 +44,6 @@ const requests = perVu * vus;
 const seconds = Number(values.seconds);
 const repeat = Number(values.repeat);
 const SAMPLE = 256;
-const USER_HZ = 100;
-
-interface Measured {
-  code: number;
-  out: string;
-  /** requests nginx counted while the generator ran */
-  requests: number;
-  loadCpuS: number;
-  loadWallS: number;
-  startupCpuS: number;
-  totalCpuS: number;
-}
-
-/** Runs a generator; samples its CPU time and nginx's request counter every 20 ms. */
-async function measure(cmd: string, args: string[], env: NodeJS.ProcessEnv, statusUrl: string): Promise<Measured> {
-  const counter = async () => Number(/\n\s*\d+\s+\d+\s+(\d+)/.exec(await (await fetch(statusUrl)).text())![1]);
-  const base = await counter();
-  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
-  let code: number | undefined;
-  child.on('close', (c) => (code = c ?? 1));
-  child.on('error', (err) => {
-    out += `${cmd}: ${err.message}\n`; // could not start it: reported as a failed run, not an unhandled error
-    code ??= 127;
-  });
-  const cpu = () => {
-    try {
-      const st = fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8');
-      const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
-      return (Number(f[11]) + Number(f[12])) / USER_HZ;
-    } catch {
-      return NaN;
-    }
-  };
-  const samples: { cpu: number; req: number; t: number }[] = [];
-  while (code === undefined) {
-    const c = cpu();
-    // every status poll is itself a request: take ours out
-    const req = (await counter()) - base - samples.length - 1;
-    if (!Number.isNaN(c)) samples.push({ cpu: c, req, t: Date.now() });
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  const first = samples.findIndex((s) => s.req > 2);
-  let last = samples.length - 1;
-  while (last > 0 && samples[last]!.req <= samples[last - 1]!.req) last--;
-  const from = samples[Math.max(0, first - 1)] ?? { cpu: 0, req: 0, t: 0 };
-  const to = samples[last] ?? from;
-  return {
-    code: code ?? 1,
-    out,
-    requests: to.req - from.req,
-    loadCpuS: to.cpu - from.cpu,
-    loadWallS: (to.t - from.t) / 1000,
-    startupCpuS: from.cpu,
-    totalCpuS: samples.at(-1)?.cpu ?? 0,
-  };
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
 async function main(): Promise<void> {
   // wrk runs beside the harness here; Locust joins it (its own issue): both come from `scripts/bootstrap.sh --bench`
   ensureBenchTools(['wrk', 'locust']); // before the stack and the corpus, which take minutes
