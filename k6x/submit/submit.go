@@ -63,7 +63,8 @@ func (i *instance) take(sobek.FunctionCall) sobek.Value {
 	return i.vu.Runtime().ToValue(out)
 }
 
-// template: the headers and tags shared by the bodies of one form and content type
+// template: the headers and tags shared by the bodies of one form (each body may set its own Content-Type: a
+// multipart body names its own boundary, so a template per content type would be one per body)
 type template struct {
 	header http.Header
 	tags   [][2]string
@@ -77,8 +78,10 @@ type senderSpec struct {
 		Headers map[string]string `js:"headers"`
 		Tags    map[string]string `js:"tags"`
 	} `js:"templates"`
-	TemplateOf []int    `js:"templateOf"`
-	Prefixes   []string `js:"prefixes"`
+	TemplateOf []int `js:"templateOf"`
+	// Types[k]: body k's Content-Type, set over its template's ("" keeps the template's)
+	Types    []string `js:"types"`
+	Prefixes []string `js:"prefixes"`
 	// body k: bytes offsets[k] to offsets[k]+lengths[k] of the pack file packs[packOf[k]]
 	Packs   []string `js:"packs"`
 	PackOf  []int    `js:"packOf"`
@@ -92,6 +95,7 @@ type sender struct {
 	bodies      [][]byte
 	templates   []template
 	templateOf  []int
+	types       []string
 	prefixes    []string
 	followEvery int
 	acked       int
@@ -111,7 +115,7 @@ func (i *instance) newSender(call sobek.FunctionCall) sobek.Value {
 	if err != nil {
 		common.Throw(rt, fmt.Errorf("capacity.sender: %w", err))
 	}
-	s := &sender{log: i, url: u, followEvery: spec.FollowEvery, templateOf: spec.TemplateOf, prefixes: spec.Prefixes,
+	s := &sender{log: i, url: u, followEvery: spec.FollowEvery, templateOf: spec.TemplateOf, types: spec.Types, prefixes: spec.Prefixes,
 		accepted: rt.ToValue(1), rejected: rt.ToValue(0)}
 	// the bodies: slices of the packs, mapped once per process (packs.go), so no VU holds a copy
 	n := len(spec.PackOf)
@@ -145,8 +149,9 @@ func (i *instance) newSender(call sobek.FunctionCall) sobek.Value {
 		sort.Slice(tt.tags, func(a, b int) bool { return tt.tags[a][0] < tt.tags[b][0] })
 		s.templates = append(s.templates, tt)
 	}
-	if len(s.templateOf) != n || len(s.prefixes) != n {
-		common.Throw(rt, fmt.Errorf("capacity.sender: %d bodies, %d template indexes, %d prefixes", n, len(s.templateOf), len(s.prefixes)))
+	if len(s.templateOf) != n || len(s.types) != n || len(s.prefixes) != n {
+		common.Throw(rt, fmt.Errorf("capacity.sender: %d bodies, %d template indexes, %d content types, %d prefixes",
+			n, len(s.templateOf), len(s.types), len(s.prefixes)))
 	}
 	for k, t := range s.templateOf {
 		if t < 0 || t >= len(s.templates) {
@@ -175,7 +180,7 @@ func (s *sender) post(call sobek.FunctionCall) sobek.Value {
 	// as k6's http.post builds it (js/modules/k6/http/request.go parseRequest)
 	req := &httpext.ParsedHTTPRequest{
 		URL:              &u,
-		Req:              &http.Request{Method: http.MethodPost, URL: u.GetURL(), Header: t.header.Clone()},
+		Req:              &http.Request{Method: http.MethodPost, URL: u.GetURL(), Header: requestHeader(t.header, s.types[k])},
 		Body:             bytes.NewBuffer(s.bodies[k]),
 		Timeout:          60 * time.Second,
 		Throw:            state.Options.Throw.Bool,
@@ -216,6 +221,15 @@ func (s *sender) post(call sobek.FunctionCall) sobek.Value {
 		return s.accepted
 	}
 	return s.rejected
+}
+
+// requestHeader: a copy of the template's headers (k6 adds to them) with the body's own Content-Type, if it has one
+func requestHeader(template http.Header, contentType string) http.Header {
+	h := template.Clone()
+	if contentType != "" {
+		h["Content-Type"] = []string{contentType}
+	}
+	return h
 }
 
 // accepted: HQ's success is a 201 whose message is submit_success (a 201 submit_error is a failure)
