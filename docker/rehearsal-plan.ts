@@ -6,6 +6,7 @@ import { stringify } from 'yaml';
 import { UserError } from '../core/errors.ts';
 import type { ServiceKind, Topology } from '../topology/model.ts';
 import type { StackPorts } from '../stack/config.ts';
+import type { ImageName } from './images.ts';
 
 export const REHEARSAL_STACK = 'rehearsal';
 /** Hosts get 127.0.1.<base + i>: clear of the remote-only test's 127.0.1.5-8. */
@@ -60,15 +61,45 @@ export function parseScale(text: string): Scale {
 }
 
 export interface PublishedPort {
-  service: StandInKind | 'rabbitmq-management' | 'kafka-internal';
-  /** Port inside the container. */
+  service: StandInKind | 'rabbitmq-management';
+  /** Port inside the container: the image's own (docker/images.ts), Kafka's external listener. */
   containerPort: number;
-  /** Port on the host's loopback address (the same number: each host has its own address). */
+  /** Port on the host's loopback address: the stack's port for the service (CAPACITY_PORTS). */
   hostPort: number;
 }
 
+/**
+ * Where each image listens inside its container (docker/images.ts). Kafka has two listeners: the network's
+ * (advertised by container name, what the service uses) and the host's (advertised as address:published port).
+ */
+export const IMAGE_PORTS = {
+  postgresql: 5432,
+  redis: 6379,
+  kafka: 9094,
+  kafkaInternal: 9092,
+  elasticsearch: 9200,
+  nginx: 80,
+  rabbitmq: 5672,
+  rabbitmqManagement: 15672,
+} as const;
+
+/** The image that plays each service (docker/images.ts): the service's processes share the hq image. */
+export const IMAGE_OF: Record<StandInKind, ImageName> = {
+  postgresql: 'postgres',
+  kafka: 'kafka',
+  elasticsearch: 'elasticsearch',
+  redis: 'redis',
+  rabbitmq: 'rabbitmq',
+  nginx: 'nginx',
+  django: 'hq',
+  pillowtop: 'hq',
+  celery: 'hq',
+};
+
 export interface ContainerPlan {
   host: string;
+  /** One image per container: a host whose services need two is refused (it would need two containers). */
+  image: ImageName;
   row?: string;
   /** Loopback address the host's ports are published on. */
   address: string;
@@ -125,6 +156,11 @@ export function planRehearsal(topology: Topology, scale: Scale, ports: StackPort
       });
       continue;
     }
+    const images = [...new Set(ours.map((k) => IMAGE_OF[k]))];
+    if (images.length > 1)
+      throw new UserError(
+        `${topology.source.path}: host "${host.name}" runs ${ours.join(' and ')}, which a rehearsal plays with different images (${images.join(', ')}); give each its own host`,
+      );
     const row = host.row ? rows.get(host.row) : undefined;
     if (!row)
       throw new UserError(`${topology.source.path}: host "${host.name}" names no VM row with cores and RAM, so its container has no size`);
@@ -143,17 +179,18 @@ export function planRehearsal(topology: Topology, scale: Scale, ports: StackPort
       ? `${raised.join(', ')}: ${ours.map((k) => `${k} needs ${MINIMA[k].why}`).join('; ')}`
       : `${row.coresPerVm} cores, ${row.ramGbPerVm} GB x ${scale.text}`;
     const published: PublishedPort[] = [];
-    const add = (service: PublishedPort['service'], port: number) => published.push({ service, containerPort: port, hostPort: port });
+    const add = (service: PublishedPort['service'], containerPort: number, hostPort: number) =>
+      published.push({ service, containerPort, hostPort });
     for (const k of ours) {
-      if (k === 'postgresql') add(k, ports.postgres);
-      if (k === 'redis') add(k, ports.redis);
-      if (k === 'kafka') add(k, ports.kafka);
-      if (k === 'elasticsearch') add(k, ports.elasticsearch);
-      if (k === 'nginx') add(k, ports.nginx);
-      if (k === 'django') add(k, ports.web);
+      if (k === 'postgresql') add(k, IMAGE_PORTS.postgresql, ports.postgres);
+      if (k === 'redis') add(k, IMAGE_PORTS.redis, ports.redis);
+      if (k === 'kafka') add(k, IMAGE_PORTS.kafka, ports.kafka);
+      if (k === 'elasticsearch') add(k, IMAGE_PORTS.elasticsearch, ports.elasticsearch);
+      if (k === 'nginx') add(k, IMAGE_PORTS.nginx, ports.nginx);
+      if (k === 'django') add(k, ports.web, ports.web);
       if (k === 'rabbitmq') {
-        add(k, ports.rabbitmq);
-        add('rabbitmq-management', ports.rabbitmqManagement);
+        add(k, IMAGE_PORTS.rabbitmq, ports.rabbitmq);
+        add('rabbitmq-management', IMAGE_PORTS.rabbitmqManagement, ports.rabbitmqManagement);
       }
     }
     containers.push({
@@ -161,6 +198,7 @@ export function planRehearsal(topology: Topology, scale: Scale, ports: StackPort
       ...(host.row ? { row: host.row } : {}),
       address: `127.0.1.${n++}`,
       container: `${stack}-${host.name}`,
+      image: images[0]!,
       services: ours,
       asked: { cores: round(asked.cores, 0.001), memMb: round(asked.memMb, 1) },
       cpus,

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { defaultPorts } from '../stack/config.ts';
 import { loadTopology } from '../topology/load.ts';
 import { parseScale, planRehearsal } from './rehearsal-plan.ts';
-import { proxyUpstream, serviceProcesses } from './rehearsal-processes.ts';
+import { proxyConf, proxyUpstream, serviceProcesses, supervisorCommand } from './rehearsal-processes.ts';
 
 const seed = loadTopology(new URL('../topology/examples/seed-multi-vm.yaml', import.meta.url).pathname);
 const plan = planRehearsal(seed, parseScale('1/24'), defaultPorts);
@@ -19,9 +19,9 @@ describe('rehearsal service processes', () => {
     );
     const argv = web[0]!.argv.join(' ');
     assert.match(argv, /hq\/web\.ts --host 0\.0\.0\.0 --port 18001 /);
-    assert.match(argv, /--pg-url postgres:\/\/capacity:capacity@rehearsal-pg1:15432\/commcarehq/);
-    assert.match(argv, /--kafka rehearsal-kafka1:19092 --es http:\/\/rehearsal-es1:19200 /);
-    assert.match(argv, /--redis redis:\/\/rehearsal-redis1:16379 --amqp amqp:\/\/guest:guest@rehearsal-rabbit1:16672/);
+    assert.match(argv, /--pg-url postgres:\/\/capacity:capacity@rehearsal-pg1:5432\/commcarehq/);
+    assert.match(argv, /--kafka rehearsal-kafka1:9092 --es http:\/\/rehearsal-es1:9200 /);
+    assert.match(argv, /--redis redis:\/\/rehearsal-redis1:6379 --amqp amqp:\/\/guest:guest@rehearsal-rabbit1:5672/);
     assert.deepEqual(
       serviceProcesses(of('pillow1'), plan, defaultPorts, pg).map((p) => p.name),
       ['pillow-xform', 'pillow-case', 'pillow-ucr'],
@@ -35,5 +35,25 @@ describe('rehearsal service processes', () => {
 
   it("the proxy's upstream is the three django hosts", () => {
     assert.deepEqual(proxyUpstream(plan, defaultPorts), ['rehearsal-web1:18001', 'rehearsal-web2:18001', 'rehearsal-web3:18001']);
+  });
+
+  it("nginx's file listens on the image's port 80 with the upstream of the web hosts", () => {
+    const conf = proxyConf(plan, defaultPorts);
+    assert.match(conf, /listen 80;/);
+    assert.match(conf, /least_conn;\n {4}server rehearsal-web1:18001 max_fails=0;\n {4}server rehearsal-web2:18001/);
+    assert.match(conf, /location = \/nginx_status \{ stub_status; \}/);
+  });
+
+  it('a container of the service stops when one of its processes exits', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const cmd = supervisorCommand([
+      { name: 'long', argv: ['sleep', '30'] },
+      { name: "short's", argv: ['sh', '-c', 'sleep 0.2; exit 3'] },
+    ]);
+    const res = spawnSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8', timeout: 10_000 });
+    assert.equal(res.status, 1, 'exit 1 as soon as one exits, not after the 30 s sleep (the timeout would give null)');
+    assert.match(res.stderr, /started long \(pid \d+\)/);
+    assert.match(res.stderr, /started short's/);
+    assert.match(res.stderr, /exited: stopping the container/);
   });
 });
