@@ -9,6 +9,7 @@ import { postgresUrl } from '../../stack/components/postgres.ts';
 import { writeFileAtomic } from '../../core/fs.ts';
 import { formatBytes, formatTable } from '../table.ts';
 import { UserError } from '../../core/errors.ts';
+import { containerStackDown, containerStackStatus, containerStackUp } from '../../docker/container-stack.ts';
 
 async function printStatus(): Promise<boolean> {
   const ctx = loadStackContext();
@@ -33,6 +34,47 @@ async function printStatus(): Promise<boolean> {
   return rows.every((r) => r.state === 'running' || r.state === 'installed');
 }
 
+/**
+ * `stack up|down|status --containers`: the same stack as containers on the Docker engine (docker/container-stack.ts).
+ * Returns false when the options ask for the local stack.
+ */
+async function containersAction(action: 'up' | 'down' | 'status', opts: { containers?: boolean }): Promise<boolean> {
+  if (!opts.containers) return false;
+  if (action === 'up') {
+    const t0 = Date.now();
+    const up = await containerStackUp({ log: (m) => stderrProgress.step(m) });
+    stderrProgress.step(
+      up.started.length ? `up in ${((Date.now() - t0) / 1000).toFixed(1)} s (started ${up.started.join(', ')})` : 'already running',
+    );
+  }
+  if (action === 'down') {
+    const removed = await containerStackDown();
+    console.log(removed.length ? `removed: ${removed.join(', ')}` : 'no container of this stack was there');
+    return true;
+  }
+  const { stack, rows } = await containerStackStatus();
+  if (rows.length === 0) {
+    console.log(`containers: stack ${stack} has no containers (capacity stack up --containers)`);
+    process.exitCode = 1;
+    return true;
+  }
+  console.log(
+    formatTable(
+      ['component', 'container', 'state', 'memory', 'endpoint'],
+      rows.map((r) => [r.component, r.container, r.state, formatBytes(r.memoryBytes), r.endpoint]),
+    ),
+  );
+  const total = rows.reduce((s, r) => s + (r.memoryBytes ?? 0), 0);
+  if (total > 0) console.log(`\nmemory in use by the containers: ${formatBytes(total)}`);
+  const front = rows.find((r) => r.component === 'nginx');
+  if (front?.state === 'running') {
+    const w = demoWorkers(1)[0]!;
+    console.log(`\nfront door: ${front.endpoint}   domain: ${DEMO_DOMAIN}   mobile worker: ${w.username} / ${w.password}`);
+  }
+  if (!rows.every((r) => r.state === 'running')) process.exitCode = 1;
+  return true;
+}
+
 export function register(program: Command): void {
   const stack = program.command('stack').description('the local stack: PostgreSQL, Kafka, Elasticsearch, nginx, Redis, k6');
 
@@ -40,7 +82,12 @@ export function register(program: Command): void {
     .command('up')
     .description('install what is missing (cached), start every component and wait until each is healthy')
     .option('--ports <list>', 'port overrides, e.g. postgres=25432,nginx=28080 (also CAPACITY_PORTS)')
-    .action(async (opts: { ports?: string }) => {
+    .option(
+      '--containers',
+      'the stack as containers on the Docker engine (ports: CAPACITY_CONTAINERS_*_PORT, name: CAPACITY_CONTAINERS_STACK)',
+    )
+    .action(async (opts: { ports?: string; containers?: boolean }) => {
+      if (await containersAction('up', opts)) return;
       const ports = parsePortOverrides(opts.ports ?? process.env.CAPACITY_PORTS);
       const ctx = loadStackContext({ ports, progress: stderrProgress, createUser: true });
       const t0 = Date.now();
@@ -54,7 +101,9 @@ export function register(program: Command): void {
   stack
     .command('down')
     .description('stop the processes the stack started (by pid)')
-    .action(async () => {
+    .option('--containers', "remove the containerised stack's containers and network (by its label only)")
+    .action(async (opts: { containers?: boolean }) => {
+      if (await containersAction('down', opts)) return;
       const stopped = await stackDown(loadStackContext({ progress: stderrProgress }));
       console.log(stopped.length ? `stopped: ${stopped.join(', ')}` : 'nothing was running');
     });
@@ -62,7 +111,9 @@ export function register(program: Command): void {
   stack
     .command('status')
     .description('each component with version, state, pid, memory and endpoint')
-    .action(async () => {
+    .option('--containers', "the containerised stack's containers: state, memory, endpoint")
+    .action(async (opts: { containers?: boolean }) => {
+      if (await containersAction('status', opts)) return;
       if (!(await printStatus())) process.exitCode = 1;
     });
 
