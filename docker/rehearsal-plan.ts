@@ -6,6 +6,7 @@ import { stringify } from 'yaml';
 import { UserError } from '../core/errors.ts';
 import type { ServiceKind, Topology } from '../topology/model.ts';
 import type { StackPorts } from '../stack/config.ts';
+import { INNER_PORTS } from './container-specs.ts';
 import type { ImageName } from './images.ts';
 
 export const REHEARSAL_STACK = 'rehearsal';
@@ -62,26 +63,11 @@ export function parseScale(text: string): Scale {
 
 export interface PublishedPort {
   service: StandInKind | 'rabbitmq-management';
-  /** Port inside the container: the image's own (docker/images.ts), Kafka's external listener. */
+  /** Port inside the container: the image's own (container-specs.ts INNER_PORTS), Kafka's listener for the host. */
   containerPort: number;
   /** Port on the host's loopback address: the stack's port for the service (CAPACITY_PORTS). */
   hostPort: number;
 }
-
-/**
- * Where each image listens inside its container (docker/images.ts). Kafka has two listeners: the network's
- * (advertised by container name, what the service uses) and the host's (advertised as address:published port).
- */
-export const IMAGE_PORTS = {
-  postgresql: 5432,
-  redis: 6379,
-  kafka: 9094,
-  kafkaInternal: 9092,
-  elasticsearch: 9200,
-  nginx: 80,
-  rabbitmq: 5672,
-  rabbitmqManagement: 15672,
-} as const;
 
 /** The image that plays each service (docker/images.ts): the service's processes share the hq image. */
 export const IMAGE_OF: Record<StandInKind, ImageName> = {
@@ -182,15 +168,15 @@ export function planRehearsal(topology: Topology, scale: Scale, ports: StackPort
     const add = (service: PublishedPort['service'], containerPort: number, hostPort: number) =>
       published.push({ service, containerPort, hostPort });
     for (const k of ours) {
-      if (k === 'postgresql') add(k, IMAGE_PORTS.postgresql, ports.postgres);
-      if (k === 'redis') add(k, IMAGE_PORTS.redis, ports.redis);
-      if (k === 'kafka') add(k, IMAGE_PORTS.kafka, ports.kafka);
-      if (k === 'elasticsearch') add(k, IMAGE_PORTS.elasticsearch, ports.elasticsearch);
-      if (k === 'nginx') add(k, IMAGE_PORTS.nginx, ports.nginx);
-      if (k === 'django') add(k, ports.web, ports.web);
+      if (k === 'postgresql') add(k, INNER_PORTS.postgres, ports.postgres);
+      if (k === 'redis') add(k, INNER_PORTS.redis, ports.redis);
+      if (k === 'kafka') add(k, INNER_PORTS.kafkaExternal, ports.kafka);
+      if (k === 'elasticsearch') add(k, INNER_PORTS.elasticsearch, ports.elasticsearch);
+      if (k === 'nginx') add(k, INNER_PORTS.nginx, ports.nginx);
+      if (k === 'django') add(k, INNER_PORTS.web, ports.web);
       if (k === 'rabbitmq') {
-        add(k, IMAGE_PORTS.rabbitmq, ports.rabbitmq);
-        add('rabbitmq-management', IMAGE_PORTS.rabbitmqManagement, ports.rabbitmqManagement);
+        add(k, INNER_PORTS.rabbitmq, ports.rabbitmq);
+        add('rabbitmq-management', INNER_PORTS.rabbitmqManagement, ports.rabbitmqManagement);
       }
     }
     containers.push({

@@ -7,16 +7,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type Docker from 'dockerode';
-import { Kafka, logLevel } from 'kafkajs';
-import { Redis } from 'ioredis';
 import { UserError } from '../core/errors.ts';
 import { writeFileAtomic } from '../core/fs.ts';
 import { stackPaths } from '../core/paths.ts';
-import { applyKafkajsIdleFix } from '../core/kafkajs-idle-fix.ts';
-import { celeryWorkerKey, createPool } from '../hq/index.ts';
-import type { StackPorts } from '../stack/config.ts';
+import type { StackContext } from '../stack/component.ts';
+import type { StackConfig, StackPorts } from '../stack/config.ts';
+import { currentUser } from '../stack/service-user.ts';
+import { quietProgress } from '../stack/stack.ts';
 import { loadTopology } from '../topology/load.ts';
 import type { Topology } from '../topology/model.ts';
+import { BLOBS_IN_CONTAINER, healthProbe, NGINX_CONF_IN_CONTAINER, type ComponentSpec } from './container-specs.ts';
 import {
   COMPONENT_LABEL,
   containerLogTail,
@@ -30,19 +30,9 @@ import {
   type ContainerSpec,
 } from './engine.ts';
 import { buildImages, type ImageName } from './images.ts';
-import { provisionRehearsal, REHEARSAL_PG, rehearsalFiles, rehearsalPostgresUrl } from './rehearsal-files.ts';
+import { provisionRehearsal, rehearsalFiles } from './rehearsal-files.ts';
 import { formatPlan, parseScale, planRehearsal, REHEARSAL_STACK, type ContainerPlan, type RehearsalPlan } from './rehearsal-plan.ts';
-import {
-  BLOBS_IN_CONTAINER,
-  KAFKA_PARTITIONS,
-  PILLOWS,
-  proxyConf,
-  serviceProcesses,
-  serviceUrls,
-  supervisorCommand,
-} from './rehearsal-processes.ts';
-
-applyKafkajsIdleFix();
+import { hostCommand, hostComponents, hostEnv, networkAlias, proxyConf, rehearsalConfig } from './rehearsal-processes.ts';
 
 export const REHEARSAL_LABELS = {
   host: 'capacity.rehearsal.host',
@@ -52,8 +42,8 @@ export const REHEARSAL_LABELS = {
   cpus: 'capacity.rehearsal.cpus',
 } as const;
 
-/** Mobile workers made in the rehearsal's database (the credentials file's lines). */
-export const DEFAULT_REHEARSAL_WORKERS = 200;
+/** Mobile workers made in the rehearsal's database (the credentials file's lines): `capacity run`'s default --users. */
+export const DEFAULT_REHEARSAL_WORKERS = 100;
 
 export interface RehearsalOptions {
   topologyFile: string;
@@ -103,13 +93,19 @@ export function rehearsalPlan(topologyFile: string, scale: string, ports: StackP
   return { topology, plan };
 }
 
-function spec(
+/** The engine's spec of a host's container (pure: unit-tested). */
+export function hostSpec(
   c: ContainerPlan,
   plan: RehearsalPlan,
-  ports: StackPorts,
-  ctx: { image: string; network: string; topologyFile: string; workDir: string },
+  cfg: StackConfig,
+  ctx: { image: string; topologyFile: string; workDir: string },
 ): ContainerSpec {
-  const base: ContainerSpec = {
+  const components = hostComponents(c, cfg);
+  const binds: Record<string, string> = {};
+  if (components.some((s) => s.blobs)) binds[path.join(ctx.workDir, 'blobs')] = BLOBS_IN_CONTAINER;
+  if (c.image === 'nginx') binds[path.join(ctx.workDir, 'nginx.conf')] = `${NGINX_CONF_IN_CONTAINER}:ro`;
+  const cmd = hostCommand(components);
+  return {
     image: ctx.image,
     name: c.container,
     stack: plan.stack,
@@ -121,142 +117,42 @@ function spec(
       [REHEARSAL_LABELS.scale]: plan.scale.text,
       [REHEARSAL_LABELS.cpus]: String(c.cpus),
     },
+    env: hostEnv(c, components),
+    ...(cmd ? { cmd } : {}),
     ports: Object.fromEntries(c.ports.map((p) => [p.containerPort, p.hostPort])),
     hostIp: c.address,
-    network: ctx.network,
-    alias: c.container,
+    network: plan.stack,
+    alias: networkAlias(c, components),
     // the CPU limit is set once every host is healthy (applyCpuLimits): start-up is not what a rehearsal measures
     memoryBytes: c.memMb * 1024 * 1024,
+    binds,
   };
-  switch (c.image) {
-    case 'postgres':
-      return {
-        ...base,
-        env: { POSTGRES_USER: REHEARSAL_PG.user, POSTGRES_PASSWORD: REHEARSAL_PG.password, POSTGRES_DB: REHEARSAL_PG.database },
-      };
-    case 'kafka': {
-      const external = c.ports.find((p) => p.service === 'kafka')!;
-      return {
-        ...base,
-        env: {
-          KAFKA_INTERNAL: serviceUrls(plan, REHEARSAL_PG).kafka,
-          KAFKA_EXTERNAL: `${c.address}:${external.hostPort}`,
-          KAFKA_PARTITIONS: String(KAFKA_PARTITIONS),
-        },
-      };
-    }
-    case 'nginx':
-      return { ...base, binds: { [path.join(ctx.workDir, 'nginx.conf')]: '/etc/capacity/nginx.conf:ro' } };
-    case 'hq':
-      return {
-        ...base,
-        cmd: supervisorCommand(serviceProcesses(c, plan, ports, REHEARSAL_PG)),
-        binds: { [path.join(ctx.workDir, 'blobs')]: BLOBS_IN_CONTAINER },
-      };
-    default:
-      return base;
-  }
 }
 
-async function httpOk(url: string, headers: Record<string, string> = {}): Promise<boolean> {
-  try {
-    const res = await fetch(url, { headers, signal: AbortSignal.timeout(2000) });
-    await res.arrayBuffer();
-    return res.ok;
-  } catch {
-    return false;
-  }
+/**
+ * The shared probes (container-specs.ts), given a context whose host is the address they reach: the host's own,
+ * but PostgreSQL's for the pillows (their checkpoints) and Redis's for the export workers (their heartbeats).
+ */
+function probeContext(component: ComponentSpec, c: ContainerPlan, plan: RehearsalPlan, cfg: StackConfig): StackContext {
+  const on = (k: 'postgresql' | 'redis') => plan.containers.find((x) => x.services.includes(k))?.address ?? c.address;
+  const host = component.component.startsWith('pillow-')
+    ? on('postgresql')
+    : component.component.startsWith('celery-')
+      ? on('redis')
+      : c.address;
+  return { config: { ...cfg, host }, paths: stackPaths(), user: currentUser(), progress: quietProgress };
 }
 
-/** Each host's health, checked from the host through its published ports (pillows and celery through PostgreSQL and Redis). */
-async function healthy(c: ContainerPlan, plan: RehearsalPlan): Promise<boolean> {
-  const port = (s: string) => c.ports.find((p) => p.service === s)?.hostPort;
-  const at = (s: string) => `http://${c.address}:${port(s)}`;
-  for (const k of c.services) {
-    let ok = false;
-    if (k === 'postgresql') {
-      const pool = createPool(rehearsalPostgresUrl(plan), 1);
-      ok = await pool.query('select 1').then(
-        () => true,
-        () => false,
-      );
-      await pool.end().catch(() => undefined);
-    } else if (k === 'redis') ok = await redisCheck(`redis://${c.address}:${port('redis')}`, async (r) => (await r.ping()) === 'PONG');
-    else if (k === 'kafka') ok = await kafkaCheck(`${c.address}:${port('kafka')}`);
-    else if (k === 'elasticsearch') ok = await httpOk(`${at('elasticsearch')}/_cluster/health?wait_for_status=yellow&timeout=1s`);
-    else if (k === 'rabbitmq')
-      ok = await httpOk(`${at('rabbitmq-management')}/api/overview`, {
-        authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}`,
-      });
-    else if (k === 'nginx' || k === 'django') ok = await httpOk(`${at(k)}/healthz`);
-    else if (k === 'pillowtop') ok = await pillowsJoined(plan);
-    else if (k === 'celery') ok = await celeryConsuming(plan);
-    if (!ok) return false;
-  }
+async function healthy(c: ContainerPlan, plan: RehearsalPlan, cfg: StackConfig): Promise<boolean> {
+  for (const s of hostComponents(c, cfg)) if (!(await healthProbe(s.component)(probeContext(s, c, plan, cfg)))) return false;
   return true;
-}
-
-async function redisCheck(url: string, fn: (r: Redis) => Promise<boolean>): Promise<boolean> {
-  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 1500, retryStrategy: () => null });
-  r.on('error', () => undefined);
-  try {
-    await r.connect();
-    return await fn(r);
-  } catch {
-    return false;
-  } finally {
-    r.disconnect();
-  }
-}
-
-async function kafkaCheck(broker: string): Promise<boolean> {
-  const admin = new Kafka({
-    clientId: 'capacity-rehearsal',
-    brokers: [broker],
-    logLevel: logLevel.NOTHING,
-    connectionTimeout: 1500,
-    retry: { retries: 0 },
-  }).admin();
-  try {
-    await admin.connect();
-    return (await admin.describeCluster()).brokers.length > 0;
-  } catch {
-    return false;
-  } finally {
-    await admin.disconnect().catch(() => undefined);
-  }
-}
-
-/** Every pillow has joined the feed: a checkpoint row per partition, as the local stack checks. */
-async function pillowsJoined(plan: RehearsalPlan): Promise<boolean> {
-  const pool = createPool(rehearsalPostgresUrl(plan), 1);
-  try {
-    const res = await pool.query<{ n: number }>(
-      'select count(*)::int as n from pillowtop_kafkacheckpoint where checkpoint_id = any($1) group by checkpoint_id',
-      [PILLOWS.map((p) => `${p}-pillow`)],
-    );
-    return res.rows.length === PILLOWS.length && res.rows.every((r) => r.n >= KAFKA_PARTITIONS);
-  } catch {
-    return false;
-  } finally {
-    await pool.end().catch(() => undefined);
-  }
-}
-
-async function celeryConsuming(plan: RehearsalPlan): Promise<boolean> {
-  const redis = plan.containers.find((c) => c.services.includes('redis'));
-  if (!redis) return true; // no Redis, no export workers (serviceProcesses starts none)
-  const port = redis.ports.find((p) => p.service === 'redis')!.hostPort;
-  return redisCheck(
-    `redis://${redis.address}:${port}`,
-    async (r) => (await r.exists(celeryWorkerKey('celery-1'), celeryWorkerKey('celery-2'))) === 2,
-  );
 }
 
 /** Waits for every host of a group: a container that stops, or one not healthy in time, fails the rehearsal. */
 async function waitHealthy(
   group: ContainerPlan[],
   plan: RehearsalPlan,
+  cfg: StackConfig,
   client: Docker,
   deadline: number,
   log: (m: string) => void,
@@ -271,7 +167,7 @@ async function waitHealthy(
         .then((i) => i.State)
         .catch(() => undefined);
       if (!state?.Running) throw await hostFailed(c, `stopped (exit code ${state?.ExitCode ?? '?'})`, client);
-      if (await healthy(c, plan)) {
+      if (await healthy(c, plan, cfg)) {
         pending.delete(c);
         log(`rehearsal: ${c.host} healthy (${secs(t0).toFixed(1)} s)`);
       }
@@ -299,6 +195,7 @@ export async function rehearsalUp(opts: RehearsalOptions): Promise<RehearsalUp> 
   const client = opts.client ?? docker();
   const stack = opts.stack ?? REHEARSAL_STACK;
   const { topology, plan } = rehearsalPlan(opts.topologyFile, opts.scale, opts.ports, stack);
+  const cfg = rehearsalConfig(opts.ports);
   const log = opts.log;
   log(formatPlan(plan));
   const version = await requireEngine(client);
@@ -317,7 +214,7 @@ export async function rehearsalUp(opts: RehearsalOptions): Promise<RehearsalUp> 
   const workDir = rehearsalWorkDir(stack);
   fs.rmSync(workDir, { recursive: true, force: true });
   fs.mkdirSync(path.join(workDir, 'blobs'), { recursive: true });
-  writeFileAtomic(path.join(workDir, 'nginx.conf'), proxyConf(plan, opts.ports));
+  writeFileAtomic(path.join(workDir, 'nginx.conf'), proxyConf(plan));
   await ensureNetwork(stack, stack, client);
 
   const tc = Date.now();
@@ -328,13 +225,10 @@ export async function rehearsalUp(opts: RehearsalOptions): Promise<RehearsalUp> 
   try {
     for (const group of [infra, service, proxy]) {
       for (const c of group) {
-        await startContainer(
-          spec(c, plan, opts.ports, { image: images.tags[c.image], network: stack, topologyFile: opts.topologyFile, workDir }),
-          client,
-        );
+        await startContainer(hostSpec(c, plan, cfg, { image: images.tags[c.image], topologyFile: opts.topologyFile, workDir }), client);
         log(`rehearsal: ${c.host} started (${c.image}, ${c.services.join(' ')}) on ${c.address}`);
       }
-      await waitHealthy(group, plan, client, deadline, log, tc);
+      await waitHealthy(group, plan, cfg, client, deadline, log, tc);
     }
     await applyCpuLimits(plan, client);
     const containersS = secs(tc);
