@@ -181,12 +181,15 @@ export async function removeStack(stack: string, client: Docker = docker()): Pro
 /** Memory in use per container of the stack (bytes), from the engine's stats API. */
 export async function stackMemory(stack: string, client: Docker = docker()): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
-  for (const c of await listStack(stack, client)) {
-    if (c.state !== 'running') continue;
-    const s = (await client.getContainer(c.id).stats({ stream: false })) as unknown as {
-      memory_stats?: { usage?: number; stats?: { cache?: number } };
-    };
-    out[c.name] = (s.memory_stats?.usage ?? 0) - (s.memory_stats?.stats?.cache ?? 0);
-  }
+  // side by side: each one-off stats answer waits about a second for the engine's next reading
+  const running = (await listStack(stack, client)).filter((c) => c.state === 'running');
+  await Promise.all(
+    running.map(async (c) => {
+      const s = (await client.getContainer(c.id).stats({ stream: false })) as unknown as {
+        memory_stats?: { usage?: number; stats?: { cache?: number } };
+      };
+      out[c.name] = (s.memory_stats?.usage ?? 0) - (s.memory_stats?.stats?.cache ?? 0);
+    }),
+  );
   return out;
 }

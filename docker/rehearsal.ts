@@ -232,10 +232,12 @@ export async function rehearsalUp(opts: RehearsalOptions): Promise<RehearsalUp> 
     }
     await applyCpuLimits(plan, client);
     const containersS = secs(tc);
+    const tw = Date.now();
     const files = await provisionRehearsal(topology, plan, {
       workers: opts.workers ?? DEFAULT_REHEARSAL_WORKERS,
       files: opts.files ?? rehearsalFiles(),
     });
+    log(`rehearsal: ${files.workers} mobile workers made, topology and credentials files written (${secs(tw).toFixed(1)} s)`);
     const memoryAtRest = await stackMemory(stack, client);
     const total = secs(t0);
     const mem = Object.values(memoryAtRest).reduce((a, b) => a + b, 0);
