@@ -11,14 +11,14 @@ import { stackPaths, type StackPaths } from '../core/paths.ts';
 import { ensureTopics } from '../hq/index.ts';
 import type { StackContext } from '../stack/component.ts';
 import { elasticsearchUrl } from '../stack/components/elasticsearch.ts';
-import { HQ_TOPICS, webWorker } from '../stack/components/hq.ts';
+import { celeryWorker, HQ_TOPICS, pillow, webWorker } from '../stack/components/hq.ts';
 import { kafkaBroker } from '../stack/components/kafka.ts';
 import { nginxUrl } from '../stack/components/nginx.ts';
 import { postgres, postgresUrl } from '../stack/components/postgres.ts';
 import { quietProgress } from '../stack/stack.ts';
 import { portHolder, portIsFree } from '../stack/ports.ts';
 import { currentUser } from '../stack/service-user.ts';
-import { localTargets, type CollectorTargets } from '../collectors/targets.ts';
+import { LOCAL_HOST, localTargets, type CollectorTargets } from '../collectors/targets.ts';
 import { maskUrlPasswords } from '../core/redact.ts';
 import { containerPorts, containerStackConfig, containerStackName, type ContainerPorts } from './container-ports.ts';
 import {
@@ -28,6 +28,7 @@ import {
   NGINX_CONF_IN_CONTAINER,
   stackSpecs,
   type ComponentSpec,
+  type PillowKind,
 } from './container-specs.ts';
 import {
   containerLogTail,
@@ -79,6 +80,8 @@ export function engineSpec(
     network: networkName(o.stack),
     alias: spec.component,
     binds,
+    // the blob store's files belong to whoever runs capacity, so the audit and `down` can read and remove them
+    user: spec.blobs ? `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}` : undefined,
   };
 }
 
@@ -318,12 +321,20 @@ function endpointOf(s: ComponentSpec, ctx: StackContext): string {
   if (s.component === 'elasticsearch') return elasticsearchUrl(ctx);
   if (s.component === 'kafka') return kafkaBroker(ctx);
   if (s.component === 'nginx') return nginxUrl(ctx);
-  const p = s.publish[0];
-  return p ? `${ctx.config.host}:${ctx.config.ports[p.port] + (p.offset ?? 0)}` : `(no port) ${s.component}`;
+  const pillowKind = /^pillow-(xform|case|ucr)$/.exec(s.component)?.[1];
+  if (pillowKind) return pillow(pillowKind as PillowKind).endpoint(ctx);
+  const celery = /^celery-(\d+)$/.exec(s.component)?.[1];
+  if (celery) return celeryWorker(Number(celery) - 1).endpoint(ctx);
+  const p = s.publish[0]!;
+  return `${ctx.config.host}:${ctx.config.ports[p.port] + (p.offset ?? 0)}`;
 }
 
-/** What the collectors watch for the containerised stack: every service through its published port; this machine's /proc. */
-export function containerCollectorTargets(ctx: StackContext): CollectorTargets {
+/**
+ * What the collectors watch for the containerised stack: every service through its published port, this machine's
+ * /proc, and CPU and memory per component from the engine (what the local stack's pid files give).
+ */
+export function containerCollectorTargets(ctx: StackContext, stack = containerStackName()): CollectorTargets {
   const { processes: _p, localStores: _l, ...rest } = localTargets({ config: ctx.config, paths: ctx.paths });
-  return rest;
+  const containers = Object.fromEntries(stackSpecs(ctx.config).map((s) => [s.component, containerName(stack, s.component)]));
+  return { ...rest, containerProcesses: [{ host: LOCAL_HOST, containers }] };
 }

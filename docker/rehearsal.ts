@@ -126,6 +126,8 @@ export function hostSpec(
     // the CPU limit is set once every host is healthy (applyCpuLimits): start-up is not what a rehearsal measures
     memoryBytes: c.memMb * 1024 * 1024,
     binds,
+    // as the full stack's: the service's processes run as the user running capacity, so the blob store stays theirs
+    ...(components.some((s) => s.blobs) ? { user: `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}` } : {}),
   };
 }
 

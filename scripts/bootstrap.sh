@@ -74,8 +74,9 @@ if ((${#missing[@]})); then
 fi
 
 # The container stack (docker/) needs an engine: as root, start dockerd when no socket answers. Not fatal: only
-# --containers and --target containers need it, and they say so when it is missing.
-if [[ $(id -u) == 0 ]] && command -v dockerd >/dev/null 2>&1 && ! docker info >/dev/null 2>&1; then
+# --containers and --target containers need it, and they say so when it is missing. DOCKER_HOST names an engine
+# elsewhere: not one to start here.
+if [[ $(id -u) == 0 && -z ${DOCKER_HOST:-} ]] && command -v dockerd >/dev/null 2>&1 && ! docker info >/dev/null 2>&1; then
   mkdir -p "$home/logs"
   nohup dockerd >>"$home/logs/dockerd.log" 2>&1 &
   for _ in $(seq 1 30); do docker info >/dev/null 2>&1 && break; sleep 1; done
