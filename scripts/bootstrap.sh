@@ -79,8 +79,9 @@ fi
 
 # The container stack (docker/) needs an engine: with --engine, as root, start dockerd when none answers. Not fatal:
 # only --containers and --target containers need it, and they say so when it is missing. Never without --engine: a
-# plain command must not start daemons (nor read /proc, which the remote-only test forbids).
-if ((engine)) && [[ $(id -u) == 0 ]] && command -v dockerd >/dev/null 2>&1 && ! docker info >/dev/null 2>&1; then
+# plain command must not start daemons (nor read /proc, which the remote-only test forbids). DOCKER_HOST names an
+# engine elsewhere: not one to start here.
+if ((engine)) && [[ $(id -u) == 0 && -z ${DOCKER_HOST:-} ]] && command -v dockerd >/dev/null 2>&1 && ! docker info >/dev/null 2>&1; then
   mkdir -p "$home/logs"
   nohup dockerd >>"$home/logs/dockerd.log" 2>&1 &
   for _ in $(seq 1 30); do docker info >/dev/null 2>&1 && break; sleep 1; done
