@@ -30,7 +30,7 @@ if [[ $was_running -eq 0 ]]; then
   trap 'cleanup; ./capacity stack down >/dev/null 2>&1 || true' EXIT
 fi
 
-mapfile -t files < <(find core hq k8s results-dir targets cli runner stack generators scenarios topology collectors reports docker gates test -name '*.test.ts' 2>/dev/null | sort)
+mapfile -t files < <(find core hq k8s results-dir targets cli runner stack generators scenarios topology collectors reports docker gates bench test -name '*.test.ts' 2>/dev/null | sort)
 echo "[test] ${#files[@]} test files"
 tap=$(mktemp)
 status=0
