@@ -1,17 +1,17 @@
 // How many submissions per second the harness drives per core of load generator, with real generated forms,
-// against a trivial nginx endpoint (/sink/ answers 201 at once), beside a minimal k6 script and wrk posting a
-// sample of the same corpus bodies in the same run, and a minimal script posting every body of the corpus (each VU
-// its own workers', as the harness does). The harness runs k6 as `capacity run` does: capacity's k6 build, whose
+// against a trivial nginx endpoint (/sink/ answers 201 at once), beside a minimal k6 script, Locust (FastHttpUser,
+// bench/locustfile.py) and wrk posting a sample of the same corpus bodies with the same headers in the same run, and
+// a minimal script posting every body of the corpus (each VU its own workers', as the harness does). The harness runs k6 as `capacity run` does: capacity's k6 build, whose
 // submissions go through k6/x/capacity (k6x/), its request log into k6's console log file, summary export, REST API
 // on a port of its own; and beside it the scenarios' JavaScript path, which stock k6 runs (a k8s archive's pods).
 // Every k6 script runs on the same binary.
 //
 // CPU is read from /proc while each generator runs, and nginx's request counter says when requests flow: "load"
 // is CPU-seconds while requests flow (the rate a generator sustains), "startup" is what it spent before the
-// first request (k6 init: the harness loads each VU's workers' bodies). Figures are medians of --repeat runs.
+// first request (k6 init: the harness maps the corpus's packs). Figures are medians of --repeat rounds. Targets
+// (issue 19), printed PASS/MISS: >= 3x Locust per core, startup included; >= 60 % of wrk per core while load flows.
 // Run: node --import tsx bench/harness.ts [--requests 24000] [--users 48] [--vus 16] [--seconds 10 (wrk)] [--repeat 3]
 // (installs wrk and Locust first, through `scripts/bootstrap.sh --bench`, when they are missing)
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,8 +22,10 @@ import type { WorkerPackIndex } from '../scenarios/lib/bodies.ts';
 import type { RunEnv } from '../scenarios/lib/params.ts';
 import { k6Binary } from '../stack/components/k6.ts';
 import { nginxUrl } from '../stack/components/nginx.ts';
+import { locustVenv } from '../stack/bench-tools.ts';
 import { repoRoot } from '../core/paths.ts';
 import { loadStackContext, stackUp, stderrProgress } from '../stack/stack.ts';
+import { measure, median, type Measured } from './measure.ts';
 import { ensureBenchTools } from './prerequisites.ts';
 
 const { values } = parseArgs({
@@ -44,72 +46,11 @@ const requests = perVu * vus;
 const seconds = Number(values.seconds);
 const repeat = Number(values.repeat);
 const SAMPLE = 256;
-const USER_HZ = 100;
-
-interface Measured {
-  code: number;
-  out: string;
-  /** requests nginx counted while the generator ran */
-  requests: number;
-  loadCpuS: number;
-  loadWallS: number;
-  startupCpuS: number;
-  totalCpuS: number;
-}
-
-/** Runs a generator; samples its CPU time and nginx's request counter every 20 ms. */
-async function measure(cmd: string, args: string[], env: NodeJS.ProcessEnv, statusUrl: string): Promise<Measured> {
-  const counter = async () => Number(/\n\s*\d+\s+\d+\s+(\d+)/.exec(await (await fetch(statusUrl)).text())![1]);
-  const base = await counter();
-  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
-  let code: number | undefined;
-  child.on('close', (c) => (code = c ?? 1));
-  child.on('error', (err) => {
-    out += `${cmd}: ${err.message}\n`; // could not start it: reported as a failed run, not an unhandled error
-    code ??= 127;
-  });
-  const cpu = () => {
-    try {
-      const st = fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8');
-      const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
-      return (Number(f[11]) + Number(f[12])) / USER_HZ;
-    } catch {
-      return NaN;
-    }
-  };
-  const samples: { cpu: number; req: number; t: number }[] = [];
-  while (code === undefined) {
-    const c = cpu();
-    // every status poll is itself a request: take ours out
-    const req = (await counter()) - base - samples.length - 1;
-    if (!Number.isNaN(c)) samples.push({ cpu: c, req, t: Date.now() });
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  const first = samples.findIndex((s) => s.req > 2);
-  let last = samples.length - 1;
-  while (last > 0 && samples[last]!.req <= samples[last - 1]!.req) last--;
-  const from = samples[Math.max(0, first - 1)] ?? { cpu: 0, req: 0, t: 0 };
-  const to = samples[last] ?? from;
-  return {
-    code: code ?? 1,
-    out,
-    requests: to.req - from.req,
-    loadCpuS: to.cpu - from.cpu,
-    loadWallS: (to.t - from.t) / 1000,
-    startupCpuS: from.cpu,
-    totalCpuS: samples.at(-1)?.cpu ?? 0,
-  };
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
 async function main(): Promise<void> {
-  // wrk runs beside the harness here; Locust joins it (its own issue): both come from `scripts/bootstrap.sh --bench`
+  // wrk and Locust run beside the harness: both come from `scripts/bootstrap.sh --bench`
   ensureBenchTools(['wrk', 'locust']); // before the stack and the corpus, which take minutes
   const ctx = loadStackContext({ progress: stderrProgress, createUser: true });
+  const locust = path.join(locustVenv(ctx.paths.home), 'bin', 'locust');
   await stackUp(ctx);
   const k6 = k6Binary(ctx);
   const base = nginxUrl(ctx);
@@ -176,53 +117,6 @@ async function main(): Promise<void> {
       { ...k6Env, CAPACITY_RUN: JSON.stringify(runEnv) },
       statusUrl,
     );
-  const generators: { name: string; run: (i: number) => Promise<Measured> }[] = [
-    // capacity's k6 build: submissions through k6/x/capacity (k6x/submit), as scenarios/native-run.ts makes them
-    { name: 'capacity (as `capacity run` runs k6)', run: harness('harness-native.ts', 'h') },
-    // the scenarios' JavaScript path, which stock k6 runs (a k8s archive's pods); here on the same binary as the rest
-    { name: 'capacity, its JavaScript path', run: harness('harness-max.ts', 'j') },
-    {
-      name: 'minimal k6 script',
-      run: () =>
-        measure(
-          k6,
-          ['run', '--quiet', path.join(repoRoot, 'bench', 'k6', 'minimal-post.ts')],
-          { ...k6Env, BENCH_BODY_DIR: tmp, BENCH_BODIES: String(SAMPLE), BENCH_URL: url },
-          statusUrl,
-        ),
-    },
-    {
-      name: 'minimal k6, every corpus body',
-      run: () =>
-        measure(
-          k6,
-          ['run', '--quiet', path.join(repoRoot, 'bench', 'k6', 'minimal-corpus.ts')],
-          { ...k6Env, BENCH_CORPUS_BODIES: path.join(corpus.dir, 'bodies'), BENCH_USERS: String(users), BENCH_URL: url },
-          statusUrl,
-        ),
-    },
-  ];
-  // rounds: each generator once per round, so a machine that slows down mid-bench slows them all alike
-  const results = generators.map((g) => ({ name: g.name, m: [] as Measured[] }));
-  for (let i = 0; i < repeat; i++) {
-    for (const [k, g] of generators.entries()) {
-      const m = await g.run(i);
-      if (m.code !== 0) throw new Error(`${g.name}: k6 failed:\n${m.out.slice(-2000)}`);
-      if (m.requests < requests * 0.98)
-        throw new Error(`${g.name}: nginx counted ${m.requests} requests of ${requests}:\n${m.out.slice(-2000)}`);
-      results[k]!.m.push(m);
-    }
-    // the harness did its work: a request line for every request (but each VU's last batch, not written here)
-    for (const prefix of ['h', 'j']) {
-      const logged = fs
-        .readFileSync(path.join(tmp, `${prefix}${i}.ndjson`), 'utf8')
-        .split('\n')
-        .filter((l) => l.startsWith('{"e":"receiver"')).length;
-      if (logged < requests - vus * 64)
-        throw new Error(`the harness (${prefix === 'h' ? 'native' : 'JavaScript'} path) logged ${logged} requests of ${requests}`);
-    }
-  }
-
   // wrk posting the same sample, in turn (one thread, the same connection count)
   const lua = path.join(tmp, 'post.lua');
   fs.writeFileSync(
@@ -243,51 +137,131 @@ async function main(): Promise<void> {
       '',
     ].join('\n'),
   );
-  const wrk = await measure('wrk', ['-t1', `-c${vus}`, `-d${seconds}s`, '-s', lua, url], {}, statusUrl).catch(() => undefined);
-  if (wrk && wrk.code === 0) results.push({ name: 'wrk', m: [wrk] });
-  else results.push({ name: `wrk (failed: ${wrk?.out.trim().split('\n').at(-1) ?? 'nginx status unreadable'})`, m: [] });
-
-  const perCpu = (r: { m: Measured[] }) => (r.m.length ? median(r.m.map((m) => m.requests / m.loadCpuS)) : 0);
-  const minimal = perCpu(results[2]!);
-  console.log(
-    `corpus: ${corpus.manifest.count} forms (household app, multipart), ${users} workers, mean body ${(corpusBytes / corpus.manifest.count / 1024).toFixed(1)} KB; ` +
-      `the minimal k6 script and wrk post ${SAMPLE} of its bodies in turn (mean ${(sampleBytes / SAMPLE / 1024).toFixed(1)} KB)`,
-  );
-  console.log(
-    `${vus} VUs / connections; each k6 run sends ${requests} requests (median of ${repeat} runs), wrk runs ${seconds} s; against ${base}/sink/`,
-  );
-  console.log(
-    'generator                                 req/s   load CPU s   req per CPU-second   vs minimal k6   startup CPU s   total CPU s',
-  );
-  for (const r of results) {
-    if (!r.m.length) {
-      console.log(r.name);
-      continue;
+  type Key = 'native' | 'js' | 'minimal' | 'corpus' | 'locust' | 'wrk';
+  const generators: { key: Key; name: string; run: (i: number) => Promise<Measured> }[] = [
+    // capacity's k6 build: submissions through k6/x/capacity (k6x/submit), as scenarios/native-run.ts makes them
+    { key: 'native', name: 'capacity (as `capacity run` runs k6)', run: harness('harness-native.ts', 'h') },
+    // the scenarios' JavaScript path, which stock k6 runs (a k8s archive's pods); here on the same binary as the rest
+    { key: 'js', name: 'capacity, its JavaScript path', run: harness('harness-max.ts', 'j') },
+    {
+      key: 'minimal',
+      name: 'minimal k6 script',
+      run: () =>
+        measure(
+          k6,
+          ['run', '--quiet', path.join(repoRoot, 'bench', 'k6', 'minimal-post.ts')],
+          { ...k6Env, BENCH_BODY_DIR: tmp, BENCH_BODIES: String(SAMPLE), BENCH_URL: url },
+          statusUrl,
+        ),
+    },
+    {
+      key: 'corpus',
+      name: 'minimal k6, every corpus body',
+      run: () =>
+        measure(
+          k6,
+          ['run', '--quiet', path.join(repoRoot, 'bench', 'k6', 'minimal-corpus.ts')],
+          { ...k6Env, BENCH_CORPUS_BODIES: path.join(corpus.dir, 'bodies'), BENCH_USERS: String(users), BENCH_URL: url },
+          statusUrl,
+        ),
+    },
+    {
+      // Locust FastHttpUser (commcare-perf's engine): the same sample, headers and request count, no wait, one process
+      key: 'locust',
+      name: 'Locust FastHttpUser',
+      run: () =>
+        measure(
+          locust,
+          [
+            '-f',
+            path.join(repoRoot, 'bench', 'locustfile.py'),
+            '--headless',
+            '--users',
+            String(vus),
+            '--spawn-rate',
+            String(vus),
+            '--host',
+            base,
+            '--run-time',
+            '300s',
+            '--only-summary',
+            '--loglevel',
+            'WARNING',
+          ],
+          { BENCH_BODY_DIR: tmp, BENCH_BODIES: String(SAMPLE), BENCH_TOTAL: String(requests), BENCH_PATH: '/sink/a/bench/receiver/' },
+          statusUrl,
+          { limitS: 330 },
+        ),
+    },
+    // wrk runs for --seconds, not a request count: its rate is read while load flows
+    { key: 'wrk', name: 'wrk', run: () => measure('wrk', ['-t1', `-c${vus}`, `-d${seconds}s`, '-s', lua, url], {}, statusUrl) },
+  ];
+  // rounds: each generator once per round, so a machine that slows down mid-bench slows them all alike
+  const results = new Map(generators.map((g) => [g.key, { name: g.name, m: [] as Measured[] }]));
+  for (let i = 0; i < repeat; i++) {
+    for (const g of generators) {
+      process.stderr.write(`[bench] round ${i + 1}/${repeat}: ${g.name}\n`);
+      const m = await g.run(i);
+      if (m.code !== 0) throw new Error(`${g.name} failed (exit ${m.code}):\n${m.out.slice(-2000)}`);
+      if (g.key !== 'wrk' && m.requests < requests * 0.98)
+        throw new Error(`${g.name}: nginx counted ${m.requests} requests of ${requests}:\n${m.out.slice(-2000)}`);
+      results.get(g.key)!.m.push(m);
     }
-    const rate = median(r.m.map((m) => m.requests / m.loadWallS));
+    // the harness did its work: a request line for every request (but each VU's last batch, not written here)
+    for (const prefix of ['h', 'j']) {
+      const logged = fs
+        .readFileSync(path.join(tmp, `${prefix}${i}.ndjson`), 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('{"e":"receiver"')).length;
+      if (logged < requests - vus * 64)
+        throw new Error(`the harness (${prefix === 'h' ? 'native' : 'JavaScript'} path) logged ${logged} requests of ${requests}`);
+    }
+  }
+
+  const r = (key: Key) => results.get(key)!.m;
+  /** requests per CPU-second while load flows */
+  const perCpu = (key: Key) => median(r(key).map((m) => m.requests / m.loadCpuS));
+  /** requests per CPU-second of the whole run: startup and the end included */
+  const perCpuAll = (key: Key) => median(r(key).map((m) => m.requests / m.totalCpuS));
+  const minimal = perCpu('minimal');
+  console.log(
+    `corpus: ${corpus.manifest.count} forms (household app, multipart), ${users} workers, mean body ${(corpusBytes / corpus.manifest.count / 1024).toFixed(1)} KB, ` +
+      `${(corpusBytes / 1e6).toFixed(0)} MB; the minimal k6 script, Locust and wrk post ${SAMPLE} of its bodies in turn (mean ${(sampleBytes / SAMPLE / 1024).toFixed(1)} KB)`,
+  );
+  console.log(
+    `${vus} VUs / users / connections; each k6 and Locust run sends ${requests} requests, wrk runs ${seconds} s; median of ${repeat} rounds; ` +
+      `against ${base}/sink/; CPU read from /proc (2 shared cores: noisy)`,
+  );
+  console.log(
+    'generator                                 req/s   load CPU s   req per CPU-s   vs minimal k6   startup CPU s   total CPU s   req per CPU-s, all',
+  );
+  for (const g of generators) {
+    const ms = r(g.key);
+    const col = (f: (m: Measured) => number, w: number, d = 2) => median(ms.map(f)).toFixed(d).padStart(w);
     console.log(
-      `${r.name.padEnd(40)} ${rate.toFixed(0).padStart(6)} ${median(r.m.map((m) => m.loadCpuS))
-        .toFixed(2)
-        .padStart(12)} ${perCpu(r).toFixed(0).padStart(20)}` +
-        ` ${((perCpu(r) / minimal) * 100).toFixed(0).padStart(13)} % ${median(r.m.map((m) => m.startupCpuS))
-          .toFixed(2)
-          .padStart(15)} ${median(r.m.map((m) => m.totalCpuS))
-          .toFixed(2)
-          .padStart(13)}`,
+      `${g.name.padEnd(40)} ${col((m) => m.requests / m.loadWallS, 6, 0)} ${col((m) => m.loadCpuS, 12)} ${perCpu(g.key).toFixed(0).padStart(15)}` +
+        ` ${((perCpu(g.key) / minimal) * 100).toFixed(0).padStart(13)} % ${col((m) => m.startupCpuS, 15)} ${col((m) => m.totalCpuS, 13)}` +
+        ` ${g.key === 'wrk' ? '-'.padStart(20) : perCpuAll(g.key).toFixed(0).padStart(20)}`,
     );
   }
+  const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
+  const pct = (x: number) => `${(x * 100).toFixed(0)} %`;
+  const vsMinimal = perCpu('native') / minimal;
+  const vsLocust = perCpuAll('native') / perCpuAll('locust');
+  const vsWrk = perCpu('native') / perCpu('wrk');
   console.log(
-    `harness per core vs minimal k6 per core, while load flows: ${((perCpu(results[0]!) / minimal) * 100).toFixed(0)} % ` +
-      `(${((perCpu(results[0]!) / perCpu(results[3]!)) * 100).toFixed(0)} % of the minimal script posting every corpus body; target >= 80 %)`,
+    `capacity per core vs Locust per core, startup and end included: ${vsLocust.toFixed(2)}x (target >= 3x: ${verdict(vsLocust >= 3)}); ` +
+      `while load flows ${(perCpu('native') / perCpu('locust')).toFixed(2)}x`,
+  );
+  console.log(`capacity per core vs wrk per core, while load flows: ${pct(vsWrk)} (target >= 60 %: ${verdict(vsWrk >= 0.6)})`);
+  console.log(
+    `capacity per core vs minimal k6 per core, while load flows: ${pct(vsMinimal)} (target >= 80 %: ${verdict(vsMinimal >= 0.8)}); ` +
+      `${pct(perCpu('native') / perCpu('corpus'))} of the minimal script posting every corpus body; ` +
+      `startup and end included: ${pct(perCpuAll('native') / perCpuAll('minimal'))}`,
   );
   console.log(
-    `its JavaScript path, as stock k6 runs it (k6-operator pods): ${((perCpu(results[1]!) / minimal) * 100).toFixed(0)} % ` +
-      `(${((perCpu(results[1]!) / perCpu(results[3]!)) * 100).toFixed(0)} % of the minimal script posting every corpus body)`,
-  );
-  const h = results[0]!.m;
-  const withStartup = median(h.map((m) => m.requests / m.totalCpuS)) / median(results[2]!.m.map((m) => m.requests / m.totalCpuS));
-  console.log(
-    `including startup and the end of the run (${(corpusBytes / 1e6).toFixed(0)} MB corpus over ${requests} requests): ${(withStartup * 100).toFixed(0)} %`,
+    `its JavaScript path, as stock k6 runs it (k6-operator pods): ${pct(perCpu('js') / minimal)} of minimal k6 ` +
+      `(${pct(perCpu('js') / perCpu('corpus'))} of the minimal script posting every corpus body)`,
   );
   fs.rmSync(tmp, { recursive: true, force: true });
 }

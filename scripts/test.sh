@@ -4,7 +4,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-scripts/bootstrap.sh
+scripts/bootstrap.sh --engine
 
 echo "[test] type-checking (tsc --noEmit)"
 npx tsc --noEmit -p .
@@ -30,7 +30,7 @@ if [[ $was_running -eq 0 ]]; then
   trap 'cleanup; ./capacity stack down >/dev/null 2>&1 || true' EXIT
 fi
 
-mapfile -t files < <(find core hq k8s results-dir targets cli runner stack generators scenarios topology collectors reports docker gates test -name '*.test.ts' 2>/dev/null | sort)
+mapfile -t files < <(find core hq k8s results-dir targets cli runner stack generators scenarios topology collectors reports docker gates bench test -name '*.test.ts' 2>/dev/null | sort)
 echo "[test] ${#files[@]} test files"
 tap=$(mktemp)
 status=0

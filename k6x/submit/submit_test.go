@@ -2,6 +2,7 @@ package submit
 
 import (
 	"encoding/json"
+	"net/http"
 	"testing"
 )
 
@@ -67,5 +68,22 @@ func TestExpectedStatus(t *testing.T) {
 		if expectedStatus(s) {
 			t.Errorf("%d is not expected", s)
 		}
+	}
+}
+
+func TestRequestHeader(t *testing.T) {
+	tpl := http.Header{}
+	tpl.Set("Authorization", "Basic x")
+	tpl.Set("Content-Type", "text/xml")
+	h := requestHeader(tpl, "multipart/form-data; boundary=----capacityab")
+	if h.Get("Content-Type") != "multipart/form-data; boundary=----capacityab" || h.Get("Authorization") != "Basic x" {
+		t.Errorf("the body's type over the template's: %v", h)
+	}
+	h.Set("User-Agent", "k6")
+	if tpl.Get("Content-Type") != "text/xml" || tpl.Get("User-Agent") != "" {
+		t.Errorf("the template is left as it was: %v", tpl)
+	}
+	if requestHeader(tpl, "").Get("Content-Type") != "text/xml" {
+		t.Error("no type of its own: the template's")
 	}
 }

@@ -14,9 +14,11 @@ declare module 'k6/x/capacity' {
     packOf: number[];
     offsets: number[];
     lengths: number[];
-    /** headers and tags shared by the bodies of one form and content type */
+    /** headers and tags shared by the bodies of one form (a template may leave the Content-Type to types) */
     templates: { headers: Record<string, string>; tags: Record<string, string> }[];
     templateOf: number[];
+    /** each body's Content-Type, set over its template's; '' keeps the template's */
+    types: string[];
     /** `"w":<worker>,"form":"<name>"` of each body */
     prefixes: string[];
   }
