@@ -275,6 +275,26 @@ export async function containerStackDown(stack = containerStackName(), client: D
   return removed;
 }
 
+/** The last lines of each component's container log (all components, or the one named). */
+export async function containerStackLogs(
+  opts: { component?: string; lines: number; stack?: string },
+  client: Docker = docker(),
+): Promise<{ component: string; container: string; text: string }[]> {
+  await requireEngine(client);
+  const stack = opts.stack ?? containerStackName();
+  const names = stackSpecs(containerStackConfig(containerPorts())).map((s) => s.component);
+  if (opts.component && !names.includes(opts.component))
+    throw new UserError(`unknown component "${opts.component}": one of ${names.join(', ')}`);
+  const present = new Set((await findStack(stack, client)).map((c) => c.component));
+  return Promise.all(
+    (opts.component ? [opts.component] : names).map(async (component) => {
+      const container = containerName(stack, component);
+      const text = present.has(component) ? await containerLogTail(container, opts.lines, client) : '(no container)';
+      return { component, container, text };
+    }),
+  );
+}
+
 export interface ContainerStatus {
   component: string;
   container: string;

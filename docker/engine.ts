@@ -48,7 +48,7 @@ export function docker(): Docker {
 }
 
 const NO_ENGINE =
-  'no Docker engine answers (DOCKER_HOST or /var/run/docker.sock): install it with `apt-get install docker.io` and start it with `dockerd &` (as root), or set DOCKER_HOST';
+  'no Docker engine answers (DOCKER_HOST or /var/run/docker.sock): install it with `apt-get install docker.io` and start it with `dockerd &` as root (`scripts/bootstrap.sh --engine` does both), or set DOCKER_HOST';
 
 /** Preflight: the engine answers, else one line saying how to get one. Returns its version. */
 export async function requireEngine(client: Docker = docker()): Promise<string> {

@@ -3,6 +3,16 @@ import { BENCH_INSTALL } from '../../stack/bench-tools.ts';
 import { benchChecks, componentChecks, prerequisiteChecks } from '../../stack/doctor.ts';
 import { loadStackContext } from '../../stack/stack.ts';
 import { formatTable } from '../table.ts';
+import { requireEngine } from '../../docker/engine.ts';
+
+/** The Docker engine, for `--containers` and `--target containers` only: named, never failing the doctor. */
+async function engineLine(): Promise<string> {
+  try {
+    return `Docker engine ${await requireEngine()}: ok (capacity stack up --containers builds the images it lacks)`;
+  } catch (err) {
+    return `none: ${(err as Error).message}`;
+  }
+}
 
 export function register(program: Command): void {
   program
@@ -25,6 +35,7 @@ export function register(program: Command): void {
         process.exitCode = 1;
       }
       // the benchmarks' tools are optional: named, but they do not fail the doctor
+      console.log(`\nContainers (optional; only --containers and --target containers need them)\n${await engineLine()}`);
       const benchMissing = bench.filter((c) => !c.ok).map((c) => c.name);
       if (benchMissing.length) console.log(`\nfor the benchmarks: ${benchMissing.join(', ')} missing; install with ${BENCH_INSTALL}`);
     });

@@ -9,7 +9,7 @@ import { postgresUrl } from '../../stack/components/postgres.ts';
 import { writeFileAtomic } from '../../core/fs.ts';
 import { formatBytes, formatTable } from '../table.ts';
 import { UserError } from '../../core/errors.ts';
-import { containerStackDown, containerStackStatus, containerStackUp } from '../../docker/container-stack.ts';
+import { containerStackDown, containerStackLogs, containerStackStatus, containerStackUp } from '../../docker/container-stack.ts';
 import { DEFAULT_REHEARSAL_WORKERS, rehearsalDown, rehearsalStatus, rehearsalUp } from '../../docker/rehearsal.ts';
 import { rehearsalFiles } from '../../docker/rehearsal-files.ts';
 
@@ -40,8 +40,9 @@ async function printStatus(): Promise<boolean> {
  * `stack up|down|status --containers`: the same stack as containers on the Docker engine (docker/container-stack.ts).
  * Returns false when the options ask for the local stack.
  */
-async function containersAction(action: 'up' | 'down' | 'status', opts: { containers?: boolean }): Promise<boolean> {
+async function containersAction(action: 'up' | 'down' | 'status', opts: { containers?: boolean; ports?: string }): Promise<boolean> {
   if (!opts.containers) return false;
+  if (opts.ports) throw new UserError('--ports moves the local stack; the containers publish on CAPACITY_CONTAINERS_<NAME>_PORT');
   if (action === 'up') {
     const t0 = Date.now();
     const up = await containerStackUp({ log: (m) => stderrProgress.step(m) });
@@ -212,10 +213,17 @@ export function register(program: Command): void {
     )
     .option('-n, --lines <n>', 'lines to show', '40')
     .option('-f, --follow', 'keep printing new lines (Ctrl-C to stop)')
-    .action(async (name: string | undefined, opts: { lines: string; follow?: boolean }) => {
-      const ctx = loadStackContext();
+    .option('--containers', "the containerised stack's containers (their output, from the engine)")
+    .action(async (name: string | undefined, opts: { lines: string; follow?: boolean; containers?: boolean }) => {
       const n = Number(opts.lines);
       if (!Number.isInteger(n) || n < 1) throw new UserError(`--lines must be a positive whole number, not "${opts.lines}"`);
+      if (opts.containers) {
+        if (opts.follow) throw new UserError('--follow with --containers: use `docker logs -f <stack>-<component>`');
+        for (const l of await containerStackLogs({ component: name, lines: n }))
+          console.log(`==> ${l.component} (${l.container}) <==\n${l.text || '(no output yet)'}`);
+        return;
+      }
+      const ctx = loadStackContext();
       const chosen = name ? [componentByName(name)] : components.filter((c) => c.start);
       if (opts.follow) {
         const files = chosen.map((c) => c.logFile(ctx));

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -39,7 +40,8 @@ const env: NodeJS.ProcessEnv = { ...process.env, CAPACITY_CONTAINERS_STACK: STAC
 for (const n of PUBLISHED) env[portVariable(n)] = String(PORTS[n]);
 
 const hasEngine = await engineAvailable();
-const noEngine = !hasEngine && 'no Docker engine answers (DOCKER_HOST or /var/run/docker.sock): scripts/bootstrap.sh starts one as root';
+const noEngine =
+  !hasEngine && 'no Docker engine answers (DOCKER_HOST or /var/run/docker.sock): scripts/bootstrap.sh --engine starts one as root';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const secs = (t0: number) => ((Date.now() - t0) / 1000).toFixed(1);
 
@@ -87,7 +89,7 @@ describe('the stack in containers', { timeout: 1_500_000 }, () => {
       assert.equal(res.status, 1, res.stdout + res.stderr);
       const lines = res.stderr.trim().split('\n');
       assert.equal(lines.length, 1, `exactly one line on stderr: ${res.stderr}`);
-      assert.match(lines[0]!, /^capacity: no Docker engine answers .*apt-get install docker\.io.*dockerd &/);
+      assert.match(lines[0]!, /^capacity: no Docker engine answers .*apt-get install docker\.io.*dockerd &.*bootstrap\.sh --engine/);
       assert.equal(res.stdout, '');
     }
     assert.deepEqual(fs.readdirSync(results), [], 'no results directory');
@@ -102,6 +104,22 @@ describe('the stack in containers', { timeout: 1_500_000 }, () => {
     after(async () => {
       await removeStack(STACK).catch(() => undefined);
       fs.rmSync(results, { recursive: true, force: true });
+    });
+
+    it('a published port held by another process: one line naming it and its holder, nothing started', async () => {
+      const holder = net.createServer();
+      await new Promise<void>((r) => holder.listen(PORTS.nginx, '127.0.0.1', () => r()));
+      try {
+        const res = await capacity(['stack', 'up', '--containers'], { timeoutMs: 900_000 });
+        assert.equal(res.status, 2, res.stderr);
+        assert.match(
+          res.stderr,
+          new RegExp(`^capacity: containers: port ${PORTS.nginx} for nginx is already in use by node \\(pid ${process.pid}\\)`, 'm'),
+        );
+        assert.deepEqual(await listStack(STACK), [], 'no container left');
+      } finally {
+        holder.close();
+      }
     });
 
     it('stack up --containers: every component healthy, every port published on 127.0.0.1 only', async () => {
