@@ -330,3 +330,28 @@ export async function rehearsalStatus(
   hosts.sort((a, b) => a.address.localeCompare(b.address, undefined, { numeric: true }));
   return { hosts, ...(topology ? { topology } : {}), ...(scale ? { scale } : {}) };
 }
+
+/** `capacity stack logs [host] --containers --topology`: the last lines of each host's container output. */
+export async function rehearsalLogs(opts: {
+  host?: string;
+  lines: number;
+  stack?: string;
+  client?: Docker;
+}): Promise<{ host: string; container: string; text: string }[]> {
+  const client = opts.client ?? docker();
+  await requireEngine(client);
+  const mine = await listStack(opts.stack ?? REHEARSAL_STACK, client);
+  if (opts.host && !mine.some((c) => c.component === opts.host))
+    throw new UserError(
+      mine.length
+        ? `no rehearsal host "${opts.host}": one of ${mine
+            .map((c) => c.component)
+            .sort()
+            .join(', ')}`
+        : 'no rehearsal is up',
+    );
+  const chosen = mine.filter((c) => !opts.host || c.component === opts.host).sort((a, b) => a.component.localeCompare(b.component));
+  return Promise.all(
+    chosen.map(async (c) => ({ host: c.component, container: c.name, text: await containerLogTail(c.name, opts.lines, client) })),
+  );
+}
