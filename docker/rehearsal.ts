@@ -214,7 +214,13 @@ export async function rehearsalUp(opts: RehearsalOptions): Promise<RehearsalUp> 
     await removeStack(stack, client);
   }
   const workDir = rehearsalWorkDir(stack);
-  fs.rmSync(workDir, { recursive: true, force: true });
+  const files = opts.files ?? rehearsalFiles();
+  // a previous rehearsal's files name containers that are gone now
+  const removeFiles = () => {
+    fs.rmSync(workDir, { recursive: true, force: true });
+    for (const f of [files.topology, files.credentials]) fs.rmSync(f, { force: true });
+  };
+  removeFiles();
   fs.mkdirSync(path.join(workDir, 'blobs'), { recursive: true });
   writeFileAtomic(path.join(workDir, 'nginx.conf'), proxyConf(plan));
   await ensureNetwork(stack, stack, client);
@@ -227,7 +233,12 @@ export async function rehearsalUp(opts: RehearsalOptions): Promise<RehearsalUp> 
   try {
     for (const group of [infra, service, proxy]) {
       for (const c of group) {
-        await startContainer(hostSpec(c, plan, cfg, { image: images.tags[c.image], topologyFile: opts.topologyFile, workDir }), client);
+        const spec = hostSpec(c, plan, cfg, { image: images.tags[c.image], topologyFile: opts.topologyFile, workDir });
+        await startContainer(spec, client).catch((err: unknown) => {
+          // a port taken on the host's address, a name held by another stack: the engine's reason, on one line
+          const reason = err instanceof Error ? err.message.replace(/\s+/g, ' ').trim() : String(err);
+          throw err instanceof UserError ? err : new UserError(`rehearsal: ${c.host} (${c.container}) could not start: ${reason}`, 1);
+        });
         log(`rehearsal: ${c.host} started (${c.image}, ${c.services.join(' ')}) on ${c.address}`);
       }
       await waitHealthy(group, plan, cfg, client, deadline, log, tc);
@@ -235,23 +246,20 @@ export async function rehearsalUp(opts: RehearsalOptions): Promise<RehearsalUp> 
     await applyCpuLimits(plan, client);
     const containersS = secs(tc);
     const tw = Date.now();
-    const files = await provisionRehearsal(topology, plan, {
-      workers: opts.workers ?? DEFAULT_REHEARSAL_WORKERS,
-      files: opts.files ?? rehearsalFiles(),
-    });
-    log(`rehearsal: ${files.workers} mobile workers made, topology and credentials files written (${secs(tw).toFixed(1)} s)`);
+    const made = await provisionRehearsal(topology, plan, { workers: opts.workers ?? DEFAULT_REHEARSAL_WORKERS, files });
+    log(`rehearsal: ${made.workers} mobile workers made, topology and credentials files written (${secs(tw).toFixed(1)} s)`);
     const memoryAtRest = await stackMemory(stack, client);
     const total = secs(t0);
     const mem = Object.values(memoryAtRest).reduce((a, b) => a + b, 0);
     log(
       `rehearsal: up in ${total.toFixed(1)} s (containers ${containersS.toFixed(1)} s); ${(mem / 2 ** 20).toFixed(0)} MB in use at rest; ` +
-        `${files.workers} mobile workers; target ${plan.entry!.url}`,
+        `${made.workers} mobile workers; target ${plan.entry!.url}`,
     );
     return {
       plan,
       topology,
-      files: { topology: files.topology, credentials: files.credentials },
-      workers: files.workers,
+      files,
+      workers: made.workers,
       seconds: { images: imagesS, containers: containersS, total },
       imagesBuilt: images.built,
       memoryAtRest,
@@ -259,7 +267,7 @@ export async function rehearsalUp(opts: RehearsalOptions): Promise<RehearsalUp> 
   } catch (err) {
     log(`rehearsal: failed; removing its containers`);
     await removeStack(stack, client).catch(() => undefined);
-    fs.rmSync(workDir, { recursive: true, force: true });
+    removeFiles();
     throw err;
   }
 }
@@ -321,4 +329,29 @@ export async function rehearsalStatus(
   }
   hosts.sort((a, b) => a.address.localeCompare(b.address, undefined, { numeric: true }));
   return { hosts, ...(topology ? { topology } : {}), ...(scale ? { scale } : {}) };
+}
+
+/** `capacity stack logs [host] --containers --topology`: the last lines of each host's container output. */
+export async function rehearsalLogs(opts: {
+  host?: string;
+  lines: number;
+  stack?: string;
+  client?: Docker;
+}): Promise<{ host: string; container: string; text: string }[]> {
+  const client = opts.client ?? docker();
+  await requireEngine(client);
+  const mine = await listStack(opts.stack ?? REHEARSAL_STACK, client);
+  if (opts.host && !mine.some((c) => c.component === opts.host))
+    throw new UserError(
+      mine.length
+        ? `no rehearsal host "${opts.host}": one of ${mine
+            .map((c) => c.component)
+            .sort()
+            .join(', ')}`
+        : 'no rehearsal is up',
+    );
+  const chosen = mine.filter((c) => !opts.host || c.component === opts.host).sort((a, b) => a.component.localeCompare(b.component));
+  return Promise.all(
+    chosen.map(async (c) => ({ host: c.component, container: c.name, text: await containerLogTail(c.name, opts.lines, client) })),
+  );
 }

@@ -10,7 +10,7 @@ import { writeFileAtomic } from '../../core/fs.ts';
 import { formatBytes, formatTable } from '../table.ts';
 import { UserError } from '../../core/errors.ts';
 import { containerStackDown, containerStackLogs, containerStackStatus, containerStackUp } from '../../docker/container-stack.ts';
-import { DEFAULT_REHEARSAL_WORKERS, rehearsalDown, rehearsalStatus, rehearsalUp } from '../../docker/rehearsal.ts';
+import { DEFAULT_REHEARSAL_WORKERS, rehearsalDown, rehearsalLogs, rehearsalStatus, rehearsalUp } from '../../docker/rehearsal.ts';
 import { rehearsalFiles } from '../../docker/rehearsal-files.ts';
 
 async function printStatus(): Promise<boolean> {
@@ -214,9 +214,17 @@ export function register(program: Command): void {
     .option('-n, --lines <n>', 'lines to show', '40')
     .option('-f, --follow', 'keep printing new lines (Ctrl-C to stop)')
     .option('--containers', "the containerised stack's containers (their output, from the engine)")
-    .action(async (name: string | undefined, opts: { lines: string; follow?: boolean; containers?: boolean }) => {
+    .option('--topology <file>', "with --containers: a rehearsal's hosts (name one, as web1)")
+    .action(async (name: string | undefined, opts: { lines: string; follow?: boolean; containers?: boolean; topology?: string }) => {
       const n = Number(opts.lines);
       if (!Number.isInteger(n) || n < 1) throw new UserError(`--lines must be a positive whole number, not "${opts.lines}"`);
+      if (opts.topology) {
+        if (!opts.containers) throw new UserError('--topology names a rehearsal in containers: add --containers');
+        if (opts.follow) throw new UserError('--follow with a rehearsal: use `docker logs -f rehearsal-<host>`');
+        for (const l of await rehearsalLogs({ ...(name ? { host: name } : {}), lines: n }))
+          console.log(`==> ${l.host} (${l.container}) <==\n${l.text || '(no output yet)'}`);
+        return;
+      }
       if (opts.containers) {
         if (opts.follow) throw new UserError('--follow with --containers: use `docker logs -f <stack>-<component>`');
         for (const l of await containerStackLogs({ component: name, lines: n }))
