@@ -11,6 +11,7 @@ import { postgresUrl } from '../stack/components/postgres.ts';
 import { rabbitmqManagementUrl } from '../stack/components/rabbitmq.ts';
 import { redisUrl } from '../stack/components/redis.ts';
 import type { Endpoint, Host, ServiceInstance, Topology } from '../topology/model.ts';
+import { containerProcessCollector, type ContainerProcessTarget } from './container-processes.ts';
 import { dockerStatsCollector } from './docker-stats.ts';
 import { elasticsearchCollector, type ElasticsearchOptions, type ElasticsearchTarget } from './elasticsearch.ts';
 import { hostCollector, type HostTarget } from './host.ts';
@@ -25,6 +26,7 @@ import { redisCollector, type RedisTarget } from './redis.ts';
 import type { Collector } from './types.ts';
 
 export type {
+  ContainerProcessTarget,
   ElasticsearchTarget,
   HostTarget,
   KafkaTarget,
@@ -52,6 +54,8 @@ export interface CollectorTargets {
   processes?: ProcessTarget[];
   /** Local stack only: Kafka log bytes per topic, restores and cases from the sync log. */
   localStores?: LocalStoreTarget[];
+  /** The stack in containers: CPU and memory per component's container, as `processes` gives them locally. */
+  containerProcesses?: ContainerProcessTarget[];
 }
 
 export interface BuildOptions {
@@ -222,6 +226,7 @@ export function buildCollectors(targets: CollectorTargets, opts: BuildOptions = 
     ...(targets.nginx ?? []).map((t) => nginxCollector(t, { timeoutMs })),
     ...(targets.processes ?? []).map((t) => processCollector(t)),
     ...(targets.localStores ?? []).map((t) => localStoreCollector(t, { timeoutMs })),
+    ...(targets.containerProcesses ?? []).map((t) => containerProcessCollector(t, { timeoutMs })),
   ];
 }
 

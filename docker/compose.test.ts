@@ -1,20 +1,13 @@
-// The compose files parse and reference only what exists: services, ports, variables, files, images.
+// The compose file of a real CommCare HQ parses and reference only what exists: services, ports, variables, files, images.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import YAML from 'yaml';
-import { versions } from '../stack/config.ts';
-import { repoRoot } from '../core/paths.ts';
-import { pillows } from '../hq/index.ts';
-import {
-  COMMCARE_HQ_COMPOSE,
-  CONTAINER_PORT_VARS,
-  containerPorts,
-  DEFAULT_CONTAINER_PORTS,
-  dockerDir,
-  LOCAL_STACK_COMPOSE,
-} from './containers.ts';
+
+const dockerDir = path.dirname(fileURLToPath(import.meta.url));
+const COMMCARE_HQ_COMPOSE = 'commcare-hq.compose.yml';
 
 interface Service {
   image?: string;
@@ -75,105 +68,6 @@ function checkCommon(file: string, doc: Compose, text: string): void {
     }
   }
 }
-
-describe('docker/local-stack.compose.yml', () => {
-  const { doc, text } = load(LOCAL_STACK_COMPOSE);
-
-  it("has every component of the local stack, at the local stack's versions", () => {
-    assert.deepEqual(Object.keys(doc.services).sort(), [
-      'celery-1',
-      'celery-2',
-      'elasticsearch',
-      'kafka',
-      'nginx',
-      'pillow-case',
-      'pillow-ucr',
-      'pillow-xform',
-      'postgres',
-      'rabbitmq',
-      'redis',
-      'web-1',
-      'web-2',
-      'web-3',
-    ]);
-    assert.match(
-      String(doc.services.rabbitmq!.image),
-      new RegExp(`^rabbitmq:${versions.rabbitmq.replace('.', '\\.')}-management$`),
-      "Debian's RabbitMQ line, management on",
-    );
-    assert.equal(doc.services.postgres!.image, `postgres:${versions.postgres}`);
-    assert.equal(doc.services.kafka!.image, `apache/kafka:${versions.kafka}`);
-    assert.equal(doc.services.elasticsearch!.image, `docker.elastic.co/elasticsearch/elasticsearch:${versions.elasticsearch}`);
-    assert.equal(doc.services.elasticsearch!.environment!['xpack.security.enabled'], 'false');
-    assert.equal(doc.services.elasticsearch!.environment!['discovery.type'], 'single-node');
-    assert.match(String(doc.services.kafka!.environment!.KAFKA_PROCESS_ROLES), /broker,controller/, 'KRaft, no ZooKeeper');
-  });
-
-  it('references only services, ports, variables and files that exist', () => {
-    checkCommon(LOCAL_STACK_COMPOSE, doc, text);
-    // every published port is one the harness knows how to reach
-    const published = Object.entries(doc.services).flatMap(([n, s]) => (s.ports ?? []).map((p) => [n, hostPort(p)] as const));
-    assert.deepEqual(Object.fromEntries(published), {
-      postgres: DEFAULT_CONTAINER_PORTS.postgres,
-      redis: DEFAULT_CONTAINER_PORTS.redis,
-      kafka: DEFAULT_CONTAINER_PORTS.kafka,
-      elasticsearch: DEFAULT_CONTAINER_PORTS.elasticsearch,
-      nginx: DEFAULT_CONTAINER_PORTS.nginx,
-      rabbitmq: DEFAULT_CONTAINER_PORTS.rabbitmqManagement,
-    });
-    for (const v of Object.values(CONTAINER_PORT_VARS)) assert.ok(text.includes(`\${${v}:-`), `${v} is used with a default`);
-    assert.deepEqual(containerPorts({ CAPACITY_CONTAINERS_NGINX_PORT: '40080' }).nginx, 40080);
-    assert.throws(() => containerPorts({ CAPACITY_CONTAINERS_NGINX_PORT: '80' }), /between 1024/);
-  });
-
-  it('builds the HQ-compatible service from this repository: Dockerfile, its COPY sources and the scripts it runs exist', () => {
-    const hq = Object.entries(doc.services).filter(([, s]) => s.build);
-    assert.deepEqual(hq.map(([n]) => n).sort(), [
-      'celery-1',
-      'celery-2',
-      'pillow-case',
-      'pillow-ucr',
-      'pillow-xform',
-      'web-1',
-      'web-2',
-      'web-3',
-    ]);
-    for (const [name, s] of hq) {
-      const context = path.resolve(dockerDir, s.build!.context);
-      assert.equal(context, repoRoot, `${name}: context is the repository`);
-      const dockerfile = path.join(context, s.build!.dockerfile!);
-      assert.ok(fs.existsSync(dockerfile), `${name}: ${dockerfile} exists`);
-      const cmd = (s.command as string[]).map(interpolate);
-      const script = cmd.find((c) => c.endsWith('.ts'))!;
-      assert.ok(fs.existsSync(path.join(repoRoot, script)), `${name}: runs ${script}, which exists`);
-      if (name.startsWith('pillow-')) assert.ok(cmd[cmd.indexOf('--pillow') + 1]! in pillows, `${name}: a pillow the service has`);
-      else if (name.startsWith('web-'))
-        assert.deepEqual(cmd.slice(cmd.indexOf('--host'), cmd.indexOf('--host') + 2), ['--host', '0.0.0.0']);
-      else assert.deepEqual(cmd.slice(cmd.indexOf('--name'), cmd.indexOf('--name') + 2), ['--name', name], `${name}: its own worker name`);
-      const reaches = name.startsWith('celery-') ? ['postgres', 'rabbitmq', 'redis'] : ['postgres', 'kafka', 'elasticsearch'];
-      if (name.startsWith('web-')) reaches.push('rabbitmq', 'redis');
-      for (const host of reaches) assert.ok(cmd.join(' ').includes(host), `${name} reaches ${host} by service name`);
-    }
-    const dockerfile = fs.readFileSync(path.join(dockerDir, 'hq.Dockerfile'), 'utf8');
-    const ignore = fs.readFileSync(path.join(dockerDir, 'hq.Dockerfile.dockerignore'), 'utf8');
-    for (const m of dockerfile.matchAll(/^COPY\s+(.+)\s+\S+$/gm)) {
-      for (const src of m[1]!.split(/\s+/)) {
-        assert.ok(fs.existsSync(path.join(repoRoot, src)), `hq.Dockerfile copies ${src}, which exists`);
-        assert.ok(ignore.includes(`!${src}`), `${src} is let through hq.Dockerfile.dockerignore`);
-      }
-    }
-    assert.match(ignore, /^\*$/m, 'everything else (.capacity, node_modules, results) stays out of the build context');
-  });
-
-  it('nginx sends to the web workers the file defines', () => {
-    const conf = fs.readFileSync(path.join(dockerDir, 'nginx', 'nginx.conf'), 'utf8');
-    const upstreams = [...conf.matchAll(/server\s+([\w-]+):(\d+)/g)].map((m) => m[1]);
-    assert.deepEqual(upstreams, ['web-1', 'web-2', 'web-3']);
-    for (const u of upstreams) assert.ok(u! in doc.services);
-    assert.match(conf, /least_conn/);
-    assert.match(conf, /stub_status/);
-  });
-});
 
 describe('docker/commcare-hq.compose.yml', () => {
   const { doc, text } = load(COMMCARE_HQ_COMPOSE);

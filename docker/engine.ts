@@ -57,7 +57,7 @@ export async function requireEngine(client: Docker = docker()): Promise<string> 
     return v.Version;
   } catch (err) {
     const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    throw new UserError(`${NO_ENGINE} (${reason})`);
+    throw new UserError(`${NO_ENGINE} (${reason})`, 1); // a missing prerequisite, not bad input
   }
 }
 
@@ -178,15 +178,17 @@ export async function removeStack(stack: string, client: Docker = docker()): Pro
   return mine.map((c) => c.name);
 }
 
-/** Memory in use per container of the stack (bytes), from the engine's stats API. */
+/** Memory in use per container of the stack (bytes), from the engine's stats API (every container at once). */
 export async function stackMemory(stack: string, client: Docker = docker()): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  for (const c of await listStack(stack, client)) {
-    if (c.state !== 'running') continue;
-    const s = (await client.getContainer(c.id).stats({ stream: false })) as unknown as {
-      memory_stats?: { usage?: number; stats?: { cache?: number } };
-    };
-    out[c.name] = (s.memory_stats?.usage ?? 0) - (s.memory_stats?.stats?.cache ?? 0);
-  }
-  return out;
+  const running = (await listStack(stack, client)).filter((c) => c.state === 'running');
+  const figures = await Promise.all(
+    running.map(async (c) => {
+      // one-shot: one sample at once, rather than the two a second apart that a CPU figure needs
+      const s = (await client.getContainer(c.id).stats({ stream: false, 'one-shot': true } as { stream: false })) as unknown as {
+        memory_stats?: { usage?: number; stats?: { cache?: number } };
+      };
+      return [c.name, (s.memory_stats?.usage ?? 0) - (s.memory_stats?.stats?.cache ?? 0)] as const;
+    }),
+  );
+  return Object.fromEntries(figures);
 }

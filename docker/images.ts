@@ -204,9 +204,13 @@ function hashFiles(files: string[]): string {
   return h.digest('hex');
 }
 
+/** What a run writes into the source trees (k6's bundle): not an input of the service, so never a reason to rebuild. */
+const GENERATED = [path.join('scenarios', 'lib', 'generated')];
+
 /** Every file under the given entries, sorted, with its content hashed (sources are small; node_modules is not hashed). */
 function hashTree(root: string, entries: string[], h: crypto.Hash): void {
   const walk = (rel: string): void => {
+    if (GENERATED.includes(rel)) return;
     const abs = path.join(root, rel);
     const st = fs.lstatSync(abs);
     if (st.isDirectory()) {
@@ -312,6 +316,35 @@ export interface BuiltImages {
   built: ImageName[];
 }
 
+/**
+ * Builds one image under `tag`. `noCache` builds every step again (the engine's layer cache unused): how long a
+ * machine that never built it takes (bench/image-builds.ts), without touching the tags in use.
+ */
+export async function buildOne(
+  def: ImageDef,
+  tag: string,
+  opts: { ctx: StackContext; noCache?: boolean },
+  client: Docker = docker(),
+): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(imagesCache(opts.ctx.paths), `ctx-${def.name}-`));
+  try {
+    for (const [name, text] of Object.entries(def.files)) fs.writeFileSync(path.join(dir, name), text);
+    if (def.name === 'hq') fs.copyFileSync(process.execPath, path.join(dir, 'node'));
+    await follow(
+      client,
+      await client.buildImage(contextTar(dir, def), {
+        t: tag,
+        labels: { 'capacity.image': def.name },
+        rm: true,
+        nocache: opts.noCache ?? false,
+      }),
+      `image ${def.name}`,
+    );
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** Builds what is missing (a progress line per image with its seconds); returns every image's tag. */
 export async function buildImages(
   opts: { log: (m: string) => void; only?: ImageName[]; ctx?: StackContext },
@@ -329,18 +362,7 @@ export async function buildImages(
     if (await imageId(client, tag)) continue;
     const t0 = Date.now();
     opts.log(`image ${def.name}: building ${tag}`);
-    const dir = fs.mkdtempSync(path.join(imagesCache(ctx.paths), `ctx-${def.name}-`));
-    try {
-      for (const [name, text] of Object.entries(def.files)) fs.writeFileSync(path.join(dir, name), text);
-      if (def.name === 'hq') fs.copyFileSync(process.execPath, path.join(dir, 'node'));
-      await follow(
-        client,
-        await client.buildImage(contextTar(dir, def), { t: tag, labels: { 'capacity.image': def.name }, rm: true }),
-        `image ${def.name}`,
-      );
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    await buildOne(def, tag, { ctx }, client);
     built.push(def.name);
     opts.log(`image ${def.name}: built (${secs(t0)} s)`);
   }

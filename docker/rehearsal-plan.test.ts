@@ -51,7 +51,10 @@ describe('rehearsal plan', () => {
     // each host on its own loopback address, ports published there
     assert.equal(new Set(plan.containers.map((c) => c.address)).size, plan.containers.length);
     assert.ok(plan.containers.every((c) => /^127\.0\.1\.\d+$/.test(c.address)));
-    assert.deepEqual(by.pg1!.ports, [{ service: 'postgresql', containerPort: 15432, hostPort: 15432 }]);
+    // the image's own port inside, the stack's port on the host's address
+    assert.deepEqual(by.pg1!.ports, [{ service: 'postgresql', containerPort: 5432, hostPort: 15432 }]);
+    assert.deepEqual(by.kafka1!.ports, [{ service: 'kafka', containerPort: 9094, hostPort: 19092 }]);
+    assert.deepEqual([by.pg1!.image, by.web1!.image, by.pillow1!.image, by.proxy1!.image], ['postgres', 'hq', 'hq', 'nginx']);
     assert.equal(plan.entry!.url, `http://${by.proxy1!.address}:18080`);
     assert.equal(by.web2!.container, 'rehearsal-web2');
     const table = formatPlan(plan);
@@ -59,18 +62,31 @@ describe('rehearsal plan', () => {
     assert.match(table, /couch1 +couchdb +not started: the stand-in has no couchdb/);
   });
 
-  it('several services on one VM need the sum of their minima', () => {
+  it("several of the service's processes on one VM need the sum of their minima; two images on one VM are refused", () => {
     const t = readYamlTopology(
       [
-        'rows: [{ name: all, cores: 2, ram_gb: 2, storage_gb: 10, vms: 1 }]',
+        'rows: [{ name: all, cores: 2, ram_gb: 2, storage_gb: 10, vms: 1 }, { name: small, cores: 1, ram_gb: 0.5, storage_gb: 10, vms: 1 }]',
         'hosts:',
-        '  - { name: box, row: all, services: [postgresql, kafka, elasticsearch, nginx, django] }',
+        '  - { name: app, row: small, services: [django, pillowtop, celery] }',
+        '  - { name: pg, row: all, services: [postgresql] }',
+        '  - { name: kafka, row: all, services: [kafka] }',
+        '  - { name: es, row: all, services: [elasticsearch] }',
+        '  - { name: proxy, row: all, services: [nginx] }',
       ].join('\n'),
       'one.yaml',
     );
-    const [c] = planRehearsal(t, parseScale('1/2'), defaultPorts).containers;
-    assert.equal(c!.cpus, 1, 'asked 1 core is above every minimum');
-    assert.equal(c!.memMb, 384 + 768 + 1024 + 32 + 192, 'asked 1024 MB is under the sum of minima');
+    const app = planRehearsal(t, parseScale('1/2'), defaultPorts).containers.find((c) => c.host === 'app')!;
+    assert.equal(app.cpus, 0.5, 'asked 0.5 cores is above every minimum');
+    assert.equal(app.memMb, 192 + 384 + 256, 'asked 256 MB is under the sum of minima');
+    assert.equal(app.image, 'hq');
+    const mixed = readYamlTopology(
+      'rows: [{ name: all, cores: 2, ram_gb: 2, storage_gb: 10, vms: 1 }]\nhosts:\n  - { name: box, row: all, services: [postgresql, kafka] }\n',
+      'mixed.yaml',
+    );
+    expectUserError(
+      () => planRehearsal(mixed, parseScale('1/2'), defaultPorts),
+      /mixed\.yaml: host "box" runs postgresql and kafka, which a rehearsal plays with different images \(postgres, kafka\)/,
+    );
   });
 
   it('refuses a topology the stand-in cannot play', () => {

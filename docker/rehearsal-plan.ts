@@ -6,6 +6,8 @@ import { stringify } from 'yaml';
 import { UserError } from '../core/errors.ts';
 import type { ServiceKind, Topology } from '../topology/model.ts';
 import type { StackPorts } from '../stack/config.ts';
+import { INNER_PORTS } from './container-specs.ts';
+import type { ImageName } from './images.ts';
 
 export const REHEARSAL_STACK = 'rehearsal';
 /** Hosts get 127.0.1.<base + i>: clear of the remote-only test's 127.0.1.5-8. */
@@ -60,15 +62,30 @@ export function parseScale(text: string): Scale {
 }
 
 export interface PublishedPort {
-  service: StandInKind | 'rabbitmq-management' | 'kafka-internal';
-  /** Port inside the container. */
+  service: StandInKind | 'rabbitmq-management';
+  /** Port inside the container: the image's own (container-specs.ts INNER_PORTS), Kafka's listener for the host. */
   containerPort: number;
-  /** Port on the host's loopback address (the same number: each host has its own address). */
+  /** Port on the host's loopback address: the stack's port for the service (CAPACITY_PORTS). */
   hostPort: number;
 }
 
+/** The image that plays each service (docker/images.ts): the service's processes share the hq image. */
+export const IMAGE_OF: Record<StandInKind, ImageName> = {
+  postgresql: 'postgres',
+  kafka: 'kafka',
+  elasticsearch: 'elasticsearch',
+  redis: 'redis',
+  rabbitmq: 'rabbitmq',
+  nginx: 'nginx',
+  django: 'hq',
+  pillowtop: 'hq',
+  celery: 'hq',
+};
+
 export interface ContainerPlan {
   host: string;
+  /** One image per container: a host whose services need two is refused (it would need two containers). */
+  image: ImageName;
   row?: string;
   /** Loopback address the host's ports are published on. */
   address: string;
@@ -125,6 +142,11 @@ export function planRehearsal(topology: Topology, scale: Scale, ports: StackPort
       });
       continue;
     }
+    const images = [...new Set(ours.map((k) => IMAGE_OF[k]))];
+    if (images.length > 1)
+      throw new UserError(
+        `${topology.source.path}: host "${host.name}" runs ${ours.join(' and ')}, which a rehearsal plays with different images (${images.join(', ')}); give each its own host`,
+      );
     const row = host.row ? rows.get(host.row) : undefined;
     if (!row)
       throw new UserError(`${topology.source.path}: host "${host.name}" names no VM row with cores and RAM, so its container has no size`);
@@ -143,17 +165,18 @@ export function planRehearsal(topology: Topology, scale: Scale, ports: StackPort
       ? `${raised.join(', ')}: ${ours.map((k) => `${k} needs ${MINIMA[k].why}`).join('; ')}`
       : `${row.coresPerVm} cores, ${row.ramGbPerVm} GB x ${scale.text}`;
     const published: PublishedPort[] = [];
-    const add = (service: PublishedPort['service'], port: number) => published.push({ service, containerPort: port, hostPort: port });
+    const add = (service: PublishedPort['service'], containerPort: number, hostPort: number) =>
+      published.push({ service, containerPort, hostPort });
     for (const k of ours) {
-      if (k === 'postgresql') add(k, ports.postgres);
-      if (k === 'redis') add(k, ports.redis);
-      if (k === 'kafka') add(k, ports.kafka);
-      if (k === 'elasticsearch') add(k, ports.elasticsearch);
-      if (k === 'nginx') add(k, ports.nginx);
-      if (k === 'django') add(k, ports.web);
+      if (k === 'postgresql') add(k, INNER_PORTS.postgres, ports.postgres);
+      if (k === 'redis') add(k, INNER_PORTS.redis, ports.redis);
+      if (k === 'kafka') add(k, INNER_PORTS.kafkaExternal, ports.kafka);
+      if (k === 'elasticsearch') add(k, INNER_PORTS.elasticsearch, ports.elasticsearch);
+      if (k === 'nginx') add(k, INNER_PORTS.nginx, ports.nginx);
+      if (k === 'django') add(k, INNER_PORTS.web, ports.web);
       if (k === 'rabbitmq') {
-        add(k, ports.rabbitmq);
-        add('rabbitmq-management', ports.rabbitmqManagement);
+        add(k, INNER_PORTS.rabbitmq, ports.rabbitmq);
+        add('rabbitmq-management', INNER_PORTS.rabbitmqManagement, ports.rabbitmqManagement);
       }
     }
     containers.push({
@@ -161,6 +184,7 @@ export function planRehearsal(topology: Topology, scale: Scale, ports: StackPort
       ...(host.row ? { row: host.row } : {}),
       address: `127.0.1.${n++}`,
       container: `${stack}-${host.name}`,
+      image: images[0]!,
       services: ours,
       asked: { cores: round(asked.cores, 0.001), memMb: round(asked.memMb, 1) },
       cpus,

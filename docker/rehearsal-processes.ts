@@ -1,85 +1,76 @@
-// The HQ-compatible service's processes in a rehearsal, per container: web workers on the django hosts, the three
-// pillows on the pillowtop host, the export workers on the celery host, each reaching the others by container name
-// on the rehearsal's network (as VMs reach each other by name), and the proxy's upstream of the web hosts.
-// Paths are the service image's (docker/hq.Dockerfile: /app, blobs on a volume shared as object storage).
-import type { StackPorts } from '../stack/config.ts';
-import type { ContainerPlan, RehearsalPlan, StandInKind } from './rehearsal-plan.ts';
+// What each container of a rehearsal runs, from the components of the full stack in containers
+// (container-specs.ts: images, commands, environment, in-container ports, health probes): the infrastructure host
+// runs its component, the django hosts a web worker each, the pillowtop host the three pillows, the celery host the
+// export workers, the proxy host nginx with the web hosts as its upstream. On the rehearsal's network each
+// infrastructure host also answers to its component's name (postgres, kafka, ...), which is where the shared
+// specs' commands reach it, as VMs reach each other by name.
+import { defaultConfig, type StackConfig, type StackPorts } from '../stack/config.ts';
+import { containerNginxConf, infrastructureSpecs, nginxSpec, PILLOW_KINDS, serviceSpecs, type ComponentSpec } from './container-specs.ts';
+import { ES_HEAP_MB, KAFKA_HEAP_MB, type ContainerPlan, type RehearsalPlan } from './rehearsal-plan.ts';
 
-export const BLOBS_IN_CONTAINER = '/data/blobs';
-export const PILLOWS = ['xform', 'case', 'ucr'] as const;
 export const KAFKA_PARTITIONS = 4;
+export { PILLOW_KINDS as PILLOWS };
 
-export interface ServiceProcess {
-  /** e.g. web, pillow-xform, celery-1 */
-  name: string;
-  argv: string[];
+/** The stack config the shared specs are made from: the stack's ports (CAPACITY_PORTS), the rehearsal's heaps. */
+export function rehearsalConfig(ports: StackPorts): StackConfig {
+  return { ...defaultConfig(), ports, esHeapMb: ES_HEAP_MB, kafkaHeapMb: KAFKA_HEAP_MB, kafkaPartitions: KAFKA_PARTITIONS };
 }
 
-function hostOf(plan: RehearsalPlan, kind: StandInKind): ContainerPlan {
-  const c = plan.containers.find((x) => x.services.includes(kind));
-  if (!c) throw new Error(`the plan has no ${kind} host`);
-  return c;
-}
-
-/** Where the service's processes find PostgreSQL, Kafka, Elasticsearch, Redis and RabbitMQ: by container name. */
-export function serviceUrls(plan: RehearsalPlan, ports: StackPorts, pg: { user: string; password: string; database: string }) {
-  const name = (k: StandInKind) => hostOf(plan, k).container;
-  return {
-    pg: `postgres://${pg.user}:${pg.password}@${name('postgresql')}:${ports.postgres}/${pg.database}`,
-    kafka: `${name('kafka')}:${ports.kafka}`,
-    es: `http://${name('elasticsearch')}:${ports.elasticsearch}`,
-    redis: plan.containers.some((c) => c.services.includes('redis')) ? `redis://${name('redis')}:${ports.redis}` : undefined,
-    amqp: plan.containers.some((c) => c.services.includes('rabbitmq'))
-      ? `amqp://guest:guest@${name('rabbitmq')}:${ports.rabbitmq}`
-      : undefined,
-  };
-}
-
-const node = (entry: string, args: string[]) => ['node', '--import', 'tsx', `hq/${entry}`, ...args];
-
-/** The service's processes one container runs (none for a host with only infrastructure). */
-export function serviceProcesses(
-  c: ContainerPlan,
-  plan: RehearsalPlan,
-  ports: StackPorts,
-  pg: { user: string; password: string; database: string },
-  opts: { celeryWorkers?: number; celeryConcurrency?: number } = {},
-): ServiceProcess[] {
-  const u = serviceUrls(plan, ports, pg);
-  const common = ['--pg-url', u.pg, '--kafka', u.kafka, '--es', u.es, '--blobs', BLOBS_IN_CONTAINER];
-  const out: ServiceProcess[] = [];
-  if (c.services.includes('django')) {
-    const args = ['--host', '0.0.0.0', '--port', String(ports.web), ...common];
-    if (u.redis) args.push('--redis', u.redis);
-    if (u.amqp) args.push('--amqp', u.amqp);
-    out.push({ name: 'web', argv: node('web.ts', args) });
-  }
-  if (c.services.includes('pillowtop'))
-    for (const p of PILLOWS)
-      out.push({ name: `pillow-${p}`, argv: node('pillow.ts', ['--pillow', p, ...common, '--partitions', String(KAFKA_PARTITIONS)]) });
-  if (c.services.includes('celery') && u.redis && u.amqp)
-    for (let i = 1; i <= (opts.celeryWorkers ?? 2); i++)
-      out.push({
-        name: `celery-${i}`,
-        argv: node('export-worker.ts', [
-          '--name',
-          `celery-${i}`,
-          '--concurrency',
-          String(opts.celeryConcurrency ?? 2),
-          '--amqp',
-          u.amqp,
-          '--redis',
-          u.redis,
-          '--pg-url',
-          u.pg,
-          '--blobs',
-          BLOBS_IN_CONTAINER,
-        ]),
-      });
+/** The components one host runs (one image per host: rehearsal-plan.ts refuses a host that needs two). */
+export function hostComponents(c: ContainerPlan, cfg: StackConfig): ComponentSpec[] {
+  const infra = infrastructureSpecs(cfg).filter((s) => s.image === c.image);
+  if (infra.length) return infra;
+  if (c.image === 'nginx') return [nginxSpec()];
+  const service = serviceSpecs(cfg);
+  const out: ComponentSpec[] = [];
+  // every django host runs one web worker, on the same port on its own address
+  if (c.services.includes('django')) out.push(service.find((s) => s.component === 'web-1')!);
+  if (c.services.includes('pillowtop')) out.push(...service.filter((s) => s.component.startsWith('pillow-')));
+  if (c.services.includes('celery')) out.push(...service.filter((s) => s.component.startsWith('celery-')));
   return out;
 }
 
+/** The host's name on the network besides its container name: its component's, for an infrastructure host. */
+export function networkAlias(c: ContainerPlan, components: readonly ComponentSpec[]): string {
+  return c.image === 'hq' || c.image === 'nginx' ? c.container : components[0]!.component;
+}
+
+/** The environment of a host's container: Kafka tells the host's clients its own address and published port. */
+export function hostEnv(c: ContainerPlan, components: readonly ComponentSpec[]): Record<string, string> {
+  const env: Record<string, string> = Object.assign({}, ...components.map((s) => s.env ?? {}));
+  const kafka = c.ports.find((p) => p.service === 'kafka');
+  if (kafka) env.KAFKA_EXTERNAL = `${c.address}:${kafka.hostPort}`;
+  return env;
+}
+
+/** The container's command: the one component's own, or a supervisor of several. Undefined: the image's. */
+export function hostCommand(components: readonly ComponentSpec[]): string[] | undefined {
+  if (components.length === 1) return components[0]!.cmd;
+  return supervisorCommand(components.map((s) => ({ name: s.component, argv: s.cmd! })));
+}
+
 /** The proxy's upstream: every django host by container name, least_conn as the seed guide's. */
-export function proxyUpstream(plan: RehearsalPlan, ports: StackPorts): string[] {
-  return plan.containers.filter((c) => c.services.includes('django')).map((c) => `${c.container}:${ports.web}`);
+export function proxyUpstream(plan: RehearsalPlan): string[] {
+  return plan.containers.filter((c) => c.services.includes('django')).map((c) => c.container);
+}
+
+/** nginx's file on the proxy host (the full stack's, with the web hosts as its upstream). */
+export function proxyConf(plan: RehearsalPlan): string {
+  return containerNginxConf(proxyUpstream(plan));
+}
+
+const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * The command of a container that runs several processes: started side by side by a shell that stops the
+ * container as soon as one of them exits (so a crash shows as a stopped container, named with its log).
+ */
+export function supervisorCommand(processes: readonly { name: string; argv: readonly string[] }[]): string[] {
+  const lines = ['pids=""'];
+  for (const p of processes) lines.push(`${p.argv.map(quote).join(' ')} & pids="$pids $!"`, `echo "started ${p.name} (pid $!)" >&2`);
+  lines.push(
+    "trap 'kill $pids 2>/dev/null; exit 0' TERM INT",
+    'while :; do for p in $pids; do kill -0 $p 2>/dev/null || { echo "a process (pid $p) exited: stopping the container" >&2; kill $pids 2>/dev/null; exit 1; }; done; sleep 1; done',
+  );
+  return ['/bin/sh', '-c', lines.join('\n')];
 }

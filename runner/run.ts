@@ -224,7 +224,12 @@ async function sendLoad(s: LoadStep): Promise<{ k6: K6RunResult; summary: RunSum
   const summary = runOutcome({
     results,
     scenario: opts.scenario,
-    target: endpoint.kind === 'local' ? `the local stack (${endpoint.baseUrl})` : endpoint.baseUrl,
+    target:
+      manifest.target.kind === 'containers'
+        ? `the stack in containers (${endpoint.baseUrl})`
+        : endpoint.kind === 'local'
+          ? `the local stack (${endpoint.baseUrl})`
+          : endpoint.baseUrl,
     startedAt: manifest.startedAt,
     shape,
     rows,

@@ -3,6 +3,8 @@
 #   scripts/bootstrap.sh           what the CLI and the tests need
 #   scripts/bootstrap.sh --bench   also the benchmarks' prerequisites: wrk (Debian) and Locust (PyPI, pinned in
 #                                  scripts/bench-requirements.txt, in a venv at .capacity/venv/locust)
+#   scripts/bootstrap.sh --engine  also a Docker engine (docker.io, debootstrap), started as root when none answers:
+#                                  the stack in containers and its tests (the test command passes it)
 # Prints one progress line per step it takes, and nothing when everything is already in place. What apt, npm and
 # pip print goes to .capacity/logs/bootstrap.log; on failure it names the step, the log and the log's last lines.
 set -euo pipefail
@@ -10,11 +12,13 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 bench=0
+engine=0
 for arg in "$@"; do
   case $arg in
     --bench) bench=1 ;;
-    -h | --help) sed -n '2,7s/^# \{0,1\}//p' "$0"; exit 0 ;;
-    *) echo "bootstrap: unknown option '$arg' (known: --bench)" >&2; exit 2 ;;
+    --engine) engine=1 ;;
+    -h | --help) sed -n '2,9s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    *) echo "bootstrap: unknown option '$arg' (known: --bench, --engine)" >&2; exit 2 ;;
   esac
 done
 
@@ -46,11 +50,11 @@ step() {
   fi
 }
 
-# Debian packages: the main list, plus the [bench] section with --bench.
-mapfile -t wanted < <(awk -v bench="$bench" '
-  /^[[:space:]]*\[bench\][[:space:]]*$/ { section = "bench"; next }
+# Debian packages: the main list, plus the [bench] section with --bench and the [engine] section with --engine.
+mapfile -t wanted < <(awk -v bench="$bench" -v engine="$engine" '
+  /^[[:space:]]*\[[a-z]+\][[:space:]]*$/ { section = substr($1, 2, length($1) - 2); next }
   /^[[:space:]]*(#|$)/ { next }
-  section != "bench" || bench == 1 { print $1 }' scripts/system-packages.txt)
+  section == "" || (section == "bench" && bench == 1) || (section == "engine" && engine == 1) { print $1 }' scripts/system-packages.txt)
 missing=()
 for pkg in "${wanted[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
@@ -73,9 +77,11 @@ if ((${#missing[@]})); then
   done
 fi
 
-# The container stack (docker/) needs an engine: as root, start dockerd when no socket answers. Not fatal: only
-# --containers and --target containers need it, and they say so when it is missing.
-if [[ $(id -u) == 0 ]] && command -v dockerd >/dev/null 2>&1 && ! docker info >/dev/null 2>&1; then
+# The container stack (docker/) needs an engine: with --engine, as root, start dockerd when none answers. Not fatal:
+# only --containers and --target containers need it, and they say so when it is missing. Never without --engine: a
+# plain command must not start daemons (nor read /proc, which the remote-only test forbids). DOCKER_HOST names an
+# engine elsewhere: not one to start here.
+if ((engine)) && [[ $(id -u) == 0 && -z ${DOCKER_HOST:-} ]] && command -v dockerd >/dev/null 2>&1 && ! docker info >/dev/null 2>&1; then
   mkdir -p "$home/logs"
   nohup dockerd >>"$home/logs/dockerd.log" 2>&1 &
   for _ in $(seq 1 30); do docker info >/dev/null 2>&1 && break; sleep 1; done

@@ -4,7 +4,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-scripts/bootstrap.sh
+scripts/bootstrap.sh --engine
 
 echo "[test] type-checking (tsc --noEmit)"
 npx tsc --noEmit -p .

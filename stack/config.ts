@@ -46,7 +46,8 @@ export const defaultPorts: StackPorts = {
 
 export interface StackConfig {
   ports: StackPorts;
-  host: '127.0.0.1';
+  /** Loopback: 127.0.0.1 for the stack; a rehearsal's probes give each host's own 127.0.1.N (docker/rehearsal.ts). */
+  host: string;
   webWorkers: number;
   esHeapMb: number;
   kafkaHeapMb: number;

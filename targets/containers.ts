@@ -1,30 +1,28 @@
-// The local stack in containers (docker/), started for the run and removed after it.
-import { startContainerStack, type ContainerStack } from '../docker/containers.ts';
+// The same stack in containers on the Docker engine (docker/container-stack.ts): started when it is not up, reused
+// when it is, and left running after the run as the local stack is (`capacity stack down --containers` removes it).
+import { containerCollectorTargets, containerStackUp, type ContainerStackUp } from '../docker/container-stack.ts';
 import type { StackContext } from '../stack/component.ts';
-import { loadStackContext } from '../stack/stack.ts';
 import { StackTarget } from './stack-target.ts';
 
 export class ContainersTarget extends StackTarget {
   readonly kind = 'containers' as const;
-  private stack?: ContainerStack;
+  private stack?: ContainerStackUp;
 
-  /** Before any results folder: without a Docker engine this is one clear line. */
+  /** Before any results folder: without a Docker engine this is one line saying how to get one. */
   async start(): Promise<void> {
-    this.stack ??= await startContainerStack({ log: this.opts.log });
+    this.stack ??= await containerStackUp({ log: this.opts.log });
   }
 
   protected async startStack(): Promise<StackContext> {
     await this.start();
-    return { ...loadStackContext({ progress: { step: (m) => this.opts.log(m) } }), config: this.stack!.config };
+    return this.stack!.ctx;
   }
 
   collectorTargets() {
-    return this.stack?.collectorTargets;
+    return this.stack && containerCollectorTargets(this.stack.ctx, this.stack.stack);
   }
 
   async stop(): Promise<void> {
-    const stack = this.stack;
-    this.stack = undefined;
-    await stack?.stop().catch((err: Error) => this.opts.log(`containers: could not stop them: ${err.message}`));
+    // the stack keeps running after a run, so the next one starts at once and the audit can read it
   }
 }

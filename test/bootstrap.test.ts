@@ -86,12 +86,12 @@ describe('scripts/bootstrap.sh', () => {
   it("prints one line per step; apt's and npm's output go to the log", () => {
     fs.rmSync(path.join(dir, 'node_modules', '.package-lock.json'));
     const calls = path.join(dir, 'calls-1');
-    const r = boot([], { MISSING: 'redis-server unzip wrk', CALLS: calls });
+    const r = boot([], { MISSING: 'redis-server unzip wrk docker.io', CALLS: calls });
     assert.equal(r.code, 0, r.lines.join('\n'));
     assert.equal(r.stdout, '');
     assert.equal(r.lines.length, 3, r.lines.join('\n'));
     assert.match(r.lines[0]!, /^\[bootstrap\] updating the Debian package lists \.\.\. done \(\d+ s\)$/);
-    // wrk is a benchmark tool: only --bench installs it
+    // wrk is a benchmark tool: only --bench installs it; docker.io only --engine
     assert.match(r.lines[1]!, /^\[bootstrap\] installing 2 Debian package\(s\): redis-server unzip \.\.\. done \(\d+ s\)$/);
     assert.match(r.lines[2]!, /^\[bootstrap\] installing npm packages \(npm ci\) \.\.\. done \(\d+ s\)$/);
     const text = fs.readFileSync(log(), 'utf8');
@@ -122,6 +122,26 @@ describe('scripts/bootstrap.sh', () => {
     assert.deepEqual(boot(['--bench']).lines, []);
   });
 
+  it('--engine adds docker.io and debootstrap, and leaves an engine that answers alone', () => {
+    const calls = path.join(dir, 'calls-engine');
+    // the engine answers: dockerd must not be started again
+    stub('docker', 'echo "docker $*" >>"$CALLS"; exit 0');
+    stub('dockerd', 'echo dockerd >>"$CALLS"; exit 0');
+    const r = boot(['--engine'], { MISSING: 'docker.io debootstrap wrk', CALLS: calls });
+    assert.equal(r.code, 0, r.lines.join('\n'));
+    assert.deepEqual(
+      r.lines.map((l) => l.replace(/ \.\.\. done \(\d+ s\)$/, '')),
+      ['[bootstrap] updating the Debian package lists', '[bootstrap] installing 2 Debian package(s): docker.io debootstrap'],
+    );
+    const called = fs.readFileSync(calls, 'utf8');
+    assert.match(called, /docker info/);
+    assert.doesNotMatch(called, /^dockerd$/m);
+    // without --engine the engine is not even asked
+    fs.rmSync(calls);
+    assert.equal(boot([], { CALLS: calls }).code, 0);
+    assert.equal(fs.existsSync(calls), false);
+  });
+
   it('on failure names the step, the log and its last lines, and goes no further', () => {
     fs.rmSync(path.join(dir, 'node_modules', '.package-lock.json'));
     const calls = path.join(dir, 'calls-3');
@@ -150,6 +170,6 @@ describe('scripts/bootstrap.sh', () => {
   it('refuses an unknown option in one line', () => {
     const r = boot(['--benchh']);
     assert.equal(r.code, 2);
-    assert.deepEqual(r.lines, ["bootstrap: unknown option '--benchh' (known: --bench)"]);
+    assert.deepEqual(r.lines, ["bootstrap: unknown option '--benchh' (known: --bench, --engine)"]);
   });
 });

@@ -10,6 +10,31 @@ import { refusedSubmissions, RESULT_FILES } from '../../results-dir/index.ts';
 import { loadStackContext, stackStatus } from '../../stack/stack.ts';
 import { UserError } from '../../core/errors.ts';
 import { requireDuration } from '../../core/duration.ts';
+import type { StackContext } from '../../stack/component.ts';
+import { blobDir, loadContainerStack } from '../../docker/container-stack.ts';
+import { healthProbe } from '../../docker/container-specs.ts';
+import { requireEngine } from '../../docker/engine.ts';
+
+const AUDITED = ['postgres', 'kafka', 'elasticsearch'];
+
+/** The stack to audit, and its blob store: the local one, or (`--containers`) the containers' through their published ports. */
+async function auditedStack(containers: boolean | undefined): Promise<{ ctx: StackContext; blobs: string }> {
+  if (containers) {
+    await requireEngine();
+    const up = await loadContainerStack();
+    if (!up) throw new UserError('the containerised stack is not up: run `capacity stack up --containers`');
+    const down: string[] = [];
+    for (const c of AUDITED) if (!(await healthProbe(c)(up.ctx))) down.push(c);
+    if (down.length)
+      throw new UserError(`the containerised stack's ${down.join(', ')} do not answer: run \`capacity stack up --containers\``);
+    return { ctx: up.ctx, blobs: blobDir(up.stack) };
+  }
+  const ctx = loadStackContext();
+  const status = await stackStatus(ctx);
+  const down = status.filter((s) => AUDITED.includes(s.name) && s.state !== 'running');
+  if (down.length) throw new UserError(`the local stack is not running (${down.map((d) => d.name).join(', ')}): run \`capacity stack up\``);
+  return { ctx, blobs: blobRoot(ctx) };
+}
 
 /** Form ids from an acks file: NDJSON with a form_id, formId or ack (a run's acks.ndjson) field, or one id per line. */
 export function readAcks(file: string): string[] {
@@ -71,25 +96,22 @@ export async function auditSources(opts: {
 export function register(program: Command): void {
   program
     .command('audit')
-    .description('reconcile acknowledged submissions against PostgreSQL, object storage and Elasticsearch (local stack)')
+    .description('reconcile acknowledged submissions against PostgreSQL, object storage and Elasticsearch (local stack, or --containers)')
     .option('--acks <file>', 'form ids acknowledged to clients (NDJSON with form_id or ack, or one per line); default: every normal form')
     .option('--results <dir>', "a run's results directory: its acknowledged forms, and the submissions it saw refused (request log)")
     .option('--domain <name>', 'only this domain (when no acks file is given)')
     .option('--wait <duration>', 'how long to wait for the pillows to catch up', '120s')
     .option('--json', 'print the report as JSON')
-    .action(async (opts: { acks?: string; results?: string; domain?: string; wait: string; json?: boolean }) => {
+    .option('--containers', 'the containerised stack (capacity stack up --containers), through its published ports')
+    .action(async (opts: { acks?: string; results?: string; domain?: string; wait: string; json?: boolean; containers?: boolean }) => {
       const { acknowledged, refused } = await auditSources(opts);
       const waitMs = requireDuration(opts.wait, '--wait');
-      const ctx = loadStackContext();
-      const status = await stackStatus(ctx);
-      const down = status.filter((s) => ['postgres', 'kafka', 'elasticsearch'].includes(s.name) && s.state !== 'running');
-      if (down.length)
-        throw new UserError(`the local stack is not running (${down.map((d) => d.name).join(', ')}): run \`capacity stack up\``);
+      const { ctx, blobs } = await auditedStack(opts.containers);
       const pool = createPool(postgresUrl(ctx), 4);
       try {
         const report = await audit({
           pool,
-          blobs: new BlobStore(blobRoot(ctx)),
+          blobs: new BlobStore(blobs),
           esUrl: elasticsearchUrl(ctx),
           kafkaBrokers: [kafkaBroker(ctx)],
           acknowledged,
