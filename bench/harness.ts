@@ -19,13 +19,12 @@ import { parseArgs } from 'node:util';
 import { ensureK6Bundle, prepareCorpus } from '../runner/corpus.ts';
 import { freePort } from '../runner/k6progress.ts';
 import type { WorkerPackIndex } from '../scenarios/lib/bodies.ts';
-import type { RunEnv } from '../scenarios/lib/params.ts';
 import { k6Binary } from '../stack/components/k6.ts';
 import { nginxUrl } from '../stack/components/nginx.ts';
 import { locustVenv } from '../stack/bench-tools.ts';
 import { repoRoot } from '../core/paths.ts';
 import { loadStackContext, stackUp, stderrProgress } from '../stack/stack.ts';
-import { measure, median, type Measured } from './measure.ts';
+import { measure, median, type Measured, sinkRunEnv } from './measure.ts';
 import { ensureBenchTools } from './prerequisites.ts';
 
 const { values } = parseArgs({
@@ -88,15 +87,7 @@ async function main(): Promise<void> {
   const url = `${base}/sink/a/bench/receiver/`;
 
   const k6Env = { K6_NO_USAGE_REPORT: 'true', BENCH_VUS: String(vus), BENCH_ITERATIONS_PER_VU: String(perVu) };
-  const runEnv: RunEnv = {
-    scenario: 'steady',
-    baseUrl: `${base}/sink`,
-    domain: 'bench',
-    corpusDir: corpus.dir,
-    shape: {},
-    followEvery: 10,
-    ownership: { segments: 1, pool: vus },
-  };
+  const runEnv = sinkRunEnv(base, corpus.dir, vus);
   // the harness as `capacity run` runs k6 (options, thresholds, request log, summary export, REST API)
   const harness = (script: string, prefix: string) => async (i: number) =>
     measure(

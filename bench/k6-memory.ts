@@ -16,12 +16,11 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ensureK6Bundle, prepareCorpus } from '../runner/corpus.ts';
 import { freePort } from '../runner/k6progress.ts';
-import type { RunEnv } from '../scenarios/lib/params.ts';
 import { k6Binary } from '../stack/components/k6.ts';
 import { nginxUrl } from '../stack/components/nginx.ts';
 import { repoRoot } from '../core/paths.ts';
 import { loadStackContext, stackUp, stderrProgress } from '../stack/stack.ts';
-import { measure, median, type Measured } from './measure.ts';
+import { measure, median, type Measured, sinkRunEnv } from './measure.ts';
 
 const { values } = parseArgs({
   options: {
@@ -64,15 +63,7 @@ async function main(): Promise<void> {
       .filter((f) => f.endsWith('.bin'))
       .reduce((s, f) => s + fs.statSync(path.join(corpus.dir, 'bodies', f)).size, 0);
     const perVu = perWorker * (users / vus);
-    const runEnv: RunEnv = {
-      scenario: 'steady',
-      baseUrl: `${base}/sink`,
-      domain: 'bench',
-      corpusDir: corpus.dir,
-      shape: {},
-      followEvery: 10,
-      ownership: { segments: 1, pool: vus },
-    };
+    const runEnv = sinkRunEnv(base, corpus.dir, vus);
     const run = async (script: string, i: number): Promise<Measured> => {
       const m = await measure(
         k6,

@@ -3,6 +3,7 @@
 // memory, and nginx's request counter, which says when requests flow. For the benchmarks (harness, k6 memory).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import type { RunEnv } from '../scenarios/lib/params.ts';
 
 const USER_HZ = 100;
 const PAGE = 4096;
@@ -139,3 +140,16 @@ export async function measure(
 }
 
 export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** The harness's run as `capacity run` gives it to k6, posting to nginx's /sink/ (the benches' common target). */
+export function sinkRunEnv(base: string, corpusDir: string, vus: number): RunEnv {
+  return {
+    scenario: 'steady',
+    baseUrl: `${base}/sink`,
+    domain: 'bench',
+    corpusDir,
+    shape: {},
+    followEvery: 10,
+    ownership: { segments: 1, pool: vus },
+  };
+}
