@@ -79,6 +79,21 @@ describe('per-second time series from the request log', () => {
     );
   });
 
+  it('ramp steps: a step the run stopped in (k6 aborted on a threshold) is not sustained, however quiet it looked', () => {
+    const rows: SecondRow[] = [];
+    for (let s = 0; s < 10; s++) rows.push(row(s, 10, 0, 100));
+    // the 30/s step: 4 s of answers within the limits, then k6 stopped
+    for (let s = 10; s < 14; s++) rows.push(row(s, 30, 0, 300));
+    const steps = rampSteps(rows, 0, [10, 30], 10, { p95Ms: 1000, failedRate: 0.01 });
+    assert.deepEqual(
+      steps.map((s) => [s.rate, s.sustained]),
+      [
+        [10, true],
+        [30, false],
+      ],
+    );
+  });
+
   it('finds when a target stopped answering, and not a passing blip', () => {
     const rows = [row(0, 10, 0, 10), row(1, 10, 10, 10), row(2, 10, 0, 10), row(3, 10, 10, 5), row(4, 10, 9, 5)];
     assert.equal(failingSince(rows), 3);

@@ -129,7 +129,8 @@ export function progressOfRuns(runs: SecondRow[][]): ProgressPoint[] {
 
 /**
  * ramp-to-break: per step of the arrival rate, what the target achieved. A step is sustained when its p95 and
- * failure rate are within the limits and it dropped (almost) no iterations.
+ * failure rate are within the limits, it dropped (almost) no iterations, and it ran to its end: k6 stops the ramp
+ * when a threshold breaks, so the step it stopped in was not held (its rate over the whole step only looks low).
  */
 export function rampSteps(
   rows: SecondRow[],
@@ -139,6 +140,7 @@ export function rampSteps(
   limits: { p95Ms: number; failedRate: number },
 ): StepResult[] {
   const out: StepResult[] = [];
+  const lastSecond = rows.reduce((m, r) => Math.max(m, r.second), -Infinity);
   steps.forEach((rate, i) => {
     // skip the 2 s ramp into each step
     const from = startSecond + i * stepS + 2;
@@ -154,6 +156,7 @@ export function rampSteps(
     const p95 = quantile(p95s, 0.5);
     const seconds = Math.max(1, to - from);
     const failedRate = requests ? failed / requests : 1;
+    const ranToEnd = lastSecond >= to - 2; // the last second or so of a step may fall after k6's final flush
     out.push({
       rate,
       startSecond: from,
@@ -162,7 +165,7 @@ export function rampSteps(
       failedRate,
       p95,
       dropped,
-      sustained: p95 < limits.p95Ms && failedRate <= limits.failedRate && dropped <= 0.01 * rate * seconds,
+      sustained: ranToEnd && p95 < limits.p95Ms && failedRate <= limits.failedRate && dropped <= 0.01 * rate * seconds,
     });
   });
   return out;
