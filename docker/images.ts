@@ -326,6 +326,8 @@ export async function buildOne(
   opts: { ctx: StackContext; noCache?: boolean },
   client: Docker = docker(),
 ): Promise<void> {
+  // the cache folder is made with the base image's rootfs; an engine that already has the base never made it
+  fs.mkdirSync(imagesCache(opts.ctx.paths), { recursive: true });
   const dir = fs.mkdtempSync(path.join(imagesCache(opts.ctx.paths), `ctx-${def.name}-`));
   try {
     for (const [name, text] of Object.entries(def.files)) fs.writeFileSync(path.join(dir, name), text);
