@@ -45,6 +45,44 @@ export function forbidden(p: string, home: StackPaths, tracedPids: Set<string>, 
   return "touches the local stack's files";
 }
 
+/** Every forbidden path in an `strace -f` log, each named with the program of the process that touched it. */
+export function judgeTrace(lines: string[], cwd: string, home: StackPaths): { violations: string[]; checked: number } {
+  const pids = new Set(lines.map((l) => /^(\d+)\s/.exec(l)?.[1]).filter((p): p is string => !!p));
+  // which program each process (and thread) runs: a clone inherits its parent's until it execs another
+  const programs = new Map<string, string>();
+  // under load strace splits a call in two (`<unfinished ...>`, then `<... execve resumed>`): the program is known
+  // only when the second half says it succeeded
+  const pendingExec = new Map<string, string>();
+  const violations: string[] = [];
+  let checked = 0;
+  for (const line of lines) {
+    const pid = /^(\d+)\s/.exec(line)?.[1] ?? '?';
+    const exec = /^\d+\s+execve\("[^"]+", \[(.*?)\]/.exec(line);
+    if (exec) {
+      const program = exec[1]!.split(', ').slice(0, 3).join(' ').replace(/"/g, '');
+      if (/ = 0$/.test(line)) programs.set(pid, program);
+      else if (/<unfinished \.\.\.>$/.test(line)) pendingExec.set(pid, program);
+    }
+    if (/^\d+\s+<\.\.\. execve resumed>/.test(line)) {
+      const program = pendingExec.get(pid);
+      pendingExec.delete(pid);
+      if (program !== undefined && / = 0$/.test(line)) programs.set(pid, program);
+    }
+    const cloned = /(?:\b(?:clone3?|v?fork)\(|<\.\.\. (?:clone3?|v?fork) resumed>).* = (\d+)$/.exec(line);
+    if (cloned) {
+      if (!programs.has(cloned[1]!)) programs.set(cloned[1]!, programs.get(pid) ?? '');
+      continue;
+    }
+    for (const p of pathsOf(line)) {
+      checked++;
+      const abs = path.resolve(cwd, p);
+      const why = forbidden(abs, home, pids, programs.get(pid));
+      if (why) violations.push(`${pid} (${programs.get(pid) || 'unknown'}) ${why}: ${line.slice(0, 160)}`);
+    }
+  }
+  return { violations, checked };
+}
+
 /** Runs `cmd args` under strace -f and lists every forbidden path any of its processes touched. */
 export async function runGuarded(
   cmd: string,
@@ -65,28 +103,7 @@ export async function runGuarded(
   const timer = setTimeout(() => child.kill('SIGINT'), opts.timeoutMs ?? 600_000);
   const code = await new Promise<number | null>((r) => child.on('close', r));
   clearTimeout(timer);
-  const lines = fs.readFileSync(log, 'utf8').split('\n');
-  const pids = new Set(lines.map((l) => /^(\d+)\s/.exec(l)?.[1]).filter((p): p is string => !!p));
-  // which program each process (and thread) runs: a clone inherits its parent's until it execs another
-  const programs = new Map<string, string>();
-  const violations: string[] = [];
-  let checked = 0;
-  for (const line of lines) {
-    const pid = /^(\d+)\s/.exec(line)?.[1] ?? '?';
-    const exec = /^\d+\s+execve\("[^"]+", \[(.*?)\]/.exec(line);
-    if (exec && / = 0$/.test(line)) programs.set(pid, exec[1]!.split(', ').slice(0, 3).join(' ').replace(/"/g, ''));
-    const cloned = /(?:\b(?:clone3?|v?fork)\(|<\.\.\. (?:clone3?|v?fork) resumed>).* = (\d+)$/.exec(line);
-    if (cloned) {
-      if (!programs.has(cloned[1]!)) programs.set(cloned[1]!, programs.get(pid) ?? '');
-      continue;
-    }
-    for (const p of pathsOf(line)) {
-      checked++;
-      const abs = path.resolve(opts.cwd, p);
-      const why = forbidden(abs, opts.home, pids, programs.get(pid));
-      if (why) violations.push(`${pid} (${programs.get(pid) || 'unknown'}) ${why}: ${line.slice(0, 160)}`);
-    }
-  }
+  const { violations, checked } = judgeTrace(fs.readFileSync(log, 'utf8').split('\n'), opts.cwd, opts.home);
   fs.rmSync(path.dirname(log), { recursive: true, force: true });
   return { code, stdout, stderr, violations, checked };
 }
