@@ -2,9 +2,9 @@
 //
 // A submission (scenarios/lib/actions.ts) posts a corpus body, checks HQ's answer and writes a request line. In k6's
 // JavaScript interpreter, reading the request's parameters and HQ's answer and building the line cost about a fifth
-// of what k6 spends on a request; here they cost a few hundred nanoseconds. The request itself is made by k6's own
-// HTTP client (httpext.MakeRequest) with the parameters k6's http.post would give it (timeout, redirects, cookie
-// jar, user agent, the VU's tags, the default expected statuses), so its metrics and tags are k6's.
+// of what k6 spends on a request; here they cost a few hundred nanoseconds. The request goes out on the VU's own
+// transport with the headers k6's http.post would give it, and is measured as k6's metrics with k6's tags
+// (roundtrip.go); with --http-debug it goes through k6's own client, which prints it.
 //
 // Stock k6 refuses a script that imports an extension it lacks, so only scenarios/native-run.ts imports this; the
 // scenario files keep the same path in JavaScript for stock k6 (k6-operator pods).
@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -24,7 +25,9 @@ import (
 	"github.com/grafana/sobek"
 	"go.k6.io/k6/js/common"
 	"go.k6.io/k6/js/modules"
+	"go.k6.io/k6/lib"
 	"go.k6.io/k6/lib/netext/httpext"
+	"go.k6.io/k6/metrics"
 )
 
 func init() {
@@ -93,6 +96,8 @@ type senderSpec struct {
 type sender struct {
 	log         *instance
 	url         httpext.URL
+	target      *url.URL
+	answer      bytes.Buffer
 	bodies      [][]byte
 	templates   []template
 	templateOf  []int
@@ -116,7 +121,7 @@ func (i *instance) newSender(call sobek.FunctionCall) sobek.Value {
 	if err != nil {
 		common.Throw(rt, fmt.Errorf("capacity.sender: %w", err))
 	}
-	s := &sender{log: i, url: u, followEvery: spec.FollowEvery, templateOf: spec.TemplateOf, types: spec.Types, prefixes: spec.Prefixes,
+	s := &sender{log: i, url: u, target: u.GetURL(), followEvery: spec.FollowEvery, templateOf: spec.TemplateOf, types: spec.Types, prefixes: spec.Prefixes,
 		accepted: rt.ToValue(1), rejected: rt.ToValue(0)}
 	// the bodies: slices of the packs, mapped once per process (packs.go), so no VU holds a copy
 	n := len(spec.PackOf)
@@ -195,19 +200,59 @@ func (s *sender) post(call sobek.FunctionCall) sobek.Value {
 		common.Throw(rt, fmt.Errorf("capacity: no body %d", k))
 	}
 	t := &s.templates[s.templateOf[k]]
-	u := s.url
 	b := s.bodies[k]
-	// as k6's http.post builds it (js/modules/k6/http/request.go parseRequest), but for the body: given to the
-	// http.Request itself (with its length, and GetBody for a redirect), not as ParsedHTTPRequest.Body, of which
-	// MakeRequest keeps a string copy for the response's request (a copy of every body sent, ~14 KB a form:
-	// most of what a request allocates, so most of k6's garbage collection). The bytes sent are the same.
 	getBody := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
 	body, _ := getBody()
+	// the body is given to the http.Request itself (with its length, and GetBody for a retry on a fresh connection)
+	hreq := &http.Request{Method: http.MethodPost, URL: s.target, Host: s.target.Host, Header: requestHeader(t.header, s.types[k]),
+		Body: body, GetBody: getBody, ContentLength: int64(len(b)), Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1}
+	hreq.Header.Set("User-Agent", state.Options.UserAgent.String)
+	if state.CookieJar != nil {
+		httpext.SetRequestCookies(hreq, state.CookieJar, nil)
+	}
+	var status int
+	var answer, formID string
+	var took float64
+	if state.Options.HTTPDebug.String == "" {
+		x := roundTrip(vu.Context(), state, hreq, t.tags, s.url.Clean(), &s.answer)
+		if x.err != nil && state.Options.Throw.Bool {
+			common.Throw(rt, x.err)
+		}
+		status, formID, took = x.status, x.formID, metrics.D(x.took)
+		answer = s.answer.String()
+	} else {
+		// --http-debug: k6's own client prints the exchange
+		res := s.viaK6(state, hreq, t)
+		status, answer, took = res.Status, res.Body.(string), res.Timings.Duration
+		formID = res.Headers["X-Commcarehq-Formid"]
+	}
+	ok := accepted(status, answer)
+	follow := false
+	if ok && s.followEvery > 0 {
+		follow = s.acked%s.followEvery == 0
+		s.acked++
+	}
+	ack := ""
+	if ok {
+		ack = formID
+	}
+	if len(s.log.lines) > 0 {
+		s.log.lines = append(s.log.lines, '\n')
+	}
+	s.log.lines = appendLine(s.log.lines, time.Now().UnixMilli(), took, status, ok, s.prefixes[k], ack, follow)
+	if ok {
+		return s.accepted
+	}
+	return s.rejected
+}
+
+// viaK6: the request through k6's own client (httpext.MakeRequest, as k6's http.post makes it), for --http-debug
+func (s *sender) viaK6(state *lib.State, hreq *http.Request, t *template) *httpext.Response {
+	rt := s.log.vu.Runtime()
 	req := &httpext.ParsedHTTPRequest{
-		URL: &u,
-		Req: &http.Request{Method: http.MethodPost, URL: u.GetURL(), Header: requestHeader(t.header, s.types[k]),
-			Body: body, GetBody: getBody, ContentLength: int64(len(b))},
-		Timeout:          60 * time.Second,
+		URL:              &s.url,
+		Req:              hreq,
+		Timeout:          requestTimeout,
 		Throw:            state.Options.Throw.Bool,
 		Redirects:        state.Options.MaxRedirects,
 		Cookies:          make(map[string]*httpext.HTTPRequestCookie),
@@ -218,34 +263,16 @@ func (s *sender) post(call sobek.FunctionCall) sobek.Value {
 	for _, tag := range t.tags {
 		req.TagsAndMeta.SetTag(tag[0], tag[1])
 	}
-	req.Req.Header.Set("User-Agent", state.Options.UserAgent.String)
+	hreq.Header.Del("Cookie") // MakeRequest's own jar handling adds them
 	if state.CookieJar != nil {
 		req.ActiveJar = state.CookieJar
 		httpext.SetRequestCookies(req.Req, req.ActiveJar, req.Cookies)
 	}
-	res, err := httpext.MakeRequest(vu.Context(), state, req)
+	res, err := httpext.MakeRequest(s.log.vu.Context(), state, req)
 	if err != nil {
 		common.Throw(rt, err)
 	}
-	answer, _ := res.Body.(string)
-	ok := accepted(res.Status, answer)
-	follow := false
-	if ok && s.followEvery > 0 {
-		follow = s.acked%s.followEvery == 0
-		s.acked++
-	}
-	ack := ""
-	if ok {
-		ack = res.Headers["X-Commcarehq-Formid"]
-	}
-	if len(s.log.lines) > 0 {
-		s.log.lines = append(s.log.lines, '\n')
-	}
-	s.log.lines = appendLine(s.log.lines, time.Now().UnixMilli(), res.Timings.Duration, res.Status, ok, s.prefixes[k], ack, follow)
-	if ok {
-		return s.accepted
-	}
-	return s.rejected
+	return res
 }
 
 // requestHeader: a copy of the template's headers (k6 adds to them) with the body's own Content-Type, if it has one
