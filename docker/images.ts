@@ -347,6 +347,26 @@ export async function buildOne(
   }
 }
 
+/**
+ * Removes the tags of `name`'s earlier builds (capacity's label, another tag than `keep`): each input change leaves
+ * one behind, half a gigabyte for hq. An image a container still uses (a stack that is up) is kept: the engine
+ * refuses to remove it without force, which is never asked. Returns the tags removed.
+ */
+export async function pruneOlder(client: Docker, name: ImageName, keep: string): Promise<string[]> {
+  const images = await client.listImages({ filters: { label: [`capacity.image=${name}`] } });
+  const removed: string[] = [];
+  for (const tag of images.flatMap((i) => i.RepoTags ?? [])) {
+    if (tag === keep || !tag.startsWith(`capacity/${name}:`)) continue;
+    try {
+      await client.getImage(tag).remove();
+      removed.push(tag);
+    } catch {
+      // in use by a container (409), or removed meanwhile: kept
+    }
+  }
+  return removed;
+}
+
 /** Builds what is missing (a progress line per image with its seconds); returns every image's tag. */
 export async function buildImages(
   opts: { log: (m: string) => void; only?: ImageName[]; ctx?: StackContext },
@@ -367,6 +387,8 @@ export async function buildImages(
     await buildOne(def, tag, { ctx }, client);
     built.push(def.name);
     opts.log(`image ${def.name}: built (${secs(t0)} s)`);
+    const pruned = await pruneOlder(client, def.name, tag);
+    if (pruned.length) opts.log(`image ${def.name}: removed ${pruned.length} older build${pruned.length > 1 ? 's' : ''} no container uses`);
   }
   return { tags, built };
 }

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { repoRoot } from '../../core/paths.ts';
 import { PUBLISHED, portVariable, type ContainerPorts } from '../../docker/container-ports.ts';
-import { BASE_IMAGE } from '../../docker/images.ts';
+import { BASE_IMAGE, buildImages, pruneOlder } from '../../docker/images.ts';
 import {
   containerName,
   docker,
@@ -202,6 +202,31 @@ describe('the stack in containers', { timeout: 1_500_000 }, () => {
       const t1 = Date.now();
       const report = await auditNothingLost(dir);
       console.log(`audit after the faults: ${secs(t1)} s; ${/^acknowledged forms\s+(\d+)$/m.exec(report)?.[1]} acknowledged, none lost`);
+    });
+
+    it("an image's earlier builds are removed once another is built, but not one a container uses", async () => {
+      const client = docker();
+      const current = (await buildImages({ log: () => undefined, only: ['redis'] }, client)).tags.redis;
+      // an earlier build under another tag of the same image, and one of its own that a container still uses
+      await client.getImage(current).tag({ repo: 'capacity/redis', tag: 'it-earlier' });
+      const source = await client.createContainer({ Image: current, Cmd: ['true'] });
+      await source.commit({ repo: 'capacity/redis', tag: 'it-in-use' });
+      const user = await client.createContainer({ Image: 'capacity/redis:it-in-use', Cmd: ['true'] });
+      try {
+        const removed = await pruneOlder(client, 'redis', current);
+        assert.ok(removed.includes('capacity/redis:it-earlier'), removed.join(', '));
+        assert.ok(!removed.includes('capacity/redis:it-in-use'), removed.join(', '));
+        const tags = (await client.listImages({ filters: { label: ['capacity.image=redis'] } })).flatMap((i) => i.RepoTags ?? []);
+        assert.ok(tags.includes(current) && tags.includes('capacity/redis:it-in-use'), tags.join(', '));
+        assert.ok(!tags.includes('capacity/redis:it-earlier'), tags.join(', '));
+      } finally {
+        await user.remove({ force: true });
+        await source.remove({ force: true });
+        await client
+          .getImage('capacity/redis:it-in-use')
+          .remove()
+          .catch(() => undefined);
+      }
     });
 
     it('stack down --containers removes exactly this stack: another stack with the same label key stays', async () => {
