@@ -24,7 +24,8 @@ import { nginxUrl } from '../stack/components/nginx.ts';
 import { locustVenv } from '../stack/bench-tools.ts';
 import { repoRoot } from '../core/paths.ts';
 import { loadStackContext, stackUp, stderrProgress } from '../stack/stack.ts';
-import { measure, median, type Measured, sinkRunEnv } from './measure.ts';
+import { measure, median, type Measured, pinApart, sinkRunEnv } from './measure.ts';
+import { groupPids, ownedPid } from '../stack/process.ts';
 import { ensureBenchTools } from './prerequisites.ts';
 
 const { values } = parseArgs({
@@ -189,6 +190,9 @@ async function main(): Promise<void> {
   ];
   // rounds: each generator once per round, so a machine that slows down mid-bench slows them all alike
   const results = new Map(generators.map((g) => [g.key, { name: g.name, m: [] as Measured[] }]));
+  const nginxPid = ownedPid(ctx.paths.run, 'nginx');
+  const pinned = pinApart(nginxPid ? groupPids(nginxPid) : []);
+  process.on('exit', pinned.restore);
   for (let i = 0; i < repeat; i++) {
     for (const g of generators) {
       process.stderr.write(`[bench] round ${i + 1}/${repeat}: ${g.name}\n`);
@@ -221,7 +225,7 @@ async function main(): Promise<void> {
   );
   console.log(
     `${vus} VUs / users / connections; each k6 and Locust run sends ${requests} requests, wrk runs ${seconds} s; median of ${repeat} rounds; ` +
-      `against ${base}/sink/; CPU read from /proc (2 shared cores: noisy)`,
+      `against ${base}/sink/; CPU read from /proc; ${pinned.note}`,
   );
   console.log(
     'generator                                 req/s   load CPU s   req per CPU-s   vs minimal k6   startup CPU s   total CPU s   req per CPU-s, all',
@@ -255,6 +259,7 @@ async function main(): Promise<void> {
       `(${pct(perCpu('js') / perCpu('corpus'))} of the minimal script posting every corpus body)`,
   );
   fs.rmSync(tmp, { recursive: true, force: true });
+  pinned.restore();
 }
 
 main().catch((err) => {

@@ -1,8 +1,9 @@
 // Runs one load generator and reads what it costs from /proc while it runs: the CPU time of its processes (the
 // process and every live descendant, plus what exited children left in its own counters), its peak resident
 // memory, and nginx's request counter, which says when requests flow. For the benchmarks (harness, k6 memory).
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import type { RunEnv } from '../scenarios/lib/params.ts';
 
 const USER_HZ = 100;
@@ -151,5 +152,31 @@ export function sinkRunEnv(base: string, corpusDir: string, vus: number): RunEnv
     shape: {},
     followEvery: 10,
     ownership: { segments: 1, pool: vus },
+  };
+}
+
+/**
+ * On two cores or more: the server's processes on core 0, this process's threads (and so every generator it starts
+ * from now on) on core 1, so a generator never shares its core with the server it loads and its CPU per request is
+ * its own. Returns the line that says so and what undoes it (every core again for both).
+ */
+export function pinApart(serverPids: number[]): { note: string; restore: () => void } {
+  const cores = os.cpus().length;
+  if (cores < 2 || serverPids.length === 0) return { note: 'generators and server share the cores', restore: () => undefined };
+  const set = (cpus: string, pids: number[]) => {
+    for (const pid of pids) execFileSync('taskset', ['-a', '-pc', cpus, String(pid)], { stdio: 'ignore' });
+  };
+  set('0', serverPids);
+  set('1', [process.pid]);
+  const all = `0-${cores - 1}`;
+  return {
+    note: `nginx pinned to core 0, each generator to core 1`,
+    restore: () => {
+      set(
+        all,
+        serverPids.filter((pid) => fs.existsSync(`/proc/${pid}`)),
+      );
+      set(all, [process.pid]);
+    },
   };
 }
