@@ -94,3 +94,16 @@ describe('YAML and sizing configs name the file', () => {
     assert.doesNotMatch(r.stderr, /--set/);
   });
 });
+
+describe("run's project space", () => {
+  const seed = 'topology/examples/seed-multi-vm.yaml'; // its target names domain demo
+  it("is the --topology file's target domain unless --domain is given, else capacity-load", async () => {
+    const fromTopology = await cli('run', 'steady', '--topology', seed, '--dry-run');
+    assert.equal(fromTopology.code, 0, fromTopology.stderr);
+    assert.match(fromTopology.stdout, /domain demo\b/);
+    const given = await cli('run', 'steady', '--topology', seed, '--domain', 'other', '--dry-run');
+    assert.match(given.stdout, /domain other\b/);
+    const none = await cli('run', 'steady', '--dry-run');
+    assert.match(none.stdout, /domain capacity-load\b/);
+  });
+});

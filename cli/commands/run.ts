@@ -8,6 +8,7 @@ import { confirm } from '../confirm.ts';
 import { isScenarioName, SCENARIO_DESCRIPTIONS, SCENARIO_NAMES, type ShapeParams } from '../../scenarios/lib/shapes.ts';
 import { positive, seconds, share, wholeNumber } from '../options.ts';
 import { UserError } from '../../core/errors.ts';
+import { loadTopology } from '../../topology/load.ts';
 
 interface RunFlags {
   target: string;
@@ -70,7 +71,7 @@ export function register(program: Command): void {
     )
     .option('--allow-remote', 'allow a target that is not on this machine')
     .option('--topology <file>', 'VM topology (seed table, YAML or commcare-cloud inventory): recorded, and used by the collectors')
-    .option('--domain <name>', 'project space to load', 'capacity-load')
+    .option('--domain <name>', "project space to load (default: the --topology file's target domain, else capacity-load)", 'capacity-load')
     .option('--app <name|file>', 'app whose forms are sent (household, supply, or a YAML/JSON/XForm file)', 'household')
     .option('--users <n>', 'mobile workers', positive('--users', true), 100)
     .option('--seed <n>', 'seed for the generated traffic (default: a new one, recorded in the manifest)', positive('--seed', true))
@@ -148,8 +149,11 @@ export function register(program: Command): void {
       'run only segment i of N (k6 execution segments: N load generators share the scenario; every one needs the same --seed); `capacity merge` joins the results',
     )
     .option('--liveness-every <n>', 'follow one acknowledged form in N of each VU until searchable', positive('--liveness-every', true), 10)
-    .action(async (scenario: string, f: RunFlags) => {
+    .action(async (scenario: string, f: RunFlags, cmd: Command) => {
       if (!isScenarioName(scenario)) throw new UserError(`unknown scenario "${scenario}": one of ${SCENARIO_NAMES.join(', ')}`);
+      // a topology names the project space its target was set up with (a rehearsal's does): used unless --domain is given
+      const domain =
+        cmd.getOptionValueSource('domain') === 'default' && f.topology ? (loadTopology(f.topology).target?.domain ?? f.domain) : f.domain;
       const shape: Partial<ShapeParams> = {
         rate: f.rate,
         durationS: f.duration,
@@ -184,7 +188,7 @@ export function register(program: Command): void {
         scenario,
         target: f.target,
         allowRemote: f.allowRemote,
-        domain: f.domain,
+        domain,
         app: f.app,
         users: f.users,
         shape,
@@ -202,7 +206,7 @@ export function register(program: Command): void {
         target: f.target,
         allowRemote: f.allowRemote,
         topologyFile: f.topology,
-        domain: f.domain,
+        domain,
         app: f.app,
         users: f.users,
         seed: f.seed,

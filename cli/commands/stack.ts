@@ -106,13 +106,12 @@ async function rehearsalAction(action: 'up' | 'down' | 'status', opts: Rehearsal
       workers,
       log: (m) => stderrProgress.step(m),
     });
-    const domain = up.topology.target?.domain ?? DEMO_DOMAIN;
     console.log(`topology for the run: ${up.files.topology}\ncredentials (${up.workers} mobile workers): ${up.files.credentials}`);
     // data liveness followed in the rehearsal's Elasticsearch, as --es-url does for a real cluster
     const es = up.plan.containers.find((c) => c.services.includes('elasticsearch'));
     const esPort = es?.ports.find((p) => p.service === 'elasticsearch')?.hostPort;
     console.log(
-      `run:    capacity run ramp-to-break --target ${up.plan.entry!.url} --domain ${domain} --topology ${up.files.topology} ` +
+      `run:    capacity run ramp-to-break --target ${up.plan.entry!.url} --topology ${up.files.topology} ` +
         `--credentials ${up.files.credentials}${es ? ` --es-url http://${es.address}:${esPort}` : ''}`,
     );
     console.log(`report: capacity report RESULTS-DIR --topology ${up.files.topology}`);

@@ -90,15 +90,13 @@ describe('the seed rehearsed in containers at 1/24', { skip, timeout: 20 * 60_00
   it('a short ramp through the proxy names the first VM to saturate; every row that carries load has measured utilisation', async () => {
     assert.ok(up, 'the rehearsal is up');
     const results = path.join(dir, 'results');
-    const domain = up.topology.target?.domain ?? 'demo';
     // bounded: +15/s every 15 s up to 150/s is at most 150 s; k6 stops earlier when the p95 threshold (10 s) or 20 % failures break
     const run = await capacity(
       'run',
       'ramp-to-break',
       '--target',
       up.plan.entry!.url,
-      '--domain',
-      domain,
+      // no --domain: the rehearsal's topology file names its project space
       '--topology',
       files.topology,
       '--credentials',
