@@ -41,7 +41,9 @@ import {
   STACK_LABEL,
   COMPONENT_LABEL,
   stackMemory,
+  specChanges,
   startContainer,
+  createdAs,
   type ContainerSpec,
 } from './engine.ts';
 import { buildImages, type ImageName } from './images.ts';
@@ -213,14 +215,21 @@ export async function containerStackUp(
       const starting: ComponentSpec[] = [];
       for (const s of inPhase) {
         const name = containerName(stack, s.component);
-        const c = have.get(s.component);
+        const spec = engineSpec(s, { stack, ports, tags, paths });
+        let c = have.get(s.component);
+        // a container made from an older image or other settings (CAPACITY_HQ_DELAY_MS is in web's command) is made again
+        const changed = c ? specChanges(spec, await createdAs(name, client)) : [];
+        if (c && changed.length) {
+          log(`containers: ${s.component} is made again (${changed.join(', ')} changed)`);
+          c = undefined;
+        }
         if (c?.state === 'running') {
           alreadyRunning.push(s.component);
           continue;
         }
         try {
           if (c) await restartContainer(name, client);
-          else await startContainer(engineSpec(s, { stack, ports, tags, paths }), client);
+          else await startContainer(spec, client);
         } catch (err) {
           throw new StartFailure(s.component, (err as Error).message.split('\n')[0]!);
         }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
-import { containerName, createOptions, demux, STACK_LABEL } from './engine.ts';
+import { describe, it, test } from 'node:test';
+import { containerName, createOptions, demux, specChanges, STACK_LABEL } from './engine.ts';
 
 test('a spec publishes its ports on loopback only and carries the stack label', () => {
   const o = createOptions({
@@ -37,4 +37,30 @@ test('the engine log stream is demultiplexed', () => {
   };
   assert.equal(demux(Buffer.concat([frame(1, 'out\n'), frame(2, 'err\n')])), 'out\nerr\n');
   assert.equal(demux(Buffer.from('plain')), 'plain');
+});
+
+describe('a container kept or made again', () => {
+  const spec = {
+    image: 'capacity/hq:aaa',
+    name: 's-web-1',
+    stack: 's',
+    component: 'web-1',
+    env: { CAPACITY_HQ_DELAY_MS: '0', ROLE: 'web' },
+  };
+  it('is kept when its image and every variable of the spec are as created (the image may add its own)', () => {
+    assert.deepEqual(specChanges(spec, { image: 'capacity/hq:aaa', env: ['PATH=/usr/bin', 'ROLE=web', 'CAPACITY_HQ_DELAY_MS=0'] }), []);
+  });
+  it('names a command that changed (a web worker given another --delay-ms)', () => {
+    const withCmd = { ...spec, cmd: ['node', 'web.ts', '--delay-ms', '0'] };
+    const env = ['ROLE=web', 'CAPACITY_HQ_DELAY_MS=0'];
+    assert.deepEqual(specChanges(withCmd, { image: 'capacity/hq:aaa', cmd: ['node', 'web.ts', '--delay-ms', '0'], env }), []);
+    assert.deepEqual(specChanges(withCmd, { image: 'capacity/hq:aaa', cmd: ['node', 'web.ts', '--delay-ms', '50'], env }), ['command']);
+  });
+  it('names what changed: the image, a variable with another value, a variable missing', () => {
+    assert.deepEqual(specChanges(spec, { image: 'capacity/hq:old', env: ['ROLE=web', 'CAPACITY_HQ_DELAY_MS=0'] }), ['image']);
+    assert.deepEqual(specChanges(spec, { image: 'capacity/hq:aaa', env: ['ROLE=web', 'CAPACITY_HQ_DELAY_MS=50'] }), [
+      'CAPACITY_HQ_DELAY_MS',
+    ]);
+    assert.deepEqual(specChanges(spec, { image: 'capacity/hq:aaa', env: ['CAPACITY_HQ_DELAY_MS=0'] }), ['ROLE']);
+  });
 });

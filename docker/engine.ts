@@ -109,6 +109,25 @@ export function createOptions(spec: ContainerSpec): Docker.ContainerCreateOption
   };
 }
 
+/**
+ * What differs between a container as it was created and the spec it should have now (its image, its command, or a
+ * variable of the spec's missing or with another value), as names; empty when it can be kept (pure: unit-tested).
+ */
+export function specChanges(spec: ContainerSpec, created: { image: string; cmd?: string[]; env: string[] }): string[] {
+  const changes = created.image === spec.image ? [] : ['image'];
+  if (spec.cmd && JSON.stringify(spec.cmd) !== JSON.stringify(created.cmd ?? [])) changes.push('command');
+  const have = new Set(created.env);
+  for (const [k, v] of Object.entries(spec.env ?? {})) if (!have.has(`${k}=${v}`)) changes.push(k);
+  return changes;
+}
+
+/** How a container was created: its image reference, command and environment. */
+export async function createdAs(name: string, client: Docker = docker()): Promise<{ image: string; cmd?: string[]; env: string[] }> {
+  const info = await client.getContainer(name).inspect();
+  const cmd = info.Config.Cmd as string[] | string | null | undefined;
+  return { image: info.Config.Image, cmd: typeof cmd === 'string' ? [cmd] : (cmd ?? undefined), env: info.Config.Env ?? [] };
+}
+
 /** Creates and starts a container (one of the same name left by this stack is removed first). */
 export async function startContainer(spec: ContainerSpec, client: Docker = docker()): Promise<Docker.Container> {
   await removeNamed(spec.name, spec.stack, client);

@@ -166,6 +166,23 @@ describe('the stack in containers', { timeout: 1_500_000 }, () => {
       await auditNothingLost(dir);
     });
 
+    it('stack up again keeps every container; with another CAPACITY_HQ_DELAY_MS the web workers, and only they, are made again', async () => {
+      const remade = (stderr: string) =>
+        [...stderr.matchAll(/containers: (\S+) is made again \(([^)]*)\)/g)].map((m) => `${m[1]}: ${m[2]}`);
+      const same = await capacity(['stack', 'up', '--containers'], { timeoutMs: 300_000 });
+      assert.equal(same.status, 0, same.stderr.slice(-2000));
+      assert.deepEqual(remade(same.stderr), []);
+      const slower = await capacity(['stack', 'up', '--containers'], { timeoutMs: 300_000, env: { ...env, CAPACITY_HQ_DELAY_MS: '5' } });
+      assert.equal(slower.status, 0, slower.stderr.slice(-2000));
+      assert.deepEqual(remade(slower.stderr), ['web-1: command changed', 'web-2: command changed', 'web-3: command changed']);
+      const cmd = (await docker().getContainer(containerName(STACK, 'web-2')).inspect()).Config.Cmd as string[];
+      assert.equal(cmd[cmd.indexOf('--delay-ms') + 1], '5');
+      // as the tests after this one expect it
+      const back = await capacity(['stack', 'up', '--containers'], { timeoutMs: 300_000 });
+      assert.equal(back.status, 0, back.stderr.slice(-2000));
+      assert.equal(remade(back.stderr).length, 3, back.stderr);
+    });
+
     it('the xform pillow killed at ~12 s and Kafka at ~29 s, each restarted ~5 s later: no acknowledged form lost', async () => {
       const root = fs.mkdtempSync(path.join(results, 'faults-'));
       const run = capacity(
