@@ -193,7 +193,7 @@ async function main(): Promise<void> {
   const results = new Map(generators.map((g) => [g.key, { name: g.name, m: [] as Measured[] }]));
   const nginxPid = ownedPid(ctx.paths.run, 'nginx');
   const pinned = pinApart(nginxPid ? groupPids(nginxPid) : []);
-  process.on('exit', pinned.restore);
+  process.on('exit', pinned.restore); // on success and on failure alike
   for (let i = 0; i < repeat; i++) {
     for (const g of generators) {
       process.stderr.write(`[bench] round ${i + 1}/${repeat}: ${g.name}\n`);
@@ -262,7 +262,6 @@ async function main(): Promise<void> {
       `(${pct(perCpu('js') / perCpu('corpus'))} of the minimal script posting every corpus body)`,
   );
   fs.rmSync(tmp, { recursive: true, force: true });
-  pinned.restore();
 }
 
 main().catch((err) => {

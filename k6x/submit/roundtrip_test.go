@@ -60,7 +60,9 @@ func tag(s metrics.Sample, key string) string {
 }
 
 func TestRoundTripAccepted(t *testing.T) {
+	var sentCookie string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sentCookie = r.Header.Get("Cookie")
 		w.Header().Set("X-CommCareHQ-FormID", "f-1")
 		http.SetCookie(w, &http.Cookie{Name: "sessionid", Value: "s1"})
 		w.WriteHeader(201)
@@ -88,6 +90,9 @@ func TestRoundTripAccepted(t *testing.T) {
 	u, _ := url.Parse(srv.URL + "/a/demo/receiver/")
 	if c := state.CookieJar.Cookies(u); len(c) != 1 || c[0].Value != "s1" {
 		t.Errorf("the answer's cookie was not kept: %v", c)
+	}
+	if _, _ = post(t, state, srv.URL+"/a/demo/receiver/"); sentCookie != "sessionid=s1" {
+		t.Errorf("the next submission sent Cookie %q, want the kept one", sentCookie)
 	}
 }
 

@@ -94,9 +94,11 @@ type senderSpec struct {
 }
 
 type sender struct {
-	log         *instance
-	url         httpext.URL
-	target      *url.URL
+	log    *instance
+	url    httpext.URL
+	target *url.URL
+	// name: the name and url tags' value (k6's cleaned URL), made once
+	name        string
 	answer      bytes.Buffer
 	bodies      [][]byte
 	templates   []template
@@ -121,7 +123,7 @@ func (i *instance) newSender(call sobek.FunctionCall) sobek.Value {
 	if err != nil {
 		common.Throw(rt, fmt.Errorf("capacity.sender: %w", err))
 	}
-	s := &sender{log: i, url: u, target: u.GetURL(), followEvery: spec.FollowEvery, templateOf: spec.TemplateOf, types: spec.Types, prefixes: spec.Prefixes,
+	s := &sender{log: i, url: u, target: u.GetURL(), name: u.Clean(), followEvery: spec.FollowEvery, templateOf: spec.TemplateOf, types: spec.Types, prefixes: spec.Prefixes,
 		accepted: rt.ToValue(1), rejected: rt.ToValue(0)}
 	// the bodies: slices of the packs, mapped once per process (packs.go), so no VU holds a copy
 	n := len(spec.PackOf)
@@ -207,14 +209,11 @@ func (s *sender) post(call sobek.FunctionCall) sobek.Value {
 	hreq := &http.Request{Method: http.MethodPost, URL: s.target, Host: s.target.Host, Header: requestHeader(t.header, s.types[k]),
 		Body: body, GetBody: getBody, ContentLength: int64(len(b)), Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1}
 	hreq.Header.Set("User-Agent", state.Options.UserAgent.String)
-	if state.CookieJar != nil {
-		httpext.SetRequestCookies(hreq, state.CookieJar, nil)
-	}
 	var status int
 	var answer, formID string
 	var took float64
 	if state.Options.HTTPDebug.String == "" {
-		x := roundTrip(vu.Context(), state, hreq, t.tags, s.url.Clean(), &s.answer)
+		x := roundTrip(vu.Context(), state, hreq, t.tags, s.name, &s.answer)
 		if x.err != nil && state.Options.Throw.Bool {
 			common.Throw(rt, x.err)
 		}
@@ -263,7 +262,6 @@ func (s *sender) viaK6(state *lib.State, hreq *http.Request, t *template) *httpe
 	for _, tag := range t.tags {
 		req.TagsAndMeta.SetTag(tag[0], tag[1])
 	}
-	hreq.Header.Del("Cookie") // MakeRequest's own jar handling adds them
 	if state.CookieJar != nil {
 		req.ActiveJar = state.CookieJar
 		httpext.SetRequestCookies(req.Req, req.ActiveJar, req.Cookies)
