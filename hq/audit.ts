@@ -1,13 +1,10 @@
 // `capacity audit`: every acknowledged submission must be in PostgreSQL, its XML in object storage, and (once
 // the pillows have caught up) its form and cases in Elasticsearch and its row in the UCR table.
 import { Client as EsClient } from '@elastic/elasticsearch';
-import { applyKafkajsIdleFix } from '../core/kafkajs-idle-fix.ts';
-import { Kafka, logLevel } from 'kafkajs';
 import type pg from 'pg';
 import type { BlobStore } from './blobs.ts';
+import { pillowLags, type PartitionLag } from './pillow-kafka.ts';
 import type { RefusedSubmissions } from '../results-dir/index.ts';
-
-applyKafkajsIdleFix(); // before any kafkajs connection is made (see core/kafkajs-idle-fix.ts)
 
 export type { RefusedSubmissions };
 
@@ -34,6 +31,8 @@ export interface AuditReport {
   missingCasesInHqcases: string[];
   missingInUcr: string[];
   pillowLag: number;
+  /** Where the lag is, by pillow and partition (empty when there is none). */
+  pillowLagAt: string;
   pillowErrors: number;
   /** From the run's request log, when the audit was given one. */
   refused?: RefusedSubmissions;
@@ -44,26 +43,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Offset lag summed over HQ's pillows: topic end offsets minus pillowtop_kafkacheckpoint. */
 export async function totalPillowLag(pool: pg.Pool, brokers: string[]): Promise<number> {
-  const kafka = new Kafka({ clientId: 'capacity-audit', brokers, logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const cps = (
-      await pool.query<{ checkpoint_id: string; topic: string; partition: number; offset: string }>(
-        `select checkpoint_id, topic, partition, "offset" from pillowtop_kafkacheckpoint
-       where checkpoint_id in ('xform-pillow', 'case-pillow', 'ucr-pillow')`,
-      )
-    ).rows;
-    const ends = new Map<string, bigint>();
-    for (const topic of new Set(cps.map((c) => c.topic))) {
-      for (const p of await admin.fetchTopicOffsets(topic)) ends.set(`${topic}:${p.partition}`, BigInt(p.high));
-    }
-    let lag = 0n;
-    for (const c of cps) lag += (ends.get(`${c.topic}:${c.partition}`) ?? 0n) - BigInt(c.offset);
-    return Number(lag);
-  } finally {
-    await admin.disconnect();
-  }
+  return (await pillowLags(pool, brokers)).reduce((sum, l) => sum + l.lag, 0);
+}
+
+/** Where the pillows are behind: "xform-pillow form-sql:2 61, ..." (nothing when they are not). */
+export function describeLags(lags: PartitionLag[]): string {
+  return lags
+    .filter((l) => l.lag > 0)
+    .map((l) => `${l.checkpointId} ${l.topic}:${l.partition} ${l.lag}`)
+    .join(', ');
 }
 
 function chunks<T>(items: T[], size: number): T[][] {
@@ -105,12 +93,14 @@ export async function audit(input: AuditInput): Promise<AuditReport> {
 
   // Wait for the pillows: the ES check means something only once every change has been processed.
   const deadline = Date.now() + (input.waitMs ?? 120_000);
-  let lag = await totalPillowLag(pool, input.kafkaBrokers);
+  let lags = await pillowLags(pool, input.kafkaBrokers);
+  let lag = lags.reduce((sum, l) => sum + l.lag, 0);
   let outbox = Number((await pool.query('select count(*)::int as n from hq_change_outbox')).rows[0].n);
   while ((lag > 0 || outbox > 0) && Date.now() < deadline) {
     say(`waiting for the change feed: ${outbox} changes not yet published, pillow lag ${lag}`);
     await sleep(1000);
-    lag = await totalPillowLag(pool, input.kafkaBrokers);
+    lags = await pillowLags(pool, input.kafkaBrokers);
+    lag = lags.reduce((sum, l) => sum + l.lag, 0);
     outbox = Number((await pool.query('select count(*)::int as n from hq_change_outbox')).rows[0].n);
   }
   const es = new EsClient({ node: input.esUrl });
@@ -161,6 +151,7 @@ export async function audit(input: AuditInput): Promise<AuditReport> {
     missingCasesInHqcases,
     missingInUcr,
     pillowLag: lag,
+    pillowLagAt: describeLags(lags),
     pillowErrors,
     ...(input.refused ? { refused: input.refused } : {}),
     ok,

@@ -69,6 +69,44 @@ export async function readCheckpoints(pool: pg.Pool, checkpointId: string): Prom
   return new Map(res.rows.map((r) => [`${r.topic}:${r.partition}`, String(r.offset)]));
 }
 
+export interface PartitionLag {
+  checkpointId: string;
+  topic: string;
+  partition: number;
+  lag: number;
+}
+
+/** HQ's pillows' checkpoints (or those given) against the topics' end offsets: the changes each has yet to process. */
+export async function pillowLags(
+  pool: pg.Pool,
+  brokers: string[],
+  checkpointIds = ['xform-pillow', 'case-pillow', 'ucr-pillow'],
+): Promise<PartitionLag[]> {
+  const kafka = new Kafka({ clientId: 'capacity-lag', brokers, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const cps = (
+      await pool.query<{ checkpoint_id: string; topic: string; partition: number; offset: string }>(
+        'select checkpoint_id, topic, partition, "offset" from pillowtop_kafkacheckpoint where checkpoint_id = any($1)',
+        [checkpointIds],
+      )
+    ).rows;
+    const ends = new Map<string, bigint>();
+    for (const topic of new Set(cps.map((c) => c.topic))) {
+      for (const p of await admin.fetchTopicOffsets(topic)) ends.set(`${topic}:${p.partition}`, BigInt(p.high));
+    }
+    return cps.map((c) => ({
+      checkpointId: c.checkpoint_id,
+      topic: c.topic,
+      partition: c.partition,
+      lag: Number((ends.get(`${c.topic}:${c.partition}`) ?? 0n) - BigInt(c.offset)),
+    }));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** Checkpoints of several partitions in one statement (after a batch that spans them). */
 async function writeCheckpoints(
   pool: pg.Pool,
@@ -116,7 +154,11 @@ export interface Feed {
   consumer: Consumer;
   /** ms since its last fetch from Kafka, 0 while it handles a batch */
   idleMs(): number;
+  /** ms since it last handled a batch (or started), 0 while it handles one */
+  sinceProgressMs(): number;
 }
+
+let generation = 0;
 
 export async function runFeed(opts: FeedOptions): Promise<Feed> {
   const kafka = new Kafka({
@@ -126,7 +168,9 @@ export async function runFeed(opts: FeedOptions): Promise<Feed> {
     retry: { retries: 1000, initialRetryTime: 300, maxRetryTime: 5000 },
   });
   const consumer = kafka.consumer({
-    groupId: `pillow.${opts.checkpointId}.${opts.processNum}-of-${opts.processes}`,
+    // A group of its own for each consumer this process makes: a member left over from a consumer it replaced (or
+    // one a restarted broker remembers) can then never be handed the partitions in its place.
+    groupId: `pillow.${opts.checkpointId}.${opts.processNum}-of-${opts.processes}.${process.pid}.${++generation}`,
     partitionAssigners: [shareAssigner(opts.processNum, opts.processes)],
     sessionTimeout: 10_000,
     rebalanceTimeout: 10_000,
@@ -137,6 +181,7 @@ export async function runFeed(opts: FeedOptions): Promise<Feed> {
     retry: { retries: 1000, initialRetryTime: 300, maxRetryTime: 5000 },
   });
   let lastFetchAt = Date.now();
+  let lastProgressAt = Date.now();
   let inFlight = 0;
   consumer.on(consumer.events.FETCH, () => {
     lastFetchAt = Date.now();
@@ -191,11 +236,15 @@ export async function runFeed(opts: FeedOptions): Promise<Feed> {
         await handleBatch(batch, resolveOffset, heartbeat);
       } finally {
         inFlight--;
-        lastFetchAt = Date.now();
+        lastFetchAt = lastProgressAt = Date.now();
       }
     },
   });
-  return { consumer, idleMs: () => (inFlight > 0 ? 0 : Date.now() - lastFetchAt) };
+  return {
+    consumer,
+    idleMs: () => (inFlight > 0 ? 0 : Date.now() - lastFetchAt),
+    sinceProgressMs: () => (inFlight > 0 ? 0 : Date.now() - lastProgressAt),
+  };
 
   /** One partition's batch, gathered with the others of its fetch into one bulk write and one checkpoint. */
   async function handleBatch(

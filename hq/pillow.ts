@@ -4,10 +4,10 @@ import { Client as EsClient } from '@elastic/elasticsearch';
 import { BlobStore } from './blobs.ts';
 import { applySchema, createPool, waitForDatabase } from './db.ts';
 import { ensureTopics } from './outbox.ts';
-import { runFeed, type FeedOptions } from './pillow-kafka.ts';
+import { pillowLags, runFeed, type FeedOptions } from './pillow-kafka.ts';
 import { pillows } from './pillows.ts';
 
-/** A consumer that has not fetched from Kafka for this long, while idle, is replaced. */
+/** A consumer that has not fetched from Kafka for this long while idle, or is behind and not moving, is replaced. */
 const STALL_MS = 30_000;
 
 async function main(): Promise<void> {
@@ -72,22 +72,39 @@ async function main(): Promise<void> {
   };
   let feed = await runFeed(feedOptions);
   log('running');
-  // A consumer that lost Kafka (a broker restart) sometimes never fetches again. One that has not fetched for
-  // STALL_MS while no batch was being handled is replaced: it resumes from the checkpoints, as after a restart.
+  // A consumer that lost Kafka (a broker restart) sometimes never fetches again, or fetches and is handed nothing.
+  // One that has not fetched for STALL_MS while no batch was being handled, or that has handled nothing for
+  // STALL_MS while its partitions hold changes past its checkpoints, is replaced: it resumes from the checkpoints,
+  // as after a restart.
+  const owns = (partition: number) => partition % feedOptions.processes === feedOptions.processNum;
   let stopping = false;
   let replacing = false;
+  let lagCheckedAt = 0;
+  const stalled = async (): Promise<string | undefined> => {
+    if (feed.idleMs() >= STALL_MS) return `no fetch from Kafka for ${Math.round(feed.idleMs() / 1000)} s`;
+    if (feed.sinceProgressMs() < STALL_MS || Date.now() - lagCheckedAt < STALL_MS / 2) return undefined;
+    lagCheckedAt = Date.now();
+    const behind = (await pillowLags(pool, feedOptions.brokers, [def.checkpointId]))
+      .filter((l) => def.topics.includes(l.topic) && owns(l.partition))
+      .reduce((sum, l) => sum + l.lag, 0);
+    if (behind > 0 && feed.sinceProgressMs() >= STALL_MS) {
+      return `${behind} changes waiting and none handled for ${Math.round(feed.sinceProgressMs() / 1000)} s`;
+    }
+    return undefined;
+  };
   setInterval(() => {
-    if (stopping || replacing || feed.idleMs() < STALL_MS) return;
+    if (stopping || replacing) return;
     replacing = true;
-    log(`no fetch from Kafka for ${Math.round(feed.idleMs() / 1000)} s: replacing the consumer`);
     const old = feed.consumer;
-    void Promise.race([old.disconnect(), new Promise((r) => setTimeout(r, 5000))])
-      .then(() => runFeed(feedOptions))
-      .then((f) => {
-        feed = f;
+    void stalled()
+      .then(async (why) => {
+        if (!why) return;
+        log(`${why}: replacing the consumer`);
+        await Promise.race([old.disconnect(), new Promise((r) => setTimeout(r, 5000))]);
+        feed = await runFeed(feedOptions);
         log('consumer replaced');
       })
-      .catch((err) => log(`could not replace the consumer (next try in ${STALL_MS / 1000} s): ${(err as Error).message}`))
+      .catch((err) => log(`could not check or replace the consumer (next try in 5 s): ${(err as Error).message}`))
       .finally(() => {
         replacing = false;
       });

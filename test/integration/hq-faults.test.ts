@@ -2,6 +2,8 @@
 // Afterwards the audit must find every acknowledged form in PostgreSQL, object storage, Elasticsearch and
 // the UCR table once the pillows have caught up.
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type pg from 'pg';
@@ -17,10 +19,22 @@ import { stackUp, stopComponent } from '../../stack/stack.ts';
 import { accountsOf, populationFor, postGenerated, type PostResult } from '../support/post-forms.ts';
 import { ensureStackUp } from './stack-fixture.ts';
 
+/** The last lines each pillow wrote, for a failure's message. */
+function pillowLogTails(): string {
+  return ['pillow-xform', 'pillow-case', 'pillow-ucr']
+    .map((p) => {
+      const f = path.join(ctx.paths.logs, `${p}.log`);
+      const lines = existsSync(f) ? readFileSync(f, 'utf8').trimEnd().split('\n').slice(-8) : ['(no log)'];
+      return `\n--- ${p}\n${lines.join('\n')}`;
+    })
+    .join('');
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+let ctx: StackContext;
+
 describe('HQ-compatible service under faults', { timeout: 900_000 }, () => {
-  let ctx: StackContext;
   let pool: pg.Pool;
 
   before(async () => {
@@ -66,7 +80,7 @@ describe('HQ-compatible service under faults', { timeout: 900_000 }, () => {
       acknowledged: result.acks.map((a) => a.formId),
       waitMs: 180_000,
     });
-    assert.equal(report.pillowLag, 0, 'pillows caught up');
+    assert.equal(report.pillowLag, 0, `pillows caught up (behind: ${report.pillowLagAt}; pillow logs: ${pillowLogTails()})`);
     assert.deepEqual(
       {
         pg: report.missingInPostgres,
