@@ -73,7 +73,11 @@ func roundTrip(ctx context.Context, state *lib.State, req *http.Request, tags []
 const requestTimeout = 60 * time.Second
 
 func emit(ctx context.Context, state *lib.State, method string, tags [][2]string, nameTag string, x exchange, end time.Time) {
-	tm := state.Tags.GetCurrentValues()
+	push(ctx, state, tagsOf(state, state.Tags.GetCurrentValues(), method, tags, nameTag, x), x, end)
+}
+
+// tagsOf: a request's tags and metadata, as k6's HTTP client sets them, over the VU's (tm)
+func tagsOf(state *lib.State, tm metrics.TagsAndMeta, method string, tags [][2]string, nameTag string, x exchange) metrics.TagsAndMeta {
 	for _, t := range tags {
 		tm.SetTag(t[0], t[1])
 	}
@@ -96,10 +100,14 @@ func emit(ctx context.Context, state *lib.State, method string, tags [][2]string
 	if x.err == nil {
 		tm.SetSystemTagOrMetaIfEnabled(enabled, metrics.TagProto, x.proto)
 	}
-	expected := x.err == nil && expectedStatus(x.status)
-	tm.SetSystemTagOrMetaIfEnabled(enabled, metrics.TagExpectedResponse, strconv.FormatBool(expected))
+	tm.SetSystemTagOrMetaIfEnabled(enabled, metrics.TagExpectedResponse, strconv.FormatBool(x.err == nil && expectedStatus(x.status)))
+	return tm
+}
+
+// push: the request's three samples, http_reqs, http_req_duration and http_req_failed
+func push(ctx context.Context, state *lib.State, tm metrics.TagsAndMeta, x exchange, end time.Time) {
 	failed := 1.0
-	if expected {
+	if x.err == nil && expectedStatus(x.status) {
 		failed = 0
 	}
 	b := state.BuiltinMetrics
@@ -111,6 +119,40 @@ func emit(ctx context.Context, state *lib.State, method string, tags [][2]string
 		Tags:    tm.Tags,
 		Time:    end,
 	})
+}
+
+// tagKey: what a request's tags depend on when it was answered and the VU has no metadata: the VU's tags, the
+// template, the status and protocol
+type tagKey struct {
+	base     *metrics.TagSet
+	template int
+	status   int
+	proto    string
+}
+
+// tagCache: the tag sets made for answered requests, so that a request sets none of its tags one by one (each a
+// lookup in k6's tag tree). Bounded: a script that changes the VU's tags on every iteration only empties it.
+type tagCache map[tagKey]*metrics.TagSet
+
+const tagCacheMax = 1024
+
+func (c *tagCache) emit(ctx context.Context, state *lib.State, template int, tags [][2]string, nameTag string, x exchange, end time.Time) {
+	tm := state.Tags.GetCurrentValues()
+	if x.err != nil || len(tm.Metadata) > 0 {
+		push(ctx, state, tagsOf(state, tm, http.MethodPost, tags, nameTag, x), x, end)
+		return
+	}
+	key := tagKey{base: tm.Tags, template: template, status: x.status, proto: x.proto}
+	if ts, ok := (*c)[key]; ok {
+		tm.Tags = ts
+	} else {
+		tm = tagsOf(state, tm, http.MethodPost, tags, nameTag, x)
+		if len(*c) >= tagCacheMax || *c == nil {
+			*c = tagCache{}
+		}
+		(*c)[key] = tm.Tags
+	}
+	push(ctx, state, tm, x, end)
 }
 
 // errorCode: k6's error codes and messages (its errorCodeForError is not exported) for the failures a submission

@@ -8,8 +8,10 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"go.k6.io/k6/lib"
 	"go.k6.io/k6/metrics"
@@ -123,5 +125,38 @@ func TestRoundTripRefused(t *testing.T) {
 	f := samplesOf(t, ch)["http_req_failed"]
 	if f.Value != 1 || tag(f, "status") != "0" || tag(f, "error_code") != "1212" || !strings.Contains(tag(f, "error"), "refused") {
 		t.Fatalf("failed sample %v %v", f.Value, f.Tags.Map())
+	}
+}
+
+// The cached tags are the ones emit would set, and follow the VU's own tags when they change.
+func TestTagCacheGivesEmitsTags(t *testing.T) {
+	state, ch := vuState(t)
+	tags := [][2]string{{"endpoint", "receiver"}, {"form", "visit"}}
+	var c tagCache
+	ok := exchange{status: 201, proto: "HTTP/1.1", took: time.Millisecond}
+	at := time.Now()
+	emit(context.Background(), state, http.MethodPost, tags, "http://h/r", ok, at)
+	want := samplesOf(t, ch)["http_req_duration"].Tags.Map()
+	for range 2 {
+		c.emit(context.Background(), state, 0, tags, "http://h/r", ok, at)
+		if got := samplesOf(t, ch)["http_req_duration"].Tags.Map(); !reflect.DeepEqual(got, want) {
+			t.Fatalf("cached tags %v, want %v", got, want)
+		}
+	}
+	if len(c) != 1 {
+		t.Errorf("%d cache entries for one kind of answer", len(c))
+	}
+	c.emit(context.Background(), state, 0, tags, "http://h/r", exchange{status: 500, proto: "HTTP/1.1"}, at)
+	if got := samplesOf(t, ch)["http_req_failed"]; tag(got, "status") != "500" || tag(got, "error_code") != "1500" || got.Value != 1 {
+		t.Errorf("a 500: %v %v", got.Value, got.Tags.Map())
+	}
+	state.Tags.Modify(func(tm *metrics.TagsAndMeta) { tm.SetTag("phase", "two") })
+	c.emit(context.Background(), state, 0, tags, "http://h/r", ok, at)
+	if got := samplesOf(t, ch)["http_reqs"]; tag(got, "phase") != "two" || tag(got, "status") != "201" {
+		t.Errorf("after the VU's tags changed: %v", got.Tags.Map())
+	}
+	c.emit(context.Background(), state, 0, tags, "http://h/r", exchange{err: context.DeadlineExceeded}, at)
+	if got := samplesOf(t, ch)["http_req_failed"]; tag(got, "error_code") != "1050" || tag(got, "status") != "0" {
+		t.Errorf("a timeout: %v", got.Tags.Map())
 	}
 }

@@ -17,6 +17,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -67,30 +69,56 @@ func (i *instance) take(sobek.FunctionCall) sobek.Value {
 	return i.vu.Runtime().ToValue(out)
 }
 
-// template: the headers and tags shared by the bodies of one form (each body may set its own Content-Type: a
-// multipart body names its own boundary, so a template per content type would be one per body)
+// template: the headers, tags and request-line prefix shared by one worker's bodies of one form (each body may set
+// its own Content-Type: a multipart body names its own boundary, so a template per content type would be one per
+// body)
 type template struct {
 	header http.Header
 	tags   [][2]string
+	// `"w":<worker>,"form":"<name>"`, for the request line
+	prefix string
+	// the header lines for the wire (wire.go): all of them, and all but Content-Type (for a body that sets its own)
+	lines, linesUntyped []byte
 }
 
 // senderSpec: what sender(spec) is given (types in scenarios/lib/k6x-capacity.d.ts)
 type senderSpec struct {
 	URL         string `js:"url"`
 	FollowEvery int    `js:"followEvery"`
-	Templates   []struct {
+	// the VU's workers: each one's body pack and its index (bodies/w<i>.bin and .json, absolute paths) and headers
+	Workers []struct {
+		W       int               `js:"w"`
+		Pack    string            `js:"pack"`
+		Index   string            `js:"index"`
 		Headers map[string]string `js:"headers"`
-		Tags    map[string]string `js:"tags"`
-	} `js:"templates"`
-	TemplateOf []int `js:"templateOf"`
-	// Types[k]: body k's Content-Type, set over its template's ("" keeps the template's)
-	Types    []string `js:"types"`
-	Prefixes []string `js:"prefixes"`
-	// body k: bytes offsets[k] to offsets[k]+lengths[k] of the pack file packs[packOf[k]]
-	Packs   []string `js:"packs"`
-	PackOf  []int    `js:"packOf"`
-	Offsets []int    `js:"offsets"`
-	Lengths []int    `js:"lengths"`
+	} `js:"workers"`
+	// the corpus's form names by number (bodies/layout.json)
+	Forms []string `js:"forms"`
+	// every submission's tags; each also gets form: its form's name
+	Tags map[string]string `js:"tags"`
+}
+
+// packIndex: a worker pack's index (bodies/w<i>.json, written by runner/corpus.ts): each body's length, form
+// number and Content-Type, in the pack's order
+type packIndex struct {
+	Lengths []int    `json:"lengths"`
+	Forms   []int    `json:"forms"`
+	Types   []string `json:"types"`
+}
+
+func readIndex(path string) (*packIndex, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("pack index: %w", err)
+	}
+	var ix packIndex
+	if err := json.Unmarshal(raw, &ix); err != nil {
+		return nil, fmt.Errorf("pack index %s: %w", path, err)
+	}
+	if len(ix.Forms) != len(ix.Lengths) || len(ix.Types) != len(ix.Lengths) {
+		return nil, fmt.Errorf("pack index %s: %d lengths, %d forms, %d types", path, len(ix.Lengths), len(ix.Forms), len(ix.Types))
+	}
+	return &ix, nil
 }
 
 type sender struct {
@@ -98,78 +126,131 @@ type sender struct {
 	url    httpext.URL
 	target *url.URL
 	// name: the name and url tags' value (k6's cleaned URL), made once
-	name        string
-	answer      bytes.Buffer
+	name   string
+	answer bytes.Buffer
+	// body k, in send order: its bytes (a slice of a mapped pack), template and Content-Type
 	bodies      [][]byte
-	templates   []template
 	templateOf  []int
 	types       []string
-	prefixes    []string
+	templates   []template
 	followEvery int
-	acked       int
-	accepted    sobek.Value
-	rejected    sobek.Value
+	// wire: the VU's own connection for submissions; nil where they go through k6's transport
+	wire     *wire
+	tags     tagCache
+	acked    int
+	accepted sobek.Value
+	rejected sobek.Value
 }
 
-// sender(spec) -> {post(k)}: a VU's submissions, in the order it sends them
+// sender(spec) -> {post(k), count}: a VU's submissions in the order it sends them: its workers in turn, each
+// worker's forms in timeline order (the order of its pack). The indexes are read here, in Go: in JavaScript they
+// were most of k6's startup.
 func (i *instance) newSender(call sobek.FunctionCall) sobek.Value {
 	rt := i.vu.Runtime()
-	arg := call.Argument(0)
 	var spec senderSpec
-	if err := rt.ExportTo(arg, &spec); err != nil {
+	if err := rt.ExportTo(call.Argument(0), &spec); err != nil {
 		common.Throw(rt, fmt.Errorf("capacity.sender: %w", err))
 	}
-	u, err := httpext.ToURL(spec.URL)
+	s, err := buildSender(spec)
 	if err != nil {
 		common.Throw(rt, fmt.Errorf("capacity.sender: %w", err))
 	}
-	s := &sender{log: i, url: u, target: u.GetURL(), name: u.Clean(), followEvery: spec.FollowEvery, templateOf: spec.TemplateOf, types: spec.Types, prefixes: spec.Prefixes,
-		accepted: rt.ToValue(1), rejected: rt.ToValue(0)}
-	// the bodies: slices of the packs, mapped once per process (packs.go), so no VU holds a copy
-	n := len(spec.PackOf)
-	if len(spec.Offsets) != n || len(spec.Lengths) != n {
-		common.Throw(rt, fmt.Errorf("capacity.sender: %d pack indexes, %d offsets, %d lengths", n, len(spec.Offsets), len(spec.Lengths)))
-	}
-	mapped := make([][]byte, len(spec.Packs))
-	for p, path := range spec.Packs {
-		if mapped[p], err = pack(path); err != nil {
-			common.Throw(rt, fmt.Errorf("capacity.sender: %w", err))
-		}
-	}
-	s.bodies = make([][]byte, n)
-	for k, p := range spec.PackOf {
-		if p < 0 || p >= len(mapped) {
-			common.Throw(rt, fmt.Errorf("capacity.sender: body %d is in no pack (%d)", k, p))
-		}
-		if s.bodies[k], err = body(mapped[p], spec.Offsets[k], spec.Lengths[k]); err != nil {
-			common.Throw(rt, fmt.Errorf("capacity.sender: body %d of %s: %w", k, spec.Packs[p], err))
-		}
-	}
-	for _, t := range spec.Templates {
-		h := make(http.Header, len(t.Headers))
-		for k, v := range t.Headers {
-			h.Set(k, v)
-		}
-		tt := template{header: h}
-		for k, v := range t.Tags {
-			tt.tags = append(tt.tags, [2]string{k, v})
-		}
-		sort.Slice(tt.tags, func(a, b int) bool { return tt.tags[a][0] < tt.tags[b][0] })
-		s.templates = append(s.templates, tt)
-	}
-	if len(s.templateOf) != n || len(s.types) != n || len(s.prefixes) != n {
-		common.Throw(rt, fmt.Errorf("capacity.sender: %d bodies, %d template indexes, %d content types, %d prefixes",
-			n, len(s.templateOf), len(s.types), len(s.prefixes)))
-	}
-	for k, t := range s.templateOf {
-		if t < 0 || t >= len(s.templates) {
-			common.Throw(rt, fmt.Errorf("capacity.sender: body %d has no template %d", k, t))
-		}
-	}
+	s.log = i
+	s.accepted, s.rejected = rt.ToValue(1), rt.ToValue(0)
 	widenWriteBuffer(i.vu)
 	o := rt.NewObject()
 	_ = o.Set("post", s.post)
+	_ = o.Set("count", len(s.bodies))
 	return o
+}
+
+func buildSender(spec senderSpec) (*sender, error) {
+	u, err := httpext.ToURL(spec.URL)
+	if err != nil {
+		return nil, err
+	}
+	s := &sender{url: u, target: u.GetURL(), name: u.Clean(), followEvery: spec.FollowEvery}
+	s.wire = wireFor(s.target)
+	tags := make([][2]string, 0, len(spec.Tags)+1)
+	for k, v := range spec.Tags {
+		if k != "form" {
+			tags = append(tags, [2]string{k, v})
+		}
+	}
+	type worker struct {
+		pack  []byte
+		index *packIndex
+		// offsets[j]: where body j starts in the pack
+		offsets []int
+		// template of each form number, made at its first body
+		templateOf map[int]int
+	}
+	workers := make([]worker, len(spec.Workers))
+	longest, total := 0, 0
+	for p, w := range spec.Workers {
+		if !filepath.IsAbs(w.Index) {
+			return nil, fmt.Errorf("pack index %q: not an absolute path", w.Index)
+		}
+		ix, err := readIndex(w.Index)
+		if err != nil {
+			return nil, err
+		}
+		mapped, err := pack(w.Pack)
+		if err != nil {
+			return nil, err
+		}
+		offsets := make([]int, len(ix.Lengths))
+		at := 0
+		for j, n := range ix.Lengths {
+			offsets[j] = at
+			at += n
+		}
+		workers[p] = worker{pack: mapped, index: ix, offsets: offsets, templateOf: map[int]int{}}
+		longest = max(longest, len(ix.Lengths))
+		total += len(ix.Lengths)
+	}
+	s.bodies = make([][]byte, 0, total)
+	s.templateOf = make([]int, 0, total)
+	s.types = make([]string, 0, total)
+	for j := 0; j < longest; j++ {
+		for p := range workers {
+			wk := &workers[p]
+			if j >= len(wk.index.Lengths) {
+				continue
+			}
+			b, err := body(wk.pack, wk.offsets[j], wk.index.Lengths[j])
+			if err != nil {
+				return nil, fmt.Errorf("body %d of %s: %w", j, spec.Workers[p].Pack, err)
+			}
+			f := wk.index.Forms[j]
+			if f < 0 || f >= len(spec.Forms) {
+				return nil, fmt.Errorf("body %d of %s: form %d is not in the corpus's %d forms", j, spec.Workers[p].Index, f, len(spec.Forms))
+			}
+			t, ok := wk.templateOf[f]
+			if !ok {
+				t = len(s.templates)
+				wk.templateOf[f] = t
+				s.templates = append(s.templates, newTemplate(spec.Workers[p].W, spec.Workers[p].Headers, spec.Forms[f], tags))
+			}
+			s.bodies = append(s.bodies, b)
+			s.templateOf = append(s.templateOf, t)
+			s.types = append(s.types, wk.index.Types[j])
+		}
+	}
+	return s, nil
+}
+
+// newTemplate: worker w's template for form name
+func newTemplate(w int, headers map[string]string, name string, tags [][2]string) template {
+	h := make(http.Header, len(headers))
+	for k, v := range headers {
+		h.Set(k, v)
+	}
+	t := template{header: h, lines: wireLines(h, false), linesUntyped: wireLines(h, true)}
+	t.tags = append(append(t.tags, tags...), [2]string{"form", name})
+	sort.Slice(t.tags, func(a, b int) bool { return t.tags[a][0] < t.tags[b][0] })
+	t.prefix = string(appendJSONString([]byte(`"w":`+strconv.Itoa(w)+`,"form":`), name))
+	return t
 }
 
 // writeBuffer: room for a form's request (headers and body) in one write; net/http's default, 4 KB, writes a 14 KB
@@ -203,15 +284,27 @@ func (s *sender) post(call sobek.FunctionCall) sobek.Value {
 	}
 	t := &s.templates[s.templateOf[k]]
 	b := s.bodies[k]
+	var status int
+	var answer, formID string
+	var took float64
+	if s.wire != nil && state.Options.HTTPDebug.String == "" {
+		lines := t.lines
+		if s.types[k] != "" {
+			lines = t.linesUntyped
+		}
+		x := s.wire.send(vu.Context(), state, lines, s.types[k], b, &s.answer)
+		s.tags.emit(vu.Context(), state, s.templateOf[k], t.tags, s.name, x, time.Now())
+		if x.err != nil && state.Options.Throw.Bool {
+			common.Throw(rt, x.err)
+		}
+		return s.done(k, x.status, s.answer.String(), x.formID, metrics.D(x.took))
+	}
 	getBody := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
 	body, _ := getBody()
 	// the body is given to the http.Request itself (with its length, and GetBody for a retry on a fresh connection)
 	hreq := &http.Request{Method: http.MethodPost, URL: s.target, Host: s.target.Host, Header: requestHeader(t.header, s.types[k]),
 		Body: body, GetBody: getBody, ContentLength: int64(len(b)), Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1}
 	hreq.Header.Set("User-Agent", state.Options.UserAgent.String)
-	var status int
-	var answer, formID string
-	var took float64
 	if state.Options.HTTPDebug.String == "" {
 		x := roundTrip(vu.Context(), state, hreq, t.tags, s.name, &s.answer)
 		if x.err != nil && state.Options.Throw.Bool {
@@ -225,6 +318,11 @@ func (s *sender) post(call sobek.FunctionCall) sobek.Value {
 		status, answer, took = res.Status, res.Body.(string), res.Timings.Duration
 		formID = res.Headers["X-Commcarehq-Formid"]
 	}
+	return s.done(k, status, answer, formID, took)
+}
+
+// done: body k's answer judged, and its request line added to the VU's lines
+func (s *sender) done(k, status int, answer, formID string, took float64) sobek.Value {
 	ok := accepted(status, answer)
 	follow := false
 	if ok && s.followEvery > 0 {
@@ -238,7 +336,7 @@ func (s *sender) post(call sobek.FunctionCall) sobek.Value {
 	if len(s.log.lines) > 0 {
 		s.log.lines = append(s.log.lines, '\n')
 	}
-	s.log.lines = appendLine(s.log.lines, time.Now().UnixMilli(), took, status, ok, s.prefixes[k], ack, follow)
+	s.log.lines = appendLine(s.log.lines, time.Now().UnixMilli(), took, status, ok, s.templates[s.templateOf[k]].prefix, ack, follow)
 	if ok {
 		return s.accepted
 	}
@@ -271,6 +369,19 @@ func (s *sender) viaK6(state *lib.State, hreq *http.Request, t *template) *httpe
 		common.Throw(rt, err)
 	}
 	return res
+}
+
+// wireLines: a template's header lines for the wire; the request's own (Host, Content-Length, User-Agent, and
+// Content-Type where the body sets it) are left to it
+func wireLines(h http.Header, untyped bool) []byte {
+	h = h.Clone()
+	for _, k := range []string{"Host", "Content-Length", "User-Agent", "Transfer-Encoding", "Connection"} {
+		h.Del(k)
+	}
+	if untyped {
+		h.Del("Content-Type")
+	}
+	return headerBlock(h)
 }
 
 // requestHeader: a copy of the template's headers (k6 adds to them) with the body's own Content-Type, if it has one

@@ -52,9 +52,10 @@ function basic(u: CorpusUser): string {
 
 /**
  * A worker this VU sends for: its bodies in timeline order, and beside each body its form's name and the request
- * parameters it is posted with (built once: objects shared by every body of a form). On stock k6 the bodies are in
- * the VU's memory, one buffer each; capacity's build (k6/x/capacity) maps the worker's pack once per k6 process
- * and is given where each body is in it, so no VU holds a copy (k6's memory is then about one corpus).
+ * parameters it is posted with (built once: objects shared by every body of a form and type). On stock k6 the bodies
+ * are in the VU's memory, one buffer each. On capacity's build (k6/x/capacity) only the worker and its pack are
+ * here: the extension reads the pack's index and maps the pack once per k6 process, so no VU holds a copy (k6's
+ * memory is then about one corpus).
  */
 interface OwnedWorker {
   w: number;
@@ -64,7 +65,7 @@ interface OwnedWorker {
   offsets: number[];
   lengths: number[];
   forms: string[];
-  /** on stock k6, each body's request parameters; on capacity's build, each form's (no Content-Type: see types) */
+  /** each body's request parameters */
   params: Params[];
   /** each body's Content-Type (a multipart body's names its own boundary) */
   types: string[];
@@ -72,33 +73,32 @@ interface OwnedWorker {
 
 const packFile = (w: number) => `${env.corpusDir}/bodies/w${w}.bin`;
 
+const indexFile = (w: number) => `${env.corpusDir}/bodies/w${w}.json`;
+
 function loadWorker(w: number): OwnedWorker {
-  // native.capacity: set before this module runs (scenarios/lib/native.ts is imported first)
-  const pack = native.capacity ? undefined : open(packFile(w), 'b');
-  const index = JSON.parse(open(`${env.corpusDir}/bodies/w${w}.json`)) as WorkerPackIndex;
+  // native.capacity (set before this module runs: scenarios/lib/native.ts is imported first) reads the worker's
+  // pack and index itself, in Go
+  if (native.capacity) return { w, bodies: undefined, pack: packFile(w), offsets: [], lengths: [], forms: [], params: [], types: [] };
+  const pack = open(packFile(w), 'b');
+  const index = JSON.parse(open(indexFile(w))) as WorkerPackIndex;
   const auth = basic(users[w] as CorpusUser);
   const shared = new Map<string, Params>();
   // sliced once here: a request then posts a buffer as it is, with no copy
-  const bodies: ArrayBuffer[] | undefined = pack ? [] : undefined;
+  const bodies: ArrayBuffer[] = [];
   const offsets: number[] = [];
   const forms: string[] = [];
   const params: Params[] = [];
   let at = 0;
   index.lengths.forEach((len, j) => {
-    bodies?.push(pack!.slice(at, at + len));
+    bodies.push(pack.slice(at, at + len));
     offsets.push(at);
     at += len;
     const form = formNames[index.forms[j]!]!;
-    // every multipart body has its own boundary, so parameters with the Content-Type are one object per body; on
-    // capacity's build they are one per form and k6/x/capacity sets each body's type (a few hundred bytes less a
-    // body in k6's memory, and less init work)
-    const type = native.capacity ? '' : index.types[j]!;
+    // every multipart body has its own boundary, so parameters with the Content-Type are one object per body
+    const type = index.types[j]!;
     let p = shared.get(`${form} ${type}`);
     if (!p) {
-      const headers: Record<string, string> = type
-        ? { Authorization: auth, 'Content-Type': type, 'X-OpenRosa-Version': '3.0' }
-        : { Authorization: auth, 'X-OpenRosa-Version': '3.0' };
-      p = { headers, tags: submitTags(form) };
+      p = { headers: { Authorization: auth, 'Content-Type': type, 'X-OpenRosa-Version': '3.0' }, tags: submitTags(form) };
       shared.set(`${form} ${type}`, p);
     }
     forms.push(form);
@@ -117,8 +117,9 @@ if (!planning) {
   for (const s of segments) {
     if (__VU === 0) {
       for (const w of segmentWorkers(ownership, s)) {
-        if (!native.capacity) open(packFile(w), 'b');
-        open(`${env.corpusDir}/bodies/w${w}.json`);
+        if (native.capacity) continue; // k6/x/capacity reads the packs and indexes itself
+        open(packFile(w), 'b');
+        open(indexFile(w));
       }
     } else {
       ownedBySegment.set(s, ownedWorkers(ownership, s, __VU).map(loadWorker));
@@ -230,49 +231,37 @@ let sendWorkerForm: string[] = [];
 /** in capacity's k6 build: k6/x/capacity posts, checks and logs this VU's submissions (see submit) */
 let sender: Sender | undefined;
 
-/** Builds the send order (and the native sender), then sets them all at once: a failure leaves nothing half-set. */
+/** Builds the send order (or the native sender), then sets them all at once: a failure leaves nothing half-set. */
 function sendOrder(): number {
   const mine = own ?? myWorkers();
-  const bodies: ArrayBuffer[] = [];
-  const params: Params[] = [];
-  const workerForm: string[] = [];
-  const packOf: number[] = [];
-  const offsets: number[] = [];
-  const lengths: number[] = [];
-  const types: string[] = [];
-  const longest = Math.max(0, ...mine.map((o) => o.offsets.length));
-  for (let j = 0; j < longest; j++) {
-    for (const [p, o] of mine.entries()) {
-      if (j >= o.offsets.length) continue;
-      if (o.bodies) bodies.push(o.bodies[j]!);
-      packOf.push(p);
-      offsets.push(o.offsets[j]!);
-      lengths.push(o.lengths[j]!);
-      if (native.capacity) types.push(o.types[j]!);
-      params.push(o.params[j]!);
-      workerForm.push(`"w":${o.w},"form":"${o.forms[j]!}"`);
-    }
-  }
   if (native.capacity) {
-    // the request parameters as templates: one per form and content type, shared by its bodies
-    const templates = [...new Set(params)];
-    const index = new Map(templates.map((p, t) => [p, t]));
+    // k6/x/capacity reads each worker's index and builds the same order in Go (k6x/submit/submit.go)
     sender = native.capacity.sender({
       url: receiverUrl,
       followEvery,
-      packs: mine.map((o) => o.pack),
-      packOf,
-      offsets,
-      lengths,
-      templates: templates.map((p) => ({ headers: p.headers as Record<string, string>, tags: p.tags as Record<string, string> })),
-      templateOf: params.map((p) => index.get(p)!),
-      types,
-      prefixes: workerForm,
+      workers: mine.map((o) => ({
+        w: o.w,
+        pack: o.pack,
+        index: indexFile(o.w),
+        headers: { Authorization: basic(users[o.w] as CorpusUser), 'X-OpenRosa-Version': '3.0' },
+      })),
+      forms: formNames,
+      tags: submitTags(''),
     });
-    // the sender has its own copy of all this: the per-body arrays are let go (a restore needs only the worker)
-    for (const o of mine) Object.assign(o, { offsets: [], lengths: [], forms: [], params: [], types: [] });
-    sendCount = params.length;
+    sendCount = sender.count;
     return sendCount;
+  }
+  const bodies: ArrayBuffer[] = [];
+  const params: Params[] = [];
+  const workerForm: string[] = [];
+  const longest = Math.max(0, ...mine.map((o) => o.offsets.length));
+  for (let j = 0; j < longest; j++) {
+    for (const o of mine) {
+      if (j >= o.offsets.length) continue;
+      bodies.push(o.bodies![j]!);
+      params.push(o.params[j]!);
+      workerForm.push(`"w":${o.w},"form":"${o.forms[j]!}"`);
+    }
   }
   sendParams = params;
   sendWorkerForm = workerForm;

@@ -1,0 +1,259 @@
+package submit
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"go.k6.io/k6/lib"
+)
+
+// wire: a VU's own keep-alive connection for submissions. net/http's transport gives each connection a read loop
+// and a write loop, and hands every request and answer between three goroutines; a VU sends one request at a time,
+// so here the VU's goroutine writes the request in one call and reads the answer itself (http.ReadResponse).
+// Connections come from the VU's dialer (k6's hosts, blocked addresses and data_sent/data_received), with the VU's
+// TLS settings.
+type wire struct {
+	target *url.URL
+	// hostPort: where to dial; head0: the request line and Host header, made once
+	hostPort string
+	head0    []byte
+	// mu: conn is also read by the watch on the VU's context (abort)
+	mu   sync.Mutex
+	conn net.Conn
+	br   *bufio.Reader
+	// out: the request's head, then its body: one write
+	out  bytes.Buffer
+	iter int64
+	// the VU's context being watched, and the end of that watch; aborted: that context ended
+	ctx     context.Context
+	unwatch func() bool
+	aborted bool
+}
+
+// wireFor: a wire to target, or nil where a submission must go through the transport: a scheme other than http and
+// https, or a proxy in the environment (k6's transport honours it).
+func wireFor(target *url.URL) *wire {
+	if target.Scheme != "http" && target.Scheme != "https" {
+		return nil
+	}
+	if p, err := http.ProxyFromEnvironment(&http.Request{URL: target}); err != nil || p != nil {
+		return nil
+	}
+	port := target.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[target.Scheme]
+	}
+	w := &wire{target: target, hostPort: net.JoinHostPort(target.Hostname(), port), iter: -1}
+	w.head0 = append(w.head0, "POST "+target.RequestURI()+" HTTP/1.1\r\nHost: "+target.Host+"\r\n"...)
+	return w
+}
+
+// headerBlock: header lines as net/http writes them (sorted, values cleaned), for a template made once
+func headerBlock(h http.Header) []byte {
+	var b bytes.Buffer
+	_ = h.Write(&b)
+	return b.Bytes()
+}
+
+// errNoAnswer: the connection ended before any byte of the answer
+var errNoAnswer = errors.New("connection closed before the answer")
+
+// send posts body with the header lines given (each ending in CRLF) and reads the answer into answer.
+func (w *wire) send(ctx context.Context, state *lib.State, header []byte, contentType string, body []byte, answer *bytes.Buffer) exchange {
+	if rps := state.RPSLimit; rps != nil {
+		if err := rps.Wait(ctx); err != nil {
+			return exchange{err: err}
+		}
+	}
+	if w.conn != nil && (state.Options.NoConnectionReuse.Bool || state.Options.NoVUConnectionReuse.Bool && state.Iteration != w.iter) {
+		w.close()
+	}
+	w.iter = state.Iteration
+	w.out.Reset()
+	w.out.Write(w.head0)
+	w.out.Write(header)
+	if contentType != "" {
+		w.out.WriteString("Content-Type: ")
+		w.out.WriteString(contentType)
+		w.out.WriteString("\r\n")
+	}
+	w.out.WriteString("User-Agent: ")
+	w.out.WriteString(strings.TrimSpace(state.Options.UserAgent.String))
+	w.out.WriteString("\r\nContent-Length: ")
+	w.out.WriteString(strconv.Itoa(len(body)))
+	w.out.WriteString("\r\n")
+	if state.CookieJar != nil {
+		if cs := state.CookieJar.Cookies(w.target); len(cs) > 0 {
+			w.out.WriteString("Cookie: ")
+			for i, c := range cs {
+				if i > 0 {
+					w.out.WriteString("; ")
+				}
+				w.out.WriteString(c.Name + "=" + c.Value)
+			}
+			w.out.WriteString("\r\n")
+		}
+	}
+	w.out.WriteString("\r\n")
+	w.watch(ctx)
+
+	start := time.Now()
+	reused := w.conn != nil
+	x, res, unanswered := w.exchange(ctx, state, body, answer)
+	if reused && unanswered && ctx.Err() == nil &&
+		(errors.Is(x.err, errNoAnswer) || errors.Is(x.err, syscall.EPIPE) || errors.Is(x.err, syscall.ECONNRESET)) {
+		// the server had closed the kept-alive connection before any answer: once more on a new one, as net/http does
+		x, res, _ = w.exchange(ctx, state, body, answer)
+	}
+	end := time.Now()
+	x.took = end.Sub(start)
+	if x.err == nil && state.CookieJar != nil {
+		if rc := res.Cookies(); len(rc) > 0 {
+			state.CookieJar.SetCookies(w.target, rc)
+		}
+	}
+	return x
+}
+
+// exchange: one request on the connection (dialled if there is none) and its answer; on any error the connection
+// is closed. unanswered: it failed before a byte of the answer came.
+func (w *wire) exchange(ctx context.Context, state *lib.State, body []byte, answer *bytes.Buffer) (x exchange, res *http.Response, unanswered bool) {
+	answer.Reset()
+	if w.conn == nil {
+		if err := w.dial(ctx, state); err != nil {
+			return exchange{err: err}, nil, true
+		}
+	}
+	w.mu.Lock()
+	if !w.aborted {
+		_ = w.conn.SetDeadline(time.Now().Add(requestTimeout))
+	}
+	w.mu.Unlock()
+	if err := w.write(body); err != nil {
+		w.close()
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		return exchange{err: err}, nil, true
+	}
+	if _, err := w.br.Peek(1); err != nil {
+		w.close()
+		if errors.Is(err, io.EOF) {
+			err = errNoAnswer
+		} else if ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		return exchange{err: err}, nil, true
+	}
+	res, err := http.ReadResponse(w.br, nil)
+	if err == nil {
+		_, err = answer.ReadFrom(res.Body)
+		_ = res.Body.Close()
+	}
+	if err != nil {
+		w.close()
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		return exchange{err: err}, nil, false
+	}
+	if res.Close || state.Options.NoConnectionReuse.Bool {
+		w.close()
+	}
+	return exchange{status: res.StatusCode, proto: res.Proto, formID: res.Header.Get("X-Commcarehq-Formid")}, res, false
+}
+
+func (w *wire) dial(ctx context.Context, state *lib.State) error {
+	dctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	c, err := state.Dialer.DialContext(dctx, "tcp", w.hostPort)
+	if err != nil {
+		return err
+	}
+	if w.target.Scheme == "https" {
+		cfg := &tls.Config{}
+		if state.TLSConfig != nil {
+			cfg = state.TLSConfig.Clone()
+		}
+		if cfg.ServerName == "" {
+			cfg.ServerName = w.target.Hostname()
+		}
+		cfg.NextProtos = []string{"http/1.1"}
+		tc := tls.Client(c, cfg)
+		if err := tc.HandshakeContext(dctx); err != nil {
+			_ = c.Close()
+			return err
+		}
+		c = tc
+	}
+	w.mu.Lock()
+	w.conn = c
+	if w.aborted {
+		_ = c.SetDeadline(time.Unix(1, 0))
+	}
+	w.mu.Unlock()
+	if w.br == nil {
+		w.br = bufio.NewReaderSize(c, 16<<10)
+	} else {
+		w.br.Reset(c)
+	}
+	return nil
+}
+
+func (w *wire) close() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.conn != nil {
+		_ = w.conn.Close()
+		w.conn = nil
+	}
+}
+
+// write: the request's head and body in one system call, the body copied after the head. (A writev of the two,
+// without the copy, cost more system time here: about 3.8 CPU-s against 3.2 for 96,000 submissions.)
+func (w *wire) write(body []byte) error {
+	w.out.Write(body)
+	_, err := w.conn.Write(w.out.Bytes())
+	return err
+}
+
+// watch: the end of the VU's context (the test stopping) ends any wait on the connection, as a request's context
+// does in net/http. One watch per context (k6 gives each iteration its own), not one per request.
+func (w *wire) watch(ctx context.Context) {
+	if ctx == w.ctx {
+		return
+	}
+	if w.unwatch != nil {
+		w.unwatch()
+	}
+	w.mu.Lock()
+	w.ctx, w.aborted = ctx, false
+	w.mu.Unlock()
+	w.unwatch = context.AfterFunc(ctx, func() { w.abort(ctx) })
+}
+
+// abort: ctx ended. The watch of an earlier iteration's context may run late, after the next one began: it then
+// does nothing.
+func (w *wire) abort(ctx context.Context) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.ctx != ctx {
+		return
+	}
+	w.aborted = true
+	if w.conn != nil {
+		_ = w.conn.SetDeadline(time.Unix(1, 0))
+	}
+}
