@@ -16,12 +16,15 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/valyala/fasthttp"
 	"go.k6.io/k6/lib"
 )
 
 // wire: a VU's own keep-alive connection for submissions. net/http's transport gives each connection a read loop
 // and a write loop, and hands every request and answer between three goroutines; a VU sends one request at a time,
-// so here the VU's goroutine writes the request in one call and reads the answer itself (http.ReadResponse).
+// so here the VU's goroutine writes the request in one call and reads the answer itself, into a fasthttp Response
+// kept for the next (net/http's ReadResponse made a header map and strings for every answer: a sixth of what k6
+// allocated).
 // Connections come from the VU's dialer (k6's hosts, blocked addresses and data_sent/data_received), with the VU's
 // TLS settings.
 type wire struct {
@@ -33,6 +36,7 @@ type wire struct {
 	mu   sync.Mutex
 	conn net.Conn
 	br   *bufio.Reader
+	res  fasthttp.Response
 	// out: the request's head, then its body: one write
 	out  bytes.Buffer
 	iter int64
@@ -111,29 +115,40 @@ func (w *wire) send(ctx context.Context, state *lib.State, header []byte, conten
 
 	start := time.Now()
 	reused := w.conn != nil
-	x, res, unanswered := w.exchange(ctx, state, body, answer)
+	x, unanswered := w.exchange(ctx, state, body, answer)
 	if reused && unanswered && ctx.Err() == nil &&
 		(errors.Is(x.err, errNoAnswer) || errors.Is(x.err, syscall.EPIPE) || errors.Is(x.err, syscall.ECONNRESET)) {
 		// the server had closed the kept-alive connection before any answer: once more on a new one, as net/http does
-		x, res, _ = w.exchange(ctx, state, body, answer)
+		x, _ = w.exchange(ctx, state, body, answer)
 	}
 	end := time.Now()
 	x.took = end.Sub(start)
 	if x.err == nil && state.CookieJar != nil {
-		if rc := res.Cookies(); len(rc) > 0 {
-			state.CookieJar.SetCookies(w.target, rc)
-		}
+		w.keepCookies(state)
 	}
 	return x
 }
 
+// keepCookies: the answer's Set-Cookie headers into the VU's jar
+func (w *wire) keepCookies(state *lib.State) {
+	var kept []*http.Cookie
+	for _, v := range w.res.Header.Cookies() {
+		if c, err := http.ParseSetCookie(string(v)); err == nil {
+			kept = append(kept, c)
+		}
+	}
+	if len(kept) > 0 {
+		state.CookieJar.SetCookies(w.target, kept)
+	}
+}
+
 // exchange: one request on the connection (dialled if there is none) and its answer; on any error the connection
 // is closed. unanswered: it failed before a byte of the answer came.
-func (w *wire) exchange(ctx context.Context, state *lib.State, body []byte, answer *bytes.Buffer) (x exchange, res *http.Response, unanswered bool) {
+func (w *wire) exchange(ctx context.Context, state *lib.State, body []byte, answer *bytes.Buffer) (x exchange, unanswered bool) {
 	answer.Reset()
 	if w.conn == nil {
 		if err := w.dial(ctx, state); err != nil {
-			return exchange{err: err}, nil, true
+			return exchange{err: err}, true
 		}
 	}
 	w.mu.Lock()
@@ -146,7 +161,7 @@ func (w *wire) exchange(ctx context.Context, state *lib.State, body []byte, answ
 		if ctx.Err() != nil {
 			err = ctx.Err()
 		}
-		return exchange{err: err}, nil, true
+		return exchange{err: err}, true
 	}
 	if _, err := w.br.Peek(1); err != nil {
 		w.close()
@@ -155,24 +170,29 @@ func (w *wire) exchange(ctx context.Context, state *lib.State, body []byte, answ
 		} else if ctx.Err() != nil {
 			err = ctx.Err()
 		}
-		return exchange{err: err}, nil, true
+		return exchange{err: err}, true
 	}
-	res, err := http.ReadResponse(w.br, nil)
-	if err == nil {
-		_, err = answer.ReadFrom(res.Body)
-		_ = res.Body.Close()
-	}
-	if err != nil {
+	if err := w.res.Read(w.br); err != nil {
 		w.close()
 		if ctx.Err() != nil {
 			err = ctx.Err()
 		}
-		return exchange{err: err}, nil, false
+		return exchange{err: err}, false
 	}
-	if res.Close || state.Options.NoConnectionReuse.Bool {
+	answer.Write(w.res.Body())
+	if w.res.ConnectionClose() || state.Options.NoConnectionReuse.Bool {
 		w.close()
 	}
-	return exchange{status: res.StatusCode, proto: res.Proto, formID: res.Header.Get("X-Commcarehq-Formid")}, res, false
+	h := &w.res.Header
+	return exchange{status: h.StatusCode(), proto: protoName(h.Protocol()), formID: string(h.Peek("X-Commcarehq-Formid"))}, false
+}
+
+// protoName: the answer's protocol as k6's proto tag gives it, with no new string for the usual one
+func protoName(p []byte) string {
+	if string(p) == "HTTP/1.1" {
+		return "HTTP/1.1"
+	}
+	return string(p)
 }
 
 func (w *wire) dial(ctx context.Context, state *lib.State) error {
