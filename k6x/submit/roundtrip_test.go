@@ -73,7 +73,7 @@ func TestRoundTripAccepted(t *testing.T) {
 	defer srv.Close()
 	state, ch := vuState(t)
 	x, answer := post(t, state, srv.URL+"/a/demo/receiver/")
-	if x.err != nil || x.status != 201 || x.formID != "f-1" || !accepted(x.status, answer.String()) {
+	if x.err != nil || x.status != 201 || x.formID != "f-1" || !accepted(x.status, answer.Bytes()) {
 		t.Fatalf("got %+v, answer %q", x, answer.String())
 	}
 	s := samplesOf(t, ch)

@@ -21,7 +21,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/grafana/sobek"
@@ -43,29 +42,46 @@ func (*rootModule) NewModuleInstance(vu modules.VU) modules.Instance {
 }
 
 // instance: one per VU. lines: the VU's request lines not yet taken by the script, which writes them to k6's
-// console in batches (see the request log in scenarios/lib/actions.ts).
+// console in batches (see the request log in scenarios/lib/actions.ts); batch: when a batch is due.
 type instance struct {
 	vu    modules.VU
 	lines []byte
+	batch batch
 }
 
 func (i *instance) Exports() modules.Exports {
-	return modules.Exports{Named: map[string]any{"sender": i.newSender, "add": i.add, "take": i.take}}
+	return modules.Exports{Named: map[string]any{"sender": i.newSender, "add": i.add, "take": i.take, "batching": i.batching}}
 }
 
-// add(line): a request line the script built (restores, searches)
-func (i *instance) add(call sobek.FunctionCall) sobek.Value {
-	if len(i.lines) > 0 {
-		i.lines = append(i.lines, '\n')
+// batching({lines, ms, busyMs, tailFrom}): when the VU's batch of request lines is due (scenarios/lib/actions.ts)
+func (i *instance) batching(call sobek.FunctionCall) sobek.Value {
+	rt := i.vu.Runtime()
+	var rules batchRules
+	if err := rt.ExportTo(call.Argument(0), &rules); err != nil {
+		common.Throw(rt, fmt.Errorf("capacity.batching: %w", err))
 	}
-	i.lines = append(i.lines, call.Argument(0).String()...)
+	i.batch.rules = rules
 	return sobek.Undefined()
 }
 
-// take() -> the lines added since the last take, one per line
+// add(line, urgent) -> true when the batch is due: a request line the script built (restores, searches)
+func (i *instance) add(call sobek.FunctionCall) sobek.Value {
+	i.addLine(call.Argument(0).String())
+	return i.vu.Runtime().ToValue(i.batch.added(time.Now().UnixMilli(), call.Argument(1).ToBoolean()))
+}
+
+func (i *instance) addLine(line string) {
+	if len(i.lines) > 0 {
+		i.lines = append(i.lines, '\n')
+	}
+	i.lines = append(i.lines, line...)
+}
+
+// take() -> the lines added since the last take, one per line ("" when there are none)
 func (i *instance) take(sobek.FunctionCall) sobek.Value {
 	out := string(i.lines)
 	i.lines = i.lines[:0]
+	i.batch.count = 0
 	return i.vu.Runtime().ToValue(out)
 }
 
@@ -135,11 +151,11 @@ type sender struct {
 	templates   []template
 	followEvery int
 	// wire: the VU's own connection for submissions; nil where they go through k6's transport
-	wire     *wire
-	tags     tagCache
-	acked    int
-	accepted sobek.Value
-	rejected sobek.Value
+	wire  *wire
+	tags  tagCache
+	acked int
+	// what post returns: 1 if HQ accepted the body, plus 2 if the VU's batch of request lines is due
+	results [4]sobek.Value
 }
 
 // sender(spec) -> {post(k), count}: a VU's submissions in the order it sends them: its workers in turn, each
@@ -156,7 +172,9 @@ func (i *instance) newSender(call sobek.FunctionCall) sobek.Value {
 		common.Throw(rt, fmt.Errorf("capacity.sender: %w", err))
 	}
 	s.log = i
-	s.accepted, s.rejected = rt.ToValue(1), rt.ToValue(0)
+	for r := range s.results {
+		s.results[r] = rt.ToValue(r)
+	}
 	widenWriteBuffer(i.vu)
 	o := rt.NewObject()
 	_ = o.Set("post", s.post)
@@ -270,7 +288,8 @@ func widenWriteBuffer(vu modules.VU) {
 	}
 }
 
-// post(k) -> 1 if HQ accepted body k (201 submit_success), else 0; its request line is added to the VU's lines
+// post(k) -> 1 if HQ accepted body k (201 submit_success), else 0, plus 2 when the VU's batch of request lines is
+// due; its request line is added to the batch
 func (s *sender) post(call sobek.FunctionCall) sobek.Value {
 	vu := s.log.vu
 	rt := vu.Runtime()
@@ -297,7 +316,7 @@ func (s *sender) post(call sobek.FunctionCall) sobek.Value {
 		if x.err != nil && state.Options.Throw.Bool {
 			common.Throw(rt, x.err)
 		}
-		return s.done(k, x.status, s.answer.String(), x.formID, metrics.D(x.took))
+		return s.done(k, accepted(x.status, s.answer.Bytes()), x.status, x.formID, metrics.D(x.took))
 	}
 	getBody := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
 	body, _ := getBody()
@@ -318,12 +337,11 @@ func (s *sender) post(call sobek.FunctionCall) sobek.Value {
 		status, answer, took = res.Status, res.Body.(string), res.Timings.Duration
 		formID = res.Headers["X-Commcarehq-Formid"]
 	}
-	return s.done(k, status, answer, formID, took)
+	return s.done(k, accepted(status, []byte(answer)), status, formID, took)
 }
 
-// done: body k's answer judged, and its request line added to the VU's lines
-func (s *sender) done(k, status int, answer, formID string, took float64) sobek.Value {
-	ok := accepted(status, answer)
+// done: body k's request line (ok: HQ accepted it) added to the VU's lines
+func (s *sender) done(k int, ok bool, status int, formID string, took float64) sobek.Value {
 	follow := false
 	if ok && s.followEvery > 0 {
 		follow = s.acked%s.followEvery == 0
@@ -336,11 +354,16 @@ func (s *sender) done(k, status int, answer, formID string, took float64) sobek.
 	if len(s.log.lines) > 0 {
 		s.log.lines = append(s.log.lines, '\n')
 	}
-	s.log.lines = appendLine(s.log.lines, time.Now().UnixMilli(), took, status, ok, s.templates[s.templateOf[k]].prefix, ack, follow)
+	now := time.Now().UnixMilli()
+	s.log.lines = appendLine(s.log.lines, now, took, status, ok, s.templates[s.templateOf[k]].prefix, ack, follow)
+	r := 0
 	if ok {
-		return s.accepted
+		r = 1
 	}
-	return s.rejected
+	if s.log.batch.added(now, false) {
+		r |= 2
+	}
+	return s.results[r]
 }
 
 // viaK6: the request through k6's own client (httpext.MakeRequest, as k6's http.post makes it), for --http-debug
@@ -394,9 +417,11 @@ func requestHeader(template http.Header, contentType string) http.Header {
 }
 
 // accepted: HQ's success is a 201 whose message is submit_success (a 201 submit_error is a failure)
-func accepted(status int, body string) bool {
-	return status == 201 && strings.Contains(body, `nature="submit_success"`)
+func accepted(status int, body []byte) bool {
+	return status == 201 && bytes.Contains(body, submitSuccess)
 }
+
+var submitSuccess = []byte(`nature="submit_success"`)
 
 // k6's default response callback: 200-399 are expected (http_req_failed)
 func expectedStatus(status int) bool { return status >= 200 && status <= 399 }

@@ -45,15 +45,15 @@ func TestAppendLine(t *testing.T) {
 }
 
 func TestAccepted(t *testing.T) {
-	success := `<OpenRosaResponse xmlns="http://openrosa.org/http/response"><message nature="submit_success">   √   </message></OpenRosaResponse>`
-	failure := `<OpenRosaResponse xmlns="http://openrosa.org/http/response"><message nature="submit_error">InvalidCaseIndex</message></OpenRosaResponse>`
+	success := []byte(`<OpenRosaResponse xmlns="http://openrosa.org/http/response"><message nature="submit_success">   √   </message></OpenRosaResponse>`)
+	failure := []byte(`<OpenRosaResponse xmlns="http://openrosa.org/http/response"><message nature="submit_error">InvalidCaseIndex</message></OpenRosaResponse>`)
 	if !accepted(201, success) {
 		t.Error("201 submit_success is accepted")
 	}
 	if accepted(201, failure) {
 		t.Error("HQ's 201 submit_error is a failure")
 	}
-	if accepted(200, success) || accepted(422, success) || accepted(0, "") {
+	if accepted(200, success) || accepted(422, success) || accepted(0, nil) {
 		t.Error("only a 201 is accepted")
 	}
 }

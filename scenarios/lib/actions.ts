@@ -163,8 +163,8 @@ const { restoreRatio, searchRatio } = shape;
 //
 // The batch is an array joined once: appending to one string copies it every time. The submission path writes
 // its line inline (a JS call per request is a measured cost on stock k6); the other requests call logLine. Run by
-// capacity's k6 build (scenarios/native-run.ts), the batch is kept by k6/x/capacity (k6x/submit), which also writes
-// the submissions' lines.
+// capacity's k6 build (scenarios/native-run.ts), the batch and its clock are kept by k6/x/capacity (k6x/submit), which
+// also writes the submissions' lines and says when the batch is due.
 const LOG_BATCH = 64;
 const LOG_BATCH_MS = 200;
 const LOG_BUSY_MS = 50;
@@ -189,15 +189,23 @@ function tailFrom(): number {
 
 /** Writes whatever this VU's request log holds. */
 export function flushRequestLog(): void {
-  if (logLines === 0) return;
   // console.log looked up at each call: k6 swaps the console for --console-output's after the init code ran
   if (nativeLog) {
-    console.log(nativeLog.take());
-  } else {
-    logBatch.length = logLines;
-    console.log(logBatch.join('\n'));
+    const lines = nativeLog.take();
+    if (lines) console.log(lines);
+    return;
   }
+  if (logLines === 0) return;
+  logBatch.length = logLines;
+  console.log(logBatch.join('\n'));
   logLines = 0;
+}
+
+/** On capacity's build the batch and its clock are in k6/x/capacity: given the same rules, at the VU's first line. */
+let nativeRules = false;
+function nativeBatching(): void {
+  nativeRules = true;
+  nativeLog!.batching({ lines: LOG_BATCH, ms: LOG_BATCH_MS, busyMs: LOG_BUSY_MS, tailFrom: tailFrom() });
 }
 
 /** A line joined the batch at time `now` (ms): writes the batch when it is due; `urgent`: at once. */
@@ -211,8 +219,12 @@ function lineAdded(now: number, urgent: boolean): void {
 
 /** One request's line at time `now` (ms); `urgent`: write it at once. */
 function logLine(line: string, now: number, urgent: boolean): void {
-  if (nativeLog) nativeLog.add(line);
-  else logBatch[logLines] = line;
+  if (nativeLog) {
+    if (!nativeRules) nativeBatching();
+    if (nativeLog.add(line, urgent)) flushRequestLog();
+    return;
+  }
+  logBatch[logLines] = line;
   lineAdded(now, urgent);
 }
 
@@ -249,6 +261,7 @@ function sendOrder(): number {
       tags: submitTags(''),
     });
     sendCount = sender.count;
+    if (!nativeRules) nativeBatching();
     return sendCount;
   }
   const bodies: ArrayBuffer[] = [];
@@ -281,9 +294,11 @@ export function submit(): void {
     return;
   }
   if (sender) {
-    // k6/x/capacity: the same request, check and request line as below, in Go (the line joins nativeLog's batch)
-    if (sender.post(k) === 0) rejected.add(1);
-    lineAdded(Date.now(), false);
+    // k6/x/capacity: the same request, check and request line as below, in Go (the line joins nativeLog's batch,
+    // which says when it is due)
+    const r = sender.post(k);
+    if ((r & 1) === 0) rejected.add(1);
+    if (r & 2) flushRequestLog();
     return;
   }
   // response bodies are kept as text (the options' default): the check reads them

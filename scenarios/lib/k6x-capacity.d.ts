@@ -16,19 +16,35 @@ declare module 'k6/x/capacity' {
     tags: Record<string, string>;
   }
   export interface Sender {
-    /** posts body k with k6's HTTP client, checks HQ's answer, writes its request line; 1 if accepted, else 0 */
+    /**
+     * posts body k, checks HQ's answer and adds its request line to the VU's batch: 1 if accepted, else 0, plus 2
+     * when the batch is due
+     */
     post(k: number): number;
     /** how many submissions it holds */
     count: number;
   }
   export interface Capacity {
     sender(spec: SenderSpec): Sender;
-    /** adds a request line to this VU's pending lines */
-    add(line: string): void;
-    /** the pending lines, joined by newlines, and forgets them */
+    /** when this VU's batch of request lines is due (the request log in scenarios/lib/actions.ts) */
+    batching(rules: BatchRules): void;
+    /** adds a request line to this VU's batch; true when the batch is due (urgent: at once) */
+    add(line: string, urgent: boolean): boolean;
+    /** the batch's lines, joined by newlines ('' when there are none), and forgets them */
     take(): string;
   }
   export function sender(spec: SenderSpec): Sender;
-  export function add(line: string): void;
+  export interface BatchRules {
+    /** due when it holds this many lines */
+    lines: number;
+    /** or when its first line is this old (ms) */
+    ms: number;
+    /** or at once when the VU's previous line came longer ago than this (ms) */
+    busyMs: number;
+    /** or from this time on (ms since the epoch; Infinity: never) */
+    tailFrom: number;
+  }
+  export function batching(rules: BatchRules): void;
+  export function add(line: string, urgent: boolean): boolean;
   export function take(): string;
 }
