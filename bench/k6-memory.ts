@@ -90,7 +90,7 @@ async function main(): Promise<void> {
         { limitS: 900 },
       );
       if (m.code !== 0) throw new Error(`k6 (${script}) failed:\n${m.out.slice(-2000)}`);
-      if (m.requests < perVu * vus * 0.98) throw new Error(`k6 (${script}): nginx counted ${m.requests} requests of ${perVu * vus}`);
+      if (m.sent < perVu * vus * 0.98) throw new Error(`k6 (${script}): nginx counted ${m.sent} requests of ${perVu * vus}`);
       return m;
     };
     const copies: Measured[] = [];

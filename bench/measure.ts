@@ -12,8 +12,11 @@ const PAGE = 4096;
 export interface Measured {
   code: number;
   out: string;
-  /** requests nginx counted while the generator ran */
+  /** requests nginx counted from the first sample that saw load to the last (what the rates are read over) */
   requests: number;
+  /** every request nginx counted for the run, read once more after the generator exited: a short run can end
+   * between two samples */
+  sent: number;
   /** CPU-seconds from the first request to the last (the rate a generator sustains) */
   loadCpuS: number;
   loadWallS: number;
@@ -121,6 +124,7 @@ export async function measure(
     await new Promise((r) => setTimeout(r, 20));
   }
   clearTimeout(limit);
+  const sent = (await nginxRequests(statusUrl)) - base - samples.length - 1;
   if (Date.now() - started >= (opts.limitS ?? 600) * 1000) out += `\n(stopped after ${opts.limitS ?? 600} s)\n`;
   const first = samples.findIndex((s) => s.req > 2);
   let last = samples.length - 1;
@@ -131,6 +135,7 @@ export async function measure(
     code: code ?? 1,
     out,
     requests: to.req - from.req,
+    sent,
     loadCpuS: to.cpu - from.cpu,
     loadWallS: (to.t - from.t) / 1000,
     startupCpuS: first < 0 ? (samples.at(-1)?.cpu ?? 0) : from.cpu,
