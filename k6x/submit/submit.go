@@ -2,9 +2,10 @@
 //
 // A submission (scenarios/lib/actions.ts) posts a corpus body, checks HQ's answer and writes a request line. In k6's
 // JavaScript interpreter, reading the request's parameters and HQ's answer and building the line cost about a fifth
-// of what k6 spends on a request; here they cost a few hundred nanoseconds. The request goes out on the VU's own
-// transport with the headers k6's http.post would give it, and is measured as k6's metrics with k6's tags
-// (roundtrip.go); with --http-debug it goes through k6's own client, which prints it.
+// of what k6 spends on a request; here they cost a few hundred nanoseconds. The request, with the headers k6's
+// http.post would give it, goes out on the VU's own connection (wire.go), or on its transport where a proxy is set
+// (roundtrip.go), and is measured as k6's metrics with k6's tags; with --http-debug it goes through k6's own client,
+// which prints it.
 //
 // Stock k6 refuses a script that imports an extension it lacks, so only scenarios/native-run.ts imports this; the
 // scenario files keep the same path in JavaScript for stock k6 (k6-operator pods).
