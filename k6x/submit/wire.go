@@ -35,8 +35,8 @@ type wire struct {
 	conn     net.Conn
 	br       *bufio.Reader
 	res      fasthttp.Response
-	// out: the request's head (its first head bytes), then its body: one write. (A writev of head and body, with
-	// no copy, cost more system time here: 3.8 CPU-s against 3.2 for 96,000 submissions.)
+	// out: the request's head (its first head bytes), then a body of up to copyMax bytes: one write. (A writev of
+	// head and body, with no copy, cost more system time here: 3.8 CPU-s against 3.2 for 96,000 submissions.)
 	out  bytes.Buffer
 	head int
 	iter int64
@@ -46,6 +46,11 @@ type wire struct {
 // context ended (the test stopping). k6 gives each iteration a context of its own; a watch on each (AfterFunc) cost
 // an allocation and, once k6 ended the context, a goroutine per submission.
 const waitStep = time.Second
+
+// copyMax: a body up to this long is copied after the head and sent with it; a longer one (a form with
+// attachments, up to a few hundred KB) is sent on its own, so that no VU keeps a buffer the size of its largest
+// body (a soak saw k6's memory climb by 33 MB as the VUs met their largest forms)
+const copyMax = 64 << 10
 
 // wireFor: a wire to target, or nil where a submission must go through the transport: a scheme other than http and
 // https, or a proxy in the environment (k6's transport honours it).
@@ -155,14 +160,13 @@ func (w *wire) exchange(ctx context.Context, state *lib.State, body []byte, answ
 	deadline := time.Now().Add(requestTimeout)
 	_ = w.conn.SetDeadline(time.Now().Add(waitStep))
 	w.out.Truncate(w.head)
-	w.out.Write(body)
-	for sent := 0; ; {
-		n, err := w.conn.Write(w.out.Bytes()[sent:])
-		sent += n
-		if err == nil {
-			break
-		}
-		if err = w.waitMore(ctx, err, deadline); err != nil {
+	parts := [2][]byte{w.out.Bytes(), body}
+	if len(body) <= copyMax {
+		w.out.Write(body)
+		parts = [2][]byte{w.out.Bytes(), nil}
+	}
+	for _, p := range parts {
+		if err := w.writeAll(ctx, p, deadline); err != nil {
 			w.close()
 			return exchange{err: err}, true
 		}
@@ -195,6 +199,21 @@ func (w *wire) exchange(ctx context.Context, state *lib.State, body []byte, answ
 	}
 	h := &w.res.Header
 	return exchange{status: h.StatusCode(), proto: protoName(h.Protocol()), formID: string(h.Peek("X-Commcarehq-Formid"))}, false
+}
+
+// writeAll: all of b, in waitStep steps
+func (w *wire) writeAll(ctx context.Context, b []byte, deadline time.Time) error {
+	for len(b) > 0 {
+		n, err := w.conn.Write(b)
+		b = b[n:]
+		if err == nil {
+			continue
+		}
+		if err = w.waitMore(ctx, err, deadline); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // waitMore: nil when a wait on the connection that ended in err may go on for another step: err is the end of a

@@ -382,3 +382,33 @@ func TestWireOutlivesEachIterationsContext(t *testing.T) {
 		t.Errorf("%d connections for 200 iterations, want 1", conns.Load())
 	}
 }
+
+// A body longer than copyMax goes out on its own after the head: the server gets it whole, and the VU keeps no
+// buffer its size.
+func TestWireSendsALargeBodyWithoutKeepingIt(t *testing.T) {
+	var got []string
+	srv, conns := countingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got = append(got, string(b))
+		w.WriteHeader(201)
+	})
+	state := wireState(t)
+	w := wireTo(t, srv.URL)
+	bodies := []string{strings.Repeat("a", 3*copyMax), "small", strings.Repeat("b", copyMax+1), strings.Repeat("c", copyMax)}
+	for _, b := range bodies {
+		if x, _ := send(context.Background(), w, state, b); x.err != nil || x.status != 201 {
+			t.Fatalf("%d bytes: %+v", len(b), x)
+		}
+	}
+	for i := range bodies {
+		if got[i] != bodies[i] {
+			t.Errorf("body %d: got %d bytes, sent %d", i, len(got[i]), len(bodies[i]))
+		}
+	}
+	if c := w.out.Cap(); c > 2*copyMax+4096 {
+		t.Errorf("the VU keeps a %d-byte buffer", c)
+	}
+	if conns.Load() != 1 {
+		t.Errorf("%d connections", conns.Load())
+	}
+}
