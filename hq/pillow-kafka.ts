@@ -156,6 +156,8 @@ export interface Feed {
   idleMs(): number;
   /** ms since it last handled a batch (or started), 0 while it handles one */
   sinceProgressMs(): number;
+  /** why kafkajs gave the consumer up (a crash it does not restart from), if it did */
+  crashed(): string | undefined;
 }
 
 let generation = 0;
@@ -186,9 +188,12 @@ export async function runFeed(opts: FeedOptions): Promise<Feed> {
   consumer.on(consumer.events.FETCH, () => {
     lastFetchAt = Date.now();
   });
-  consumer.on(consumer.events.CRASH, (e) =>
-    opts.log(`consumer crashed: ${e.payload.error?.message ?? 'unknown error'} (kafkajs restarts it: ${e.payload.restart})`),
-  );
+  let gaveUp: string | undefined;
+  consumer.on(consumer.events.CRASH, (e) => {
+    const why = e.payload.error?.message ?? 'unknown error';
+    opts.log(`consumer crashed: ${why} (kafkajs restarts it: ${e.payload.restart})`);
+    if (!e.payload.restart) gaveUp = why;
+  });
   await consumer.connect();
   for (const topic of opts.topics) await consumer.subscribe({ topic, fromBeginning: true });
 
@@ -229,11 +234,11 @@ export async function runFeed(opts: FeedOptions): Promise<Feed> {
     autoCommit: false,
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: 64,
-    eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
+    eachBatch: async ({ batch, resolveOffset, isRunning, isStale }: EachBatchPayload) => {
       if (!isRunning() || isStale() || batch.messages.length === 0) return;
       inFlight++;
       try {
-        await handleBatch(batch, resolveOffset, heartbeat);
+        await handleBatch(batch, resolveOffset);
       } finally {
         inFlight--;
         lastFetchAt = lastProgressAt = Date.now();
@@ -244,14 +249,11 @@ export async function runFeed(opts: FeedOptions): Promise<Feed> {
     consumer,
     idleMs: () => (inFlight > 0 ? 0 : Date.now() - lastFetchAt),
     sinceProgressMs: () => (inFlight > 0 ? 0 : Date.now() - lastProgressAt),
+    crashed: () => gaveUp,
   };
 
   /** One partition's batch, gathered with the others of its fetch into one bulk write and one checkpoint. */
-  async function handleBatch(
-    batch: EachBatchPayload['batch'],
-    resolveOffset: EachBatchPayload['resolveOffset'],
-    heartbeat: EachBatchPayload['heartbeat'],
-  ): Promise<void> {
+  async function handleBatch(batch: EachBatchPayload['batch'], resolveOffset: EachBatchPayload['resolveOffset']): Promise<void> {
     const changes: ChangeRecord[] = [];
     for (const m of batch.messages) {
       let meta: Record<string, unknown> = {};
@@ -281,6 +283,7 @@ export async function runFeed(opts: FeedOptions): Promise<Feed> {
     });
     await g.done;
     resolveOffset(last.offset);
-    await heartbeat();
+    // No heartbeat() here: kafkajs heartbeats between fetches. One here, with Kafka restarting, can retry for
+    // minutes (retries: 1000) and keep the batch "in flight", which hides a stalled consumer from the watchdog.
   }
 }

@@ -72,15 +72,18 @@ async function main(): Promise<void> {
   };
   let feed = await runFeed(feedOptions);
   log('running');
-  // A consumer that lost Kafka (a broker restart) sometimes never fetches again, or fetches and is handed nothing.
-  // One that has not fetched for STALL_MS while no batch was being handled, or that has handled nothing for
-  // STALL_MS while its partitions hold changes past its checkpoints, is replaced: it resumes from the checkpoints,
-  // as after a restart.
+  // A consumer that lost Kafka (a broker restart) may be given up by kafkajs ("Failed to find group coordinator",
+  // not restarted), may never fetch again, or may fetch and be handed nothing. One that kafkajs gave up, one that has
+  // not fetched for STALL_MS while no batch was being handled, or one that has handled nothing for STALL_MS while
+  // its partitions hold changes past its checkpoints, is replaced: it resumes from the checkpoints, as after a
+  // restart.
   const owns = (partition: number) => partition % feedOptions.processes === feedOptions.processNum;
   let stopping = false;
   let replacing = false;
   let lagCheckedAt = 0;
   const stalled = async (): Promise<string | undefined> => {
+    const crashed = feed.crashed();
+    if (crashed) return `kafkajs gave the consumer up (${crashed})`;
     if (feed.idleMs() >= STALL_MS) return `no fetch from Kafka for ${Math.round(feed.idleMs() / 1000)} s`;
     if (feed.sinceProgressMs() < STALL_MS || Date.now() - lagCheckedAt < STALL_MS / 2) return undefined;
     lagCheckedAt = Date.now();
