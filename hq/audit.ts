@@ -3,7 +3,7 @@
 import { Client as EsClient } from '@elastic/elasticsearch';
 import type pg from 'pg';
 import type { BlobStore } from './blobs.ts';
-import { pillowLags, type PartitionLag } from './pillow-kafka.ts';
+import { lagTotal, pillowLags, type PartitionLag } from './pillow-kafka.ts';
 import type { RefusedSubmissions } from '../results-dir/index.ts';
 
 export type { RefusedSubmissions };
@@ -43,7 +43,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Offset lag summed over HQ's pillows: topic end offsets minus pillowtop_kafkacheckpoint. */
 export async function totalPillowLag(pool: pg.Pool, brokers: string[]): Promise<number> {
-  return (await pillowLags(pool, brokers)).reduce((sum, l) => sum + l.lag, 0);
+  return lagTotal(await pillowLags(pool, brokers));
 }
 
 /** Where the pillows are behind: "xform-pillow form-sql:2 61, ..." (nothing when they are not). */
@@ -94,13 +94,13 @@ export async function audit(input: AuditInput): Promise<AuditReport> {
   // Wait for the pillows: the ES check means something only once every change has been processed.
   const deadline = Date.now() + (input.waitMs ?? 120_000);
   let lags = await pillowLags(pool, input.kafkaBrokers);
-  let lag = lags.reduce((sum, l) => sum + l.lag, 0);
+  let lag = lagTotal(lags);
   let outbox = Number((await pool.query('select count(*)::int as n from hq_change_outbox')).rows[0].n);
   while ((lag > 0 || outbox > 0) && Date.now() < deadline) {
     say(`waiting for the change feed: ${outbox} changes not yet published, pillow lag ${lag}`);
     await sleep(1000);
     lags = await pillowLags(pool, input.kafkaBrokers);
-    lag = lags.reduce((sum, l) => sum + l.lag, 0);
+    lag = lagTotal(lags);
     outbox = Number((await pool.query('select count(*)::int as n from hq_change_outbox')).rows[0].n);
   }
   const es = new EsClient({ node: input.esUrl });

@@ -76,6 +76,11 @@ export interface PartitionLag {
   lag: number;
 }
 
+/** The changes the given partitions have yet to process, added up. */
+export function lagTotal(lags: PartitionLag[]): number {
+  return lags.reduce((sum, l) => sum + l.lag, 0);
+}
+
 /** HQ's pillows' checkpoints (or those given) against the topics' end offsets: the changes each has yet to process. */
 export async function pillowLags(
   pool: pg.Pool,

@@ -4,7 +4,7 @@ import { Client as EsClient } from '@elastic/elasticsearch';
 import { BlobStore } from './blobs.ts';
 import { applySchema, createPool, waitForDatabase } from './db.ts';
 import { ensureTopics } from './outbox.ts';
-import { pillowLags, runFeed, type FeedOptions } from './pillow-kafka.ts';
+import { lagTotal, pillowLags, runFeed, type FeedOptions } from './pillow-kafka.ts';
 import { pillows } from './pillows.ts';
 
 /** A consumer that has not fetched from Kafka for this long while idle, or is behind and not moving, is replaced. */
@@ -87,9 +87,9 @@ async function main(): Promise<void> {
     if (feed.idleMs() >= STALL_MS) return `no fetch from Kafka for ${Math.round(feed.idleMs() / 1000)} s`;
     if (feed.sinceProgressMs() < STALL_MS || Date.now() - lagCheckedAt < STALL_MS / 2) return undefined;
     lagCheckedAt = Date.now();
-    const behind = (await pillowLags(pool, feedOptions.brokers, [def.checkpointId]))
-      .filter((l) => def.topics.includes(l.topic) && owns(l.partition))
-      .reduce((sum, l) => sum + l.lag, 0);
+    const behind = lagTotal(
+      (await pillowLags(pool, feedOptions.brokers, [def.checkpointId])).filter((l) => def.topics.includes(l.topic) && owns(l.partition)),
+    );
     if (behind > 0 && feed.sinceProgressMs() >= STALL_MS) {
       return `${behind} changes waiting and none handled for ${Math.round(feed.sinceProgressMs() / 1000)} s`;
     }

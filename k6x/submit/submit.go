@@ -304,9 +304,6 @@ func (s *sender) post(call sobek.FunctionCall) sobek.Value {
 	}
 	t := &s.templates[s.templateOf[k]]
 	b := s.bodies[k]
-	var status int
-	var answer, formID string
-	var took float64
 	if s.wire != nil && state.Options.HTTPDebug.String == "" {
 		lines := t.lines
 		if s.types[k] != "" {
@@ -325,6 +322,9 @@ func (s *sender) post(call sobek.FunctionCall) sobek.Value {
 	hreq := &http.Request{Method: http.MethodPost, URL: s.target, Host: s.target.Host, Header: requestHeader(t.header, s.types[k]),
 		Body: body, GetBody: getBody, ContentLength: int64(len(b)), Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1}
 	hreq.Header.Set("User-Agent", state.Options.UserAgent.String)
+	var status int
+	var answer, formID string
+	var took float64
 	if state.Options.HTTPDebug.String == "" {
 		x := roundTrip(vu.Context(), state, hreq, t.tags, s.name, &s.answer)
 		if x.err != nil && state.Options.Throw.Bool {

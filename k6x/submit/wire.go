@@ -111,7 +111,9 @@ func (w *wire) send(ctx context.Context, state *lib.State, header []byte, conten
 				if i > 0 {
 					w.out.WriteString("; ")
 				}
-				w.out.WriteString(c.Name + "=" + c.Value)
+				w.out.WriteString(c.Name)
+				w.out.WriteByte('=')
+				w.out.WriteString(c.Value)
 			}
 			w.out.WriteString("\r\n")
 		}
@@ -157,15 +159,16 @@ func (w *wire) exchange(ctx context.Context, state *lib.State, body []byte, answ
 			return exchange{err: err}, true
 		}
 	}
-	deadline := time.Now().Add(requestTimeout)
-	_ = w.conn.SetDeadline(time.Now().Add(waitStep))
+	now := time.Now()
+	deadline := now.Add(requestTimeout)
+	_ = w.conn.SetDeadline(now.Add(waitStep))
 	w.out.Truncate(w.head)
-	parts := [2][]byte{w.out.Bytes(), body}
+	rest := body
 	if len(body) <= copyMax {
 		w.out.Write(body)
-		parts = [2][]byte{w.out.Bytes(), nil}
+		rest = nil
 	}
-	for _, p := range parts {
+	for _, p := range [2][]byte{w.out.Bytes(), rest} {
 		if err := w.writeAll(ctx, p, deadline); err != nil {
 			w.close()
 			return exchange{err: err}, true
