@@ -5,7 +5,7 @@
 import type { StackContext } from '../stack/component.ts';
 import type { StackConfig, StackPorts } from '../stack/config.ts';
 import { elasticsearch } from '../stack/components/elasticsearch.ts';
-import { celeryWorkerKey } from '../hq/index.ts';
+import { celeryWorkerKey, SERVICE_NODE_FLAGS } from '../hq/index.ts';
 import { kafka } from '../stack/components/kafka.ts';
 import { nginx, nginxConfText } from '../stack/components/nginx.ts';
 import { postgres } from '../stack/components/postgres.ts';
@@ -74,7 +74,7 @@ export function networkUrls(cfg: Pick<StackConfig, 'postgres'>): ServiceUrls {
   };
 }
 
-const node = (entry: string, args: string[]) => ['node', '--import', 'tsx', `hq/${entry}`, ...args];
+const node = (entry: string, args: string[]) => ['node', ...SERVICE_NODE_FLAGS, '--import', 'tsx', `hq/${entry}`, ...args];
 
 /** The infrastructure: PostgreSQL, Redis, RabbitMQ, Kafka (KRaft) and Elasticsearch. */
 export function infrastructureSpecs(cfg: StackConfig): ComponentSpec[] {
@@ -168,6 +168,8 @@ export function serviceSpecs(cfg: StackConfig, opts: { delayMs?: string } = {}):
         name,
         '--concurrency',
         String(cfg.celeryConcurrency),
+        '--max-tasks-per-child',
+        String(cfg.celeryMaxTasksPerChild),
         '--amqp',
         u.amqp,
         '--redis',

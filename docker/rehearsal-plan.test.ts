@@ -77,7 +77,7 @@ describe('rehearsal plan', () => {
     );
     const app = planRehearsal(t, parseScale('1/2'), defaultPorts).containers.find((c) => c.host === 'app')!;
     assert.equal(app.cpus, 0.5, 'asked 0.5 cores is above every minimum');
-    assert.equal(app.memMb, 192 + 384 + 256, 'asked 256 MB is under the sum of minima');
+    assert.equal(app.memMb, 224 + 512 + 896, 'asked 256 MB is under the sum of minima');
     assert.equal(app.image, 'hq');
     const mixed = readYamlTopology(
       'rows: [{ name: all, cores: 2, ram_gb: 2, storage_gb: 10, vms: 1 }]\nhosts:\n  - { name: box, row: all, services: [postgresql, kafka] }\n',

@@ -39,9 +39,9 @@ export const MINIMA: Record<StandInKind, { cores: number; memMb: number; why: st
   kafka: { cores: 0.5, memMb: KAFKA_HEAP_MB + 256, why: `JVM heap ${KAFKA_HEAP_MB} MB + 256 MB, 0.5 cores to start in time` },
   postgresql: { cores: CPU_FLOOR, memMb: 384, why: 'shared_buffers and the backends of the web workers, pillows and celery' },
   rabbitmq: { cores: CPU_FLOOR, memMb: 256, why: 'the Erlang VM with the management plugin' },
-  django: { cores: CPU_FLOOR, memMb: 192, why: 'one Node.js web worker' },
-  pillowtop: { cores: CPU_FLOOR, memMb: 384, why: 'three Node.js pillows (xform, case, UCR)' },
-  celery: { cores: CPU_FLOOR, memMb: 256, why: 'two Node.js export workers' },
+  django: { cores: CPU_FLOOR, memMb: 224, why: 'one Node.js web worker (its young generation fixed at 32 MB)' },
+  pillowtop: { cores: CPU_FLOOR, memMb: 512, why: 'three Node.js pillows (xform, case, UCR)' },
+  celery: { cores: CPU_FLOOR, memMb: 896, why: 'two Node.js export workers, each a parent and two child processes (a prefork pool)' },
   redis: { cores: CPU_FLOOR, memMb: 32, why: 'Redis itself' },
   nginx: { cores: CPU_FLOOR, memMb: 32, why: 'nginx itself' },
 };

@@ -13,6 +13,13 @@ export { EXPORT_QUEUE, TaskPublisher, type ExportTask } from './export-queue.ts'
 export { EXPORT_TOTALS, ExportStatusStore, type ExportStatus } from './export-status.ts';
 export { workerKey as celeryWorkerKey } from './export-worker.ts';
 
+/**
+ * V8 flags every process of the service runs with. The young generation is fixed at V8's own maximum here (16 MB a
+ * semi-space), the size it grows to under load anyway: left to itself V8 shrinks it whenever the load pauses and grows
+ * it back, which moved a process's resident memory by about 35 MB with no change in what it holds.
+ */
+export const SERVICE_NODE_FLAGS = ['--min-semi-space-size=16', '--max-semi-space-size=16'] as const;
+
 /** The service's entry points, for whoever starts its processes. */
 export const HQ_ENTRY = {
   web: fileURLToPath(new URL('./web.ts', import.meta.url)),

@@ -55,14 +55,20 @@ export interface StackConfig {
   /** Celery-like export worker processes, and the tasks each runs at once (celery's --concurrency). */
   celeryWorkers: number;
   celeryConcurrency: number;
+  /**
+   * Tasks a celery worker's child runs before it is replaced (celery's --max-tasks-per-child; 0: never). HQ's deploys
+   * set it per queue: 5 for export_download_queue, 1 for saved_exports_queue. The stand-in uses 1: a Node child keeps
+   * an export's heap and malloc arenas long after it, and one that exits gives them back.
+   */
+  celeryMaxTasksPerChild: number;
   postgres: { user: string; password: string; database: string };
 }
 
-function positiveEnv(name: string, fallback: number): number {
+function positiveEnv(name: string, fallback: number, min = 1): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 64) throw new UserError(`${name}=${raw}: expected a whole number from 1 to 64`);
+  if (!Number.isInteger(n) || n < min || n > 64) throw new UserError(`${name}=${raw}: expected a whole number from ${min} to 64`);
   return n;
 }
 
@@ -76,6 +82,7 @@ export function defaultConfig(): StackConfig {
     kafkaPartitions: 4,
     celeryWorkers: positiveEnv('CAPACITY_CELERY_WORKERS', 2),
     celeryConcurrency: positiveEnv('CAPACITY_CELERY_CONCURRENCY', 2),
+    celeryMaxTasksPerChild: positiveEnv('CAPACITY_CELERY_MAX_TASKS_PER_CHILD', 1, 0),
     postgres: { user: 'capacity', password: 'capacity', database: 'commcarehq' },
   };
 }

@@ -13,6 +13,7 @@ import {
   ensureMobileWorkers,
   ensureWebUser,
   HQ_ENTRY,
+  SERVICE_NODE_FLAGS,
 } from '../../hq/index.ts';
 import { ownedPid, startDetached } from '../process.ts';
 import { repoRoot } from '../../core/paths.ts';
@@ -53,6 +54,7 @@ export function webWorker(index: number): Component {
         name,
         command: process.execPath,
         args: [
+          ...SERVICE_NODE_FLAGS,
           '--import',
           tsxLoader,
           script,
@@ -114,7 +116,7 @@ function serviceProcess(
       startDetached({
         name,
         command: process.execPath,
-        args: ['--import', tsxLoader, entry, ...args(ctx)],
+        args: [...SERVICE_NODE_FLAGS, '--import', tsxLoader, entry, ...args(ctx)],
         runDir: ctx.paths.run,
         logFile: path.join(ctx.paths.logs, `${name}.log`),
         marker,
@@ -167,6 +169,8 @@ export function celeryWorker(index: number): Component {
         name,
         '--concurrency',
         String(ctx.config.celeryConcurrency),
+        '--max-tasks-per-child',
+        String(ctx.config.celeryMaxTasksPerChild),
         '--amqp',
         rabbitmqUrl(ctx),
         '--redis',
