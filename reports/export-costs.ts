@@ -79,7 +79,7 @@ export function exportCosts(results: LoadedResults): UnitCost[] {
         ? 'no celery worker CPU samples'
         : !rows
           ? 'no rows exported'
-          : `${fmt(celery)} CPU s (${processes} celery workers) / ${fmt(rows)} rows exported`),
+          : `${fmt(celery)} CPU s (${processes} celery workers, with the child processes their pools start in place of retired ones) / ${fmt(rows)} rows exported`),
   );
   add(
     'celery_cpu_per_export',
