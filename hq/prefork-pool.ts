@@ -31,7 +31,7 @@ interface Slot {
 type FromChild = { kind: 'ready' } | { kind: 'done'; id: number; error?: string };
 type ToChild = { kind: 'task'; id: number; payload: unknown };
 
-/** After a child dies at start this often in a row, the pool waits before the next fork (no fork loop). */
+/** A child that died within 5 s of its start is replaced after this wait, so a child that cannot start is no fork loop. */
 const RESPAWN_DELAY_MS = 1000;
 
 export class PreforkPool {
