@@ -9,8 +9,6 @@ import { applySchema, createPool, waitForDatabase } from './db.ts';
 import { TaskConsumer, type Delivery } from './export-queue.ts';
 import { PreforkPool } from './prefork-pool.ts';
 
-export { handleExportTask, MAX_ATTEMPTS, type ExportWorkerDeps } from './export-task.ts';
-
 const HEARTBEAT_MS = 5000;
 const CHILD_ENTRY = fileURLToPath(new URL('./export-child.ts', import.meta.url));
 

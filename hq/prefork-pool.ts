@@ -87,8 +87,7 @@ export class PreforkPool {
         else job.reject(new Error(m.error));
         if (this.stopping) child.disconnect();
         else if (this.opts.maxTasksPerChild > 0 && slot.done >= this.opts.maxTasksPerChild) {
-          // retired: it takes no more tasks; a new child takes its place now, as celery's pool does
-          slot.ready = false;
+          // retired: out of the pool, so it takes no more tasks; a new child takes its place now, as celery's pool does
           child.disconnect();
           this.slots.delete(slot);
           this.spawn();
@@ -97,12 +96,13 @@ export class PreforkPool {
     });
     child.on('exit', (code, signal) => {
       const was = this.slots.delete(slot);
+      const how = `child ${child.pid} exited (${signal ?? `code ${code}`})`;
       if (slot.job) {
-        slot.job.reject(new Error(`child ${child.pid} exited (${signal ?? `code ${code}`}) during the task`));
+        slot.job.reject(new Error(`${how} during the task`));
         slot.job = undefined;
       }
       if (!was || this.stopping) return;
-      this.opts.log(`child ${child.pid} exited (${signal ?? `code ${code}`}); forking another`);
+      this.opts.log(`${how}; forking another`);
       const soon = Date.now() - startedAt < 5000;
       setTimeout(() => !this.stopping && this.spawn(), soon ? RESPAWN_DELAY_MS : 0);
     });
