@@ -44,7 +44,7 @@ const f = (n: number, d = 3) => Number(n.toPrecision(d)).toLocaleString('en-US')
 /** CPU seconds (user + system) of every celery worker's process group so far. */
 function celeryCpuSeconds(): number {
   let ticks = 0;
-  for (const c of components.filter((x) => x.name.startsWith('celery-'))) {
+  for (const c of components().filter((x) => x.name.startsWith('celery-'))) {
     const pid = ownedPid(ctx.paths.run, c.name);
     if (pid === undefined) continue;
     for (const p of groupPids(pid)) {

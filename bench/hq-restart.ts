@@ -7,7 +7,11 @@ const which = process.argv[2] ?? 'all';
 const names = [
   ...(which === 'web' || which === 'all' ? ['web-1', 'web-2', 'web-3'] : []),
   ...(which === 'pillows' || which === 'all' ? ['pillow-xform', 'pillow-case', 'pillow-ucr'] : []),
-  ...(which === 'celery' || which === 'all' ? components.map((c) => c.name).filter((n) => n.startsWith('celery-')) : []),
+  ...(which === 'celery' || which === 'all'
+    ? components()
+        .map((c) => c.name)
+        .filter((n) => n.startsWith('celery-'))
+    : []),
 ];
 const ctx = loadStackContext({ progress: stderrProgress });
 for (const n of names) {

@@ -124,7 +124,7 @@ async function main(): Promise<void> {
         samples.push({ t, process: 'k6 (mapped corpus pages)', mb: (((st.RssFile ?? 0) + (st.RssShmem ?? 0)) * 1024) / 1e6 });
       }
       const all = readAllProcStats();
-      for (const c of components) {
+      for (const c of components()) {
         const rec = readPidRecord(ctx.paths.run, c.name);
         const tot = rec ? treeTotals(all, rec.pid) : undefined;
         if (tot) samples.push({ t, process: c.name, mb: tot.rssBytes / 1e6 });

@@ -1,10 +1,12 @@
 // Issue 14: what the CLI answers to a careless user: usage errors exit 2, lengths of 0 are refused while the
 // flags are read, a YAML alias bomb and `plan --vars` name the right file and flag. In process, no stack needed.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { cli } from '../test/support/cli.ts';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'capacity-cli-'));
@@ -37,6 +39,22 @@ describe('a length of 0 fails while the flags are read', () => {
       assert.equal(r.code, 2, r.stderr);
       assert.match(r.stderr, message);
       assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    });
+  }
+});
+
+describe("the stack's counts from the environment: a bad one is one line, exit 2", () => {
+  // a process of its own: the counts were once read while the modules loaded, before the CLI could catch anything
+  const entry = fileURLToPath(new URL('./main.ts', import.meta.url));
+  for (const name of ['CAPACITY_CELERY_WORKERS', 'CAPACITY_CELERY_MAX_TASKS_PER_CHILD']) {
+    it(`${name}=x capacity stack status`, () => {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', entry, 'stack', 'status'], {
+        env: { ...process.env, [name]: 'x' },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, new RegExp(`^capacity: ${name}=x: expected a whole number from [01] to 64\\n$`));
     });
   }
 });

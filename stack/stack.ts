@@ -26,21 +26,27 @@ const kafkaWithTopics: Component = {
   afterStart: (ctx) => ensureTopics([kafkaBroker(ctx)], HQ_TOPICS, ctx.config.kafkaPartitions),
 };
 
-/** In start order; stopped in reverse. */
-export const components: Component[] = [
-  postgres,
-  redis,
-  rabbitmq,
-  kafkaWithTopics,
-  elasticsearch,
-  nginx,
-  k6,
-  ...Array.from({ length: defaultConfig().webWorkers }, (_, i) => webWorker(i)),
-  pillow('xform'),
-  pillow('case'),
-  pillow('ucr'),
-  ...Array.from({ length: defaultConfig().celeryWorkers }, (_, i) => celeryWorker(i)),
-];
+/**
+ * The local stack's components, in start order (stopped in reverse). A function, not a constant: the counts come from the environment
+ * (CAPACITY_CELERY_WORKERS...), and a bad value must reach the CLI as one line, not fail the import.
+ */
+export function components(): Component[] {
+  const config = defaultConfig();
+  return [
+    postgres,
+    redis,
+    rabbitmq,
+    kafkaWithTopics,
+    elasticsearch,
+    nginx,
+    k6,
+    ...Array.from({ length: config.webWorkers }, (_, i) => webWorker(i)),
+    pillow('xform'),
+    pillow('case'),
+    pillow('ucr'),
+    ...Array.from({ length: config.celeryWorkers }, (_, i) => celeryWorker(i)),
+  ];
+}
 
 const readyTimeoutMs: Record<string, number> = { elasticsearch: 180_000, kafka: 90_000, rabbitmq: 90_000 };
 
@@ -72,7 +78,7 @@ export function loadStackContext(opts: { ports?: Partial<StackPorts>; progress?:
   const paths = stackPaths();
   opts = { ...opts, ports: opts.ports ?? parsePortOverrides(process.env.CAPACITY_PORTS) };
   const saved = readState(path.join(paths.run, 'stack.json'));
-  const running = saved && components.some((c) => c.start && ownedPid(paths.run, c.name) !== undefined);
+  const running = saved && components().some((c) => c.start && ownedPid(paths.run, c.name) !== undefined);
   let config: StackConfig;
   if (running && saved) {
     config = configWithPorts(saved.ports);
@@ -111,7 +117,7 @@ async function timed<T>(progress: Progress, label: string, fn: () => Promise<T>)
 export async function installStack(ctx: StackContext): Promise<void> {
   fs.mkdirSync(ctx.paths.home, { recursive: true });
   grantPassage(ctx.paths.home, ctx.user, (m) => ctx.progress.step(m));
-  const missing = components.filter((c) => !c.isInstalled(ctx));
+  const missing = components().filter((c) => !c.isInstalled(ctx));
   if (missing.length === 0) return;
   ctx.progress.step(`installing: ${missing.map((c) => c.name).join(', ')}`);
   const results = await Promise.allSettled(missing.map((c) => timed(ctx.progress, `${c.name}: installed`, () => c.install(ctx))));
@@ -139,7 +145,7 @@ export interface UpResult {
 /** Installs what is missing, then starts every server that is not already running and waits until all are healthy. */
 export async function stackUp(ctx: StackContext): Promise<UpResult> {
   await installStack(ctx);
-  const servers = components.filter((c) => c.start);
+  const servers = components().filter((c) => c.start);
   const alreadyRunning: Component[] = [];
   const toStart: Component[] = [];
   for (const c of servers) {
@@ -212,7 +218,7 @@ function portName(ctx: StackContext, port: number): string {
 /** Stops the servers this stack started (by pid, newest first). Returns the names that were running. */
 export async function stackDown(ctx: StackContext): Promise<string[]> {
   const stopped: string[] = [];
-  for (const c of [...components].reverse()) {
+  for (const c of components().reverse()) {
     if (!c.start) continue;
     if (await stopOwned(ctx.paths.run, c.name, 20_000, c.stopSignal)) {
       ctx.progress.step(`stopped ${c.name}`);
@@ -234,7 +240,7 @@ export interface ComponentStatus {
 
 export async function stackStatus(ctx: StackContext): Promise<ComponentStatus[]> {
   return Promise.all(
-    components.map(async (c): Promise<ComponentStatus> => {
+    components().map(async (c): Promise<ComponentStatus> => {
       const installed = c.isInstalled(ctx);
       const base = { name: c.name, version: c.version, installed, endpoint: c.endpoint(ctx) };
       if (!c.start) return { ...base, state: installed ? 'installed' : 'missing' };
@@ -253,7 +259,12 @@ export async function stopComponent(ctx: StackContext, name: string): Promise<bo
 }
 
 export function componentByName(name: string): Component {
-  const c = components.find((x) => x.name === name);
-  if (!c) throw new UserError(`unknown component "${name}": one of ${components.map((x) => x.name).join(', ')}`);
+  const c = components().find((x) => x.name === name);
+  if (!c)
+    throw new UserError(
+      `unknown component "${name}": one of ${components()
+        .map((x) => x.name)
+        .join(', ')}`,
+    );
   return c;
 }

@@ -205,7 +205,7 @@ export function register(program: Command): void {
     .description('show the last lines of a component log (all components when none is named)')
     .argument(
       '[component]',
-      `one of ${components
+      `one of ${components()
         .filter((c) => c.start)
         .map((c) => c.name)
         .join(', ')}`,
@@ -231,7 +231,7 @@ export function register(program: Command): void {
         return;
       }
       const ctx = loadStackContext();
-      const chosen = name ? [componentByName(name)] : components.filter((c) => c.start);
+      const chosen = name ? [componentByName(name)] : components().filter((c) => c.start);
       if (opts.follow) {
         const files = chosen.map((c) => c.logFile(ctx));
         await new Promise<void>((resolve) => {
